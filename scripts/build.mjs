@@ -1,0 +1,30 @@
+// Bundles the TypeScript CLI into one CommonJS file: what `npm start` runs and what the
+// single-executable build (packaging/) injects into a Node binary. CommonJS because Node's
+// single-executable mechanism only runs a CommonJS main script.
+import { build } from 'esbuild';
+import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+let commit = process.env.SPARKNGIN_COMMIT ?? 'unknown';
+try {
+  commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+} catch {
+  // Not a git checkout (an unpacked source tarball): keep the env value or 'unknown'.
+}
+
+await build({
+  entryPoints: [new URL('../src/cli/main.ts', import.meta.url).pathname],
+  outfile: new URL('../build/sparkngin.cjs', import.meta.url).pathname,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: {
+    SPARKNGIN_VERSION: JSON.stringify(pkg.version),
+    SPARKNGIN_COMMIT: JSON.stringify(commit),
+  },
+});

@@ -1,0 +1,173 @@
+// The whole configuration with its defaults: the shape here is the schema. Every key a user may set
+// is a key of DEFAULTS; anything else in a file, env variable or flag is an error (strict at the
+// edges). Comments are the documentation `sparkngin config defaults` and the man page carry.
+import { hostname } from 'node:os';
+
+export type FsyncMode = 'batch' | 'always' | 'never';
+export type FullPolicy = 'reject' | 'drop-oldest';
+export type KafkaCompression = 'none' | 'gzip';
+export type KafkaValue = 'payload' | 'envelope';
+
+export interface RetryConfig {
+  /** First wait after a failed send, in ms. */
+  initialMs: number;
+  /** Longest wait between tries, in ms; retries never stop, only slow down to this. */
+  maxMs: number;
+  /** Growth of the wait per failure. */
+  factor: number;
+  /** Random spread of each wait, 0..1 (0.2 = ±20%), so that restarts do not synchronise. */
+  jitter: number;
+}
+
+export interface BatchConfig {
+  /** Most records a sink is handed in one send. */
+  maxRecords: number;
+  /** Most payload bytes in one send. */
+  maxBytes: number;
+}
+
+export interface FileSinkConfig {
+  enabled: boolean;
+  /** Output directory; relative paths are under dataDir. One `<topic>.ndjson` per topic. */
+  dir: string;
+  /** Rotate a topic's file when it grows past this size. */
+  rotateBytes: number;
+  /** Rotated files kept per topic (older ones are deleted). */
+  keepFiles: number;
+  /** Topic patterns (`*` wildcard) this sink takes. */
+  topics: string[];
+  batch: BatchConfig;
+  retry: RetryConfig;
+}
+
+export interface KafkaSinkConfig {
+  enabled: boolean;
+  /** Bootstrap brokers, `host:port`. Setting any turns the sink on unless `enabled: false`. */
+  brokers: string[];
+  clientId: string;
+  compression: KafkaCompression;
+  /** What the Kafka record value holds: the event payload, or the whole envelope as JSON. */
+  value: KafkaValue;
+  /** Event topic → Kafka topic; topics not named go to a Kafka topic of the same name. */
+  topicMap: Record<string, string>;
+  /** Prefix added to every Kafka topic name (after mapping). */
+  topicPrefix: string;
+  /** Timeout of one produce request, in ms. */
+  requestTimeoutMs: number;
+  /** Timeout of a connection attempt, in ms. */
+  connectionTimeoutMs: number;
+  topics: string[];
+  batch: BatchConfig;
+  retry: RetryConfig;
+}
+
+export interface Config {
+  /** Address and port the HTTP ingest listens on. */
+  listen: { host: string; port: number };
+  /** Where the spool, cursors, dead letters and file sink output live. */
+  dataDir: string;
+  /** Host name written into every envelope. */
+  host: string;
+  http: {
+    /** Largest request body accepted (413 beyond). */
+    maxBodyBytes: number;
+    /** A request whose body has not fully arrived by then is answered 408 and closed. */
+    bodyTimeoutMs: number;
+    /** Time allowed for a client to send its request headers. */
+    headersTimeoutMs: number;
+    /** Idle keep-alive connections are closed after this. */
+    keepAliveTimeoutMs: number;
+  };
+  spool: {
+    /** `batch`: one fdatasync per group of appends (default); `always`: one per request; `never`: leave it to the OS. */
+    fsync: FsyncMode;
+    /** Longest a group commit waits to gather more appends before it syncs, in ms. */
+    commitIntervalMs: number;
+    /** Size at which a segment file is closed and a new one started. */
+    segmentBytes: number;
+    /** Total spool size limit; what happens at the limit is `fullPolicy`. */
+    maxBytes: number;
+    /** Segments older than this are deleted even if a sink has not read them (0 = keep until delivered). */
+    maxAgeSeconds: number;
+    /** `reject`: answer 503 with Retry-After while full; `drop-oldest`: delete the oldest segment and count the loss. */
+    fullPolicy: FullPolicy;
+  };
+  sinks: {
+    file: FileSinkConfig;
+    kafka: KafkaSinkConfig;
+  };
+  /** Least level that is logged (JSON lines on stderr). */
+  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** Longest a graceful stop waits for sinks to drain, in ms. */
+  shutdownTimeoutMs: number;
+}
+
+const MiB = 1024 * 1024;
+
+const DEFAULT_RETRY: RetryConfig = { initialMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+export function defaultConfig(): Config {
+  return {
+    listen: { host: '127.0.0.1', port: 7080 },
+    dataDir: './data',
+    host: hostname(),
+    http: { maxBodyBytes: 16 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 },
+    spool: {
+      fsync: 'batch',
+      commitIntervalMs: 2,
+      segmentBytes: 64 * MiB,
+      maxBytes: 10 * 1024 * MiB,
+      maxAgeSeconds: 0,
+      fullPolicy: 'reject',
+    },
+    sinks: {
+      file: {
+        enabled: true,
+        dir: 'out',
+        rotateBytes: 64 * MiB,
+        keepFiles: 10,
+        topics: ['*'],
+        batch: { maxRecords: 10_000, maxBytes: 4 * MiB },
+        retry: { ...DEFAULT_RETRY },
+      },
+      kafka: {
+        enabled: false,
+        brokers: [],
+        clientId: 'sparkngin',
+        compression: 'none',
+        value: 'payload',
+        topicMap: {},
+        topicPrefix: '',
+        requestTimeoutMs: 30_000,
+        connectionTimeoutMs: 3_000,
+        topics: ['*'],
+        batch: { maxRecords: 10_000, maxBytes: 4 * MiB },
+        retry: { ...DEFAULT_RETRY },
+      },
+    },
+    log: { level: 'info' },
+    shutdownTimeoutMs: 10_000,
+  };
+}
+
+/** Keys whose value must be one of a fixed set. */
+export const ENUMS: Record<string, readonly string[]> = {
+  'spool.fsync': ['batch', 'always', 'never'],
+  'spool.fullPolicy': ['reject', 'drop-oldest'],
+  'sinks.kafka.compression': ['none', 'gzip'],
+  'sinks.kafka.value': ['payload', 'envelope'],
+  'log.level': ['debug', 'info', 'warn', 'error'],
+};
+
+/** Numeric keys that also take a size with a unit (`64MiB`, `10GB`). */
+export const SIZE_KEYS = new Set([
+  'http.maxBodyBytes',
+  'spool.segmentBytes',
+  'spool.maxBytes',
+  'sinks.file.rotateBytes',
+  'sinks.file.batch.maxBytes',
+  'sinks.kafka.batch.maxBytes',
+]);
+
+/** Keys whose value is a free-form string map rather than a fixed shape. */
+export const MAP_KEYS = new Set(['sinks.kafka.topicMap']);

@@ -1,0 +1,212 @@
+// Builds the effective configuration: defaults ← YAML file ← SPARKNGIN_* env ← command-line flags.
+// Validation is strict and names the key, the value and what was expected, collecting every problem
+// so that one run of `sparkngin config check` shows them all.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ConfigError } from '../errors';
+import { type Config, defaultConfig, ENUMS, MAP_KEYS, SIZE_KEYS } from './defaults';
+import { parseSize } from './size';
+
+export interface ConfigSources {
+  /** Path of a YAML file, if any. */
+  file?: string;
+  /** Environment to read SPARKNGIN_* from (defaults to none, so tests stay hermetic). */
+  env?: NodeJS.ProcessEnv;
+  /** Dotted-key overrides from flags, e.g. `{ 'listen.port': '7081' }`, applied last. */
+  overrides?: Record<string, string>;
+}
+
+type Plain = Record<string, unknown>;
+
+const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Every settable leaf key of the config, dotted (`spool.fsync`). Map keys count as leaves. */
+export function leafKeys(node: Plain = defaultConfig() as unknown as Plain, prefix = ''): string[] {
+  return Object.entries(node).flatMap(([key, value]) => {
+    const path = prefix + key;
+    return isPlain(value) && !MAP_KEYS.has(path) ? leafKeys(value, `${path}.`) : [path];
+  });
+}
+
+/** `spool.maxBytes` → `SPARKNGIN_SPOOL_MAX_BYTES`. */
+export function envName(key: string): string {
+  return `SPARKNGIN_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const problems: string[] = [];
+  const config = defaultConfig() as unknown as Plain;
+
+  if (sources.file !== undefined) {
+    const fromFile = readYaml(sources.file, problems);
+    if (fromFile !== undefined) mergeFile(config, fromFile, '', problems, sources.file);
+  }
+  const leaves = leafKeys();
+  for (const key of leaves) {
+    const raw = sources.env?.[envName(key)];
+    if (raw !== undefined) setFromString(config, key, raw, problems, `env ${envName(key)}`);
+  }
+  for (const [key, raw] of Object.entries(sources.overrides ?? {})) {
+    if (!leaves.includes(key)) problems.push(`${key}: unknown setting (flag)`);
+    else setFromString(config, key, raw, problems, 'flag');
+  }
+
+  const result = config as unknown as Config;
+  checkRelations(result, problems);
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
+  }
+  // A Kafka broker list given anywhere turns the Kafka sink on, unless it was explicitly disabled.
+  const explicitlyDisabled = kafkaEnabledWasSet(sources);
+  if (result.sinks.kafka.brokers.length > 0 && !explicitlyDisabled) result.sinks.kafka.enabled = true;
+  result.dataDir = resolve(result.dataDir);
+  if (!isAbsolute(result.sinks.file.dir)) result.sinks.file.dir = resolve(result.dataDir, result.sinks.file.dir);
+  return result;
+}
+
+function kafkaEnabledWasSet(sources: ConfigSources): boolean {
+  if (sources.overrides?.['sinks.kafka.enabled'] !== undefined) return true;
+  if (sources.env?.[envName('sinks.kafka.enabled')] !== undefined) return true;
+  if (sources.file === undefined) return false;
+  try {
+    const doc = parseYaml(readFileSync(sources.file, 'utf8')) as unknown;
+    return isPlain(doc) && isPlain(doc.sinks) && isPlain(doc.sinks.kafka) && 'enabled' in doc.sinks.kafka;
+  } catch {
+    return false;
+  }
+}
+
+function readYaml(file: string, problems: string[]): Plain | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return undefined;
+  }
+  try {
+    const doc = parseYaml(text) as unknown;
+    if (doc === null || doc === undefined) return {};
+    if (!isPlain(doc)) {
+      problems.push(`${file}: the top level must be a mapping of settings`);
+      return undefined;
+    }
+    return doc;
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` line ${error.linePos[0].line}` : '';
+    problems.push(`${file}:${where} not valid YAML (${(error as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
+}
+
+function mergeFile(target: Plain, source: Plain, prefix: string, problems: string[], file: string): void {
+  for (const [key, value] of Object.entries(source)) {
+    const path = prefix + key;
+    if (!(key in target)) {
+      problems.push(`${path}: unknown setting in ${file}`);
+      continue;
+    }
+    const current = target[key];
+    if (isPlain(current) && !MAP_KEYS.has(path)) {
+      if (!isPlain(value)) problems.push(`${path}: expected a mapping, got ${describe(value)}`);
+      else mergeFile(current, value, `${path}.`, problems, file);
+      continue;
+    }
+    const checked = coerce(path, current, value);
+    if (typeof checked === 'string' && checked.startsWith('\0')) problems.push(`${path}: ${checked.slice(1)}`);
+    else target[key] = checked;
+  }
+}
+
+function setFromString(root: Plain, key: string, raw: string, problems: string[], origin: string): void {
+  const parts = key.split('.');
+  const last = parts.pop() as string;
+  let node = root;
+  for (const part of parts) node = node[part] as Plain;
+  const current = node[last];
+  let value: unknown = raw;
+  if (Array.isArray(current)) value = raw === '' ? [] : raw.split(',').map((item) => item.trim());
+  else if (MAP_KEYS.has(key)) value = parseMapString(raw);
+  const checked = coerce(key, current, value);
+  if (typeof checked === 'string' && checked.startsWith('\0')) problems.push(`${key}: ${checked.slice(1)} (${origin})`);
+  else node[last] = checked;
+}
+
+/** `a=b,c=d` → `{a:'b', c:'d'}`, for map settings given as env or flags. */
+function parseMapString(raw: string): Record<string, string> | string {
+  const map: Record<string, string> = {};
+  for (const pair of raw.split(',').filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) return raw;
+    map[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return map;
+}
+
+/**
+ * Checks `value` against the type of the default `current` (plus enum and size rules) and returns
+ * the value to store, or a problem text marked with a leading NUL.
+ */
+function coerce(key: string, current: unknown, value: unknown): unknown {
+  const fail = (expected: string) => `\0expected ${expected}, got ${describe(value)}`;
+  const allowed = ENUMS[key];
+  if (allowed) return typeof value === 'string' && allowed.includes(value) ? value : fail(`one of ${allowed.join('|')}`);
+  if (MAP_KEYS.has(key)) {
+    if (!isPlain(value) || !Object.values(value).every((v) => typeof v === 'string')) return fail('a mapping of strings');
+    return value;
+  }
+  if (Array.isArray(current)) {
+    if (typeof value === 'string') value = [value];
+    return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : fail('a list of strings');
+  }
+  switch (typeof current) {
+    case 'number': {
+      if (SIZE_KEYS.has(key) && typeof value === 'string') {
+        const size = parseSize(value);
+        return size === undefined ? fail('a size such as 1048576, 64KiB, 16MiB or 10GiB') : size;
+      }
+      const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) return fail('a non-negative number');
+      if (key.endsWith('jitter') && number > 1) return fail('a number from 0 to 1');
+      if (!key.endsWith('jitter') && !key.endsWith('factor') && !Number.isInteger(number)) return fail('a whole number');
+      if (key === 'listen.port' && number > 65535) return fail('a port from 0 to 65535');
+      return number;
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === '1' || value === 'yes') return true;
+      if (value === 'false' || value === '0' || value === 'no') return false;
+      return fail('true or false');
+    }
+    default:
+      return typeof value === 'string' && value !== '' ? value : fail('a non-empty string');
+  }
+}
+
+function checkRelations(config: Config, problems: string[]): void {
+  for (const broker of config.sinks.kafka.brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(broker) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(broker)) {
+      problems.push(`sinks.kafka.brokers: expected host:port, got '${broker}'`);
+    }
+  }
+  if (config.spool.segmentBytes < 4096) problems.push(`spool.segmentBytes: expected at least 4096, got ${config.spool.segmentBytes}`);
+  if (config.spool.maxBytes < config.spool.segmentBytes * 2) {
+    problems.push(`spool.maxBytes: expected at least twice spool.segmentBytes (${config.spool.segmentBytes * 2}), got ${config.spool.maxBytes}`);
+  }
+  for (const name of ['file', 'kafka'] as const) {
+    const sink = config.sinks[name];
+    if (sink.batch.maxRecords < 1) problems.push(`sinks.${name}.batch.maxRecords: expected at least 1`);
+    if (sink.retry.maxMs < sink.retry.initialMs) problems.push(`sinks.${name}.retry.maxMs: expected at least retry.initialMs`);
+    if (sink.retry.factor < 1) problems.push(`sinks.${name}.retry.factor: expected at least 1`);
+  }
+  if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
+    problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
+  }
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (isPlain(value)) return 'a mapping';
+  return typeof value === 'string' ? `'${value}'` : String(value);
+}

@@ -1,0 +1,72 @@
+// One error tree for the whole daemon (after KafkaJS's errors.js): every error we raise on purpose
+// carries a stable `code` that logs, JSON error bodies and tests can rely on, whether retrying could
+// help (`retriable`), and the `cause` it wraps.
+
+export interface SparknginErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+}
+
+export class SparknginError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, options: SparknginErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A configuration file, env variable or flag that cannot be used; names the key and the problem. */
+export class ConfigError extends SparknginError {
+  constructor(message: string, readonly problems: string[] = [message]) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
+/** A request the client must change before sending again; `status` is the HTTP answer. */
+export class RequestError extends SparknginError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(code, message);
+  }
+}
+
+/** The spool refuses appends because it is at its size limit and the policy is `reject`. */
+export class SpoolFullError extends SparknginError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('SPOOL_FULL', 'the spool is full; retry later', { retriable: true });
+  }
+}
+
+/** The spool found data it cannot trust (bad checksum, impossible length) where it must not guess. */
+export class SpoolCorruptError extends SparknginError {
+  constructor(message: string, readonly file: string, readonly offset: number) {
+    super('SPOOL_CORRUPT', `${message} (${file} at byte ${offset})`);
+  }
+}
+
+/** The spool has been closed (shutdown in progress); appends are refused. */
+export class SpoolClosedError extends SparknginError {
+  constructor() {
+    super('SPOOL_CLOSED', 'the spool is closed', { retriable: true });
+  }
+}
+
+/** A sink failed to deliver a batch. `retriable: false` means the records go to the dead-letter file. */
+export class SinkError extends SparknginError {
+  constructor(readonly sink: string, message: string, options: SparknginErrorOptions = {}) {
+    super('SINK_FAILED', `${sink}: ${message}`, options);
+  }
+}
+
+/** Programming errors are never retried: retrying a TypeError only hides the bug. */
+export function isProgrammingError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;
+}
