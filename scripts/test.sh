@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite (`npm test`): installs what the tests need (Debian packages, Kafka jars from
+# Maven Central, npm packages), builds, type-checks, runs vitest, and ends with one plain line
+# `tests: N passed, N failed` read from vitest's JSON report.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh || { echo "install-deps failed" >&2; exit 1; }
+[ -x node_modules/.bin/vitest ] || npm ci --no-audit --no-fund || exit 1
+npm run --silent build || exit 1
+npx tsc --noEmit || exit 1
+
+mkdir -p test-results
+report=test-results/vitest.json
+rm -f "$report"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+status=$?
+node scripts/test-summary.mjs "$report" || status=1
+exit $status
