@@ -1,0 +1,204 @@
+import { appendFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SpoolFullError } from '../../src/errors';
+import { HEADER_BYTES } from '../../src/spool/record';
+import { openSpool, payloadOf, readAll, tempDir } from './spool-helpers';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function freshDir() {
+  const temp = await tempDir();
+  cleanups.push(temp.remove);
+  return temp.dir;
+}
+
+async function segmentFiles(dir: string): Promise<string[]> {
+  return (await readdir(join(dir, 'segments'))).sort().map((name) => join(dir, 'segments', name));
+}
+
+describe('spool', () => {
+  it('appends in groups, numbers records in order, and a reader gets them all back', async () => {
+    const dir = await freshDir();
+    const spool = await openSpool(dir);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => spool.append([payloadOf(2 * i), payloadOf(2 * i + 1)])));
+    expect(results[0]).toEqual({ firstSeq: 0, lastSeq: 1 });
+    expect(results[49]).toEqual({ firstSeq: 98, lastSeq: 99 });
+    // 50 concurrent appends were committed in far fewer syncs: that is the group commit.
+    expect(spool.stats().syncs).toBeLessThan(50);
+    const reader = await spool.openReader('file');
+    const records = await readAll(reader, 100);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(records[7]!.text).toBe(payloadOf(7).toString());
+    await spool.close();
+  });
+
+  it('rolls segments at segmentBytes and never splits a record across files', async () => {
+    const dir = await freshDir();
+    const spool = await openSpool(dir, { segmentBytes: 4096 });
+    for (let i = 0; i < 300; i++) await spool.append([payloadOf(i, 100)]);
+    const files = await segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files.slice(0, -1)) {
+      const size = (await stat(file)).size;
+      expect(size % (HEADER_BYTES + 100)).toBe(0);
+      expect(size).toBeLessThanOrEqual(4096);
+    }
+    const reader = await spool.openReader('k');
+    expect((await readAll(reader, 300)).length).toBe(300);
+    await spool.close();
+  });
+
+  it('resumes each reader from its durable cursor after a restart', async () => {
+    const dir = await freshDir();
+    let spool = await openSpool(dir);
+    for (let i = 0; i < 10; i++) await spool.append([payloadOf(i)]);
+    let reader = await spool.openReader('kafka');
+    const first = await reader.read(4, 1 << 20);
+    reader.commit(first.at(-1)!.seq + 1);
+    await spool.close();
+
+    spool = await openSpool(dir);
+    reader = await spool.openReader('kafka');
+    const rest = await readAll(reader, 6);
+    expect(rest.map((r) => r.seq)).toEqual([4, 5, 6, 7, 8, 9]);
+    const fresh = await spool.openReader('new-sink');
+    expect((await readAll(fresh, 10)).length).toBe(10);
+    const next = await spool.append([payloadOf(10)]);
+    expect(next.firstSeq).toBe(10);
+    await spool.close();
+  });
+
+  it('cuts a torn tail at start and keeps every intact record before it', async () => {
+    const dir = await freshDir();
+    let spool = await openSpool(dir);
+    for (let i = 0; i < 20; i++) await spool.append([payloadOf(i)]);
+    await spool.close();
+    const [segment] = await segmentFiles(dir);
+    const size = (await stat(segment!)).size;
+    await truncate(segment!, size - 7); // the last record loses its end, as in a crash mid-write
+
+    spool = await openSpool(dir);
+    expect((await stat(segment!)).size).toBe(size - (HEADER_BYTES + 40));
+    const reader = await spool.openReader('k');
+    const records = await readAll(reader, 19);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 19 }, (_, i) => i));
+    expect((await spool.append([payloadOf(99)])).firstSeq).toBe(19);
+    await spool.close();
+  });
+
+  it('skips a record with a flipped byte, reports it, and delivers every intact record', async () => {
+    const dir = await freshDir();
+    let spool = await openSpool(dir);
+    for (let i = 0; i < 20; i++) await spool.append([payloadOf(i)]);
+    await spool.close();
+    const [segment] = await segmentFiles(dir);
+    const bytes = await readFile(segment!);
+    const recordSize = HEADER_BYTES + 40;
+    const flip = (at: number, mask: number) => (bytes[at] = bytes[at]! ^ mask);
+    flip(5 * recordSize + HEADER_BYTES + 3, 0x20); // inside record 5's payload
+    flip(11 * recordSize + 4, 0x01); // record 11's length field
+    await writeFile(segment!, bytes);
+
+    spool = await openSpool(dir);
+    expect(spool.stats().damagedStretches).toBe(2);
+    const reader = await spool.openReader('k');
+    const seqs = (await readAll(reader, 18)).map((r) => r.seq);
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 5 && i !== 11));
+    await spool.close();
+  });
+
+  it('treats garbage appended after the last record as a torn tail', async () => {
+    const dir = await freshDir();
+    let spool = await openSpool(dir);
+    for (let i = 0; i < 5; i++) await spool.append([payloadOf(i)]);
+    await spool.close();
+    const [segment] = await segmentFiles(dir);
+    await appendFile(segment!, Buffer.from('SPK1 garbage that is not a record'));
+    spool = await openSpool(dir);
+    expect((await readAll(await spool.openReader('k'), 5)).length).toBe(5);
+    await spool.close();
+  });
+
+  it('refuses appends with SpoolFullError under reject, and takes them again once sinks catch up', async () => {
+    const dir = await freshDir();
+    const spool = await openSpool(dir, { segmentBytes: 4096, maxBytes: 3 * 4096 });
+    const reader = await spool.openReader('slow');
+    let accepted = 0;
+    let refusal: unknown;
+    for (let i = 0; i < 1000 && refusal === undefined; i++) {
+      try {
+        await spool.append([payloadOf(i, 200)]);
+        accepted++;
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    expect(refusal).toBeInstanceOf(SpoolFullError);
+    expect((refusal as SpoolFullError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(spool.isFull()).toBe(true);
+    const records = await readAll(reader, accepted);
+    expect(records.length).toBe(accepted); // nothing accepted was lost
+    reader.commit(records.at(-1)!.seq + 1);
+    await expect(spool.append([payloadOf(5000, 200)])).resolves.toBeDefined();
+    expect(spool.stats().droppedRecords).toBe(0);
+    await spool.close();
+  });
+
+  it('drops the oldest segment under drop-oldest, counts the loss, and moves readers past it', async () => {
+    const dir = await freshDir();
+    const spool = await openSpool(dir, { segmentBytes: 4096, maxBytes: 3 * 4096, fullPolicy: 'drop-oldest' });
+    const reader = await spool.openReader('slow');
+    for (let i = 0; i < 200; i++) await spool.append([payloadOf(i, 200)]);
+    const stats = spool.stats();
+    expect(stats.droppedRecords).toBeGreaterThan(0);
+    expect(stats.bytes).toBeLessThanOrEqual(3 * 4096);
+    const records = await readAll(reader, 200 - stats.droppedRecords);
+    expect(records[0]!.seq).toBe(stats.droppedRecords);
+    expect(records.at(-1)!.seq).toBe(199);
+    await spool.close();
+  });
+
+  it('deletes a segment once every sink has passed it, not before', async () => {
+    const dir = await freshDir();
+    const spool = await openSpool(dir, { segmentBytes: 4096 });
+    const fast = await spool.openReader('fast');
+    const slow = await spool.openReader('slow');
+    for (let i = 0; i < 100; i++) await spool.append([payloadOf(i, 200)]);
+    const before = (await segmentFiles(dir)).length;
+    fast.commit(100);
+    await spool.maintain();
+    expect((await segmentFiles(dir)).length).toBe(before);
+    slow.commit(100);
+    await spool.maintain();
+    expect((await segmentFiles(dir)).length).toBe(1);
+    expect(JSON.parse(await readFile(join(dir, 'cursors', 'slow.json'), 'utf8'))).toEqual({ nextSeq: 100 });
+    await spool.close();
+  });
+
+  it('property: after a crash cuts the newest segment anywhere, exactly the whole records before the cut survive', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 40 }), fc.double({ min: 0, max: 1, noNaN: true }), async (sizes, where) => {
+        const dir = await freshDir();
+        let spool = await openSpool(dir, { segmentBytes: 1 << 20 });
+        for (const [i, size] of sizes.entries()) await spool.append([Buffer.alloc(size, i % 251)]);
+        await spool.close();
+        const [segment] = await segmentFiles(dir);
+        const total = (await stat(segment!)).size;
+        const cut = Math.floor(total * where);
+        await truncate(segment!, cut);
+        let end = 0;
+        const survivors = sizes.filter((size) => (end += HEADER_BYTES + size) <= cut).length;
+        spool = await openSpool(dir, { segmentBytes: 1 << 20 });
+        const records = survivors === 0 ? [] : await readAll(await spool.openReader('k'), survivors);
+        expect(records.map((r) => r.seq)).toEqual(Array.from({ length: survivors }, (_, i) => i));
+        await spool.close();
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
