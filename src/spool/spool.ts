@@ -6,7 +6,7 @@ import type { FsyncMode, FullPolicy } from '../config/defaults';
 import { SparknginError, SpoolClosedError, SpoolFullError } from '../errors';
 import { type Logger, silentLogger } from '../ops/log';
 import { CursorStore } from './cursor-store';
-import { framedSize, HEADER_BYTES, writeRecord } from './record';
+import { framedSize, writeRecord } from './record';
 import { scanSegment, truncateDurably } from './recovery';
 import { SpoolReader } from './reader';
 import { listSegments, segmentName } from './segment-files';
@@ -349,6 +349,7 @@ export class Spool {
 
   private removeOldest(): void {
     const oldest = this.segments.shift()!;
+    this.refusedForSize = false;
     rm(oldest.path, { force: true }).catch((error: unknown) => this.logger.error('spool.delete_failed', { file: oldest.path, error }));
   }
 
@@ -364,10 +365,9 @@ export class Spool {
     await Promise.all([...this.readers.values()].map((reader) => reader.persistCursor()));
   }
 
-  /** True while appends are refused for lack of room (limit reached under `reject`, or disk full). */
+  /** True from an append refused for lack of room (size limit under `reject`, or disk full) until room is made. */
   isFull(): boolean {
     if (Date.now() < this.noSpaceUntil) return true;
-    if (this.refusedForSize) this.refusedForSize = this.admitBySize(HEADER_BYTES) !== undefined;
     return this.refusedForSize;
   }
 
