@@ -1,6 +1,27 @@
+// `sparkngin start`: runs the daemon until SIGTERM or SIGINT, then stops it gracefully. A second
+// signal during the stop exits at once (what was acknowledged is on disk either way).
 import type { Config } from '../config/defaults';
+import { Daemon } from '../daemon/daemon';
+import { createLogger } from '../ops/log';
 
 export async function runDaemon(config: Config): Promise<number> {
-  process.stderr.write(`daemon not wired yet (${config.listen.host}:${config.listen.port})\n`);
-  return 1;
+  const logger = createLogger(config.log.level);
+  const daemon = await Daemon.start(config, logger);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        logger.warn('daemon.forced_exit', { signal });
+        process.exit(130);
+      }
+      logger.info('daemon.signal', { signal });
+      void daemon.stop().then(resolve, (error: unknown) => {
+        logger.error('daemon.stop_failed', { error });
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
 }

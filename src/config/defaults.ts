@@ -77,6 +77,8 @@ export interface Config {
     headersTimeoutMs: number;
     /** Idle keep-alive connections are closed after this. */
     keepAliveTimeoutMs: number;
+    /** Longest an `ack=sink` request waits for its sinks before it is answered 504 (the events stay spooled). */
+    sinkAckTimeoutMs: number;
   };
   spool: {
     /** `batch`: one fdatasync per group of appends (default); `always`: one per request; `never`: leave it to the OS. */
@@ -111,7 +113,7 @@ export function defaultConfig(): Config {
     listen: { host: '127.0.0.1', port: 7080 },
     dataDir: './data',
     host: hostname(),
-    http: { maxBodyBytes: 16 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 },
+    http: { maxBodyBytes: 16 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, sinkAckTimeoutMs: 30_000 },
     spool: {
       fsync: 'batch',
       commitIntervalMs: 2,
