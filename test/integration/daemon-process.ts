@@ -1,0 +1,125 @@
+// Runs the real daemon as a child process (the bundle `build/sparkngin.cjs`, or a built executable),
+// so that tests see what users see: a process that can be signalled, killed -9 and restarted.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { freePort } from '../peers/ports';
+
+export const BUNDLE = fileURLToPath(new URL('../../build/sparkngin.cjs', import.meta.url));
+
+export interface DaemonOptions {
+  /** Settings merged over the test defaults (YAML shape of src/config/defaults.ts). */
+  config?: Record<string, unknown>;
+  /** Reuse a data dir (to test restarts); a fresh temp dir otherwise. */
+  dataDir?: string;
+  /** Run this executable instead of `node build/sparkngin.cjs`. */
+  executable?: string;
+}
+
+export interface DaemonProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Everything the process wrote to stderr (JSON log lines) so far, across restarts. */
+  logs(): string;
+  /** Sends SIGTERM and waits for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no chance to sync or save anything. */
+  kill(): Promise<void>;
+  /** Starts the process again on the same port and data dir. */
+  restart(): Promise<void>;
+  /** Stops it if running and removes its temp data dir (unless the dir was given). */
+  close(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonProcess> {
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sparkngin-it-')));
+  const port = await freePort();
+  const configFile = join(dataDir, `test-config-${port}.yaml`);
+  const config = deepMerge({ listen: { host: '127.0.0.1', port }, dataDir, log: { level: 'info' }, shutdownTimeoutMs: 5000 }, options.config ?? {});
+  await writeFile(configFile, stringify(config));
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const launch = async () => {
+    const [command, args] = options.executable ? [options.executable, ['start', '--config', configFile]] : [process.execPath, [BUNDLE, 'start', '--config', configFile]];
+    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPARKNGIN_LOG_LEVEL: undefined } });
+    child = proc;
+    proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitForHealth(`http://127.0.0.1:${port}`, proc, () => output);
+  };
+
+  const exited = (proc: ChildProcess) =>
+    proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve(proc.exitCode) : new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
+
+  await launch();
+  const daemon: DaemonProcess = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    logs: () => output,
+    async stop() {
+      if (!child) return null;
+      const proc = child;
+      child = undefined;
+      proc.kill('SIGTERM');
+      return exited(proc);
+    },
+    async kill() {
+      if (!child) return;
+      const proc = child;
+      child = undefined;
+      proc.kill('SIGKILL');
+      await exited(proc);
+    },
+    restart: launch,
+    async close() {
+      await daemon.stop();
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return daemon;
+}
+
+async function waitForHealth(url: string, proc: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}:\n${output()}`);
+    try {
+      const response = await fetch(`${url}/health`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`daemon did not answer /health within 20 s:\n${output()}`);
+}
+
+function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof current === 'object' && current !== null && !Array.isArray(current)
+        ? deepMerge(current as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+/** POSTs NDJSON events to a topic; returns the HTTP status and parsed JSON body. */
+export async function postEvents(url: string, topic: string, events: unknown[], query = ''): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${url}/v1/topics/${topic}${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: `${events.map((event) => JSON.stringify(event)).join('\n')}\n`,
+  });
+  return { status: response.status, body: await response.json(), headers: response.headers };
+}
