@@ -40,7 +40,7 @@ describe('spool full under reject', () => {
 
     expect(await daemon.stop()).toBe(0);
     const drained = await startDaemon({ dataDir: daemon.dataDir });
-    running.unshift(drained);
+    running.push(drained); // closed first: the first daemon owns the data dir
     const deadline = Date.now() + 15_000;
     let delivered: number[] = [];
     while (delivered.length < accepted.length && Date.now() < deadline) {
