@@ -23,46 +23,86 @@ export class EnvelopeDecodeError extends SparknginError {
   }
 }
 
-export function encodeEnvelope(envelope: Envelope): Buffer {
-  const topic = Buffer.from(envelope.topic, 'utf8');
-  const key = envelope.key === undefined ? undefined : Buffer.from(envelope.key, 'utf8');
-  const ip = Buffer.from(envelope.ip.slice(0, 255), 'utf8');
-  const host = Buffer.from(envelope.host, 'utf8').subarray(0, 255);
-  const headerEntries = Object.entries(envelope.headers).map(([name, value]) => [Buffer.from(name, 'utf8'), Buffer.from(value, 'utf8')] as const);
+/** Byte length of a UTF-8 string, with the common pure-ASCII short case answered without a native call. */
+function utf8Length(text: string): number {
+  if (text.length < 64) {
+    let ascii = true;
+    for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
+    if (ascii) return text.length;
+  }
+  return Buffer.byteLength(text, 'utf8');
+}
 
-  let size = 3 + 16 + 8 + (envelope.sts === undefined ? 0 : 8) + 1 + topic.length + (key ? 4 + key.length : 0);
-  size += 1 + ip.length + 1 + host.length + 2 + 4 + envelope.data.length;
-  for (const [name, value] of headerEntries) size += 2 + name.length + 4 + value.length;
+/** Writes a length-prefixed UTF-8 string; the caller reserved `width + length` bytes. */
+function writeString(out: Buffer, at: number, text: string, length: number, width: 1 | 2 | 4): number {
+  if (width === 1) out[at] = length;
+  else if (width === 2) out.writeUInt16LE(length, at);
+  else out.writeUInt32LE(length, at);
+  at += width;
+  if (length === text.length && length < 32) {
+    for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i);
+  } else {
+    out.write(text, at, length, 'utf8');
+  }
+  return at + length;
+}
+
+/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
+function clip(text: string, max: number): string {
+  if (utf8Length(text) <= max) return text;
+  return Buffer.from(text, 'utf8').subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  const ip = clip(envelope.ip, 255);
+  const host = clip(envelope.host, 255);
+  const topicLength = utf8Length(envelope.topic);
+  const keyLength = envelope.key === undefined ? 0 : utf8Length(envelope.key);
+  const ipLength = utf8Length(ip);
+  const hostLength = utf8Length(host);
+  let size = 3 + 16 + 8 + (envelope.sts === undefined ? 0 : 8) + 1 + topicLength + (envelope.key === undefined ? 0 : 4 + keyLength);
+  size += 1 + ipLength + 1 + hostLength + 2 + 4 + envelope.data.length;
+  let headerCount = 0;
+  for (const name in envelope.headers) {
+    size += 2 + utf8Length(name) + 4 + utf8Length(envelope.headers[name]!);
+    headerCount++;
+  }
 
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   out[at++] = VERSION;
   out[at++] = TYPE_CODE[envelope.type];
-  out[at++] = (key ? FLAG_KEY : 0) | (envelope.sts === undefined ? 0 : FLAG_STS);
-  at += out.write(envelope.id.replace(/-/g, ''), at, 16, 'hex');
+  out[at++] = (envelope.key === undefined ? 0 : FLAG_KEY) | (envelope.sts === undefined ? 0 : FLAG_STS);
+  at += writeUuid(out, at, envelope.id);
   at = out.writeDoubleLE(envelope.ts, at);
   if (envelope.sts !== undefined) at = out.writeDoubleLE(envelope.sts, at);
-  out[at++] = topic.length;
-  at += topic.copy(out, at);
-  if (key) {
-    at = out.writeUInt32LE(key.length, at);
-    at += key.copy(out, at);
-  }
-  out[at++] = ip.length;
-  at += ip.copy(out, at);
-  out[at++] = host.length;
-  at += host.copy(out, at);
-  at = out.writeUInt16LE(headerEntries.length, at);
-  for (const [name, value] of headerEntries) {
-    at = out.writeUInt16LE(name.length, at);
-    at += name.copy(out, at);
-    at = out.writeUInt32LE(value.length, at);
-    at += value.copy(out, at);
+  at = writeString(out, at, envelope.topic, topicLength, 1);
+  if (envelope.key !== undefined) at = writeString(out, at, envelope.key, keyLength, 4);
+  at = writeString(out, at, ip, ipLength, 1);
+  at = writeString(out, at, host, hostLength, 1);
+  at = out.writeUInt16LE(headerCount, at);
+  for (const name in envelope.headers) {
+    const value = envelope.headers[name]!;
+    at = writeString(out, at, name, utf8Length(name), 2);
+    at = writeString(out, at, value, utf8Length(value), 4);
   }
   at = out.writeUInt32LE(envelope.data.length, at);
   envelope.data.copy(out, at);
   return out;
 }
+
+/** Writes the 16 bytes of a canonical UUID string (8-4-4-4-12 hex). */
+function writeUuid(out: Buffer, at: number, id: string): number {
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    if (j === 8 || j === 13 || j === 18 || j === 23) j++;
+    out[at + i] = (hexValue(id.charCodeAt(j)) << 4) | hexValue(id.charCodeAt(j + 1));
+    j += 2;
+  }
+  return 16;
+}
+
+const hexValue = (code: number): number => (code <= 57 ? code - 48 : (code | 0x20) - 87);
 
 export function decodeEnvelope(bytes: Buffer): Envelope {
   let at = 0;

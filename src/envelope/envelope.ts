@@ -1,5 +1,4 @@
 // The event envelope ("NW protocol v1"): one model, two encodings (codec-json.ts, codec-binary.ts).
-import { v7 as uuidv7 } from 'uuid';
 
 export type EventType = 'json' | 'text' | 'binary';
 
@@ -22,4 +21,4 @@ export interface Envelope {
   data: Buffer;
 }
 
-export const newEventId = (): string => uuidv7();
+export { newEventId } from './id';
