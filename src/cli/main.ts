@@ -77,7 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'start': {
       const parsed = configFromArgs(rest);
       if (parsed.help) return print(START_USAGE);
-      return runDaemon(parsed.load());
+      // Exit explicitly once stopped: a client library's stray timer must not keep a stopped daemon alive.
+      process.exit(await runDaemon(parsed.load()));
     }
     case 'version':
       if (rest.includes('--help') || rest.includes('-h')) return print('Usage: sparkngin version\n\nPrints version, commit and target.\n');

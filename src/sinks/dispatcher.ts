@@ -100,8 +100,12 @@ export class Dispatcher {
 
   private async run(): Promise<void> {
     const { maxRecords, maxBytes } = this.delivery.batch;
+    let reading = this.reader.read(maxRecords, maxBytes);
     while (this.running) {
-      const records = await this.reader.read(maxRecords, maxBytes);
+      const records = await reading;
+      // Read the next batch from disk while this one is on the wire.
+      if (!this.running) return;
+      reading = this.reader.read(maxRecords, maxBytes);
       if (records.length === 0) continue;
       const routed = this.route(records);
       if (routed.length > 0 && !(await this.deliver(routed))) return; // stopping mid-retry: keep the cursor
