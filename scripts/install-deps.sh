@@ -89,4 +89,84 @@ for pom in scripts/deps/kafka/*/pom.xml; do
   echo "$stamp" >"$marker"
   say "kafka $version: $(ls "$dest/libs" | wc -l) jars in $dest/libs"
 done
+
+# 4. Class-data-sharing archives: one training run per Kafka version (format + start + a few
+#    requests through kcat + stop) records the classes the JVM loads; the test peers pass them to
+#    java (-XX:SharedArchiveFile) and a broker then answers in about half the time. Tied to the jars
+#    and to the JDK build: either changing makes a new training run. Optional: on failure, the tests
+#    still run, only slower.
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+train_cds() { # $1 version, $2 libs dir, $3 output dir (empty)
+  local version=$1 libs=$2 out=$3 work port cport id pid i
+  work=$(mktemp -d /tmp/sparkngin-cds-XXXXXX)
+  port=$(free_port) && cport=$(free_port) || return 1
+  id=-; while [ "${id#-}" != "$id" ]; do id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
+  cat >"$work/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$work/data
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+log.cleaner.dedupe.buffer.size=16777216
+PROPS
+  printf 'log4j.rootLogger=WARN, out\nlog4j.appender.out=org.apache.log4j.ConsoleAppender\nlog4j.appender.out.layout=org.apache.log4j.PatternLayout\n' >"$work/log4j.properties"
+  printf 'status = warn\nappender.out.type = Console\nappender.out.name = OUT\nappender.out.layout.type = PatternLayout\nrootLogger.level = WARN\nrootLogger.appenderRef.out.ref = OUT\n' >"$work/log4j2.properties"
+  local logging=(-Dlog4j.configuration="file:$work/log4j.properties" -Dlog4j2.configurationFile="$work/log4j2.properties")
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData "${logging[@]}" \
+    -XX:ArchiveClassesAtExit="$out/tool.jsa" -cp "$libs/*" kafka.tools.StorageTool format \
+    --cluster-id "$id" --config "$work/server.properties" >"$work/format.log" 2>&1 || { cat "$work/format.log" >&2; return 1; }
+  java -Xmx512m -Xms256m -XX:+UseG1GC -XX:-UsePerfData "${logging[@]}" \
+    -XX:ArchiveClassesAtExit="$out/broker.jsa" -cp "$libs/*" kafka.Kafka "$work/server.properties" \
+    >"$work/broker.log" 2>&1 &
+  pid=$!
+  trap 'kill -9 '"$pid"' 2>/dev/null; rm -rf '"$work" EXIT
+  for i in $(seq 1 450); do
+    kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  seq 1 200 | sed 's/^/k:v/' | kcat -b "127.0.0.1:$port" -P -K: -t warmup -X enable.idempotence=true >/dev/null 2>&1 || true
+  kcat -b "127.0.0.1:$port" -C -t warmup -o beginning -e -q -m 5 >/dev/null 2>&1 || true
+  kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1 || true
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  trap - EXIT
+  rm -rf "$work"
+  [ -s "$out/broker.jsa" ] && [ -s "$out/tool.jsa" ]
+}
+jdk=$(java -version 2>&1 | tr '\n' ' ')
+for pom in scripts/deps/kafka/*/pom.xml; do
+  [ -e "$pom" ] || continue
+  version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom" | head -n1)
+  dest="$cache/kafka/$version"
+  stamp="$(cat "$dest/.complete") $jdk"
+  if [ -f "$dest/cds/.complete" ] && [ "$(cat "$dest/cds/.complete")" = "$stamp" ]; then
+    say "kafka $version: class-data-sharing archive cached"
+    continue
+  fi
+  say "kafka $version: training run for a class-data-sharing archive (faster broker start)"
+  rm -rf "$dest/cds" "$dest/cds.tmp"
+  mkdir -p "$dest/cds.tmp"
+  started=$SECONDS
+  if (train_cds "$version" "$dest/libs" "$dest/cds.tmp"); then
+    echo "$stamp" >"$dest/cds.tmp/.complete"
+    mv "$dest/cds.tmp" "$dest/cds"
+    say "kafka $version: archive ready in $((SECONDS - started)) s"
+  else
+    rm -rf "$dest/cds.tmp"
+    say "kafka $version: WARNING: no class-data-sharing archive (brokers start slower)"
+  fi
+done
 say "done"
