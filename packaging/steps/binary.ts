@@ -1,0 +1,75 @@
+// Step 2, binary: one single executable per target (Node's SEA): dist/bin/sparkngin-<target>.
+// The blob is made once by the pinned linux-x64 Node (the blob must come from the exact Node version
+// it is injected into; without code cache or snapshot it is the same for every platform) and injected
+// with postject into a stripped copy of each target's Node binary.
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { names } from '../context';
+import { run } from '../exec';
+import { nodeBinary, strippedNodeBinary } from '../node-dist';
+import { hostTarget, targetByName } from '../targets';
+import type { Step } from './step';
+
+/** Node's documented sentinel: the fuse postject flips so the binary looks for its blob. */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+type Inject = (file: string, resource: string, data: Buffer, options: { sentinelFuse: string }) => Promise<void>;
+
+export const binary: Step = {
+  name: 'binary',
+  produces: 'dist/bin/sparkngin-<target>',
+  async run(ctx) {
+    const workDir = join(ctx.work, 'sea');
+    mkdirSync(workDir, { recursive: true });
+    const blob = join(workDir, 'sparkngin.blob');
+    const seaConfig = join(workDir, 'sea-config.json');
+    writeFileSync(
+      seaConfig,
+      JSON.stringify({
+        main: join(ctx.root, 'build/sparkngin.cjs'),
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        // Both would tie the blob to one platform and V8 build flags; startup is fast without them.
+        useSnapshot: false,
+        useCodeCache: false,
+      }),
+    );
+    // The blob maker must be the pinned version itself; the linux-x64 one runs here.
+    run(nodeBinary(ctx, targetByName('linux-x64')), ['--experimental-sea-config', seaConfig]);
+    const blobData = readFileSync(blob);
+    const { inject } = createRequire(join(ctx.root, 'package.json'))('postject') as { inject: Inject };
+
+    for (const target of ctx.targets) {
+      const out = names.binary(ctx, target);
+      mkdirSync(dirname(out), { recursive: true });
+      const tmp = join(workDir, `sparkngin-${target.name}`);
+      rmSync(tmp, { force: true });
+      copyFileSync(strippedNodeBinary(ctx, target), tmp);
+      chmodSync(tmp, 0o755);
+      await silenced(() => inject(tmp, 'NODE_SEA_BLOB', blobData, { sentinelFuse: SEA_FUSE }));
+      renameSync(tmp, out);
+      if (target === hostTarget()) {
+        const printed = run(out, ['version']).trim();
+        if (!printed.includes(`sparkngin ${ctx.version} (commit ${ctx.commit}, ${target.name}`)) {
+          throw new Error(`binary: ${out} printed '${printed}', expected version ${ctx.version}, commit ${ctx.commit}`);
+        }
+      }
+      ctx.log(`binary ${target.name}: ${out}`);
+    }
+  },
+};
+
+/**
+ * postject logs a banner per injection, and its ELF library warns a dozen times about Node's
+ * unnamed note sections (harmless: the binary runs, and the tests prove it); keep the log readable.
+ */
+async function silenced(action: () => Promise<void>): Promise<void> {
+  const { log, error, warn } = console;
+  console.log = console.error = console.warn = () => undefined;
+  try {
+    await action();
+  } finally {
+    Object.assign(console, { log, error, warn });
+  }
+}
