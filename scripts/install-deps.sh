@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-cache=${SPARKNGIN_CACHE:-$HOME/.cache/sparkngin}
+cache=${SPARKNGIN_CACHE:-${HOME:-/root}/.cache/sparkngin}
 say() { echo "install-deps: $*"; }
 
 mkdir -p "$cache"
