@@ -32,7 +32,7 @@ describe('daemon with the file sink', () => {
       body: '{"user":42,"page":"/home"}',
     });
     expect(one.status).toBe(202);
-    const answer = await one.json();
+    const answer = (await one.json()) as { accepted: number; ids: string[] };
     expect(answer.accepted).toBe(1);
     expect(answer.ids).toHaveLength(1);
 

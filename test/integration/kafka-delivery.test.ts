@@ -32,7 +32,7 @@ describe('delivery to Kafka 3.9', () => {
         body: '{"order":1001,"total":9.5}',
       });
       expect(response.status).toBe(202);
-      const { ids } = await response.json();
+      const { ids } = (await response.json()) as { ids: string[] };
       const text = await fetch(`${daemon.url}/v1/topics/orders?ack=sink`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'plain line' });
       expect(text.status).toBe(202);
 
@@ -68,7 +68,7 @@ describe('delivery to Kafka 3.9', () => {
         await postBatch();
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const stats = await (await fetch(`${daemon.url}/ready`)).json();
+      const stats = (await (await fetch(`${daemon.url}/ready`)).json()) as { status: string };
       expect(stats.status).toBe('ready'); // a sink being down does not stop ingest
       await kafka.restart();
       for (let i = 0; i < 20; i++) await postBatch();

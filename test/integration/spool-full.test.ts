@@ -35,7 +35,7 @@ describe('spool full under reject', () => {
     expect(refused!.body.error.code).toBe('SPOOL_FULL');
     const ready = await fetch(`${daemon.url}/ready`);
     expect(ready.status).toBe(503);
-    expect((await ready.json()).reasons).toContain('spool full');
+    expect(((await ready.json()) as { reasons: string[] }).reasons).toContain('spool full');
     expect((await fetch(`${daemon.url}/health`)).status).toBe(200);
 
     expect(await daemon.stop()).toBe(0);
