@@ -96,8 +96,9 @@ mv "$lib.tmp.$$" "$lib"
 put "$here/man/man8/sparkngin.8" "$mandir/sparkngin.8" 644
 
 # The config: the shipped default with dataDir pointing at the state directory. The default that was
-# installed last is kept in share/ so an unedited config can be told apart from an edited one:
-# unedited → replaced by the new default; edited → kept, new default written as sparkngin.yaml.new.
+# installed last is kept in share/ so an unedited config can be told apart from an edited one, as
+# rpm's %config(noreplace) does: unedited → replaced by the new default; edited → kept, and if the
+# default changed, the new one is written beside it as sparkngin.yaml.new.
 new_default=$(mktemp)
 trap 'rm -f "$new_default"' EXIT
 sed "s|^dataDir: .*|dataDir: $statedir|" "$here/etc/sparkngin.yaml" >"$new_default"
@@ -111,6 +112,8 @@ elif cmp -s "$config" "$new_default"; then
 elif [ -f "$share/sparkngin.yaml.default" ] && cmp -s "$config" "$share/sparkngin.yaml.default"; then
   put "$new_default" "$config" 640
   say "updated $sysconfdir/sparkngin.yaml to the new default (it was not edited)"
+elif [ -f "$share/sparkngin.yaml.default" ] && cmp -s "$new_default" "$share/sparkngin.yaml.default"; then
+  : # edited, and the default did not change since: nothing to offer
 else
   if ! cmp -s "$new_default" "$config.new" 2>/dev/null; then put "$new_default" "$config.new" 640; fi
   say "kept your edited $sysconfdir/sparkngin.yaml; the new default is $sysconfdir/sparkngin.yaml.new"
