@@ -4,7 +4,7 @@
 // restart() is an outage that loses no data. Also pins down what kafkajs 2.2.4 does against
 // Kafka 4.x (KIP-896 removed old protocol versions).
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { consumeAll } from './consume';
 import { type KafkaLine, type KafkaPeer, kafkaVersionOf, startKafka } from './kafka';
@@ -178,9 +178,13 @@ describe.each(['3.9', '4'] as KafkaLine[])('Kafka %s peer', (line) => {
       const configs = await admin.describeConfigs({ resources: [{ type: 2, name: 'made' }], includeSynonyms: false });
       expect(configs.resources[0]!.configEntries.map((entry) => entry.configName)).toContain('max.message.bytes');
       await admin.createPartitions({ topicPartitions: [{ topic: 'made', count: 3 }] });
-      expect((await admin.fetchTopicOffsets('made')).map((p) => p.partition).sort()).toEqual([0, 1, 2]);
+      // The new partition's leader takes a moment on a busy machine (NOT_LEADER until then).
+      await vi.waitFor(
+        async () => expect((await admin.fetchTopicOffsets('made')).map((p) => p.partition).sort()).toEqual([0, 1, 2]),
+        { timeout: 20_000, interval: 200 },
+      );
       await admin.deleteTopics({ topics: ['made'], timeout: 10_000 });
-      expect(await admin.listTopics()).not.toContain('made');
+      await vi.waitFor(async () => expect(await admin.listTopics()).not.toContain('made'), { timeout: 20_000, interval: 200 });
     } finally {
       await admin.disconnect();
     }
