@@ -223,7 +223,8 @@ describe.each(['3.9', '4'] as KafkaLine[])('Kafka %s peer', (line) => {
     const pidBefore = kafka.pid;
 
     await kafka.stop();
-    expect(kafka.pid === undefined || kafka.pid === pidBefore).toBe(true);
+    expect(kafka.pid).toBeUndefined();
+    expect(() => process.kill(pidBefore!, 0)).toThrow(); // the JVM is gone
     // Down: nothing answers on the port.
     const probe = new Kafka({ clientId: 'probe', brokers: [address], logLevel: logLevel.NOTHING, connectionTimeout: 500, retry: { retries: 0 } }).admin();
     await expect(probe.connect()).rejects.toThrow();
