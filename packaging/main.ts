@@ -27,14 +27,16 @@ export async function main(argv: string[], root: string): Promise<number> {
     ctx.log('dist/ is up to date');
     return 0;
   }
-  if (whole) rmSync(ctx.dist, { recursive: true, force: true });
+  rmSync(stampFile(ctx), { force: true });
   for (const step of steps) {
+    // A whole build starts from an empty dist/, once the bundle built: a broken source tree then
+    // leaves the last dist/ in place (marked stale) rather than nothing.
+    if (whole && step === steps[1]) rmSync(ctx.dist, { recursive: true, force: true });
     const started = Date.now();
     await step.run(ctx);
     ctx.log(`${step.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   // Only a whole build says what dist/ holds; a partial one leaves it stale on purpose.
   if (whole) writeFileSync(stampFile(ctx), `${inputs}\n`);
-  else rmSync(stampFile(ctx), { force: true });
   return 0;
 }
