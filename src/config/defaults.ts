@@ -52,6 +52,8 @@ export interface KafkaSinkConfig {
   topicMap: Record<string, string>;
   /** Prefix added to every Kafka topic name (after mapping). */
   topicPrefix: string;
+  /** Most bytes (estimated, encoded) in one produce request; keep it below the broker's message.max.bytes. */
+  maxRequestBytes: number;
   /** Timeout of one produce request, in ms. */
   requestTimeoutMs: number;
   /** Timeout of a connection attempt, in ms. */
@@ -140,6 +142,7 @@ export function defaultConfig(): Config {
         value: 'payload',
         topicMap: {},
         topicPrefix: '',
+        maxRequestBytes: 900 * 1024,
         requestTimeoutMs: 30_000,
         connectionTimeoutMs: 3_000,
         topics: ['*'],
@@ -169,6 +172,7 @@ export const SIZE_KEYS = new Set([
   'sinks.file.rotateBytes',
   'sinks.file.batch.maxBytes',
   'sinks.kafka.batch.maxBytes',
+  'sinks.kafka.maxRequestBytes',
 ]);
 
 /** Keys whose value is a free-form string map rather than a fixed shape. */

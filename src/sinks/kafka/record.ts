@@ -1,6 +1,6 @@
 // Envelope → Kafka record: topic mapped, key = event key (so the default partitioner keeps one key
 // on one partition), value = the payload or the whole JSON envelope, envelope fields as headers.
-import type { Message } from 'kafkajs';
+import type { Message, TopicMessages } from 'kafkajs';
 import type { KafkaSinkConfig } from '../../config/defaults';
 import { envelopeToJson } from '../../envelope/codec-json';
 import type { Envelope } from '../../envelope/envelope';
@@ -35,4 +35,36 @@ export function toKafkaMessage(config: KafkaSinkConfig, envelope: Envelope): Mes
     headers,
     timestamp: String(Math.trunc(envelope.ts)),
   };
+}
+
+/** Bytes a record takes in a produce request besides its key, value and headers (a generous bound). */
+const RECORD_OVERHEAD = 32;
+
+/**
+ * Groups a batch into produce requests of at most `maxRequestBytes` (estimated from the encoded
+ * sizes), each a list of per-topic messages. A single record larger than the limit goes alone, and
+ * Kafka's answer decides its fate.
+ */
+export function chunkByRequestSize(config: KafkaSinkConfig, batch: Envelope[]): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current = new Map<string, TopicMessages>();
+  let bytes = 0;
+  for (const envelope of batch) {
+    const message = toKafkaMessage(config, envelope);
+    const value = message.value as Buffer | string;
+    let size = RECORD_OVERHEAD + (typeof value === 'string' ? Buffer.byteLength(value) : value.length) + (envelope.key?.length ?? 0);
+    for (const name in message.headers) size += name.length + (message.headers[name] as string).length + 2;
+    if (bytes > 0 && bytes + size > config.maxRequestBytes) {
+      requests.push([...current.values()]);
+      current = new Map();
+      bytes = 0;
+    }
+    const topic = kafkaTopic(config, envelope.topic);
+    let entry = current.get(topic);
+    if (!entry) current.set(topic, (entry = { topic, messages: [] }));
+    entry.messages.push(message);
+    bytes += size;
+  }
+  if (current.size > 0) requests.push([...current.values()]);
+  return requests;
 }

@@ -3,14 +3,14 @@
 // producer is dropped and a fresh one connects on the next try: a new producer id sidesteps the
 // sequence-number state a half-failed idempotent send can leave behind (duplicates are possible,
 // loss is not: delivery is at least once).
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { KafkaSinkConfig } from '../../config/defaults';
 import type { Envelope } from '../../envelope/envelope';
 import { SinkError } from '../../errors';
 import type { Logger } from '../../ops/log';
 import type { Sink, SinkHealth } from '../sink';
 import { isRefusedForGood, kafkaErrorType } from './classify';
-import { kafkaTopic, toKafkaMessage } from './record';
+import { chunkByRequestSize } from './record';
 
 const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
 
@@ -59,21 +59,13 @@ export class KafkaSink implements Sink {
   }
 
   async send(batch: Envelope[]): Promise<void> {
-    const byTopic = new Map<string, TopicMessages>();
-    for (const envelope of batch) {
-      const topic = kafkaTopic(this.config, envelope.topic);
-      let entry = byTopic.get(topic);
-      if (!entry) byTopic.set(topic, (entry = { topic, messages: [] }));
-      entry.messages.push(toKafkaMessage(this.config, envelope));
-    }
     try {
       const producer = await this.connectedProducer();
-      await producer.sendBatch({
-        topicMessages: [...byTopic.values()],
-        acks: -1,
-        timeout: this.config.requestTimeoutMs,
-        compression: COMPRESSION[this.config.compression],
-      });
+      // One sendBatch per chunk that fits a produce request; a failure part-way makes the dispatcher
+      // send the whole batch again, so chunks already sent may arrive twice (at least once).
+      for (const topicMessages of chunkByRequestSize(this.config, batch)) {
+        await producer.sendBatch({ topicMessages, acks: -1, timeout: this.config.requestTimeoutMs, compression: COMPRESSION[this.config.compression] });
+      }
       this.healthState = { state: 'up' };
     } catch (error) {
       const refused = isRefusedForGood(error);
