@@ -1,6 +1,6 @@
 // Running the outside tools a packaging step needs (rpmbuild, gpg, tar, ...): arguments as an array,
 // never through a shell, and a failure that names the command and carries its stderr.
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 
 export class CommandError extends Error {
   constructor(
@@ -44,4 +44,31 @@ export function requireTools(step: string, tools: Record<string, string>): void 
       `${step}: missing ${missing.map(([p, pkg]) => `${p} (Debian package ${pkg})`).join(', ')}; ` + 'scripts/install-deps.sh installs them from scripts/deps/apt-dist.txt',
     );
   }
+}
+
+/** run(), without blocking: for independent heavy commands (gzip, rpmbuild) side by side on two cores. */
+export function runAsync(cmd: string, args: readonly string[], options: Pick<RunOptions, 'cwd' | 'env'> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', (error) => reject(new CommandError(cmd, null, error.message)));
+    child.once('close', (status) => (status === 0 ? resolve(stdout) : reject(new CommandError(`${cmd} ${args.join(' ')}`, status, stderr + stdout))));
+  });
+}
+
+/** Runs `jobs` with at most `limit` at a time (the machine has two cores). */
+export async function inParallel<T>(limit: number, jobs: Array<() => Promise<T>>): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const index = next++;
+      results[index] = await jobs[index]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return results;
 }

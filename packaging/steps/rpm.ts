@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Context, names, packageVersion } from '../context';
-import { requireTools, run } from '../exec';
+import { inParallel, requireTools, runAsync } from '../exec';
 import { EL_RELEASES, type Target } from '../targets';
 import type { Step } from './step';
 import { renderConfig, renderUnit } from './tarball';
@@ -12,15 +12,16 @@ import { renderConfig, renderUnit } from './tarball';
 export const rpm: Step = {
   name: 'rpm',
   produces: 'dist/rpm/sparkngin-VERSION-1.elN.ARCH.rpm',
-  run(ctx) {
+  async run(ctx) {
     requireTools('rpm', { rpmbuild: 'rpm' });
     rmSync(names.rpmDir(ctx), { recursive: true, force: true });
-    for (const target of ctx.targets) {
-      for (const el of EL_RELEASES) {
-        const file = buildRpm(ctx, target, el, { outDir: names.rpmDir(ctx) });
+    const jobs = ctx.targets.flatMap((target) =>
+      EL_RELEASES.map((el) => async () => {
+        const file = await buildRpm(ctx, target, el, { outDir: names.rpmDir(ctx) });
         ctx.log(`rpm ${el} ${target.rpmArch}: ${file}`);
-      }
-    }
+      }),
+    );
+    await inParallel(2, jobs);
   },
 };
 
@@ -32,7 +33,7 @@ export interface RpmOptions {
 }
 
 /** Builds one RPM; returns its path. Exported for tests that need a second release. */
-export function buildRpm(ctx: Context, target: Target, el: string, options: RpmOptions): string {
+export async function buildRpm(ctx: Context, target: Target, el: string, options: RpmOptions): Promise<string> {
   const release = options.release ?? '1';
   const top = join(ctx.work, 'rpmbuild', `${el}-${target.rpmArch}-${release}`);
   rmSync(top, { recursive: true, force: true });
@@ -46,7 +47,7 @@ export function buildRpm(ctx: Context, target: Target, el: string, options: RpmO
   copyFileSync(join(assets, 'sparkngin.sysusers'), join(sources, 'sparkngin.sysusers'));
 
   const define = (name: string, value: string) => ['--define', `${name} ${value}`];
-  run(
+  await runAsync(
     'rpmbuild',
     [
       '-bb',

@@ -5,27 +5,32 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Context, names } from '../context';
-import { run } from '../exec';
+import { inParallel, run, runAsync } from '../exec';
 import type { Target } from '../targets';
 import type { Step } from './step';
 
 export const tarball: Step = {
   name: 'tarball',
   produces: 'dist/sparkngin-VERSION-linux-ARCH.tar.gz',
-  run(ctx) {
-    for (const target of ctx.targets) {
-      const base = names.tarballBase(ctx, target);
-      const stage = join(ctx.work, 'tarball', target.name);
-      rmSync(stage, { recursive: true, force: true });
-      stageTree(ctx, target, join(stage, base));
-      // Reproducible: sorted names, fixed owner and mtime, no gzip timestamp.
-      const tar = join(ctx.work, 'tarball', `${base}.tar`);
-      run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${Math.floor(ctx.date.getTime() / 1000)}`, '-cf', tar, '-C', stage, base]);
-      run('gzip', ['-n', '-6', '-f', tar]);
-      copyFileSync(`${tar}.gz`, names.tarball(ctx, target));
-      rmSync(`${tar}.gz`);
-      ctx.log(`tarball ${target.name}: ${names.tarball(ctx, target)}`);
-    }
+  async run(ctx) {
+    // gzip is single-threaded: one target per core.
+    await inParallel(
+      2,
+      ctx.targets.map((target) => async () => {
+        const base = names.tarballBase(ctx, target);
+        const stage = join(ctx.work, 'tarball', target.name);
+        rmSync(stage, { recursive: true, force: true });
+        stageTree(ctx, target, join(stage, base));
+        // Reproducible: sorted names, fixed owner and mtime, no gzip timestamp.
+        const tar = join(ctx.work, 'tarball', `${base}.tar`);
+        run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${Math.floor(ctx.date.getTime() / 1000)}`, '-cf', tar, '-C', stage, base]);
+        await runAsync('gzip', ['-n', '-6', '-f', tar]);
+        copyFileSync(`${tar}.gz`, names.tarball(ctx, target));
+        rmSync(`${tar}.gz`);
+        rmSync(stage, { recursive: true, force: true });
+        ctx.log(`tarball ${target.name}: ${names.tarball(ctx, target)}`);
+      }),
+    );
   },
 };
 

@@ -107,7 +107,7 @@ describe('yum repository', () => {
     }
   });
 
-  it('dnf installs sparkngin from it: key import, %pre user, ownership; upgrade keeps an edited config; erase', () => {
+  it('dnf installs sparkngin from it: key import, %pre user, ownership; upgrade keeps an edited config; erase', async () => {
     const repo = repoCopy();
     const root = newRoot(repo);
     const install = root.dnf('install', 'sparkngin');
@@ -136,7 +136,7 @@ describe('yum repository', () => {
     writeFileSync(join(root.dir, 'etc/sparkngin/sparkngin.yaml'), edited);
     const newDefault = `${renderConfig(readFileSync(join(ROOT, 'packaging/assets/sparkngin.yaml'), 'utf8'), 'system')}# new in release 2\n`;
     const tree = join(repo, 'el9/x86_64');
-    const next = buildRpm(ctx, X64, 'el9', { outDir: join(tree, 'Packages'), release: '2', config: newDefault });
+    const next = await buildRpm(ctx, X64, 'el9', { outDir: join(tree, 'Packages'), release: '2', config: newDefault });
     const key = signer(ctx);
     signRpms(key, [next]);
     indexTree(ctx, key, tree);
