@@ -54,13 +54,24 @@ describe('single executable', () => {
     expect(sh(exe, ['frobnicate']).status).toBe(2);
   });
 
-  it('the arm64 executable is an aarch64 ELF with the blob injected (it cannot run here)', () => {
+  it('the arm64 executable is an aarch64 ELF with the blob injected', () => {
     const arm = names.binary(ctx, targetByName('linux-arm64'));
     expect(ok('file', ['-b', arm])).toMatch(/ELF 64-bit LSB .*ARM aarch64/);
     // The fuse postject flips from :0 to :1 is how Node knows a blob is there.
     const bytes = readFileSync(arm);
     expect(bytes.includes('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1')).toBe(true);
     expect(bytes.includes(`sparkngin ${ctx.version}`) || bytes.includes('config keys')).toBe(true);
+  });
+
+  // qemu-user-static and the arm64 cross libc (scripts/deps/apt-dist.txt) run it here, slowly.
+  it.skipIf(sh('sh', ['-c', 'command -v qemu-aarch64-static']).status !== 0)('the arm64 executable runs (under qemu): version, config keys, config check', () => {
+    const arm = names.binary(ctx, targetByName('linux-arm64'));
+    const qemu = (...args: string[]) => ok('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', arm, ...args]);
+    expect(qemu('version')).toBe(`sparkngin ${ctx.version} (commit ${ctx.commit}, linux-arm64, node v${NODE_VERSION})\n`);
+    expect(qemu('config', 'keys')).toBe(ok(exe, ['config', 'keys']));
+    const dir = tempDir('armcheck');
+    writeFileSync(join(dir, 'c.yaml'), 'spool:\n  fsync: always\n');
+    expect(qemu('config', 'check', join(dir, 'c.yaml'))).toContain('OK');
   });
 
   it('needs no glibc newer than 2.28 (EL 8) and no libstdc++ newer than EL 8 has', () => {
