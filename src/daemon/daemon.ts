@@ -5,8 +5,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
-import { createIngestServer } from '../ingest/server';
+import { createIngestServer } from '../ingest/http';
 import type { Logger } from '../ops/log';
+import { renderPrometheus } from '../ops/prometheus';
 import { DeadLetterFile } from '../sinks/dead-letter';
 import { Dispatcher, type DispatcherStats } from '../sinks/dispatcher';
 import { createSinks } from '../sinks/registry';
@@ -48,10 +49,13 @@ export class Daemon {
         dispatchers.push(dispatcher);
       }
       const target = new SpoolIngestTarget(spool, dispatchers, config.http.sinkAckTimeoutMs);
-      const server = createIngestServer({ config, target, logger });
+      // The ops endpoints read the daemon's stats; the daemon exists once the server listens.
+      let daemon: Daemon | undefined;
+      const stats = () => daemon!.stats();
+      const server = createIngestServer({ config, target, logger, ops: { stats, metrics: () => renderPrometheus(stats()) } });
       server.listen(config.listen.port, config.listen.host);
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
-      const daemon = new Daemon(config, logger, spool, dispatchers, target, server);
+      daemon = new Daemon(config, logger, spool, dispatchers, target, server);
       const { address, port } = daemon.address();
       logger.info('daemon.started', { version: VERSION, address, port, dataDir: config.dataDir, sinks: dispatchers.map((d) => d.sink.name) });
       return daemon;
