@@ -146,7 +146,8 @@ export function defaultConfig(): Config {
         requestTimeoutMs: 30_000,
         connectionTimeoutMs: 3_000,
         topics: ['*'],
-        batch: { maxRecords: 10_000, maxBytes: 4 * MiB },
+        // Small enough that a crash mid-send redelivers little; measured no faster at 10 000.
+        batch: { maxRecords: 2_000, maxBytes: 1 * MiB },
         retry: { ...DEFAULT_RETRY },
       },
     },

@@ -13,6 +13,8 @@ export interface SpoolRecord {
 }
 
 const MIN_READ_BYTES = 1024 * 1024;
+/** Longest a delivered position waits before it is written to the durable cursor. */
+const CURSOR_SYNC_MS = 100;
 
 export class SpoolReader {
   /** Every record before this one has been accepted by the sink. */
@@ -24,6 +26,7 @@ export class SpoolReader {
   private persistedSeq = -1;
   private persisting: Promise<void> = Promise.resolve();
   private interrupted = false;
+  private persistTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -72,9 +75,21 @@ export class SpoolReader {
     this.wake?.();
   }
 
-  /** Records up to (not including) `nextSeq` were accepted by the sink. */
+  /**
+   * Records up to (not including) `nextSeq` were accepted by the sink. The cursor is persisted soon
+   * after (at most every CURSOR_SYNC_MS), so that a crash redelivers a fraction of a second of
+   * events rather than everything since the last maintenance pass.
+   */
   commit(nextSeq: number): void {
-    if (nextSeq > this.nextSeq) this.nextSeq = nextSeq;
+    if (nextSeq <= this.nextSeq) return;
+    this.nextSeq = nextSeq;
+    if (this.persistTimer === undefined) {
+      this.persistTimer = setTimeout(() => {
+        this.persistTimer = undefined;
+        void this.persistCursor();
+      }, CURSOR_SYNC_MS);
+      this.persistTimer.unref();
+    }
   }
 
   /** The spool dropped records before `seq` (size or age limit): continue from there. */
@@ -103,6 +118,8 @@ export class SpoolReader {
 
   async close(): Promise<void> {
     this.interrupt();
+    clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
     await this.persistCursor();
     await this.handle?.close();
     this.handle = undefined;
