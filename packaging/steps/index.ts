@@ -1,8 +1,10 @@
 // The release, as an ordered list of steps. Each does one job and reads only what the steps before
 // it wrote; `npm run dist -- --only rpm,repo` reruns a tail of the list against an existing dist/.
+import { aptRepo } from './apt-repo';
 import { binary } from './binary';
 import { bundle } from './bundle';
 import { checksums } from './checksums';
+import { deb } from './deb';
 import { man } from './man';
 import { repo } from './repo';
 import { rpm } from './rpm';
@@ -16,6 +18,8 @@ export const STEPS: readonly Step[] = [
   tarball, // binary + man + config + unit + install.sh → dist/*.tar.gz
   rpm, // tarball + rpm/sparkngin.spec → dist/rpm/*.rpm (el8, el9)
   repo, // RPMs → dist/repo/ signed yum repository + setup.sh
+  deb, // tarball + deb/ → dist/deb/*.deb
+  aptRepo, // debs → dist/apt/ signed apt repository
   checksums, // → dist/SHA256SUMS
 ];
 
