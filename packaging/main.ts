@@ -3,11 +3,13 @@
 //   --targets x,y   linux-x64,linux-arm64 (default: all)
 //   --if-stale      do nothing when dist/ was built from the same inputs (what tests call)
 //   --list          print the steps
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createContext } from './context';
+import { type Context, createContext } from './context';
 import { inputsHash, stampFile } from './inputs';
 import { STEPS, stepsNamed } from './steps/index';
+import type { Step } from './steps/step';
 
 export async function main(argv: string[], root: string): Promise<number> {
   const { values } = parseArgs({
@@ -27,16 +29,36 @@ export async function main(argv: string[], root: string): Promise<number> {
     ctx.log('dist/ is up to date');
     return 0;
   }
-  rmSync(stampFile(ctx), { force: true });
+  if (!whole) {
+    // A partial build changes dist/ in place and leaves it marked stale.
+    rmSync(stampFile(ctx), { force: true });
+    await runSteps(ctx, steps);
+    return 0;
+  }
+  // A whole build is made in build/dist-next/ and swapped in at the end, so that whoever reads
+  // dist/ meanwhile (a test file of another run) never sees it half-made, and a failed build leaves
+  // the last good dist/ in place.
+  const next = join(ctx.work, '..', `dist-next-${process.pid}`);
+  rmSync(next, { recursive: true, force: true });
+  mkdirSync(next, { recursive: true });
+  try {
+    await runSteps({ ...ctx, dist: next }, steps);
+  } catch (error) {
+    rmSync(next, { recursive: true, force: true });
+    throw error;
+  }
+  writeFileSync(join(next, '.inputs'), `${inputs}\n`);
+  const old = `${next}-old`;
+  if (existsSync(ctx.dist)) renameSync(ctx.dist, old);
+  renameSync(next, ctx.dist);
+  rmSync(old, { recursive: true, force: true });
+  return 0;
+}
+
+async function runSteps(ctx: Context, steps: readonly Step[]): Promise<void> {
   for (const step of steps) {
-    // A whole build starts from an empty dist/, once the bundle built: a broken source tree then
-    // leaves the last dist/ in place (marked stale) rather than nothing.
-    if (whole && step === steps[1]) rmSync(ctx.dist, { recursive: true, force: true });
     const started = Date.now();
     await step.run(ctx);
     ctx.log(`${step.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
-  // Only a whole build says what dist/ holds; a partial one leaves it stale on purpose.
-  if (whole) writeFileSync(stampFile(ctx), `${inputs}\n`);
-  return 0;
 }
