@@ -32,7 +32,7 @@ function debianBase(): string {
 beforeAll(() => {
   ctx = ensureDist();
   baseTar = debianBase();
-}, DIST_TIMEOUT_MS);
+}, DIST_TIMEOUT_MS + 300_000);
 
 interface DebRoot {
   dir: string;
