@@ -1,14 +1,14 @@
 // Step 2, binary: one single executable per target (Node's SEA): dist/bin/sparkngin-<target>.
-// The blob is made once by the pinned linux-x64 Node (the blob must come from the exact Node version
-// it is injected into; without code cache or snapshot it is the same for every platform) and injected
-// with postject into a stripped copy of each target's Node binary.
+// The blob is made once by the pinned Node of this machine (a blob must come from the exact Node
+// version it goes into; without code cache or snapshot it is the same for every platform) and
+// injected with postject into a stripped copy of each target's Node binary.
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { names } from '../context';
 import { run } from '../exec';
 import { nodeBinary, strippedNodeBinary } from '../node-dist';
-import { hostTarget, targetByName } from '../targets';
+import { hostTarget } from '../targets';
 import type { Step } from './step';
 
 /** Node's documented sentinel: the fuse postject flips so the binary looks for its blob. */
@@ -35,8 +35,10 @@ export const binary: Step = {
         useCodeCache: false,
       }),
     );
-    // The blob maker must be the pinned version itself; the linux-x64 one runs here.
-    run(nodeBinary(ctx, targetByName('linux-x64')), ['--experimental-sea-config', seaConfig]);
+    // The blob maker must be the pinned version itself: the one for this machine.
+    const maker = hostTarget();
+    if (!maker) throw new Error(`binary: no pinned Node runs on ${process.platform}-${process.arch}; build on linux-x64 or linux-arm64`);
+    run(nodeBinary(ctx, maker), ['--experimental-sea-config', seaConfig]);
     const blobData = readFileSync(blob);
     const { inject } = createRequire(join(ctx.root, 'package.json'))('postject') as { inject: Inject };
 
