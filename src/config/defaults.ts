@@ -81,6 +81,11 @@ export interface Config {
     keepAliveTimeoutMs: number;
     /** Longest an `ack=sink` request waits for its sinks before it is answered 504 (the events stay spooled). */
     sinkAckTimeoutMs: number;
+    /**
+     * A reverse proxy in front sets X-Forwarded-For: take its first entry as the client address. Only
+     * when every request comes through that proxy — anyone can send the header.
+     */
+    trustProxy: boolean;
   };
   spool: {
     /** `batch`: one fdatasync per group of appends (default); `always`: one per request; `never`: leave it to the OS. */
@@ -115,7 +120,7 @@ export function defaultConfig(): Config {
     listen: { host: '127.0.0.1', port: 7080 },
     dataDir: './data',
     host: hostname(),
-    http: { maxBodyBytes: 16 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, sinkAckTimeoutMs: 30_000 },
+    http: { maxBodyBytes: 16 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, sinkAckTimeoutMs: 30_000, trustProxy: false },
     spool: {
       fsync: 'batch',
       commitIntervalMs: 2,

@@ -1,0 +1,36 @@
+// What every route handler gets: the server-wide settings and collaborators (IngestContext, made once)
+// and the request at hand (Exchange, one per request).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../ops/log';
+import type { BodyLimits } from './body';
+import type { Query } from './meta';
+import type { IngestTarget } from './target';
+
+/** Operations endpoints served beside ingest (`/stats`, `/metrics`), when the daemon provides them. */
+export interface OpsEndpoints {
+  stats(): unknown;
+  /** Prometheus text exposition format. */
+  metrics(): string;
+}
+
+export interface IngestContext {
+  target: IngestTarget;
+  logger: Logger;
+  now: () => number;
+  /** Host name written into every envelope. */
+  host: string;
+  limits: BodyLimits;
+  trustProxy: boolean;
+  ops: OpsEndpoints | undefined;
+}
+
+export interface Exchange {
+  request: IncomingMessage;
+  response: ServerResponse;
+  method: string;
+  /** The path without the query, as sent (not decoded). */
+  path: string;
+  query: Query;
+  /** The client sent `Expect: 100-continue`: it waits for `100 Continue` before sending the body. */
+  expectsContinue: boolean;
+}

@@ -1,0 +1,29 @@
+// Payloads + request metadata → envelopes. Per event this is one id and one object of a fixed shape
+// (key and sts always present, possibly undefined, so every envelope shares one hidden class);
+// everything else — topic, ts, ip, host, the headers object — is computed once per request and shared.
+import { type Envelope, newEventId } from '../envelope/envelope';
+import type { IngestContext } from './context';
+import type { EventMeta } from './meta';
+import type { Batch } from './parse';
+
+export interface Built {
+  envelopes: Envelope[];
+  ids: string[];
+}
+
+export function buildEnvelopes(context: IngestContext, topic: string, meta: EventMeta, batch: Batch): Built {
+  // Server receive time: the moment the whole request is in (ids are ordered by it too).
+  const ts = context.now();
+  const { items, type } = batch;
+  const { key, sts, ip, headers } = meta;
+  const host = context.host;
+  const count = items.length;
+  const envelopes = new Array<Envelope>(count);
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    const id = newEventId(ts);
+    ids[i] = id;
+    envelopes[i] = { id, topic, key, ts, sts, ip, host, headers, type, data: items[i]! };
+  }
+  return { envelopes, ids };
+}

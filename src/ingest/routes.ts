@@ -1,0 +1,86 @@
+// The route table: which path and methods go to which handler. Topic routes take events; the rest
+// are the original Sparkngin's route and the operations endpoints. A handler validates everything it
+// can before reading the body (topic, parameters, content type), so that a bad request costs no upload.
+import { readBody } from './body';
+import type { Exchange, IngestContext } from './context';
+import { buildEnvelopes } from './envelopes';
+import { legacyMessageRoute } from './legacy';
+import { type EventMeta, readMeta } from './meta';
+import { type Batch, bodyParser, parseBeacon } from './parse';
+import { acceptedBody, badRequest, sendJson, sendText } from './respond';
+import { topicFromPath } from './topic';
+
+export interface Route {
+  /** Methods answered here; any other is a 405 naming these in `Allow`. */
+  methods: readonly string[];
+  /** `legacy`: errors are answered as the original's Ack (`status: "ERROR"`), not `{error:{…}}`. */
+  errors: 'json' | 'legacy';
+  handle(exchange: Exchange, context: IngestContext, param: string): Promise<void> | void;
+}
+
+export const TOPICS_PREFIX = '/v1/topics/';
+
+const topicRoute: Route = {
+  methods: ['POST', 'GET'],
+  errors: 'json',
+  handle: (exchange, context, segment) => (exchange.method === 'POST' ? postEvents(exchange, context, segment) : getBeacon(exchange, context, segment)),
+};
+
+const EXACT = new Map<string, Route>([
+  ['/message/json', { methods: ['POST', 'GET'], errors: 'legacy', handle: legacyMessageRoute }],
+  ['/health', { methods: ['GET', 'HEAD'], errors: 'json', handle: ({ response }) => sendJson(response, 200, { status: 'ok' }) }],
+  ['/ready', { methods: ['GET', 'HEAD'], errors: 'json', handle: ready }],
+  ['/stats', { methods: ['GET', 'HEAD'], errors: 'json', handle: stats }],
+  ['/metrics', { methods: ['GET', 'HEAD'], errors: 'json', handle: metrics }],
+]);
+
+/** The route for a path and the path parameter it carries (the topic segment), or undefined (404). */
+export function findRoute(path: string, context: IngestContext): { route: Route; param: string } | undefined {
+  if (path.startsWith(TOPICS_PREFIX)) return { route: topicRoute, param: path.slice(TOPICS_PREFIX.length) };
+  const route = EXACT.get(path);
+  if (route === undefined || (context.ops === undefined && (route.handle === stats || route.handle === metrics))) return undefined;
+  return { route, param: '' };
+}
+
+/** `POST /v1/topics/{topic}`: the body is one event, a JSON array of events, NDJSON, text lines or binary. */
+async function postEvents(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
+  const { request, response } = exchange;
+  const topic = topicFromPath(segment);
+  const meta = readMeta(request, exchange.query, context.trustProxy);
+  const parse = bodyParser(request.headers['content-type']);
+  const body = await readBody(request, response, context.limits, exchange.expectsContinue);
+  await accept(exchange, context, topic, meta, parse(body));
+}
+
+/** `GET /v1/topics/{topic}?data=…`: a beacon (an image tag, `navigator.sendBeacon`, a link in an email). */
+async function getBeacon(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
+  const topic = topicFromPath(segment);
+  const meta = readMeta(exchange.request, exchange.query, context.trustProxy);
+  const data = exchange.query?.get('data');
+  if (data === undefined || data === null) throw badRequest('MISSING_DATA', 'a GET event needs a data= query parameter (the event, URL-encoded)');
+  // Caches between a browser and us must not answer a beacon themselves: it would never arrive.
+  exchange.response.setHeader('cache-control', 'no-store');
+  await accept(exchange, context, topic, meta, parseBeacon(data));
+}
+
+async function accept(exchange: Exchange, context: IngestContext, topic: string, meta: EventMeta, batch: Batch): Promise<void> {
+  const { envelopes, ids } = buildEnvelopes(context, topic, meta, batch);
+  await context.target.accept(envelopes, meta.ack);
+  sendText(exchange.response, 202, acceptedBody(ids));
+}
+
+function ready({ response }: Exchange, context: IngestContext): void {
+  const reasons = context.target.notReadyReasons();
+  if (reasons.length === 0) sendJson(response, 200, { status: 'ready' });
+  else sendJson(response, 503, { status: 'not ready', reasons });
+}
+
+function stats({ response }: Exchange, context: IngestContext): void {
+  sendJson(response, 200, context.ops!.stats());
+}
+
+function metrics({ response }: Exchange, context: IngestContext): void {
+  const text = context.ops!.metrics();
+  response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}

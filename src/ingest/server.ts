@@ -1,0 +1,149 @@
+// The HTTP ingest on Node's own http server: request → route → handler, and the one place where a
+// failure becomes an answer. Events are handed to an IngestTarget (the spool) and the answer waits
+// for it, so a 202 means "stored" per the ack mode. The server is returned unstarted; the daemon
+// calls listen().
+//
+// Connections: keep-alive is the norm (load balancers, benchmark tools, client libraries). A request
+// whose body is still unread when we answer an error (too large, too slow, refused before reading)
+// gets `Connection: close`; the socket then lingers a moment, reading and discarding, so the client
+// sees our answer rather than a reset (see lingerOnClose).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Config } from '../config/defaults';
+import { RequestError } from '../errors';
+import type { Logger } from '../ops/log';
+import type { Exchange, IngestContext, OpsEndpoints } from './context';
+import { sendLegacyError } from './legacy';
+import { findRoute, type Route } from './routes';
+import { sendError, toRequestError } from './respond';
+import type { IngestTarget } from './target';
+
+export interface IngestServerOptions {
+  config: Config;
+  target: IngestTarget;
+  logger: Logger;
+  /** `/stats` and `/metrics`; without them those paths are 404. */
+  ops?: OpsEndpoints;
+  /** Clock for envelope `ts` (tests pin it). */
+  now?: () => number;
+}
+
+/** How long a socket we close after an error keeps draining what the client still sends. */
+const LINGER_MS = 2_000;
+/** How often Node checks headersTimeout/requestTimeout (its default, 30 s, lets a stalled client sit for that long past its deadline). */
+const CONNECTION_CHECK_MS = 1_000;
+
+export function createIngestServer(options: IngestServerOptions): Server {
+  const { config, target, logger } = options;
+  const { http } = config;
+  const context: IngestContext = {
+    target,
+    logger,
+    now: options.now ?? Date.now,
+    host: config.host,
+    limits: { maxBytes: http.maxBodyBytes, timeoutMs: http.bodyTimeoutMs },
+    trustProxy: http.trustProxy,
+    ops: options.ops,
+  };
+
+  const server = createServer({
+    headersTimeout: http.headersTimeoutMs,
+    // A backstop only: our own body deadline (bodyTimeoutMs, counted from the end of the headers)
+    // answers 408 first; this one also covers a client that stalls where we are not reading.
+    requestTimeout: http.headersTimeoutMs + http.bodyTimeoutMs + 1_000,
+    connectionsCheckingInterval: CONNECTION_CHECK_MS,
+    noDelay: true,
+  });
+  server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(context, request, response, false));
+  // With a listener here Node leaves `100 Continue` to us: it is sent only once the request passed
+  // every check that needs no body (route, topic, parameters, content type, announced length).
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(context, request, response, true));
+  server.on('clientError', onClientError);
+  return server;
+}
+
+function handle(context: IngestContext, request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void {
+  const method = request.method ?? 'GET';
+  const { path, search } = splitUrl(request.url ?? '/');
+  const exchange: Exchange = { request, response, method, path, query: search === '' ? undefined : new URLSearchParams(search), expectsContinue };
+  let route: Route | undefined;
+  try {
+    const found = findRoute(path, context);
+    if (found === undefined) {
+      throw new RequestError(404, 'NOT_FOUND', `no route for ${method} ${path.slice(0, 200)}; events go to POST ${'/v1/topics/{topic}'}`);
+    }
+    route = found.route;
+    if (!route.methods.includes(method)) {
+      const allow = route.methods.join(', ');
+      throw new RequestError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path.slice(0, 200)}; use ${allow}`, { allow });
+    }
+    const pending = route.handle(exchange, context, found.param);
+    if (pending !== undefined) pending.then(undefined, (error: unknown) => fail(context, exchange, route, error));
+  } catch (error) {
+    fail(context, exchange, route, error);
+  }
+}
+
+function fail(context: IngestContext, exchange: Exchange, route: Route | undefined, error: unknown): void {
+  const { request, response } = exchange;
+  const failure = toRequestError(error, context.logger);
+  if (response.headersSent) {
+    // Too late for an answer (a handler failed mid-response): end the connection rather than hang it.
+    response.destroy();
+    return;
+  }
+  if (!request.complete) {
+    response.setHeader('connection', 'close');
+    lingerOnClose(request.socket);
+  }
+  if (route?.errors === 'legacy') sendLegacyError(response, failure);
+  else sendError(response, failure);
+}
+
+/**
+ * Node ends a `Connection: close` response with socket.destroySoon(): FIN, then destroy as soon as
+ * the answer is flushed. If the client is still sending its body then, the kernel answers the unread
+ * bytes with a reset, and a client busy writing often reports that reset instead of our 413/408.
+ * Here destroySoon sends FIN and keeps reading (the parser discards the rest of the body) until the
+ * client closes too, or LINGER_MS, as servers do for this since Apache's "lingering close". If a
+ * Node version stops calling destroySoon, this is simply not used and the close is immediate.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.resume();
+  };
+}
+
+/** `/path?query` → path and query; an absolute-form target (`http://host/path`, sent to proxies) is cut to its path. */
+function splitUrl(url: string): { path: string; search: string } {
+  if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
+    const slash = url.indexOf('/', url.indexOf('//') + 2);
+    url = slash === -1 ? '/' : url.slice(slash);
+  }
+  const q = url.indexOf('?');
+  return q === -1 ? { path: url, search: '' } : { path: url.slice(0, q), search: url.slice(q + 1) };
+}
+
+/**
+ * A request Node could not parse (bad syntax, headers too large, headers too slow): answered here in
+ * our JSON shape and closed, since the connection's framing can no longer be trusted.
+ */
+function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['431 Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+        : ['400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'})`];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}

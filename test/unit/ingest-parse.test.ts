@@ -1,0 +1,138 @@
+// The pure parts of the ingest: body → payloads per content type, topic names, the original
+// Sparkngin Message. The HTTP behaviour around them is in ingest-server.test.ts.
+import { describe, expect, it } from 'vitest';
+import { RequestError } from '../../src/errors';
+import { parseLegacyMessage } from '../../src/ingest/legacy';
+import { bodyParser, oneLine, parseBeacon } from '../../src/ingest/parse';
+import { topicFromPath, validateTopic } from '../../src/ingest/topic';
+
+const parse = (contentType: string, body: string | Buffer) => {
+  const batch = bodyParser(contentType)(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'));
+  return { type: batch.type, items: batch.items.map((item) => item.toString('utf8')) };
+};
+
+function refusal(run: () => unknown): { status: number; code: string; message: string } {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof RequestError) return { status: error.status, code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a RequestError');
+}
+
+describe('bodyParser', () => {
+  it('keeps a JSON body as sent, trimmed of surrounding whitespace', () => {
+    expect(parse('application/json', '  {"b":2,"a":1.50}\n')).toEqual({ type: 'json', items: ['{"b":2,"a":1.50}'] });
+    expect(parse('application/json', '"just a string"')).toEqual({ type: 'json', items: ['"just a string"'] });
+    expect(parse('application/json', '42')).toEqual({ type: 'json', items: ['42'] });
+  });
+
+  it('compacts pretty-printed JSON to one line and nothing more', () => {
+    const pretty = '{\n  "a": [\n    1,\n    "x y"\n  ],\r\n  "b": "line\\nbreak"\n}\n';
+    const [item] = parse('application/json', pretty).items;
+    expect(item).toBe('{"a": [1,"x y"],"b": "line\\nbreak"}');
+    expect(JSON.parse(item!)).toEqual(JSON.parse(pretty));
+  });
+
+  it('cuts a JSON array into its elements byte for byte (big integers, escapes, nesting)', () => {
+    const body = '[ {"n":12345678901234567890, "s":"a,]}\\"b"}, [1,[2,3]] ,"x" , null, 1e400 ]';
+    expect(parse('application/json; charset=utf-8', body).items).toEqual([
+      '{"n":12345678901234567890, "s":"a,]}\\"b"}',
+      '[1,[2,3]]',
+      '"x"',
+      'null',
+      '1e400',
+    ]);
+    expect(parse('application/json', '["Zoë", {"city":"東京"}]').items).toEqual(['"Zoë"', '{"city":"東京"}']);
+    expect(refusal(() => parse('application/json', '[ ]')).code).toBe('EMPTY_BODY');
+  });
+
+  it('takes NDJSON (and JSON Lines) one event per non-empty line, CRLF or LF', () => {
+    const body = '{"a":1}\r\n\r\n  \n{"b":"Zoë"}\n[1,2]\n';
+    for (const type of ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines']) {
+      expect(parse(type, body)).toEqual({ type: 'json', items: ['{"a":1}', '{"b":"Zoë"}', '[1,2]'] });
+    }
+    expect(parse('application/x-ndjson', '{"no":"final newline"}').items).toEqual(['{"no":"final newline"}']);
+  });
+
+  it('names the NDJSON line that is not JSON (ASCII and non-ASCII bodies)', () => {
+    for (const body of ['{"a":1}\n\n{oops}\n{"c":3}', '{"a":"ü"}\n\n{oops}\n']) {
+      const error = refusal(() => parse('application/x-ndjson', body));
+      expect(error).toMatchObject({ status: 400, code: 'MALFORMED_JSON' });
+      expect(error.message).toMatch(/^line 3 is not valid JSON/);
+    }
+  });
+
+  it('takes text one event per non-empty line, and binary as one event', () => {
+    expect(parse('text/plain', 'alpha\r\n\r\nbeta\n  \ngamma ü')).toEqual({ type: 'text', items: ['alpha', 'beta', '  ', 'gamma ü'] });
+    const bytes = Buffer.from([0, 10, 13, 0xff, 0xfe]);
+    const batch = bodyParser('application/octet-stream')(bytes);
+    expect(batch.type).toBe('binary');
+    expect(batch.items).toEqual([bytes]);
+  });
+
+  it('reads ISO-8859-1 text as such and stores UTF-8; drops a UTF-8 byte order mark', () => {
+    expect(parse('text/plain; charset=ISO-8859-1', Buffer.from([0x5a, 0x6f, 0xeb])).items).toEqual(['Zoë']);
+    expect(parse('application/json', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')])).items).toEqual(['{"a":1}']);
+  });
+
+  it('refuses what it cannot read, with stable codes', () => {
+    expect(refusal(() => bodyParser(undefined))).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    const xml = refusal(() => bodyParser('application/xml'));
+    expect(xml).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(xml.message).toContain('application/json, application/x-ndjson (or application/jsonl), text/plain, application/octet-stream');
+    expect(refusal(() => bodyParser('text/plain; charset=utf-16'))).toMatchObject({ status: 415, code: 'UNSUPPORTED_CHARSET' });
+    expect(refusal(() => parse('application/json', ''))).toMatchObject({ status: 400, code: 'EMPTY_BODY' });
+    expect(refusal(() => parse('application/json', ' \n '))).toMatchObject({ status: 400, code: 'EMPTY_BODY' });
+    expect(refusal(() => parse('application/x-ndjson', '\n\r\n'))).toMatchObject({ status: 400, code: 'EMPTY_BODY' });
+    expect(refusal(() => parse('application/octet-stream', ''))).toMatchObject({ status: 400, code: 'EMPTY_BODY' });
+    expect(refusal(() => parse('application/json', '{"user": 4'))).toMatchObject({ status: 400, code: 'MALFORMED_JSON' });
+    expect(refusal(() => parse('text/plain', Buffer.from([0x61, 0xc3, 0x28])))).toMatchObject({ status: 400, code: 'INVALID_UTF8' });
+  });
+
+  it('takes a beacon as JSON when it parses, else as text', () => {
+    expect(parseBeacon('{"v":\n 1}')).toEqual({ type: 'json', items: [Buffer.from('{"v":1}')] });
+    expect(parseBeacon('plain words')).toEqual({ type: 'text', items: [Buffer.from('plain words')] });
+    expect(oneLine('{"a":1}')).toBe('{"a":1}');
+  });
+});
+
+describe('topic names', () => {
+  it("follow Kafka's rules", () => {
+    expect(validateTopic('a.B_c-9')).toBe('a.B_c-9');
+    expect(validateTopic('t'.repeat(249))).toHaveLength(249);
+    expect(topicFromPath('caf%65')).toBe('cafe');
+    for (const bad of ['', '.', '..', 't'.repeat(250), 'a b', 'a/b', 'é', 'a:b']) {
+      expect(refusal(() => validateTopic(bad))).toMatchObject({ status: 400, code: 'INVALID_TOPIC' });
+    }
+    expect(refusal(() => topicFromPath('%E0%A4%A'))).toMatchObject({ code: 'INVALID_TOPIC' });
+    expect(refusal(() => topicFromPath('bad%20topic'))).toMatchObject({ code: 'INVALID_TOPIC' });
+  });
+});
+
+describe('the original Sparkngin Message', () => {
+  const message = (data: unknown, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ header: { version: 0.0, topic: 'legacy', key: 'k-1', traceEnable: false }, data, traces: [], ...extra });
+
+  it('reads data.data as Jackson writes a byte[] (base64) and types it by serializeType', () => {
+    const json = parseLegacyMessage(message({ type: 'com.acme.Event', data: Buffer.from('{"old": true}').toString('base64'), serializeType: 'json' }));
+    expect(json).toMatchObject({ topic: 'legacy', key: 'k-1', type: 'json', dataType: 'com.acme.Event' });
+    expect(json.data.toString()).toBe('{"old": true}');
+    // new Message(key, obj, …) leaves serializeType null; its data is JSON.
+    expect(parseLegacyMessage(message({ data: Buffer.from('[1,2]').toString('base64'), serializeType: null })).type).toBe('json');
+    const binary = parseLegacyMessage(message({ data: Buffer.from([1, 2, 255]).toString('base64'), serializeType: 'binary' }));
+    expect(binary).toMatchObject({ type: 'binary', data: Buffer.from([1, 2, 255]) });
+    expect(parseLegacyMessage(message({ data: Buffer.from('<a/>').toString('base64'), serializeType: 'xml' })).type).toBe('text');
+    expect(parseLegacyMessage(message({ data: Buffer.from('not json').toString('base64'), serializeType: 'json' })).type).toBe('binary');
+    expect(parseLegacyMessage(message({ data: [104, -1, 105] })).data).toEqual(Buffer.from([104, 255, 105]));
+  });
+
+  it('refuses what the original could not have meant', () => {
+    expect(refusal(() => parseLegacyMessage('{"header":'))).toMatchObject({ status: 400, code: 'MALFORMED_JSON' });
+    expect(refusal(() => parseLegacyMessage('{"header":{}}'))).toMatchObject({ status: 400, code: 'INVALID_MESSAGE' });
+    expect(refusal(() => parseLegacyMessage('[]'))).toMatchObject({ code: 'INVALID_MESSAGE' });
+    expect(refusal(() => parseLegacyMessage(message({ data: 'not base64!' })))).toMatchObject({ code: 'INVALID_MESSAGE' });
+    expect(refusal(() => parseLegacyMessage(JSON.stringify({ header: { topic: 'bad topic' } })))).toMatchObject({ code: 'INVALID_TOPIC' });
+  });
+});
