@@ -91,7 +91,7 @@ describe('apt repository', () => {
     const edited = root.read('etc/sparkngin/sparkngin.yaml').replace('port: 7080', 'port: 7081');
     writeFileSync(join(root.dir, 'etc/sparkngin/sparkngin.yaml'), edited);
     const newDefault = `${renderConfig(readFileSync(join(ROOT, 'packaging/assets/sparkngin.yaml'), 'utf8'), 'system')}# new in revision 2\n`;
-    await buildDeb(ctx, X64, { outDir: join(root.repo, 'pool/main/s/sparkngin'), revision: '2', config: newDefault });
+    await buildDeb(ctx, X64, { outDir: join(root.repo, 'pool/main/s/sparkngin'), revision: '2', config: newDefault, uncompressed: true });
     indexApt(ctx, signer(ctx), root.repo);
     done(root.chroot('apt-get', 'update'));
     done(root.chroot('apt-get', 'install', '-y', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', 'sparkngin'));

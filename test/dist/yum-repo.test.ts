@@ -136,7 +136,7 @@ describe('yum repository', () => {
     writeFileSync(join(root.dir, 'etc/sparkngin/sparkngin.yaml'), edited);
     const newDefault = `${renderConfig(readFileSync(join(ROOT, 'packaging/assets/sparkngin.yaml'), 'utf8'), 'system')}# new in release 2\n`;
     const tree = join(repo, 'el9/x86_64');
-    const next = await buildRpm(ctx, X64, 'el9', { outDir: join(tree, 'Packages'), release: '2', config: newDefault });
+    const next = await buildRpm(ctx, X64, 'el9', { outDir: join(tree, 'Packages'), release: '2', config: newDefault, uncompressed: true });
     const key = signer(ctx);
     signRpms(key, [next]);
     indexTree(ctx, key, tree);
