@@ -2,7 +2,7 @@
 // read by one reader per sink. See README.md in this folder for the invariants and the byte layout.
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FsyncMode, FullPolicy } from '../config/defaults';
+import type { Config } from '../config/defaults';
 import { SparknginError, SpoolClosedError, SpoolFullError } from '../errors';
 import { type Logger, silentLogger } from '../ops/log';
 import { CursorStore } from './cursor-store';
@@ -11,14 +11,8 @@ import { scanSegment, truncateDurably } from './recovery';
 import { SpoolReader } from './reader';
 import { listSegments, segmentName } from './segment-files';
 
-export interface SpoolOptions {
+export interface SpoolOptions extends SpoolConfig {
   dir: string;
-  fsync: FsyncMode;
-  commitIntervalMs: number;
-  segmentBytes: number;
-  maxBytes: number;
-  maxAgeSeconds: number;
-  fullPolicy: FullPolicy;
   logger?: Logger;
   /** How often retention runs (age limits, cursor persistence), in ms. */
   maintenanceIntervalMs?: number;
@@ -58,6 +52,8 @@ interface PendingAppend {
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
+
+type SpoolConfig = Config['spool'];
 
 /** Disk errors that mean "no room": answered like a full spool, retriable, nothing accepted lost. */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
