@@ -7,6 +7,7 @@
 // (fixtures/baseos.spec), stands in for it: /bin/sh (static busybox), useradd/groupadd/getent
 // stand-ins, a systemctl that records its calls, and Provides for the libraries the RPM requires.
 // It comes from a separate unsigned test repository; the sparkngin repository is checked in full.
+import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { indexTree } from '../../packaging/steps/repo';
 import { buildRpm } from '../../packaging/steps/rpm';
 import { renderConfig } from '../../packaging/steps/tarball';
 import { targetByName } from '../../packaging/targets';
+import { freePort } from '../peers/ports';
 import { DIST_TIMEOUT_MS, elRpmEnv, ensureDist, ok, ROOT, sh, tempDir } from './helpers';
 
 const X64 = targetByName('linux-x64');
@@ -39,6 +41,19 @@ beforeAll(() => {
   ok('rpmbuild', ['-bb', '--quiet', '--target', 'x86_64', '--define', `_topdir ${join(work, 'rpmbuild')}`, '--define', `_sourcedir ${work}`, '--define', `_rpmdir ${baseosRepo}`, '--define', `provides ${provides}`, join(ROOT, 'test/dist/fixtures/baseos.spec')]);
   ok('createrepo_c', ['--quiet', baseosRepo]);
 }, DIST_TIMEOUT_MS);
+
+/** Polls a URL until it answers; its status, or 0 at the deadline. */
+async function readyWithin(url: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      return (await fetch(url)).status;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return 0;
+}
 
 /** A copy of the published el9/x86_64 tree that a test may change. */
 function repoCopy(): string {
@@ -130,6 +145,16 @@ describe('yum repository', () => {
     expect(ok(join(root.dir, 'usr/bin/sparkngin'), ['version'])).toContain(`sparkngin ${ctx.version}`);
     expect(ok(join(root.dir, 'usr/bin/sparkngin'), ['config', 'check', join(root.dir, 'etc/sparkngin/sparkngin.yaml')])).toContain('OK');
     expect(root.read('var/log/systemctl.calls').trim().split('\n')).toEqual(['--no-reload preset sparkngin.service']);
+    // The installed executable serves with the installed config (data dir and port moved aside:
+    // this is the host, not the root).
+    const port = await freePort();
+    const daemon = spawn(join(root.dir, 'usr/bin/sparkngin'), ['start', '--config', join(root.dir, 'etc/sparkngin/sparkngin.yaml'), '--data-dir', tempDir('rpmdata'), '--port', String(port)], { stdio: 'ignore' });
+    try {
+      expect(await readyWithin(`http://127.0.0.1:${port}/ready`, 20_000)).toBe(200);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+    expect(await new Promise((resolve) => daemon.once('exit', resolve))).toBe(0);
 
     // The admin edits the config; release 2 ships a changed default.
     const edited = root.read('etc/sparkngin/sparkngin.yaml').replace('host: 127.0.0.1', 'host: 0.0.0.0');
