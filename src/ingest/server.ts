@@ -3,10 +3,10 @@
 // for it, so a 202 means "stored" per the ack mode. The server is returned unstarted; the daemon
 // calls listen().
 //
-// Connections: keep-alive is the norm (load balancers, benchmark tools, client libraries). A request
-// whose body is still unread when we answer an error (too large, too slow, refused before reading)
-// gets `Connection: close`; the socket then lingers a moment, reading and discarding, so the client
-// sees our answer rather than a reset (see lingerOnClose).
+// Connections: keep-alive is the norm (load balancers, benchmark tools, client libraries), errors
+// included. A request whose body is too large or too slow, or was never asked for (Expect:
+// 100-continue refused), gets `Connection: close`; the socket then lingers a moment, reading and
+// discarding, so the client sees our answer rather than a reset (see lingerOnClose).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/defaults';
@@ -93,7 +93,10 @@ function fail(context: IngestContext, exchange: Exchange, route: Route | undefin
     response.destroy();
     return;
   }
-  if (!request.complete) {
+  // A body we did not read is usually drained by Node after the answer, which keeps the connection
+  // for the next request. Not when it is too large or too slow (that is the reason we answer), nor
+  // when the client waits for `100 Continue` and may never send it: then the connection closes.
+  if (!request.complete && (failure.status === 413 || failure.status === 408 || exchange.expectsContinue)) {
     response.setHeader('connection', 'close');
     lingerOnClose(request.socket);
   }
