@@ -44,10 +44,11 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
     // `close` before `end` means the client went away mid-body; nobody is left to answer, but the
     // promise must settle so that nothing waits on it.
     const onAbort = () => finish(new RequestError(400, 'BODY_ABORTED', 'the request body was cut off'));
-    const timer = setTimeout(
-      () => finish(new RequestError(408, 'BODY_TIMEOUT', `the request body did not arrive within ${limits.timeoutMs} ms`)),
-      limits.timeoutMs,
-    );
+    // 0 turns the deadline off (as 0 does for Node's own timeouts).
+    const timer =
+      limits.timeoutMs > 0
+        ? setTimeout(() => finish(new RequestError(408, 'BODY_TIMEOUT', `the request body did not arrive within ${limits.timeoutMs} ms`)), limits.timeoutMs)
+        : undefined;
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onAbort);

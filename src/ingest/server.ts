@@ -50,7 +50,7 @@ export function createIngestServer(options: IngestServerOptions): Server {
     headersTimeout: http.headersTimeoutMs,
     // A backstop only: our own body deadline (bodyTimeoutMs, counted from the end of the headers)
     // answers 408 first; this one also covers a client that stalls where we are not reading.
-    requestTimeout: http.headersTimeoutMs + http.bodyTimeoutMs + 1_000,
+    requestTimeout: http.bodyTimeoutMs > 0 ? http.headersTimeoutMs + http.bodyTimeoutMs + 1_000 : 0,
     connectionsCheckingInterval: CONNECTION_CHECK_MS,
     noDelay: true,
   });
@@ -88,6 +88,8 @@ function handle(context: IngestContext, request: IncomingMessage, response: Serv
 function fail(context: IngestContext, exchange: Exchange, route: Route | undefined, error: unknown): void {
   const { request, response } = exchange;
   const failure = toRequestError(error, context.logger);
+  // Refusals are the client's business, not an operator's, unless someone is looking (debug).
+  context.logger.debug('ingest.refused', { status: failure.status, code: failure.code, method: exchange.method, path: exchange.path.slice(0, 200) });
   if (response.headersSent) {
     // Too late for an answer (a handler failed mid-response): end the connection rather than hang it.
     response.destroy();
