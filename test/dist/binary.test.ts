@@ -92,7 +92,7 @@ describe('documents', () => {
   it('the man page documents every setting, command and option', () => {
     const source = readFileSync(join(ROOT, 'man/sparkngin.8.md'), 'utf8');
     const missing = configKeys(exe).filter((key) => !source.includes(`**${key}**`));
-    expect(missing).toEqual([]);
+    expect(missing, 'a new setting needs its entry in man/sparkngin.8.md: **key** (default …) and its meaning').toEqual([]);
     for (const word of ['**start**', '**version**', '**config check**', '**config show**', '**config keys**', '**--config**', '**--port**', '**--host**', '**--data-dir**', '**--kafka**', '**--set**', 'SIGTERM', '/etc/sparkngin/sparkngin.yaml', '/var/lib/sparkngin']) {
       expect(source).toContain(word);
     }
@@ -126,6 +126,9 @@ describe('documents', () => {
     expect(system.listen.host).toBe('127.0.0.1');
     // Every key appears in the file, commented or not.
     const leaves = configKeys(exe).map((key) => key.split('.').pop()!);
-    expect(leaves.filter((leaf) => !new RegExp(`^#? *${leaf}:`, 'm').test(template))).toEqual([]);
+    expect(
+      leaves.filter((leaf) => !new RegExp(`^#? *${leaf}:`, 'm').test(template)),
+      'a new setting needs its commented default line in packaging/assets/sparkngin.yaml',
+    ).toEqual([]);
   });
 });
