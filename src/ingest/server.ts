@@ -71,7 +71,7 @@ function handle(context: IngestContext, request: IncomingMessage, response: Serv
   try {
     const found = findRoute(path, context);
     if (found === undefined) {
-      throw new RequestError(404, 'NOT_FOUND', `no route for ${method} ${path.slice(0, 200)}; events go to POST ${'/v1/topics/{topic}'}`);
+      throw new RequestError(404, 'NOT_FOUND', `no route for ${method} ${path.slice(0, 200)}; events go to POST /v1/topics/{topic}`);
     }
     route = found.route;
     if (!route.methods.includes(method)) {
