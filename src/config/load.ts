@@ -19,6 +19,9 @@ export interface ConfigSources {
 
 type Plain = Record<string, unknown>;
 
+/** String settings for which '' is a meaningful value. */
+const EMPTY_ALLOWED = new Set(['sinks.kafka.topicPrefix']);
+
 const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Every settable leaf key of the config, dotted (`spool.fsync`). Map keys count as leaves. */
@@ -180,7 +183,8 @@ function coerce(key: string, current: unknown, value: unknown): unknown {
       return fail('true or false');
     }
     default:
-      return typeof value === 'string' && value !== '' ? value : fail('a non-empty string');
+      if (typeof value !== 'string') return fail('a string');
+      return value !== '' || EMPTY_ALLOWED.has(key) ? value : fail('a non-empty string');
   }
 }
 

@@ -70,3 +70,10 @@ describe('config', () => {
     expect(problemsOf(() => loadConfig({ overrides: { 'no.such': '1' } }))[0]).toMatch(/no\.such: unknown setting/);
   });
 });
+
+describe('config strings', () => {
+  it("takes '' where it means something (no topic prefix), and refuses it elsewhere", () => {
+    expect(loadConfig({ overrides: { 'sinks.kafka.topicPrefix': '' } }).sinks.kafka.topicPrefix).toBe('');
+    expect(problemsOf(() => loadConfig({ overrides: { 'listen.host': '' } }))[0]).toMatch(/listen\.host: expected a non-empty string/);
+  });
+});
