@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
-import { createIngestServer } from '../ingest/http';
+import { createIngestServer } from '../ingest/server';
 import type { Logger } from '../ops/log';
 import { renderPrometheus } from '../ops/prometheus';
 import { DeadLetterFile } from '../sinks/dead-letter';
