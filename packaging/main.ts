@@ -3,7 +3,8 @@
 //   --targets x,y   linux-x64,linux-arm64 (default: all)
 //   --if-stale      do nothing when dist/ was built from the same inputs (what tests call)
 //   --list          print the steps
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Context, createContext } from './context';
@@ -56,9 +57,21 @@ export async function main(argv: string[], root: string): Promise<number> {
 }
 
 async function runSteps(ctx: Context, steps: readonly Step[]): Promise<void> {
-  for (const step of steps) {
-    const started = Date.now();
-    await step.run(ctx);
-    ctx.log(`${step.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  try {
+    for (const step of steps) {
+      const started = Date.now();
+      await step.run(ctx);
+      ctx.log(`${step.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    stopGpgAgents(ctx);
+  }
+}
+
+/** Signing starts gpg-agents in the work dir's key rings; a build leaves no daemon behind. */
+function stopGpgAgents(ctx: Context): void {
+  if (!existsSync(ctx.work)) return;
+  for (const name of readdirSync(ctx.work)) {
+    if (name === 'gnupg' || name.startsWith('gnupg-release-')) spawnSync('gpgconf', ['--homedir', join(ctx.work, name), '--kill', 'all'], { stdio: 'ignore' });
   }
 }

@@ -1,10 +1,11 @@
 // Shared by the dist tests: build dist/ once (or not at all when it is up to date), and run the
 // outside tools the way the tests need them.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { type Context, createContext } from '../../packaging/context';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -55,8 +56,35 @@ export function ok(cmd: string, args: string[], options: Parameters<typeof sh>[2
 }
 
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `sparkngin-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `sparkngin-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
+
+const tempDirs: string[] = [];
+
+/** gpg homes under `dir` (a few levels down: dnf keeps its own under its cache): where an agent may run. */
+function gpgHomes(dir: string, depth = 3): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const own = entries.some((name) => name === 'pubring.kbx' || name.startsWith('S.gpg-agent')) ? [dir] : [];
+  if (depth === 0) return own;
+  return own.concat(entries.flatMap((name) => gpgHomes(join(dir, name), depth - 1)));
+}
+
+// Nothing a test made outlives the test process: gpg-agents started for its key rings are stopped
+// and its temp dirs removed.
+// (Registered at module level, so it runs after the whole file that imported this helper.)
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) {
+    for (const home of gpgHomes(dir)) spawnSync('gpgconf', ['--homedir', home, '--kill', 'all'], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 /**
  * An environment in which rpm and dnf keep their database where Enterprise Linux does
