@@ -39,7 +39,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sparkngin-it-')));
   const port = await freePort();
-  const configFile = join(dataDir, `test-config-${port}.yaml`);
+  // Beside the data dir, not in it: a test may fill the data dir's filesystem up.
+  const configFile = join(tmpdir(), `sparkngin-it-config-${port}.yaml`);
   const config = deepMerge({ listen: { host: '127.0.0.1', port }, dataDir, log: { level: 'info' }, shutdownTimeoutMs: 5000 }, options.config ?? {});
   await writeFile(configFile, stringify(config));
   let child: ChildProcess | undefined;
@@ -80,6 +81,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
     restart: launch,
     async close() {
       await daemon.stop();
+      await rm(configFile, { force: true });
       if (ownDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
