@@ -1,6 +1,10 @@
 // The daemon against a real Kafka 3.9 broker (KRaft): key, payload and headers intact; a 30 s Kafka
 // outage mid-stream with ingest answering 202 throughout; SIGKILL of the daemon at random moments
-// during a stream of 20 000 events, after which every acknowledged event is in Kafka.
+// during a stream of 20 000 events, after which every acknowledged event is in Kafka; an event the
+// broker refuses for good parked in the dead-letter file while the others are delivered.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeAll } from '../peers/consume';
 import { type KafkaPeer, startKafka } from '../peers/kafka';
@@ -45,6 +49,36 @@ describe('delivery to Kafka 3.9', () => {
       expect(second!.key).toBeNull();
       expect(second!.value.toString()).toBe('plain line');
       expect(second!.headers['sparkngin-type']).toBe('text');
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  it('parks an event Kafka refuses for good in the dead-letter file, delivers the rest, and says so to ack=sink', async () => {
+    // A topic whose record batches may not exceed 4 KiB: a 10 KB event is refused by the broker
+    // itself (MESSAGE_TOO_LARGE), whatever the producer tries.
+    const admin = new Kafka({ brokers: [kafka.brokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'limited', numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }] });
+    await admin.disconnect();
+    const daemon = await kafkaDaemon();
+    try {
+      const big = { n: 2, pad: 'x'.repeat(10_000) };
+      const mixed = await postEvents(daemon.url, 'limited', [{ n: 1 }, big, { n: 3 }], '?ack=sink');
+      expect(mixed.status).toBe(502);
+      expect(mixed.body.error.message).toMatch(/dead-letter/);
+      const after = await postEvents(daemon.url, 'limited', [{ n: 4 }], '?ack=sink');
+      expect(after.status).toBe(202);
+
+      const messages = await consumeAll(kafka.brokers, 'limited', { expected: 3, timeoutMs: 30_000 });
+      expect(messages.map((message) => JSON.parse(message.value.toString()).n).sort()).toEqual([1, 3, 4]);
+      const parked = (await readFile(join(daemon.dataDir, 'dead-letter', 'kafka.ndjson'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+      expect(parked).toHaveLength(1);
+      expect(parked[0].event.data).toEqual(big);
+      expect(parked[0].event.topic).toBe('limited');
+      expect(parked[0].reason).toMatch(/MESSAGE_TOO_LARGE/);
+      const stats = (await (await fetch(`${daemon.url}/stats`)).json()) as { sinks: Array<{ sink: string; deadLetteredRecords: number }> };
+      expect(stats.sinks.find((sink) => sink.sink === 'kafka')!.deadLetteredRecords).toBe(1);
     } finally {
       await daemon.close();
     }
