@@ -12,6 +12,23 @@ export const HEADER_BYTES = 20;
 /** No single record may be larger: a longer length field is damage, not data. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
+// The CRC runs over the 12 header bytes and then the payload. Node's zlib.crc32 costs about 150 ns a
+// call whatever the length, plus a Buffer view to point it at the header: two calls and a view per
+// record were 8 % of the ingest profile. The 12 header bytes are folded in here with the standard
+// table (the same CRC-32 as zlib's), so each record takes one native call, over its payload.
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, byte) => {
+  let c = byte;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/** CRC-32 of buffer[at + 4, at + 16): the length and the sequence number of the record at `at`. */
+function headerCrc(buffer: Buffer, at: number): number {
+  let c = -1;
+  for (let i = at + 4; i < at + 16; i++) c = CRC_TABLE[(c ^ buffer[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 /** Writes one framed record into `out` at `at`; returns the offset after it. */
 export function writeRecord(out: Buffer, at: number, seq: number, payload: Buffer): number {
   out.writeUInt32LE(RECORD_MAGIC, at);
@@ -19,7 +36,7 @@ export function writeRecord(out: Buffer, at: number, seq: number, payload: Buffe
   out.writeUIntLE(seq, at + 8, 6);
   out.writeUInt16LE(0, at + 14);
   payload.copy(out, at + HEADER_BYTES);
-  const crc = crc32(payload, crc32(out.subarray(at + 4, at + 16)));
+  const crc = crc32(payload, headerCrc(out, at));
   out.writeUInt32LE(crc, at + 16);
   return at + HEADER_BYTES + payload.length;
 }
@@ -51,7 +68,7 @@ function recordAt(buffer: Buffer, at: number): ParsedRecord | 'incomplete' | und
   const end = at + HEADER_BYTES + length;
   if (end > buffer.length) return 'incomplete';
   const payload = buffer.subarray(at + HEADER_BYTES, end);
-  const crc = crc32(payload, crc32(buffer.subarray(at + 4, at + 16)));
+  const crc = crc32(payload, headerCrc(buffer, at));
   if (crc !== buffer.readUInt32LE(at + 16)) return undefined;
   return { seq: buffer.readUIntLE(at + 8, 6), payload, start: at, end };
 }

@@ -1,9 +1,10 @@
 import { appendFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpoolFullError } from '../../src/errors';
-import { HEADER_BYTES } from '../../src/spool/record';
+import { HEADER_BYTES, parseStep, writeRecord } from '../../src/spool/record';
 import { openSpool, payloadOf, readAll, tempDir } from './spool-helpers';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -22,6 +23,19 @@ async function segmentFiles(dir: string): Promise<string[]> {
 }
 
 describe('spool', () => {
+  it('frames a record with the CRC-32 of its length, sequence and payload (the on-disk format)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (bytes, seq) => {
+        const payload = Buffer.from(bytes);
+        const out = Buffer.alloc(HEADER_BYTES + payload.length);
+        writeRecord(out, 0, seq, payload);
+        expect(out.readUInt32LE(16)).toBe(crc32(Buffer.concat([out.subarray(4, 16), payload])));
+        const step = parseStep(out, 0, true);
+        expect(step.kind === 'record' && step.record.seq === seq && step.record.payload.equals(payload)).toBe(true);
+      }),
+    );
+  });
+
   it('appends in groups, numbers records in order, and a reader gets them all back', async () => {
     const dir = await freshDir();
     const spool = await openSpool(dir);
