@@ -2,7 +2,7 @@
 // Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
 import { parseArgs } from 'node:util';
 import { loadConfig, leafKeys, envName } from '../config/load';
-import { ConfigError } from '../errors';
+import { ConfigError, SparknginError } from '../errors';
 import { COMMIT, TARGET, VERSION } from '../version';
 import { runDaemon } from './start';
 
@@ -123,6 +123,10 @@ main(process.argv.slice(2)).then(
     } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`sparkngin: ${(error as Error).message}\n${USAGE}`);
       process.exitCode = 2;
+    } else if (error instanceof SparknginError) {
+      // An error we raise on purpose says what to do; a stack would only bury it.
+      process.stderr.write(`sparkngin: ${error.message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`sparkngin: ${(error as Error).stack ?? String(error)}\n`);
       process.exitCode = 1;

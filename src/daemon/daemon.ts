@@ -1,10 +1,10 @@
 // The daemon: spool, sinks with their dispatchers, and the HTTP ingest, started in that order (so
 // that nothing is accepted before it can be stored) and stopped in the reverse one.
-import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
+import { SparknginError } from '../errors';
 import { createIngestServer } from '../ingest/server';
 import type { Logger } from '../ops/log';
 import { renderPrometheus } from '../ops/prometheus';
@@ -14,6 +14,7 @@ import { createSinks } from '../sinks/registry';
 import { topicFilter } from '../sinks/route';
 import { Spool, type SpoolStats } from '../spool/spool';
 import { VERSION } from '../version';
+import { type DataDirLock, lockDataDir } from './data-dir-lock';
 import { SpoolIngestTarget } from './ingest-target';
 
 export interface DaemonStats {
@@ -21,6 +22,14 @@ export interface DaemonStats {
   uptimeSeconds: number;
   spool: SpoolStats;
   sinks: Array<DispatcherStats & { lagRecords: number }>;
+}
+
+/** The ingest port cannot be had (in use, or below 1024 without the capability). */
+export class ListenError extends SparknginError {
+  constructor(listen: Config['listen'], cause: NodeJS.ErrnoException) {
+    const why = cause.code === 'EADDRINUSE' ? 'the address is in use' : cause.code === 'EACCES' ? 'permission denied' : cause.message;
+    super('LISTEN_FAILED', `cannot listen on ${listen.host}:${listen.port}: ${why}`, { cause });
+  }
 }
 
 export class Daemon {
@@ -34,10 +43,18 @@ export class Daemon {
     private readonly dispatchers: Dispatcher[],
     private readonly target: SpoolIngestTarget,
     private readonly server: Server,
+    private readonly lock: DataDirLock,
   ) {}
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
-    const spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger });
+    const lock = await lockDataDir(config.dataDir);
+    let spool: Spool;
+    try {
+      spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger });
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
     const dispatchers: Dispatcher[] = [];
     try {
       for (const { sink, delivery } of createSinks(config, logger)) {
@@ -53,15 +70,22 @@ export class Daemon {
       let daemon: Daemon | undefined;
       const stats = () => daemon!.stats();
       const server = createIngestServer({ config, target, logger, ops: { stats, metrics: () => renderPrometheus(stats()) } });
-      server.listen(config.listen.port, config.listen.host);
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
-      daemon = new Daemon(config, logger, spool, dispatchers, target, server);
+      await new Promise<void>((resolve, reject) => {
+        const refused = (error: NodeJS.ErrnoException) => reject(new ListenError(config.listen, error));
+        server.once('error', refused);
+        server.listen(config.listen.port, config.listen.host, () => {
+          server.off('error', refused);
+          resolve();
+        });
+      });
+      daemon = new Daemon(config, logger, spool, dispatchers, target, server, lock);
       const { address, port } = daemon.address();
       logger.info('daemon.started', { version: VERSION, address, port, dataDir: config.dataDir, sinks: dispatchers.map((d) => d.sink.name) });
       return daemon;
     } catch (error) {
       await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop(Date.now(), () => true)));
       await spool.close();
+      await lock.release();
       throw error;
     }
   }
@@ -103,6 +127,7 @@ export class Daemon {
     await Promise.all(this.dispatchers.map((dispatcher) => dispatcher.stop(deadline, caughtUp(dispatcher))));
     await this.spool.close();
     await Promise.all(this.dispatchers.map((dispatcher) => dispatcher.sink.stop().catch(() => undefined)));
+    await this.lock.release();
     const stats = this.stats();
     this.logger.info('daemon.stopped', { spooledRecords: stats.spool.nextSeq, sinks: stats.sinks.map((s) => ({ sink: s.sink, lagRecords: s.lagRecords })) });
   }

@@ -1,11 +1,11 @@
 // The `sparkngin` command as users run it (the bundle that `npm start` runs).
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE } from './daemon-process';
+import { BUNDLE, startDaemon } from './daemon-process';
 
 const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
   try {
@@ -60,5 +60,42 @@ describe('sparkngin CLI', () => {
   it('answers a usage error with exit 2', async () => {
     expect((await run('frobnicate')).code).toBe(2);
     expect((await run('start', '--no-such-flag')).code).toBe(2);
+  });
+
+  it('refuses a second daemon on the same data dir, naming the first; after a kill -9 the dir is free at once', async () => {
+    const first = await startDaemon();
+    try {
+      const port = String(first.port + 1);
+      const second = await run('start', '--port', port, '--data-dir', first.dataDir);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(new RegExp(`^sparkngin: the data dir ${first.dataDir} is in use by another sparkngin \\(pid \\d+\\)`));
+      // The same dir by another path is the same lock.
+      const link = join(dir, 'link-to-data');
+      await symlink(first.dataDir, link);
+      expect((await run('start', '--port', port, '--data-dir', link)).stderr).toMatch(/is in use by another sparkngin/);
+
+      // The kernel drops the lock with the process: no stale lock after SIGKILL.
+      await first.kill();
+      await first.restart();
+      expect((await fetch(`${first.url}/health`)).status).toBe(200);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('says plainly when the port is taken or the data dir cannot be made, exit 1, no stack trace', async () => {
+    const holder = await startDaemon();
+    try {
+      const taken = await run('start', '--port', String(holder.port), '--data-dir', join(dir, 'other'));
+      expect(taken.code).toBe(1);
+      expect(taken.stderr.trim()).toBe(`sparkngin: cannot listen on 127.0.0.1:${holder.port}: the address is in use`);
+    } finally {
+      await holder.close();
+    }
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, '');
+    const unusable = await run('start', '--port', '0', '--data-dir', join(blocker, 'data'));
+    expect(unusable.code).toBe(1);
+    expect(unusable.stderr.trim()).toMatch(new RegExp(`^sparkngin: cannot use the data dir ${blocker}/data: ENOTDIR`));
   });
 });
