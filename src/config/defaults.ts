@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 
 export type FsyncMode = 'batch' | 'always' | 'never';
 export type FullPolicy = 'reject' | 'drop-oldest';
-export type KafkaCompression = 'none' | 'gzip';
+export type KafkaCompression = 'none' | 'gzip' | 'snappy';
 export type KafkaValue = 'payload' | 'envelope';
 
 export interface RetryConfig {
@@ -165,7 +165,7 @@ export function defaultConfig(): Config {
 export const ENUMS: Record<string, readonly string[]> = {
   'spool.fsync': ['batch', 'always', 'never'],
   'spool.fullPolicy': ['reject', 'drop-oldest'],
-  'sinks.kafka.compression': ['none', 'gzip'],
+  'sinks.kafka.compression': ['none', 'gzip', 'snappy'],
   'sinks.kafka.value': ['payload', 'envelope'],
   'log.level': ['debug', 'info', 'warn', 'error'],
 };

@@ -1,13 +1,15 @@
 // The daemon against a real Kafka 3.9 broker (KRaft): key, payload and headers intact; a 30 s Kafka
 // outage mid-stream with ingest answering 202 throughout; SIGKILL of the daemon at random moments
 // during a stream of 20 000 events, after which every acknowledged event is in Kafka; an event the
-// broker refuses for good parked in the dead-letter file while the others are delivered.
-import { readFile } from 'node:fs/promises';
+// broker refuses for good parked in the dead-letter file while the others are delivered; snappy
+// compression read back by librdkafka (kcat), the codec checked in the broker's own log segments.
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeAll } from '../peers/consume';
-import { type KafkaPeer, startKafka } from '../peers/kafka';
+import { type KafkaPeer, kafkaInstall, startKafka } from '../peers/kafka';
 import { type DaemonProcess, postEvents, startDaemon } from './daemon-process';
 
 let kafka: KafkaPeer;
@@ -49,6 +51,37 @@ describe('delivery to Kafka 3.9', () => {
       expect(second!.key).toBeNull();
       expect(second!.value.toString()).toBe('plain line');
       expect(second!.headers['sparkngin-type']).toBe('text');
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  it('compresses with snappy: the broker stores snappy batches, and librdkafka (kcat) reads every event back', async () => {
+    const daemon = await startDaemon({ config: { sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], compression: 'snappy' } } } });
+    try {
+      const events = Array.from({ length: 500 }, (_, n) => ({ n, page: '/home', ref: 'https://example.com/'.repeat(4) }));
+      for (let i = 0; i < 5; i++) expect((await postEvents(daemon.url, 'snappy', events.slice(i * 100, (i + 1) * 100), `?key=k${i}`)).status).toBe(202);
+      const deadline = Date.now() + 30_000;
+      let lines: string[] = [];
+      while (lines.length < events.length && Date.now() < deadline) {
+        try {
+          const out = execFileSync('kcat', ['-C', '-b', kafka.brokers, '-t', 'snappy', '-o', 'beginning', '-e', '-q', '-f', '%k\t%s\n'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+          lines = out.split('\n').filter(Boolean);
+        } catch {
+          // the topic is not created yet: ask again
+        }
+        if (lines.length < events.length) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const read = lines.map((line) => ({ key: line.split('\t')[0], event: JSON.parse(line.split('\t')[1]!) }));
+      expect(read.map((record) => record.event.n).sort((a, b) => a - b)).toEqual(events.map((event) => event.n));
+      expect(read.every((record) => record.key === `k${Math.floor(record.event.n / 100)}`)).toBe(true);
+
+      // What the broker wrote says which codec the batches carry.
+      const partitionDirs = (await readdir(join(kafka.dir, 'data'))).filter((name) => name.startsWith('snappy-'));
+      const logs = (await Promise.all(partitionDirs.map(async (name) => (await readdir(join(kafka.dir, 'data', name))).filter((file) => file.endsWith('.log')).map((file) => join(kafka.dir, 'data', name, file))))).flat();
+      const dump = execFileSync('java', ['-cp', `${kafkaInstall('3.9').libs}/*`, 'kafka.tools.DumpLogSegments', '--files', logs.join(',')], { encoding: 'utf8', timeout: 60_000 });
+      const codecs = new Set([...dump.matchAll(/compresscodec: (\w+)/gi)].map((match) => match[1]!.toLowerCase()));
+      expect(codecs).toEqual(new Set(['snappy']));
     } finally {
       await daemon.close();
     }

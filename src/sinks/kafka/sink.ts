@@ -3,7 +3,8 @@
 // producer is dropped and a fresh one connects on the next try: a new producer id sidesteps the
 // sequence-number state a half-failed idempotent send can leave behind (duplicates are possible,
 // loss is not: delivery is at least once).
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { CompressionCodecs, CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import SnappyCodec from 'kafkajs-snappy';
 import type { KafkaSinkConfig } from '../../config/defaults';
 import type { Envelope } from '../../envelope/envelope';
 import { SinkError } from '../../errors';
@@ -12,7 +13,11 @@ import type { Sink, SinkHealth } from '../sink';
 import { isRefusedForGood, kafkaErrorType } from './classify';
 import { chunkByRequestSize } from './record';
 
-const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
+// kafkajs has gzip built in; snappy comes from kafkajs-snappy (kafkajs's author's codec, on the
+// pure-JavaScript snappyjs, so the executable needs no native addon for it). lz4 and zstd codecs
+// for kafkajs are native addons: left out until the addon directory beside the executable exists.
+CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy } as const;
 
 export class KafkaSink implements Sink {
   readonly name = 'kafka';
