@@ -73,6 +73,8 @@ export interface Config {
   http: {
     /** Largest request body accepted (413 beyond). */
     maxBodyBytes: number;
+    /** Most bytes of request bodies held in memory by all requests in flight together (503 beyond). */
+    maxBufferedBytes: number;
     /** A request whose body has not fully arrived by then is answered 408 and closed. */
     bodyTimeoutMs: number;
     /** Time allowed for a client to send its request headers. */
@@ -120,7 +122,7 @@ export function defaultConfig(): Config {
     listen: { host: '127.0.0.1', port: 7080 },
     dataDir: './data',
     host: hostname(),
-    http: { maxBodyBytes: 16 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, sinkAckTimeoutMs: 30_000, trustProxy: false },
+    http: { maxBodyBytes: 16 * MiB, maxBufferedBytes: 256 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, sinkAckTimeoutMs: 30_000, trustProxy: false },
     spool: {
       fsync: 'batch',
       commitIntervalMs: 2,
@@ -173,6 +175,7 @@ export const ENUMS: Record<string, readonly string[]> = {
 /** Numeric keys that also take a size with a unit (`64MiB`, `10GB`). */
 export const SIZE_KEYS = new Set([
   'http.maxBodyBytes',
+  'http.maxBufferedBytes',
   'spool.segmentBytes',
   'spool.maxBytes',
   'sinks.file.rotateBytes',

@@ -1,13 +1,38 @@
 // Reads a request body into one Buffer, with a size limit and a deadline for the whole body, so that
 // neither a huge upload nor a client dripping bytes can hold memory or a connection for long. A body
 // announced too large by Content-Length is refused before a byte of it is read (and before any
-// `100 Continue`, so a well-behaved client never sends it).
+// `100 Continue`, so a well-behaved client never sends it). All bodies in flight together share one
+// memory budget (`http.maxBufferedBytes`): past it a request is answered 503, so that many clients
+// uploading large bodies at once cannot take the daemon's memory (each body is held until its answer).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestError } from '../errors';
 
 export interface BodyLimits {
   maxBytes: number;
   timeoutMs: number;
+  budget: BodyBudget;
+}
+
+/** Bytes of request bodies held by the requests in flight, against one limit. */
+export class BodyBudget {
+  private held = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /**
+   * Takes `bytes` until `response` closes; false if that would pass the limit. A request alone is
+   * always let in (up to its own maxBodyBytes), so a limit below that never refuses everything.
+   */
+  reserve(bytes: number, response: ServerResponse): boolean {
+    if (this.held > 0 && this.held + bytes > this.maxBytes) return false;
+    this.held += bytes;
+    response.once('close', () => (this.held -= bytes));
+    return true;
+  }
 }
 
 export function readBody(request: IncomingMessage, response: ServerResponse, limits: BodyLimits, expectsContinue: boolean): Promise<Buffer> {
@@ -17,6 +42,7 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
   if (declared > limits.maxBytes) return Promise.reject(tooLarge(limits.maxBytes));
   // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3).
   if (declared === 0 || (declared === -1 && request.headers['transfer-encoding'] === undefined)) return Promise.resolve(EMPTY);
+  if (declared > 0 && !limits.budget.reserve(declared, response)) return Promise.reject(busy());
   if (expectsContinue) response.writeContinue();
 
   return new Promise((resolve, reject) => {
@@ -36,6 +62,7 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
     };
     const onData = (chunk: Buffer) => {
       if (size + chunk.length > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
+      if (!whole && !limits.budget.reserve(chunk.length, response)) return finish(busy());
       if (whole) chunk.copy(whole, size);
       else chunks.push(chunk);
       size += chunk.length;
@@ -57,5 +84,8 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
 }
 
 const EMPTY = Buffer.alloc(0);
+
+const busy = () =>
+  new RequestError(503, 'INGEST_BUSY', 'too many request bodies are being received at once (http.maxBufferedBytes); retry later', { 'retry-after': '1' });
 
 const tooLarge = (max: number) => new RequestError(413, 'BODY_TOO_LARGE', `the request body is larger than the limit of ${max} bytes`);

@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Config } from '../config/defaults';
 import { RequestError } from '../errors';
+import { BodyBudget } from './body';
 import type { Logger } from '../ops/log';
 import type { Exchange, IngestContext, OpsEndpoints } from './context';
 import { sendLegacyError } from './legacy';
@@ -41,7 +42,7 @@ export function createIngestServer(options: IngestServerOptions): Server {
     logger,
     now: options.now ?? Date.now,
     host: config.host,
-    limits: { maxBytes: http.maxBodyBytes, timeoutMs: http.bodyTimeoutMs },
+    limits: { maxBytes: http.maxBodyBytes, timeoutMs: http.bodyTimeoutMs, budget: new BodyBudget(http.maxBufferedBytes) },
     trustProxy: http.trustProxy,
     ops: options.ops,
   };
@@ -98,7 +99,7 @@ function fail(context: IngestContext, exchange: Exchange, route: Route | undefin
   // A body we did not read is usually drained by Node after the answer, which keeps the connection
   // for the next request. Not when it is too large or too slow (that is the reason we answer), nor
   // when the client waits for `100 Continue` and may never send it: then the connection closes.
-  if (!request.complete && (failure.status === 413 || failure.status === 408 || exchange.expectsContinue)) {
+  if (!request.complete && (failure.status === 413 || failure.status === 408 || failure.code === 'INGEST_BUSY' || exchange.expectsContinue)) {
     response.setHeader('connection', 'close');
     lingerOnClose(request.socket);
   }

@@ -467,6 +467,31 @@ describe('errors', () => {
     expect(h.target.calls).toHaveLength(0);
   });
 
+  it('bodies in flight past http.maxBufferedBytes: 503 with Retry-After and closed; room again once answered', async () => {
+    const tight = await startServer({ maxBufferedBytes: 100 * 1024 });
+    try {
+      const event = JSON.stringify({ pad: 'x'.repeat(60 * 1024) });
+      const head = `POST /v1/topics/held HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${event.length}\r\nconnection: close\r\n\r\n`;
+      // The first body arrives in two parts, 400 ms apart: it holds its 60 KiB meanwhile.
+      const first = raw(tight.port, head + event.slice(0, 1000), { rest: event.slice(1000), pauseMs: 400 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const refused = await fetch(`${tight.url}/v1/topics/held`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: event });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(refused.headers.get('connection')).toBe('close');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('INGEST_BUSY');
+      const chunkedHead = 'POST /v1/topics/held HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n';
+      const chunked = await raw(tight.port, `${chunkedHead}${event.length.toString(16)}\r\n${event}\r\n0\r\n\r\n`);
+      expect(chunked.text).toMatch(/^HTTP\/1\.1 503 [^]*connection: close[^]*"INGEST_BUSY"/i);
+      expect((await first).text).toMatch(/^HTTP\/1\.1 202 /);
+      const later = await fetch(`${tight.url}/v1/topics/held`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: event });
+      expect(later.status).toBe(202);
+      expect(tight.target.events).toHaveLength(2);
+    } finally {
+      await tight.close();
+    }
+  });
+
   it('a client sending its body too slowly: 408 within bodyTimeoutMs and closed, while others are served', async () => {
     const head = 'POST /v1/topics/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":';
     const slow = raw(h.port, head, { rest: '1', pauseMs: 100 });
