@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { SparknginError } from '../errors';
+import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
 import { createIngestServer } from '../ingest/server';
 import type { Logger } from '../ops/log';
 import { renderPrometheus } from '../ops/prometheus';
@@ -20,6 +21,8 @@ import { SpoolIngestTarget } from './ingest-target';
 export interface DaemonStats {
   version: string;
   uptimeSeconds: number;
+  /** Requests the ingest refused since start, by status and code. */
+  ingest: { refused: RefusalCount[] };
   spool: SpoolStats;
   sinks: Array<DispatcherStats & { lagRecords: number }>;
 }
@@ -44,6 +47,7 @@ export class Daemon {
     private readonly target: SpoolIngestTarget,
     private readonly server: Server,
     private readonly lock: DataDirLock,
+    private readonly refusals: RefusalCounter,
   ) {}
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
@@ -69,7 +73,8 @@ export class Daemon {
       // The ops endpoints read the daemon's stats; the daemon exists once the server listens.
       let daemon: Daemon | undefined;
       const stats = () => daemon!.stats();
-      const server = createIngestServer({ config, target, logger, ops: { stats, metrics: () => renderPrometheus(stats()) } });
+      const refusals = new RefusalCounter();
+      const server = createIngestServer({ config, target, logger, refusals, ops: { stats, metrics: () => renderPrometheus(stats()) } });
       await new Promise<void>((resolve, reject) => {
         const refused = (error: NodeJS.ErrnoException) => reject(new ListenError(config.listen, error));
         server.once('error', refused);
@@ -78,7 +83,7 @@ export class Daemon {
           resolve();
         });
       });
-      daemon = new Daemon(config, logger, spool, dispatchers, target, server, lock);
+      daemon = new Daemon(config, logger, spool, dispatchers, target, server, lock, refusals);
       const { address, port } = daemon.address();
       logger.info('daemon.started', { version: VERSION, address, port, dataDir: config.dataDir, sinks: dispatchers.map((d) => d.sink.name) });
       return daemon;
@@ -99,6 +104,7 @@ export class Daemon {
     return {
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      ingest: { refused: this.refusals.snapshot() },
       spool,
       sinks: this.dispatchers.map((dispatcher) => {
         const stats = dispatcher.stats();

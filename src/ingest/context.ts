@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../ops/log';
 import type { BodyLimits } from './body';
 import type { Query } from './meta';
+import type { RefusalCounter } from './refusals';
 import type { IngestTarget } from './target';
 
 /** Operations endpoints served beside ingest (`/stats`, `/metrics`), when the daemon provides them. */
@@ -22,6 +23,7 @@ export interface IngestContext {
   limits: BodyLimits;
   trustProxy: boolean;
   ops: OpsEndpoints | undefined;
+  refusals: RefusalCounter;
 }
 
 export interface Exchange {

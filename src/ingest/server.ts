@@ -17,6 +17,7 @@ import type { Exchange, IngestContext, OpsEndpoints } from './context';
 import { sendLegacyError } from './legacy';
 import { findRoute, type Route } from './routes';
 import { sendError, toRequestError } from './respond';
+import { RefusalCounter } from './refusals';
 import type { IngestTarget } from './target';
 
 export interface IngestServerOptions {
@@ -27,6 +28,8 @@ export interface IngestServerOptions {
   ops?: OpsEndpoints;
   /** Clock for envelope `ts` (tests pin it). */
   now?: () => number;
+  /** Where refusals are counted (the daemon reads it for /stats and /metrics). */
+  refusals?: RefusalCounter;
 }
 
 /** How long a socket we close after an error keeps draining what the client still sends. */
@@ -45,6 +48,7 @@ export function createIngestServer(options: IngestServerOptions): Server {
     limits: { maxBytes: http.maxBodyBytes, timeoutMs: http.bodyTimeoutMs, budget: new BodyBudget(http.maxBufferedBytes) },
     trustProxy: http.trustProxy,
     ops: options.ops,
+    refusals: options.refusals ?? new RefusalCounter(),
   };
 
   const server = createServer({
@@ -60,7 +64,7 @@ export function createIngestServer(options: IngestServerOptions): Server {
   // With a listener here Node leaves `100 Continue` to us: it is sent only once the request passed
   // every check that needs no body (route, topic, parameters, content type, announced length).
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(context, request, response, true));
-  server.on('clientError', onClientError);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => onClientError(context.refusals, error, socket));
   return server;
 }
 
@@ -89,6 +93,7 @@ function handle(context: IngestContext, request: IncomingMessage, response: Serv
 function fail(context: IngestContext, exchange: Exchange, route: Route | undefined, error: unknown): void {
   const { request, response } = exchange;
   const failure = toRequestError(error, context.logger);
+  context.refusals.note(failure.status, failure.code);
   // Refusals are the client's business, not an operator's, unless someone is looking (debug).
   context.logger.debug('ingest.refused', { status: failure.status, code: failure.code, method: exchange.method, path: exchange.path.slice(0, 200) });
   if (response.headersSent) {
@@ -139,7 +144,7 @@ function splitUrl(url: string): { path: string; search: string } {
  * A request Node could not parse (bad syntax, headers too large, headers too slow): answered here in
  * our JSON shape and closed, since the connection's framing can no longer be trusted.
  */
-function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+function onClientError(refusals: RefusalCounter, error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
@@ -150,6 +155,7 @@ function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? ['408 Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in time']
         : ['400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'})`];
+  refusals.note(Number(status.slice(0, 3)), code);
   const body = JSON.stringify({ error: { code, message } });
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -30,6 +30,12 @@ export function renderPrometheus(stats: DaemonStats): string {
     metric('sparkngin_spool_dropped_records_total', 'counter', 'Undelivered records dropped by the age or size limit.', [{ value: spool.droppedRecords }]),
     metric('sparkngin_spool_damaged_stretches_total', 'counter', 'Damaged stretches found and skipped in the spool.', [{ value: spool.damagedStretches }]),
     metric('sparkngin_spool_full', 'gauge', '1 while appends are refused for lack of room.', [{ value: spool.full ? 1 : 0 }]),
+    metric(
+      'sparkngin_ingest_refused_requests_total',
+      'counter',
+      'Requests answered with an error, by HTTP status and error code.',
+      stats.ingest.refused.map(({ status, code, count }) => ({ labels: { status: String(status), code }, value: count })),
+    ),
     metric('sparkngin_sink_up', 'gauge', '1 when the sink accepted its last send.', perSink((sink) => (sink.health.state === 'down' ? 0 : 1))),
     metric('sparkngin_sink_lag_records', 'gauge', 'Records spooled but not yet accepted by the sink.', perSink((sink) => sink.lagRecords)),
     metric('sparkngin_sink_delivered_records_total', 'counter', 'Records the sink accepted since start.', perSink((sink) => sink.deliveredRecords)),

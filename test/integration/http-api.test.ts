@@ -111,8 +111,11 @@ describe('HTTP API', () => {
     expect(status).toBe(202);
   });
 
-  it('serves health, readiness, JSON stats and Prometheus metrics', async () => {
+  it('serves health, readiness, JSON stats and Prometheus metrics, refusals counted by status and code', async () => {
     expect((await fetch(`${daemon.url}/health`, { method: 'HEAD' })).status).toBe(200);
+    const before = (await (await fetch(`${daemon.url}/stats`)).json()) as { ingest: { refused: Array<{ status: number; code: string; count: number }> } };
+    const refusedBefore = before.ingest.refused.find((entry) => entry.code === 'UNSUPPORTED_MEDIA_TYPE')?.count ?? 0;
+    for (let i = 0; i < 2; i++) expect((await fetch(`${daemon.url}/v1/topics/t`, { method: 'POST', headers: { 'content-type': 'text/html' }, body: '<p>' })).status).toBe(415);
     expect(await (await fetch(`${daemon.url}/ready`)).json()).toEqual({ status: 'ready' });
     const stats = (await (await fetch(`${daemon.url}/stats`)).json()) as any;
     expect(stats.spool.appendedRecords).toBeGreaterThan(10);
@@ -120,5 +123,7 @@ describe('HTTP API', () => {
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
     expect(metrics).toMatch(/^sparkngin_spool_appended_records_total \d+$/m);
     expect(metrics).toMatch(/^sparkngin_sink_lag_records\{sink="file"\} \d+$/m);
+    expect(stats.ingest.refused).toContainEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', count: refusedBefore + 2 });
+    expect(metrics).toContain(`sparkngin_ingest_refused_requests_total{status="415",code="UNSUPPORTED_MEDIA_TYPE"} ${refusedBefore + 2}`);
   });
 });

@@ -11,6 +11,7 @@ import { type Config, defaultConfig } from '../../src/config/defaults';
 import type { Envelope } from '../../src/envelope/envelope';
 import { RequestError, SinkError, SpoolClosedError, SpoolFullError } from '../../src/errors';
 import type { OpsEndpoints } from '../../src/ingest/context';
+import { RefusalCounter } from '../../src/ingest/refusals';
 import { createIngestServer } from '../../src/ingest/server';
 import type { AckMode, IngestTarget } from '../../src/ingest/target';
 import { createLogger } from '../../src/ops/log';
@@ -45,6 +46,7 @@ interface Harness {
   url: string;
   port: number;
   target: RecordingTarget;
+  refusals: RefusalCounter;
   logs: string[];
   connections: () => number;
   close(): Promise<void>;
@@ -57,7 +59,8 @@ async function startServer(http: Partial<Config['http']> = {}, ops?: OpsEndpoint
   const target = new RecordingTarget();
   const logs: string[] = [];
   const logger = createLogger('debug', {}, (line) => void logs.push(line));
-  const server = createIngestServer({ config, target, logger, now: () => NOW, ...(ops ? { ops } : {}) });
+  const refusals = new RefusalCounter();
+  const server = createIngestServer({ config, target, logger, refusals, now: () => NOW, ...(ops ? { ops } : {}) });
   let connections = 0;
   server.on('connection', () => connections++);
   server.listen(0, '127.0.0.1');
@@ -67,6 +70,7 @@ async function startServer(http: Partial<Config['http']> = {}, ops?: OpsEndpoint
     url: `http://127.0.0.1:${port}`,
     port,
     target,
+    refusals,
     logs,
     connections: () => connections,
     close: async () => {
@@ -524,6 +528,17 @@ describe('errors', () => {
     const { text } = await raw(h.port, 'GARBAGE\r\n\r\n');
     expect(text).toMatch(/^HTTP\/1\.1 400 /);
     expect(jsonOf(text).error.code).toBe('BAD_REQUEST');
+  });
+
+  it('counts every refusal by status and code, those Node\'s parser raises too', async () => {
+    const count = (code: string) => h.refusals.snapshot().find((entry) => entry.code === code)?.count ?? 0;
+    const [garbage, notFound] = [count('BAD_REQUEST'), count('NOT_FOUND')];
+    await raw(h.port, 'GARBAGE\r\n\r\n');
+    await send('/nowhere');
+    await send('/nowhere');
+    expect(count('BAD_REQUEST')).toBe(garbage + 1);
+    expect(count('NOT_FOUND')).toBe(notFound + 2);
+    expect(h.refusals.snapshot()).toContainEqual({ status: 404, code: 'NOT_FOUND', count: notFound + 2 });
   });
 
   it('a full spool: 503 with Retry-After', async () => {
