@@ -17,6 +17,7 @@ import { Spool, type SpoolStats } from '../spool/spool';
 import { VERSION } from '../version';
 import { type DataDirLock, lockDataDir } from './data-dir-lock';
 import { SpoolIngestTarget } from './ingest-target';
+import { listen } from './listen';
 
 export interface DaemonStats {
   version: string;
@@ -52,15 +53,10 @@ export class Daemon {
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
     const lock = await lockDataDir(config.dataDir);
-    let spool: Spool;
-    try {
-      spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger });
-    } catch (error) {
-      await lock.release();
-      throw error;
-    }
+    let spool: Spool | undefined;
     const dispatchers: Dispatcher[] = [];
     try {
+      spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger });
       for (const { sink, delivery } of createSinks(config, logger)) {
         await sink.start();
         const reader = await spool.openReader(sink.name);
@@ -75,21 +71,14 @@ export class Daemon {
       const stats = () => daemon!.stats();
       const refusals = new RefusalCounter();
       const server = createIngestServer({ config, target, logger, refusals, ops: { stats, metrics: () => renderPrometheus(stats()) } });
-      await new Promise<void>((resolve, reject) => {
-        const refused = (error: NodeJS.ErrnoException) => reject(new ListenError(config.listen, error));
-        server.once('error', refused);
-        server.listen(config.listen.port, config.listen.host, () => {
-          server.off('error', refused);
-          resolve();
-        });
-      });
+      await listen(server, config.listen).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
       daemon = new Daemon(config, logger, spool, dispatchers, target, server, lock, refusals);
       const { address, port } = daemon.address();
       logger.info('daemon.started', { version: VERSION, address, port, dataDir: config.dataDir, sinks: dispatchers.map((d) => d.sink.name) });
       return daemon;
     } catch (error) {
       await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop(Date.now(), () => true)));
-      await spool.close();
+      await spool?.close();
       await lock.release();
       throw error;
     }

@@ -7,8 +7,9 @@
 // restart after kill -9 must wait out, and a busy event loop can miss its refresh.
 // The holder answers a connection with its pid, so that the refusal can name it.
 import { mkdir, stat } from 'node:fs/promises';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { SparknginError } from '../errors';
+import { listen } from './listen';
 
 export class DataDirInUseError extends SparknginError {
   constructor(dir: string, holder: string) {
@@ -35,23 +36,13 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   const name = `\0sparkngin/data-dir/${dev}:${ino}`;
   const server = createServer((socket) => socket.end(`${process.pid}\n`));
   try {
-    await listen(server, name);
+    await listen(server, { path: name });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     throw new DataDirInUseError(dir, await holderOf(name));
   }
   server.unref();
   return { release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-function listen(server: Server, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(name, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** "pid N", from the holder itself; "pid unknown" if it does not answer within a second. */

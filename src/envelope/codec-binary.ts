@@ -59,8 +59,8 @@ export function encodeEnvelope(envelope: Envelope): Buffer {
 
 /**
  * Encodes the envelopes of one request. Everything but the id and the payload (type, times, topic,
- * key, ip, host, headers) is usually the same for all of them, so it is encoded once and copied:
- * on NDJSON batches this halves the encoding cost per event. Same bytes as `encodeEnvelope` each.
+ * key, ip, host, headers) is usually the same for all of them, so it is encoded once and copied
+ * (about +10 % on NDJSON ingest, bench/RESULTS.md). Same bytes as `encodeEnvelope` each.
  */
 export function encodeEnvelopes(envelopes: readonly Envelope[]): Buffer[] {
   const out = new Array<Buffer>(envelopes.length);

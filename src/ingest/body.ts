@@ -19,19 +19,20 @@ export class BodyBudget {
 
   constructor(private readonly maxBytes: number) {}
 
-  get heldBytes(): number {
-    return this.held;
-  }
-
   /**
-   * Takes `bytes` until `response` closes; false if that would pass the limit. A request alone is
-   * always let in (up to its own maxBodyBytes), so a limit below that never refuses everything.
+   * One request's share, given back whole when its response closes: `take(bytes)` grows it, or
+   * answers false if that would pass the limit. A request alone is always let in (up to its own
+   * maxBodyBytes), so a limit below that never refuses everything.
    */
-  reserve(bytes: number, response: ServerResponse): boolean {
-    if (this.held > 0 && this.held + bytes > this.maxBytes) return false;
-    this.held += bytes;
-    response.once('close', () => (this.held -= bytes));
-    return true;
+  share(response: ServerResponse): (bytes: number) => boolean {
+    let taken = 0;
+    response.once('close', () => (this.held -= taken));
+    return (bytes) => {
+      if (this.held > taken && this.held + bytes > this.maxBytes) return false;
+      this.held += bytes;
+      taken += bytes;
+      return true;
+    };
   }
 }
 
@@ -42,7 +43,8 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
   if (declared > limits.maxBytes) return Promise.reject(tooLarge(limits.maxBytes));
   // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3).
   if (declared === 0 || (declared === -1 && request.headers['transfer-encoding'] === undefined)) return Promise.resolve(EMPTY);
-  if (declared > 0 && !limits.budget.reserve(declared, response)) return Promise.reject(busy());
+  const take = limits.budget.share(response);
+  if (declared > 0 && !take(declared)) return Promise.reject(busy());
   if (expectsContinue) response.writeContinue();
 
   return new Promise((resolve, reject) => {
@@ -62,7 +64,7 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
     };
     const onData = (chunk: Buffer) => {
       if (size + chunk.length > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
-      if (!whole && !limits.budget.reserve(chunk.length, response)) return finish(busy());
+      if (!whole && !take(chunk.length)) return finish(busy());
       if (whole) chunk.copy(whole, size);
       else chunks.push(chunk);
       size += chunk.length;
