@@ -59,7 +59,7 @@ export class SpoolClosedError extends SparknginError {
   }
 }
 
-/** A sink failed to deliver a batch. `retriable: false` means the records go to the dead-letter file. */
+/** A sink failed to deliver a batch; what that means (retry, dead-letter, bug) is the sink's `classify` call. */
 export class SinkError extends SparknginError {
   constructor(readonly sink: string, message: string, options: SparknginErrorOptions = {}) {
     super('SINK_FAILED', `${sink}: ${message}`, options);

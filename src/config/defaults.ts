@@ -28,12 +28,14 @@ export interface BatchConfig {
 
 export interface FileSinkConfig {
   enabled: boolean;
-  /** Output directory; relative paths are under dataDir. One `<topic>.ndjson` per topic. */
+  /** Output directory; relative paths are under dataDir. One `<topic>.ndjson` per topic (escaped or hashed when the name would clash or be too long). */
   dir: string;
   /** Rotate a topic's file when it grows past this size. */
   rotateBytes: number;
   /** Rotated files kept per topic (older ones are deleted). */
   keepFiles: number;
+  /** Most topic files held open at once; the least recently written is closed to open another. */
+  maxOpenFiles: number;
   /** Topic patterns (`*` wildcard) this sink takes. */
   topics: string[];
   batch: BatchConfig;
@@ -137,6 +139,7 @@ export function defaultConfig(): Config {
         dir: 'out',
         rotateBytes: 64 * MiB,
         keepFiles: 10,
+        maxOpenFiles: 256,
         topics: ['*'],
         batch: { maxRecords: 10_000, maxBytes: 4 * MiB },
         retry: { ...DEFAULT_RETRY },

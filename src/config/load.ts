@@ -204,6 +204,7 @@ function checkRelations(config: Config, problems: string[]): void {
     if (sink.retry.maxMs < sink.retry.initialMs) problems.push(`sinks.${name}.retry.maxMs: expected at least retry.initialMs`);
     if (sink.retry.factor < 1) problems.push(`sinks.${name}.retry.factor: expected at least 1`);
   }
+  if (config.sinks.file.maxOpenFiles < 1) problems.push(`sinks.file.maxOpenFiles: expected at least 1, got ${config.sinks.file.maxOpenFiles}`);
   if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
     problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
   }

@@ -1,27 +1,37 @@
 // One dispatcher per sink: reads batches from the sink's spool reader, hands the routed envelopes to
-// the sink, retries with exponential backoff and jitter for as long as the destination is down,
-// parks records the destination refuses for good in the dead-letter file, and only then moves the
-// sink's cursor. A slow or dead sink therefore holds back nobody but itself.
+// the sink, and decides from the sink's `classify(error)` what a failure means: retriable ones are
+// retried with exponential backoff and jitter (probing the destination meanwhile) for as long as the
+// destination is down; records the destination refuses for good are parked in the dead-letter file;
+// a programming error parks nothing, shows the sink down and restarts the loop with backoff. Only
+// then does the sink's cursor move. A slow, dead or buggy sink holds back nobody but itself.
+// The states and the contract are described in README.md beside this file.
 import { decodeEnvelope } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { isProgrammingError, SinkError } from '../errors';
 import type { Logger } from '../ops/log';
 import type { SpoolReader, SpoolRecord } from '../spool/reader';
 import type { DeadLetterFile } from './dead-letter';
-import { backoffMs, sleep } from './retry';
+import { backoffMs, settleWithin, sleep } from './retry';
 import type { TopicFilter } from './route';
-import type { DeliveryConfig, Sink } from './sink';
+import type { DeliveryConfig, FailureClass, Sink, SinkHealth } from './sink';
+
+/** How often a sink that can probe its destination is asked while a retry waits longer than this. */
+export const PROBE_INTERVAL_MS = 1000;
 
 export interface DispatcherStats {
   sink: string;
-  state: 'idle' | 'sending' | 'retrying' | 'stopped';
-  health: ReturnType<Sink['health']>;
+  /** `failed`: the delivery loop stopped on an unexpected error and restarts after a backoff. */
+  state: 'idle' | 'sending' | 'retrying' | 'failed' | 'stopped';
+  /** The sink's own health, or `down` with the error while the loop is failed or not yet past it. */
+  health: SinkHealth;
   /** Sequence number of the next record this sink has not yet had accepted. */
   nextSeq: number;
   deliveredRecords: number;
   deadLetteredRecords: number;
   failedSends: number;
   undecodableRecords: number;
+  /** Times the delivery loop was restarted after an unexpected error (a bug, or a dead-letter file it could not write). */
+  loopRestarts: number;
   lastError?: string;
 }
 
@@ -37,13 +47,23 @@ interface Routed {
   envelope: Envelope;
 }
 
+/** A batch read from the spool and not yet committed: kept across a restart of the loop, so that nothing read is skipped. */
+interface Pending {
+  records: SpoolRecord[];
+  routed?: Routed[];
+}
+
 export class Dispatcher {
   readonly routes: TopicFilter;
   private state: DispatcherStats['state'] = 'idle';
-  private readonly counters = { deliveredRecords: 0, deadLetteredRecords: 0, failedSends: 0, undecodableRecords: 0 };
+  private readonly counters = { deliveredRecords: 0, deadLetteredRecords: 0, failedSends: 0, undecodableRecords: 0, loopRestarts: 0 };
   private lastError: string | undefined;
+  /** Set when the loop failed unexpectedly; cleared once a batch is delivered again. */
+  private failure: string | undefined;
   private running = false;
   private loop: Promise<void> = Promise.resolve();
+  private pending: Pending | undefined;
+  private readAhead: Promise<SpoolRecord[]> | undefined;
   private readonly abort = new AbortController();
   private waiters: Waiter[] = [];
 
@@ -60,11 +80,34 @@ export class Dispatcher {
 
   start(): void {
     this.running = true;
-    this.loop = this.run().catch((error: unknown) => {
-      // Only a bug gets here (every I/O error is retried or parked); make it loud, not silent.
-      this.logger.error('dispatcher.crashed', { sink: this.sink.name, error, stack: (error as Error).stack });
-      this.state = 'stopped';
-    });
+    this.loop = this.supervise();
+  }
+
+  /**
+   * Runs the delivery loop, and restarts it with backoff whenever it fails unexpectedly (a sink's
+   * programming error, a dead-letter file that cannot be written): never left stopped while ingest
+   * goes on answering 202. The batch in hand stays pending, so a restart sends it again (at least
+   * once) and the cursor never moves past it.
+   */
+  private async supervise(): Promise<void> {
+    let restart = 0;
+    while (this.running) {
+      try {
+        await this.run();
+        return;
+      } catch (error) {
+        if (!this.running) return;
+        // The backoff grows only while the loop keeps failing without delivering anything in between.
+        if (this.failure === undefined) restart = 0;
+        const wait = backoffMs(this.delivery.retry, restart++);
+        this.counters.loopRestarts++;
+        this.failure = describeError(error);
+        this.lastError = this.failure;
+        this.state = 'failed';
+        this.logger.error('sink.loop_failed', { sink: this.sink.name, error: this.failure, stack: (error as Error)?.stack, restartInMs: wait });
+        await sleep(wait, this.abort.signal);
+      }
+    }
   }
 
   /**
@@ -73,7 +116,7 @@ export class Dispatcher {
    * stays in the spool for the next start.
    */
   async stop(deadline: number, caughtUp: () => boolean): Promise<void> {
-    while (Date.now() < deadline && !caughtUp() && this.state !== 'retrying' && this.state !== 'stopped') {
+    while (Date.now() < deadline && !caughtUp() && this.state !== 'retrying' && this.state !== 'failed' && this.state !== 'stopped') {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.running = false;
@@ -93,25 +136,42 @@ export class Dispatcher {
   }
 
   stats(): DispatcherStats {
-    const stats: DispatcherStats = { sink: this.sink.name, state: this.state, health: this.sink.health(), nextSeq: this.reader.nextSeq, ...this.counters };
+    const health: SinkHealth = this.failure === undefined ? this.sink.health() : { state: 'down', detail: this.failure };
+    const stats: DispatcherStats = { sink: this.sink.name, state: this.state, health, nextSeq: this.reader.nextSeq, ...this.counters };
     if (this.lastError !== undefined) stats.lastError = this.lastError;
     return stats;
   }
 
   private async run(): Promise<void> {
-    const { maxRecords, maxBytes } = this.delivery.batch;
-    let reading = this.reader.read(maxRecords, maxBytes);
     while (this.running) {
-      const records = await reading;
-      // Read the next batch from disk while this one is on the wire.
+      this.pending ??= { records: await this.nextRecords() };
       if (!this.running) return;
-      reading = this.reader.read(maxRecords, maxBytes);
-      if (records.length === 0) continue;
-      const routed = this.route(records);
-      if (routed.length > 0 && !(await this.deliver(routed))) return; // stopping mid-retry: keep the cursor
-      this.reader.commit(records.at(-1)!.seq + 1);
+      const pending = this.pending;
+      if (pending.records.length > 0) {
+        pending.routed ??= this.route(pending.records);
+        if (pending.routed.length > 0 && !(await this.deliver(pending.routed))) return; // stopping mid-retry: keep the cursor
+        this.reader.commit(pending.records.at(-1)!.seq + 1);
+        this.failure = undefined;
+      }
+      this.pending = undefined;
       this.settleWaiters();
     }
+  }
+
+  /** The next records from the spool; the batch after them is read from disk while these are on the wire. */
+  private async nextRecords(): Promise<SpoolRecord[]> {
+    const reading = this.readAhead ?? this.read();
+    this.readAhead = undefined;
+    const records = await reading;
+    if (this.running && records.length > 0) this.readAhead = this.read();
+    return records;
+  }
+
+  private read(): Promise<SpoolRecord[]> {
+    const reading = this.reader.read(this.delivery.batch.maxRecords, this.delivery.batch.maxBytes);
+    // Awaited later; until then a failure must not surface as an unhandled rejection.
+    reading.catch(() => undefined);
+    return reading;
   }
 
   private route(records: SpoolRecord[]): Routed[] {
@@ -131,7 +191,10 @@ export class Dispatcher {
     return routed;
   }
 
-  /** Delivers the batch (retrying while it fails retriably); false if stopped before it could. */
+  /**
+   * Delivers the batch (retrying while it fails retriably); false if stopped before it could.
+   * Throws what the sink classified as a bug, for `supervise` to restart the loop.
+   */
   private async deliver(batch: Routed[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       this.state = attempt === 0 ? 'sending' : 'retrying';
@@ -143,14 +206,51 @@ export class Dispatcher {
         return true;
       } catch (error) {
         this.counters.failedSends++;
-        this.lastError = (error as Error).message;
-        if (!isRetriable(error)) return this.isolate(batch, error);
+        this.lastError = describeError(error);
+        const failure = this.classify(error);
+        if (failure === 'bug') throw error;
+        if (failure === 'permanent') return this.isolate(batch, error);
         const wait = backoffMs(this.delivery.retry, attempt);
         this.logger[attempt === 0 ? 'warn' : 'debug']('sink.send_failed', { sink: this.sink.name, records: batch.length, attempt, retryInMs: wait, error });
         if (!this.running) return false;
-        await sleep(wait, this.abort.signal);
+        await this.backoff(wait);
         if (!this.running) return false;
       }
+    }
+  }
+
+  /** The sink's verdict; a programming error is a bug whatever the sink says, and so is a classify that throws. */
+  private classify(error: unknown): FailureClass {
+    if (isProgrammingError(error)) return 'bug';
+    try {
+      return this.sink.classify(error);
+    } catch {
+      return 'bug';
+    }
+  }
+
+  /**
+   * Waits `ms` before the next try, or less: a sink that can probe its destination is asked every
+   * PROBE_INTERVAL_MS, and the wait ends as soon as a probe succeeds (stop() ends it too).
+   */
+  private async backoff(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const left = until - Date.now();
+      if (this.sink.probe === undefined || left <= PROBE_INTERVAL_MS) return sleep(left, this.abort.signal);
+      await sleep(PROBE_INTERVAL_MS, this.abort.signal);
+      if (!this.running) return;
+      // A probe that hangs (a destination that accepts connections and never answers) cannot stretch the wait.
+      const answered = await settleWithin(
+        this.sink.probe().then(() => true),
+        until - Date.now(),
+        this.abort.signal,
+      );
+      if (answered) {
+        this.logger.info('sink.probe_succeeded', { sink: this.sink.name, backoffLeftMs: Math.max(0, until - Date.now()) });
+        return;
+      }
+      if (!this.running || Date.now() >= until) return;
     }
   }
 
@@ -190,7 +290,7 @@ export class Dispatcher {
   }
 }
 
-function isRetriable(error: unknown): boolean {
-  if (isProgrammingError(error)) return false;
-  return !(error instanceof SinkError) || error.retriable;
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return isProgrammingError(error) ? `${error.name}: ${error.message}` : error.message;
 }

@@ -14,7 +14,7 @@ export interface ConfiguredSink {
 type SinkFactory = (config: Config, logger: Logger) => ConfiguredSink | undefined;
 
 const FACTORIES: Record<string, SinkFactory> = {
-  file: (config) => (config.sinks.file.enabled ? { sink: new FileSink(config.sinks.file), delivery: config.sinks.file } : undefined),
+  file: (config, logger) => (config.sinks.file.enabled ? { sink: new FileSink(config.sinks.file, logger), delivery: config.sinks.file } : undefined),
   kafka: (config, logger) =>
     config.sinks.kafka.enabled ? { sink: new KafkaSink(config.sinks.kafka, logger), delivery: config.sinks.kafka } : undefined,
 };

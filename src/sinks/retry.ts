@@ -20,3 +20,22 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * What `promise` resolves to, or undefined if it rejects, or if `ms` pass or `signal` aborts first;
+ * its timer and listener are gone either way (a long wait made of many of these leaks nothing).
+ */
+export function settleWithin<T>(promise: Promise<T>, ms: number, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), Math.max(0, ms));
+    const onAbort = () => done(undefined);
+    function done(value: T | undefined) {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(done, () => done(undefined));
+  });
+}

@@ -1,5 +1,6 @@
 // The one interface every sink implements. A sink author writes I/O only: reading the spool,
-// batching, retries, dead letters, cursors and metrics belong to the Dispatcher (dispatcher.ts).
+// batching, retries, dead letters, cursors, restarts and metrics belong to the Dispatcher
+// (dispatcher.ts). The contract is written out in README.md beside this file.
 import type { BatchConfig, RetryConfig } from '../config/defaults';
 import type { Envelope } from '../envelope/envelope';
 
@@ -11,18 +12,35 @@ export interface SinkHealth {
   detail?: string;
 }
 
+/**
+ * What a failed send means, as the sink's `classify` judges it:
+ * - `retriable`: the destination may take the same batch later (down, full, slow): retry with backoff.
+ * - `permanent`: the destination will never take some record of the batch as it is (too large, a
+ *   name it cannot hold): find the records refused on their own and park them in the dead-letter file.
+ * - `bug`: a programming error: park nothing, keep the cursor, show the sink down, log at error and
+ *   restart the delivery loop with backoff.
+ */
+export type FailureClass = 'retriable' | 'permanent' | 'bug';
+
 export interface Sink {
   /** Unique name: the cursor file, the dead-letter file, metrics and logs use it. */
   readonly name: string;
   /** Prepares the sink; must not fail because the destination is unreachable (send retries that). */
   start(): Promise<void>;
   /**
-   * Resolves once the destination has accepted every envelope of the batch. Throws a SinkError:
-   * `retriable: true` (the default for anything unknown) means try the same batch again later;
-   * `retriable: false` means the destination will never take it as it is — the dispatcher then
-   * sends the records one by one and parks those refused alone in the dead-letter file.
+   * Resolves once the destination has accepted every envelope of the batch; on failure throws the
+   * error as it is (with context), and `classify` says what it means.
    */
   send(batch: Envelope[]): Promise<void>;
+  /** What an error thrown by `send` means; anything it does not know is `retriable`. */
+  classify(error: unknown): FailureClass;
+  /**
+   * Optional: a cheap check that the destination answers again (a connection, a metadata request),
+   * resolving when it does and rejecting when not. While a retry waits long, the dispatcher probes
+   * every second and retries at once when a probe succeeds, so that a recovered destination is used
+   * within a second or two rather than at the end of a backoff of up to `retry.maxMs`.
+   */
+  probe?(): Promise<void>;
   stop(): Promise<void>;
   health(): SinkHealth;
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../../src/envelope/codec-binary';
@@ -8,28 +8,59 @@ import { silentLogger } from '../../src/ops/log';
 import { DeadLetterFile } from '../../src/sinks/dead-letter';
 import { Dispatcher } from '../../src/sinks/dispatcher';
 import { topicFilter } from '../../src/sinks/route';
-import type { Sink, SinkHealth } from '../../src/sinks/sink';
+import type { FailureClass, Sink, SinkHealth } from '../../src/sinks/sink';
 import type { Spool } from '../../src/spool/spool';
 import { openSpool, tempDir } from './spool-helpers';
+
+/** An error that says how the scripted sink classifies it. */
+class ScriptedError extends SinkError {
+  constructor(
+    message: string,
+    readonly failure: FailureClass,
+  ) {
+    super('scripted', message);
+  }
+}
 
 /** A sink of our own interface that records what it got and fails on command (pure dispatcher logic). */
 class ScriptedSink implements Sink {
   readonly name = 'scripted';
   received: Envelope[] = [];
+  sends = 0;
   failNext = 0;
+  /** The next sends throw a TypeError, as a sink with a bug would. */
+  bugNext = 0;
   refuse = new Set<string>();
   async start() {}
   async stop() {}
   health(): SinkHealth {
     return { state: 'up' };
   }
+  classify(error: unknown): FailureClass {
+    return error instanceof ScriptedError ? error.failure : 'retriable';
+  }
   async send(batch: Envelope[]) {
+    this.sends++;
+    if (this.bugNext > 0) {
+      this.bugNext--;
+      (undefined as unknown as { write(): void }).write();
+    }
     if (this.failNext > 0) {
       this.failNext--;
-      throw new SinkError(this.name, 'destination down', { retriable: true });
+      throw new ScriptedError('destination down', 'retriable');
     }
-    if (batch.some((e) => this.refuse.has(e.data.toString()))) throw new SinkError(this.name, 'too large', { retriable: false });
+    if (batch.some((e) => this.refuse.has(e.data.toString()))) throw new ScriptedError('too large', 'permanent');
     this.received.push(...batch);
+  }
+}
+
+/** A scripted sink that can probe its destination: the probe fails `probeFailures` times, then succeeds. */
+class ProbedSink extends ScriptedSink {
+  probes = 0;
+  probeFailures = 0;
+  async probe() {
+    this.probes++;
+    if (this.probeFailures-- > 0) throw new Error('still down');
   }
 }
 
@@ -49,12 +80,12 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(patterns = ['*']) {
+async function setup<S extends ScriptedSink = ScriptedSink>(patterns = ['*'], options: { sink?: S; retry?: { initialMs: number; maxMs: number; factor: number; jitter: number } } = {}) {
   const temp = await tempDir();
   const spool: Spool = await openSpool(temp.dir);
-  const sink = new ScriptedSink();
+  const sink = options.sink ?? (new ScriptedSink() as S);
   const deadLetters = new DeadLetterFile(join(temp.dir, 'dead-letter'), sink.name);
-  const retry = { initialMs: 5, maxMs: 20, factor: 2, jitter: 0.2 };
+  const retry = options.retry ?? { initialMs: 5, maxMs: 20, factor: 2, jitter: 0.2 };
   const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), { topics: patterns, batch: { maxRecords: 100, maxBytes: 1 << 20 }, retry }, topicFilter(patterns), deadLetters, silentLogger);
   dispatcher.start();
   cleanups.push(async () => {
@@ -106,4 +137,82 @@ describe('dispatcher', () => {
     expect(sink.received.map((e) => e.topic)).toEqual(['orders.eu', 'audit']);
     expect(dispatcher.stats().nextSeq).toBe(4);
   });
+
+  it('treats a bug in the sink as a bug: parks nothing, keeps the cursor, shows the sink down, restarts the loop, then delivers', async () => {
+    const { sink, dispatcher, deadLetters, append } = await setup();
+    sink.bugNext = 3;
+    const { firstSeq, lastSeq } = await append([event('t', 'a'), event('t', 'b')]);
+    await until(() => dispatcher.stats().loopRestarts >= 1);
+    const failed = dispatcher.stats();
+    expect(failed.state).toBe('failed');
+    expect(failed.health).toEqual({ state: 'down', detail: expect.stringMatching(/^TypeError: /) });
+    expect(failed.nextSeq).toBe(0);
+    expect(failed.deadLetteredRecords).toBe(0);
+    await dispatcher.whenDelivered(firstSeq, lastSeq);
+    expect(sink.received.map((e) => e.data.toString())).toEqual(['a', 'b']);
+    const after = dispatcher.stats();
+    expect(after).toMatchObject({ nextSeq: 2, deliveredRecords: 2, deadLetteredRecords: 0, loopRestarts: 3, health: { state: 'up' } });
+    await expect(readFile(deadLetters.path)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('does not dead-letter on a bug met while isolating a refused record', async () => {
+    const { sink, dispatcher, deadLetters, append } = await setup();
+    sink.refuse.add('poison');
+    sink.bugNext = 0;
+    const { firstSeq, lastSeq } = await append([event('t', 'ok1'), event('t', 'poison')]);
+    // The first send is refused for good; the next one (a half of the batch) hits a bug.
+    const originalSend = sink.send.bind(sink);
+    let calls = 0;
+    sink.send = async (batch) => {
+      if (++calls === 2) sink.bugNext = 1;
+      return originalSend(batch);
+    };
+    await expect(dispatcher.whenDelivered(firstSeq, lastSeq)).rejects.toThrow(/refused an event for good/);
+    expect(dispatcher.stats().loopRestarts).toBe(1);
+    const parked = (await readFile(deadLetters.path, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    expect(parked.map((line) => line.event.data)).toEqual(['poison']);
+    expect(sink.received.map((e) => e.data.toString())).toEqual(['ok1']);
+  });
+
+  it('restarts the loop when the dead-letter file cannot be written, and parks the record once it can', async () => {
+    const { sink, dispatcher, deadLetters, append } = await setup();
+    sink.refuse.add('poison');
+    await mkdir(deadLetters.path, { recursive: true }); // a directory where the file goes: EISDIR
+    const { firstSeq, lastSeq } = await append([event('t', 'poison'), event('t', 'ok')]);
+    await until(() => dispatcher.stats().loopRestarts >= 2);
+    expect(dispatcher.stats()).toMatchObject({ state: 'failed', nextSeq: 0, health: { state: 'down', detail: expect.stringMatching(/EISDIR/) } });
+    await rm(deadLetters.path, { recursive: true });
+    await expect(dispatcher.whenDelivered(firstSeq, lastSeq)).rejects.toThrow(/refused an event for good/);
+    expect(sink.received.map((e) => e.data.toString())).toContain('ok');
+    expect(dispatcher.stats()).toMatchObject({ nextSeq: 2, deadLetteredRecords: 1, health: { state: 'up' } });
+  });
+
+  it('probes a sink that can be probed while it backs off, and retries as soon as the probe succeeds', async () => {
+    // A 60 s backoff that a test of 20 s could never wait out: only the probe can end it early.
+    const { sink, dispatcher, append } = await setup(['*'], { sink: new ProbedSink(), retry: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 } });
+    sink.failNext = 1;
+    sink.probeFailures = 2;
+    const { firstSeq, lastSeq } = await append([event('t', 'a')]);
+    await dispatcher.whenDelivered(firstSeq, lastSeq);
+    expect(sink.received.map((e) => e.data.toString())).toEqual(['a']);
+    expect(sink.probes).toBe(3);
+    expect(sink.sends).toBe(2);
+  }, 20_000);
+
+  it('stops promptly while the loop waits to restart after a bug', async () => {
+    const { sink, dispatcher, append } = await setup(['*'], { retry: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 } });
+    sink.bugNext = 1;
+    await append([event('t', 'a')]);
+    await until(() => dispatcher.stats().state === 'failed');
+    await dispatcher.stop(Date.now() + 60_000, () => false);
+    expect(dispatcher.stats()).toMatchObject({ state: 'stopped', nextSeq: 0 });
+  }, 20_000);
 });
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

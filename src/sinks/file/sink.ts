@@ -1,28 +1,32 @@
-// The embedded default sink: one NDJSON file per topic (`<dir>/<topic>.ndjson`), each line the
-// event's JSON envelope; rotated to `<topic>.ndjson.1`, `.2`, … past `rotateBytes`, keeping
-// `keepFiles` of them. A batch is accepted once written and fdatasync'd.
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+// The embedded default sink: one NDJSON file per topic (`<dir>/<stem>.ndjson`, the stem derived
+// from the topic as names.ts describes), each line the event's JSON envelope; rotated to
+// `<stem>.ndjson.1`, `.2`, … past `rotateBytes`, keeping `keepFiles` of them. A batch is accepted
+// once written and fdatasync'd. At most `maxOpenFiles` files are open at a time (open-files.ts).
+import { access, constants, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
 import type { FileSinkConfig } from '../../config/defaults';
 import { envelopeToJson } from '../../envelope/codec-json';
 import type { Envelope } from '../../envelope/envelope';
-import { SinkError } from '../../errors';
-import type { Sink, SinkHealth } from '../sink';
-
-interface TopicFile {
-  handle: FileHandle;
-  size: number;
-}
+import type { Logger } from '../../ops/log';
+import type { FailureClass, Sink, SinkHealth } from '../sink';
+import { classifyFileError, TopicFileError } from './classify';
+import { migrateLegacyNames, topicFilePath, topicStem } from './names';
+import { type OpenFile, OpenFiles } from './open-files';
 
 export class FileSink implements Sink {
   readonly name = 'file';
-  private readonly files = new Map<string, TopicFile>();
+  private readonly files: OpenFiles;
   private lastError: string | undefined;
 
-  constructor(private readonly config: FileSinkConfig) {}
+  constructor(
+    private readonly config: FileSinkConfig,
+    private readonly logger: Logger,
+  ) {
+    this.files = new OpenFiles(config.maxOpenFiles);
+  }
 
   async start(): Promise<void> {
     await mkdir(this.config.dir, { recursive: true });
+    await migrateLegacyNames(this.config.dir, await readdir(this.config.dir), this.logger);
   }
 
   async send(batch: Envelope[]): Promise<void> {
@@ -36,49 +40,75 @@ export class FileSink implements Sink {
       for (const [topic, lines] of byTopic) await this.write(topic, `${lines.join('\n')}\n`);
       this.lastError = undefined;
     } catch (error) {
-      this.lastError = (error as Error).message;
-      // A disk problem here is worth retrying (space may come back); nothing is ever refused for good.
-      throw new SinkError(this.name, `cannot write: ${(error as Error).message}`, { cause: error, retriable: true });
+      // A topic refused for good is that topic's problem, not the sink's: it stays up for the others.
+      if (classifyFileError(error) !== 'permanent') this.lastError = (error as Error).message;
+      throw error;
     }
+  }
+
+  classify(error: unknown): FailureClass {
+    return classifyFileError(error);
+  }
+
+  /** The output directory is writable and its file system has room: worth retrying now. */
+  async probe(): Promise<void> {
+    await access(this.config.dir, constants.W_OK);
+    const { bavail, bsize } = await statfs(this.config.dir);
+    if (bavail * bsize < 64 * 1024) throw new Error('no room on the file system');
   }
 
   private async write(topic: string, text: string): Promise<void> {
-    let file = this.files.get(topic) ?? (await this.openTopic(topic));
-    if (file.size > 0 && file.size >= this.config.rotateBytes) file = await this.rotate(topic, file);
-    const bytes = Buffer.from(text, 'utf8');
-    await file.handle.write(bytes, 0, bytes.length, file.size);
-    await file.handle.datasync();
-    file.size += bytes.length;
+    const stem = topicStem(topic);
+    try {
+      let file = await this.files.get(stem, () => this.openTopic(stem));
+      if (file.size > 0 && file.size >= this.config.rotateBytes) file = await this.rotate(stem);
+      const bytes = Buffer.from(text, 'utf8');
+      try {
+        await file.handle.write(bytes, 0, bytes.length, file.size);
+        await file.handle.datasync();
+      } catch (error) {
+        // Cut what a failed write may have left, so that the retried lines follow whole lines.
+        await file.handle.truncate(file.size).catch(() => undefined);
+        throw error;
+      }
+      file.size += bytes.length;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw typeof code === 'string' ? new TopicFileError(topic, topicFilePath(this.config.dir, stem), error as NodeJS.ErrnoException) : error;
+    }
   }
 
-  private path(topic: string, generation = 0): string {
-    return join(this.config.dir, `${topic}.ndjson${generation === 0 ? '' : `.${generation}`}`);
+  private async openTopic(stem: string): Promise<OpenFile> {
+    const path = topicFilePath(this.config.dir, stem);
+    const handle = await open(path, 'a').catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      // The output directory was removed under us: make it again rather than fail until a restart.
+      await mkdir(this.config.dir, { recursive: true });
+      return open(path, 'a');
+    });
+    try {
+      return { handle, size: (await handle.stat()).size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
-  private async openTopic(topic: string): Promise<TopicFile> {
-    const handle = await open(this.path(topic), 'a');
-    const file = { handle, size: (await handle.stat()).size };
-    this.files.set(topic, file);
-    return file;
-  }
-
-  private async rotate(topic: string, file: TopicFile): Promise<TopicFile> {
-    await file.handle.close();
-    this.files.delete(topic);
-    await rm(this.path(topic, this.config.keepFiles), { force: true });
+  private async rotate(stem: string): Promise<OpenFile> {
+    const path = (generation: number) => topicFilePath(this.config.dir, stem, generation);
+    await this.files.close(stem);
+    await rm(path(this.config.keepFiles), { force: true });
     for (let generation = this.config.keepFiles - 1; generation >= 0; generation--) {
-      await rename(this.path(topic, generation), this.path(topic, generation + 1)).catch((error: NodeJS.ErrnoException) => {
+      await rename(path(generation), path(generation + 1)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
     }
-    if (this.config.keepFiles === 0) await rm(this.path(topic, 1), { force: true });
-    return this.openTopic(topic);
+    if (this.config.keepFiles === 0) await rm(path(1), { force: true });
+    return this.files.get(stem, () => this.openTopic(stem));
   }
 
   async stop(): Promise<void> {
-    const files = [...this.files.values()];
-    this.files.clear();
-    await Promise.all(files.map((file) => file.handle.close()));
+    await this.files.closeAll();
   }
 
   health(): SinkHealth {

@@ -1,6 +1,11 @@
-// Which Kafka errors mean "this record will never be accepted as it is" (park it in the dead-letter
-// file) as opposed to "try again later" (everything else, including authorization and unknown
-// errors: those are fixed by an operator, and the records must wait for that, not be parked).
+// What a failed Kafka send means. A record Kafka will never accept as it is (too large, an invalid
+// topic or timestamp, refused by policy) is permanent: park it in the dead-letter file. A
+// programming error anywhere in the chain (kafkajs wraps a TypeError in KafkaJSNonRetriableError)
+// is a bug. Everything else is retriable, including authorization and unknown errors: those are
+// fixed by an operator, and the records must wait for that, not be parked.
+import { isProgrammingError } from '../../errors';
+import type { FailureClass } from '../sink';
+
 const REFUSED_FOR_GOOD = new Set([
   'MESSAGE_TOO_LARGE',
   'RECORD_LIST_TOO_LARGE',
@@ -11,17 +16,25 @@ const REFUSED_FOR_GOOD = new Set([
   'POLICY_VIOLATION',
 ]);
 
-/** The Kafka protocol error type found anywhere in a kafkajs error's cause chain, if any. */
-export function kafkaErrorType(error: unknown): string | undefined {
+/** The error and every error it wraps (`cause`, kafkajs's `originalError` and `errors`), breadth first. */
+function* causeChain(error: unknown): Generator<object> {
   const seen = new Set<unknown>();
   const queue: unknown[] = [error];
   while (queue.length > 0) {
     const current = queue.shift();
     if (typeof current !== 'object' || current === null || seen.has(current)) continue;
     seen.add(current);
-    const { type, cause, originalError, errors } = current as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
-    if (typeof type === 'string' && type !== 'UNKNOWN') return type;
+    yield current;
+    const { cause, originalError, errors } = current as { cause?: unknown; originalError?: unknown; errors?: unknown };
     queue.push(cause, originalError, ...(Array.isArray(errors) ? errors : []));
+  }
+}
+
+/** The Kafka protocol error type found anywhere in a kafkajs error's cause chain, if any. */
+export function kafkaErrorType(error: unknown): string | undefined {
+  for (const current of causeChain(error)) {
+    const { type } = current as { type?: unknown };
+    if (typeof type === 'string' && type !== 'UNKNOWN') return type;
   }
   return undefined;
 }
@@ -29,4 +42,10 @@ export function kafkaErrorType(error: unknown): string | undefined {
 export function isRefusedForGood(error: unknown): boolean {
   const type = kafkaErrorType(error);
   return type !== undefined && REFUSED_FOR_GOOD.has(type);
+}
+
+export function classifyKafkaError(error: unknown): FailureClass {
+  if (isRefusedForGood(error)) return 'permanent';
+  for (const current of causeChain(error)) if (isProgrammingError(current)) return 'bug';
+  return 'retriable';
 }

@@ -1,16 +1,17 @@
 // The Kafka sink (kafkajs): an idempotent producer with acks=all. kafkajs retries a little on its
-// own; beyond that the dispatcher retries for as long as Kafka is away. After any failed send the
+// own; beyond that the dispatcher retries for as long as Kafka is away, probing it meanwhile with a
+// metadata request (probe) so that a broker back is used at once. After any failed send the
 // producer is dropped and a fresh one connects on the next try: a new producer id sidesteps the
 // sequence-number state a half-failed idempotent send can leave behind (duplicates are possible,
-// loss is not: delivery is at least once).
+// loss is not: delivery is at least once). What a failure means is classify.ts's call.
 import { CompressionCodecs, CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import type { KafkaSinkConfig } from '../../config/defaults';
 import type { Envelope } from '../../envelope/envelope';
 import { SinkError } from '../../errors';
 import type { Logger } from '../../ops/log';
-import type { Sink, SinkHealth } from '../sink';
-import { isRefusedForGood, kafkaErrorType } from './classify';
+import type { FailureClass, Sink, SinkHealth } from '../sink';
+import { classifyKafkaError, kafkaErrorType } from './classify';
 import { chunkByRequestSize } from './record';
 
 // kafkajs has gzip built in; snappy comes from kafkajs-snappy (kafkajs's author's codec, on the
@@ -73,11 +74,26 @@ export class KafkaSink implements Sink {
       }
       this.healthState = { state: 'up' };
     } catch (error) {
-      const refused = isRefusedForGood(error);
+      const refused = classifyKafkaError(error) === 'permanent';
       const detail = kafkaErrorType(error) ?? (error as Error).message;
       this.healthState = refused ? { state: 'up' } : { state: 'down', detail };
       if (!refused) await this.dropProducer();
-      throw new SinkError(this.name, detail, { cause: error, retriable: !refused });
+      throw new SinkError(this.name, detail, { cause: error });
+    }
+  }
+
+  classify(error: unknown): FailureClass {
+    return classifyKafkaError(error);
+  }
+
+  /** A fresh connection to one of the brokers and a metadata request for no topic: cheap, and answered only by a serving broker. */
+  async probe(): Promise<void> {
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
