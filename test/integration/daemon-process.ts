@@ -17,12 +17,18 @@ export interface DaemonOptions {
   dataDir?: string;
   /** Run this executable instead of `node build/sparkngin.cjs`. */
   executable?: string;
+  /** A command the daemon's command line is appended to, e.g. `['prlimit', '--nofile=128', '--']`. */
+  launcher?: string[];
+  /** Extra environment variables of the daemon process. */
+  env?: Record<string, string>;
 }
 
 export interface DaemonProcess {
   url: string;
   port: number;
   dataDir: string;
+  /** Process id of the running daemon (undefined while stopped). */
+  pid(): number | undefined;
   /** Everything the process wrote to stderr (JSON log lines) so far, across restarts. */
   logs(): string;
   /** Sends SIGTERM and waits for the exit code. */
@@ -47,8 +53,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
   let output = '';
 
   const launch = async () => {
-    const [command, args] = options.executable ? [options.executable, ['start', '--config', configFile]] : [process.execPath, [BUNDLE, 'start', '--config', configFile]];
-    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPARKNGIN_LOG_LEVEL: undefined } });
+    const daemonLine = options.executable ? [options.executable, 'start', '--config', configFile] : [process.execPath, BUNDLE, 'start', '--config', configFile];
+    const [command, ...args] = [...(options.launcher ?? []), ...daemonLine] as [string, ...string[]];
+    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPARKNGIN_LOG_LEVEL: undefined, ...options.env } });
     child = proc;
     proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -63,6 +70,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
     url: `http://127.0.0.1:${port}`,
     port,
     dataDir,
+    pid: () => child?.pid,
     logs: () => output,
     async stop() {
       if (!child) return null;
