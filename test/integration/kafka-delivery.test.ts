@@ -2,7 +2,8 @@
 // outage mid-stream with ingest answering 202 throughout; SIGKILL of the daemon at random moments
 // during a stream of 20 000 events, after which every acknowledged event is in Kafka; an event the
 // broker refuses for good parked in the dead-letter file while the others are delivered; snappy
-// compression read back by librdkafka (kcat), the codec checked in the broker's own log segments.
+// compression read back by librdkafka (kcat), the codec checked in the broker's own log segments;
+// a broker back after an outage longer than the retry backoff's cap used within seconds (probe).
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -144,6 +145,48 @@ describe('delivery to Kafka 3.9', () => {
       const seen = new Set(messages.map((message) => JSON.parse(message.value.toString()).n as number));
       expect(accepted.filter((value) => !seen.has(value))).toEqual([]);
       console.log(`outage: ${accepted.length} events accepted during and around a 30 s Kafka outage, ${messages.length - seen.size} duplicates`);
+    } finally {
+      await daemon.close();
+    }
+  }, 240_000);
+
+  it('uses Kafka again within seconds of its return after an outage longer than the backoff cap, not at the end of the backoff', async () => {
+    // Waits of 1, 5, 25 s, then the cap (30 s, the default): the fourth failure waits 30 s.
+    const retry = { initialMs: 1000, factor: 5, maxMs: 30_000, jitter: 0 };
+    const daemon = await startDaemon({ config: { log: { level: 'debug' }, sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry } } } });
+    try {
+      expect((await postEvents(daemon.url, 'probed', [{ n: 0 }], '?ack=sink')).status).toBe(202);
+      await kafka.stop();
+      const outageStart = Date.now();
+      expect((await postEvents(daemon.url, 'probed', [{ n: 1 }])).status).toBe(202);
+      const failures = () =>
+        daemon
+          .logs()
+          .split('\n')
+          .filter((line) => line.includes('"event":"sink.send_failed"') && line.includes('"sink":"kafka"'))
+          .map((line) => JSON.parse(line) as { time: string; retryInMs: number });
+      // Down for longer than the cap, and the last failure waiting the whole cap.
+      const deadline = Date.now() + 120_000;
+      while (!(Date.now() - outageStart > retry.maxMs && failures().at(-1)?.retryInMs === retry.maxMs)) {
+        if (Date.now() > deadline) throw new Error(`the backoff never reached its cap: ${JSON.stringify(failures())}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await kafka.restart();
+      const backAt = Date.now();
+      const messages = await consumeAll(kafka.brokers, 'probed', { expected: 2, timeoutMs: 60_000 });
+      expect(messages.map((message) => JSON.parse(message.value.toString()).n).sort()).toEqual([0, 1]);
+      const recovered = daemon
+        .logs()
+        .split('\n')
+        .find((line) => line.includes('"event":"sink.recovered"') && line.includes('"sink":"kafka"'));
+      expect(recovered).toBeDefined();
+      const deliveredAt = Date.parse((JSON.parse(recovered!) as { time: string }).time);
+      const last = failures().filter((failure) => Date.parse(failure.time) < deliveredAt).at(-1)!;
+      const backoffEnd = Date.parse(last.time) + last.retryInMs;
+      // Without the probe, the next try (and so the delivery) would come at backoffEnd, not before.
+      expect(deliveredAt).toBeLessThan(backoffEnd);
+      expect(daemon.logs()).toMatch(/"event":"sink.probe_succeeded","sink":"kafka"/);
+      console.log(`probe: outage ${Math.round((backAt - outageStart) / 1000)} s; delivered ${deliveredAt - backAt} ms after the broker answered again, ${backoffEnd - deliveredAt} ms before the backoff would have ended`);
     } finally {
       await daemon.close();
     }
