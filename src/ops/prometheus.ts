@@ -41,5 +41,6 @@ export function renderPrometheus(stats: DaemonStats): string {
     metric('sparkngin_sink_delivered_records_total', 'counter', 'Records the sink accepted since start.', perSink((sink) => sink.deliveredRecords)),
     metric('sparkngin_sink_dead_lettered_records_total', 'counter', 'Records the destination refused for good, parked in the dead-letter file.', perSink((sink) => sink.deadLetteredRecords)),
     metric('sparkngin_sink_failed_sends_total', 'counter', 'Sends that failed and were retried.', perSink((sink) => sink.failedSends)),
+    metric('sparkngin_sink_loop_restarts_total', 'counter', 'Restarts of the delivery loop after an unexpected error (a bug in the sink).', perSink((sink) => sink.loopRestarts)),
   ].join('\n')}\n`;
 }
