@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig, type FileSinkConfig } from '../../src/config/defaults';
+import { loadConfig } from '../../src/config/load';
 import { type Envelope, newEventId } from '../../src/envelope/envelope';
 import { createLogger, silentLogger } from '../../src/ops/log';
 import { classifyFileError, TopicFileError } from '../../src/sinks/file/classify';
@@ -134,6 +135,11 @@ describe('file sink', () => {
     }
     expect(files).toContain('clicks.ndjson');
     expect(files).toContain('%43licks.ndjson');
+  });
+
+  it('refuses a maxOpenFiles below 1 at start, naming the key', () => {
+    expect(() => loadConfig({ overrides: { 'sinks.file.maxOpenFiles': '0' } })).toThrow(/sinks\.file\.maxOpenFiles: expected at least 1, got 0/);
+    expect(loadConfig({ overrides: { 'sinks.file.maxOpenFiles': '1' } }).sinks.file.maxOpenFiles).toBe(1);
   });
 
   it('holds at most maxOpenFiles files open, and appends correctly to files it closed and opened again', async () => {
