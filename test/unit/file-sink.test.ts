@@ -10,7 +10,11 @@ import { createLogger, silentLogger } from '../../src/ops/log';
 import { classifyFileError, TopicFileError } from '../../src/sinks/file/classify';
 import { MAX_STEM, stemTopic, topicStem } from '../../src/sinks/file/names';
 import { FileSink } from '../../src/sinks/file/sink';
-import { tempDir } from './spool-helpers';
+import { encodeEnvelope } from '../../src/envelope/codec-binary';
+import { DeadLetterFile } from '../../src/sinks/dead-letter';
+import { Dispatcher } from '../../src/sinks/dispatcher';
+import { topicFilter } from '../../src/sinks/route';
+import { openSpool, tempDir } from './spool-helpers';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -181,6 +185,28 @@ describe('file sink', () => {
     }
     // Not tied to one topic's file (the output directory itself): never permanent.
     expect(classifyFileError(errno('ENAMETOOLONG'))).toBe('retriable');
+  });
+
+  it('with the dispatcher, parks the events of a blocked topic without writing the other topics of the batch twice', async () => {
+    const { sink, dir } = await fileSink();
+    await sink.start();
+    const spoolDir = await tempDir();
+    cleanups.push(spoolDir.remove);
+    const spool = await openSpool(spoolDir.dir);
+    const deadLetters = new DeadLetterFile(join(spoolDir.dir, 'dead-letter'), sink.name);
+    const delivery = { topics: ['*'], batch: { maxRecords: 1000, maxBytes: 1 << 20 }, retry: { initialMs: 5, maxMs: 20, factor: 2, jitter: 0 } };
+    const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), delivery, topicFilter(['*']), deadLetters, silentLogger);
+    cleanups.push(() => spool.close());
+    cleanups.push(() => dispatcher.stop(Date.now(), () => true));
+    await mkdir(join(dir, 'blocked.ndjson'));
+    const topics = ['a', 'blocked', 'b'];
+    const { firstSeq, lastSeq } = await spool.append(Array.from({ length: 60 }, (_, n) => encodeEnvelope(event(topics[n % 3]!, n))));
+    dispatcher.start();
+    await expect(dispatcher.whenDelivered(firstSeq, lastSeq)).rejects.toThrow(/refused an event for good/);
+    await expect.poll(() => dispatcher.stats().nextSeq).toBe(60);
+    expect((await linesOf(join(dir, 'a.ndjson'))).map((line) => line.data.n)).toEqual([...Array(20).keys()].map((i) => i * 3));
+    expect((await linesOf(join(dir, 'b.ndjson'))).map((line) => line.data.n)).toEqual([...Array(20).keys()].map((i) => i * 3 + 2));
+    expect((await linesOf(deadLetters.path)).map((line) => line.event.data.n)).toEqual([...Array(20).keys()].map((i) => i * 3 + 1));
   });
 
   it('makes the output directory again if it is removed while running', async () => {

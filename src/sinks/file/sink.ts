@@ -37,7 +37,11 @@ export class FileSink implements Sink {
       lines.push(envelopeToJson(envelope));
     }
     try {
-      for (const [topic, lines] of byTopic) await this.write(topic, `${lines.join('\n')}\n`);
+      // Every file is opened before any is written: the errors no retry heals come at open, and
+      // failing before the first write keeps the batch's other topics from being written again
+      // while the dispatcher isolates the refused records.
+      for (const topic of byTopic.keys()) await this.onTopicFile(topic, (stem) => this.opened(stem));
+      for (const [topic, lines] of byTopic) await this.onTopicFile(topic, (stem) => this.write(stem, `${lines.join('\n')}\n`));
       this.lastError = undefined;
     } catch (error) {
       // A topic refused for good is that topic's problem, not the sink's: it stays up for the others.
@@ -57,25 +61,34 @@ export class FileSink implements Sink {
     if (bavail * bsize < 64 * 1024) throw new Error('no room on the file system');
   }
 
-  private async write(topic: string, text: string): Promise<void> {
+  /** Runs `action` on the topic's file; a system error comes out as a TopicFileError naming the topic and the file. */
+  private async onTopicFile<T>(topic: string, action: (stem: string) => Promise<T>): Promise<T> {
     const stem = topicStem(topic);
     try {
-      let file = await this.files.get(stem, () => this.openTopic(stem));
-      if (file.size > 0 && file.size >= this.config.rotateBytes) file = await this.rotate(stem);
-      const bytes = Buffer.from(text, 'utf8');
-      try {
-        await file.handle.write(bytes, 0, bytes.length, file.size);
-        await file.handle.datasync();
-      } catch (error) {
-        // Cut what a failed write may have left, so that the retried lines follow whole lines.
-        await file.handle.truncate(file.size).catch(() => undefined);
-        throw error;
-      }
-      file.size += bytes.length;
+      return await action(stem);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw typeof code === 'string' ? new TopicFileError(topic, topicFilePath(this.config.dir, stem), error as NodeJS.ErrnoException) : error;
     }
+  }
+
+  private opened(stem: string): Promise<OpenFile> {
+    return this.files.get(stem, () => this.openTopic(stem));
+  }
+
+  private async write(stem: string, text: string): Promise<void> {
+    let file = await this.opened(stem);
+    if (file.size > 0 && file.size >= this.config.rotateBytes) file = await this.rotate(stem);
+    const bytes = Buffer.from(text, 'utf8');
+    try {
+      await file.handle.write(bytes, 0, bytes.length, file.size);
+      await file.handle.datasync();
+    } catch (error) {
+      // Cut what a failed write may have left, so that the retried lines follow whole lines.
+      await file.handle.truncate(file.size).catch(() => undefined);
+      throw error;
+    }
+    file.size += bytes.length;
   }
 
   private async openTopic(stem: string): Promise<OpenFile> {
@@ -104,7 +117,7 @@ export class FileSink implements Sink {
       });
     }
     if (this.config.keepFiles === 0) await rm(path(1), { force: true });
-    return this.files.get(stem, () => this.openTopic(stem));
+    return this.opened(stem);
   }
 
   async stop(): Promise<void> {
