@@ -3,6 +3,26 @@
 import type { Config } from '../config/defaults';
 import { Daemon } from '../daemon/daemon';
 import { createLogger } from '../ops/log';
+import type { Command } from './command';
+import { configFromArgs, START_OPTIONS_HELP } from './start-options';
+
+const USAGE = `Usage: sparkngin start [options]
+
+Runs the daemon in the foreground: HTTP ingest → disk spool → sinks. Logs are JSON lines on stderr.
+
+${START_OPTIONS_HELP}Signals: SIGTERM/SIGINT stop gracefully (stop ingest, sync, drain sinks for up to shutdownTimeoutMs).
+`;
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: [['start', 'run the daemon (HTTP ingest → disk spool → sinks)']],
+  usage: USAGE,
+  async run(args) {
+    const config = configFromArgs(args, USAGE)();
+    // Exit explicitly once stopped: a client library's stray timer must not keep a stopped daemon alive.
+    process.exit(await runDaemon(config));
+  },
+};
 
 export async function runDaemon(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);

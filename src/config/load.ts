@@ -14,7 +14,7 @@ export interface ConfigSources {
   /** Environment to read SPARKNGIN_* from (defaults to none, so tests stay hermetic). */
   env?: NodeJS.ProcessEnv;
   /** Dotted-key overrides from flags, e.g. `{ 'listen.port': '7081' }`, applied last. */
-  overrides?: Record<string, string>;
+  overrides?: ReadonlyMap<string, string> | Record<string, string>;
 }
 
 type Plain = Record<string, unknown>;
@@ -50,7 +50,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const raw = sources.env?.[envName(key)];
     if (raw !== undefined) setFromString(config, key, raw, problems, `env ${envName(key)}`);
   }
-  for (const [key, raw] of Object.entries(sources.overrides ?? {})) {
+  for (const [key, raw] of overrideEntries(sources)) {
     if (!leaves.includes(key)) problems.push(`${key}: unknown setting (flag)`);
     else setFromString(config, key, raw, problems, 'flag');
   }
@@ -68,8 +68,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   return result;
 }
 
+function overrideEntries(sources: ConfigSources): Array<[string, string]> {
+  const { overrides } = sources;
+  return overrides === undefined ? [] : overrides instanceof Map ? [...overrides] : Object.entries(overrides);
+}
+
 function kafkaEnabledWasSet(sources: ConfigSources): boolean {
-  if (sources.overrides?.['sinks.kafka.enabled'] !== undefined) return true;
+  if (overrideEntries(sources).some(([key]) => key === 'sinks.kafka.enabled')) return true;
   if (sources.env?.[envName('sinks.kafka.enabled')] !== undefined) return true;
   if (sources.file === undefined) return false;
   try {

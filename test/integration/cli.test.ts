@@ -57,9 +57,41 @@ describe('sparkngin CLI', () => {
     expect(JSON.parse(shown.stdout)).toMatchObject({ listen: { port: 7099 }, spool: { fsync: 'always' } });
   });
 
-  it('answers a usage error with exit 2', async () => {
-    expect((await run('frobnicate')).code).toBe(2);
-    expect((await run('start', '--no-such-flag')).code).toBe(2);
+  it('answers a usage error with exit 2 and the usage of the command concerned', async () => {
+    // No command at all is a usage error, not a success.
+    const bare = await run();
+    expect(bare).toMatchObject({ code: 2, stdout: '' });
+    expect(bare.stderr).toMatch(/^sparkngin: a command is needed\n\nUsage: sparkngin <command>/);
+
+    // An unknown command names the nearest one when it looks like a typo.
+    const typo = await run('strat');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^sparkngin: unknown command 'strat'; did you mean 'start'\?/);
+    expect((await run('frobnicate')).stderr).toMatch(/^sparkngin: unknown command 'frobnicate'\n\nUsage: sparkngin <command>/);
+    const subTypo = await run('config', 'chek', 'x.yaml');
+    expect(subTypo.code).toBe(2);
+    expect(subTypo.stderr).toMatch(/^sparkngin: unknown command 'config chek'; did you mean 'config check'\?\n\nUsage: sparkngin config <command>/);
+
+    // A bad option or argument prints that command's usage, not the list of all commands.
+    const badFlag = await run('start', '--no-such-flag');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/^sparkngin: Unknown option '--no-such-flag'\n\nUsage: sparkngin start \[options\]/);
+    expect(badFlag.stderr).not.toContain('Commands:');
+    const noFile = await run('config', 'check');
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toMatch(/^sparkngin: config check takes exactly one FILE\n\nUsage: sparkngin config check FILE/);
+    expect((await run('config', 'show', '--set', 'novalue')).stderr).toMatch(/^sparkngin: --set expects KEY=VALUE, got 'novalue'\n\nUsage: sparkngin config show/);
+    expect(await run('config')).toMatchObject({ code: 2, stderr: expect.stringMatching(/^sparkngin: 'config' needs a command\n\nUsage: sparkngin config <command>/) });
+    expect((await run('version', 'extra')).code).toBe(2);
+  });
+
+  it('prints the usage of a subcommand for its --help and for help COMMAND', async () => {
+    expect(await run('config', 'check', '--help')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: sparkngin config check FILE\n/) });
+    expect(await run('help', 'config', 'show')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: sparkngin config show/) });
+    expect(await run('help', 'start')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: sparkngin start/) });
+    const all = await run('--help');
+    expect(all.code).toBe(0);
+    for (const form of ['start', 'version', 'config check FILE', 'config show', 'config keys']) expect(all.stdout).toMatch(new RegExp(`^  ${form} `, 'm'));
   });
 
   it('refuses a second daemon on the same data dir, naming the first; after a kill -9 the dir is free at once', async () => {
