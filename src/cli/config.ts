@@ -1,12 +1,15 @@
 // `sparkngin config check|show|keys`: validate a file, print the effective configuration, list the keys.
+import { describeUnknownEnv, unknownEnvVariables } from '../config/env';
 import { envName, leafKeys, loadConfig } from '../config/load';
 import { type Command, commandGroup, print, UsageError } from './command';
 import { configFromArgs, START_OPTIONS_HELP } from './start-options';
 
 const CHECK_USAGE = `Usage: sparkngin config check FILE
 
-Validates the YAML configuration FILE: prints every problem (the key, the value, what was expected)
-and exits 2 if there is any, 0 when it is valid.
+Validates the YAML configuration FILE together with the SPARKNGIN_* environment, as 'sparkngin start
+--config FILE' would use them: prints every problem (the key, the value, what was expected) and exits
+2 if there is any, 0 when the configuration is valid. SPARKNGIN_* variables that are not settings
+(typos) are named as warnings; they do not change the exit status.
 `;
 
 const check: Command = {
@@ -15,7 +18,8 @@ const check: Command = {
   usage: CHECK_USAGE,
   async run(args) {
     if (args.length !== 1) throw new UsageError('config check takes exactly one FILE', CHECK_USAGE);
-    loadConfig({ file: args[0]! });
+    warnUnknownEnv();
+    loadConfig({ file: args[0]!, env: process.env });
     return print(`${args[0]}: OK\n`);
   },
 };
@@ -32,7 +36,9 @@ const show: Command = {
   summary: [['show', 'print the effective configuration as JSON']],
   usage: SHOW_USAGE,
   async run(args) {
-    return print(`${JSON.stringify(configFromArgs(args, SHOW_USAGE)(), null, 2)}\n`);
+    const load = configFromArgs(args, SHOW_USAGE);
+    warnUnknownEnv();
+    return print(`${JSON.stringify(load(), null, 2)}\n`);
   },
 };
 
@@ -47,5 +53,9 @@ const keys: Command = {
     return print(leafKeys().map((key) => `${key.padEnd(32)} ${envName(key)}\n`).join(''));
   },
 };
+
+function warnUnknownEnv(): void {
+  for (const unknown of unknownEnvVariables(process.env)) process.stderr.write(`sparkngin: warning: ${describeUnknownEnv(unknown)}\n`);
+}
 
 export const configCommand = commandGroup('config', 'Validates and shows the configuration.', [check, show, keys]);

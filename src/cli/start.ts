@@ -1,6 +1,7 @@
 // `sparkngin start`: runs the daemon until SIGTERM or SIGINT, then stops it gracefully. A second
 // signal during the stop exits at once (what was acknowledged is on disk either way).
 import type { Config } from '../config/defaults';
+import { unknownEnvVariables } from '../config/env';
 import { Daemon } from '../daemon/daemon';
 import { createLogger } from '../ops/log';
 import type { Command } from './command';
@@ -26,6 +27,7 @@ export const startCommand: Command = {
 
 export async function runDaemon(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);
+  for (const unknown of unknownEnvVariables(process.env)) logger.warn('config.unknown_env', { ...unknown });
   const daemon = await Daemon.start(config, logger);
   await new Promise<void>((resolve) => {
     let signals = 0;

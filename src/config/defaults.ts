@@ -150,7 +150,8 @@ export function defaultConfig(): Config {
         clientId: 'sparkngin',
         compression: 'none',
         value: 'payload',
-        topicMap: {},
+        // No prototype: a topic named `constructor` or `__proto__` must not find an inherited mapping.
+        topicMap: Object.create(null) as Record<string, string>,
         topicPrefix: '',
         maxRequestBytes: 900 * 1024,
         requestTimeoutMs: 30_000,

@@ -1,11 +1,18 @@
 // Builds the effective configuration: defaults ← YAML file ← SPARKNGIN_* env ← command-line flags.
 // Validation is strict and names the key, the value and what was expected, collecting every problem
 // so that one run of `sparkngin config check` shows them all.
+//
+// Every key comes from a user, so no key is ever used to look up or create a property of a plain
+// object: YAML mappings are read as Maps, a key is known only if the defaults have it as their *own*
+// property (`constructor`, `__proto__`, `toString` are inherited, hence unknown), and map-valued
+// settings (sinks.kafka.topicMap) are null-prototype objects, in which a topic named `constructor`
+// is just a key.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
 import { type Config, defaultConfig, ENUMS, MAP_KEYS, SIZE_KEYS } from './defaults';
+import { nearest } from './nearest';
 import { parseSize } from './size';
 
 export interface ConfigSources {
@@ -18,11 +25,13 @@ export interface ConfigSources {
 }
 
 type Plain = Record<string, unknown>;
+/** A YAML mapping as read: keys may be any scalar (or worse), never turned into properties. */
+type YamlMap = Map<unknown, unknown>;
 
 /** String settings for which '' is a meaningful value. */
 const EMPTY_ALLOWED = new Set(['sinks.kafka.topicPrefix']);
 
-const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map);
 
 /** Every settable leaf key of the config, dotted (`spool.fsync`). Map keys count as leaves. */
 export function leafKeys(node: Plain = defaultConfig() as unknown as Plain, prefix = ''): string[] {
@@ -32,27 +41,41 @@ export function leafKeys(node: Plain = defaultConfig() as unknown as Plain, pref
   });
 }
 
+/** Every key a user may write: the leaves and the sections above them (`sinks`, `sinks.kafka`). */
+function allKeys(): string[] {
+  return [...new Set(leafKeys().flatMap((key) => key.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'))))];
+}
+
 /** `spool.maxBytes` → `SPARKNGIN_SPOOL_MAX_BYTES`. */
 export function envName(key: string): string {
   return `SPARKNGIN_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
 }
 
+/** A `Record<string, string>` without a prototype, so that any string is an ordinary key of it. */
+export function stringMap(entries: Iterable<readonly [string, string]> = []): Record<string, string> {
+  const map = Object.create(null) as Record<string, string>;
+  for (const [key, value] of entries) map[key] = value;
+  return map;
+}
+
 export function loadConfig(sources: ConfigSources = {}): Config {
   const problems: string[] = [];
   const config = defaultConfig() as unknown as Plain;
+  /** Keys some source set, whatever the value. */
+  const given = new Set<string>();
+  const leaves = leafKeys();
 
   if (sources.file !== undefined) {
     const fromFile = readYaml(sources.file, problems);
-    if (fromFile !== undefined) mergeFile(config, fromFile, '', problems, sources.file);
+    if (fromFile !== undefined) mergeFile(config, fromFile, '', { problems, given, file: sources.file });
   }
-  const leaves = leafKeys();
   for (const key of leaves) {
     const raw = sources.env?.[envName(key)];
-    if (raw !== undefined) setFromString(config, key, raw, problems, `env ${envName(key)}`);
+    if (raw !== undefined) setFromString(config, key, raw, problems, `env ${envName(key)}`, given);
   }
   for (const [key, raw] of overrideEntries(sources)) {
-    if (!leaves.includes(key)) problems.push(`${key}: unknown setting (flag)`);
-    else setFromString(config, key, raw, problems, 'flag');
+    if (!leaves.includes(key)) problems.push(`${key}: unknown setting (flag)${didYouMean(key, leaves)}`);
+    else setFromString(config, key, raw, problems, 'flag', given);
   }
 
   const result = config as unknown as Config;
@@ -61,8 +84,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
   }
   // A Kafka broker list given anywhere turns the Kafka sink on, unless it was explicitly disabled.
-  const explicitlyDisabled = kafkaEnabledWasSet(sources);
-  if (result.sinks.kafka.brokers.length > 0 && !explicitlyDisabled) result.sinks.kafka.enabled = true;
+  if (result.sinks.kafka.brokers.length > 0 && !given.has('sinks.kafka.enabled')) result.sinks.kafka.enabled = true;
   result.dataDir = resolve(result.dataDir);
   if (!isAbsolute(result.sinks.file.dir)) result.sinks.file.dir = resolve(result.dataDir, result.sinks.file.dir);
   return result;
@@ -73,19 +95,12 @@ function overrideEntries(sources: ConfigSources): Array<[string, string]> {
   return overrides === undefined ? [] : overrides instanceof Map ? [...overrides] : Object.entries(overrides);
 }
 
-function kafkaEnabledWasSet(sources: ConfigSources): boolean {
-  if (overrideEntries(sources).some(([key]) => key === 'sinks.kafka.enabled')) return true;
-  if (sources.env?.[envName('sinks.kafka.enabled')] !== undefined) return true;
-  if (sources.file === undefined) return false;
-  try {
-    const doc = parseYaml(readFileSync(sources.file, 'utf8')) as unknown;
-    return isPlain(doc) && isPlain(doc.sinks) && isPlain(doc.sinks.kafka) && 'enabled' in doc.sinks.kafka;
-  } catch {
-    return false;
-  }
+function didYouMean(key: string, known: readonly string[]): string {
+  const guess = nearest(key, known, '.');
+  return guess === undefined ? '' : ` (did you mean ${guess}?)`;
 }
 
-function readYaml(file: string, problems: string[]): Plain | undefined {
+function readYaml(file: string, problems: string[]): YamlMap | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -93,41 +108,69 @@ function readYaml(file: string, problems: string[]): Plain | undefined {
     problems.push(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     return undefined;
   }
-  try {
-    const doc = parseYaml(text) as unknown;
-    if (doc === null || doc === undefined) return {};
-    if (!isPlain(doc)) {
-      problems.push(`${file}: the top level must be a mapping of settings`);
-      return undefined;
-    }
-    return doc;
-  } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? ` line ${error.linePos[0].line}` : '';
-    problems.push(`${file}:${where} not valid YAML (${(error as Error).message.split('\n')[0]})`);
+  const doc = parseDocument(text);
+  const error = doc.errors[0];
+  if (error !== undefined) {
+    const where = error.linePos ? ` line ${error.linePos[0].line}` : '';
+    problems.push(`${file}:${where} not valid YAML (${error.message.split('\n')[0]})`);
     return undefined;
   }
+  let value: unknown;
+  try {
+    value = doc.toJS({ mapAsMap: true });
+  } catch (thrown) {
+    // Too many aliases (a "billion laughs" file) and the like.
+    problems.push(`${file}: not usable YAML (${(thrown as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
+  if (value === null || value === undefined) return new Map();
+  if (!(value instanceof Map)) {
+    problems.push(`${file}: the top level must be a mapping of settings`);
+    return undefined;
+  }
+  return value;
 }
 
-function mergeFile(target: Plain, source: Plain, prefix: string, problems: string[], file: string): void {
-  for (const [key, value] of Object.entries(source)) {
+/** A YAML key as a setting name: scalars by their text; a mapping or list as a key names nothing. */
+function keyText(key: unknown): string | undefined {
+  return typeof key === 'string' ? key : typeof key === 'number' || typeof key === 'boolean' || key === null ? String(key) : undefined;
+}
+
+interface MergeContext {
+  problems: string[];
+  given: Set<string>;
+  file: string;
+}
+
+function mergeFile(target: Plain, source: YamlMap, prefix: string, context: MergeContext): void {
+  const { problems, given, file } = context;
+  for (const [rawKey, value] of source) {
+    const key = keyText(rawKey);
+    if (key === undefined) {
+      problems.push(`${prefix}<${describe(rawKey)}>: a setting name must be a plain word (${file})`);
+      continue;
+    }
     const path = prefix + key;
-    if (!(key in target)) {
-      problems.push(`${path}: unknown setting in ${file}`);
+    if (!Object.hasOwn(target, key)) {
+      problems.push(`${path}: unknown setting in ${file}${didYouMean(path, allKeys())}`);
       continue;
     }
     const current = target[key];
     if (isPlain(current) && !MAP_KEYS.has(path)) {
-      if (!isPlain(value)) problems.push(`${path}: expected a mapping, got ${describe(value)}`);
-      else mergeFile(current, value, `${path}.`, problems, file);
+      if (!(value instanceof Map)) problems.push(`${path}: expected a mapping, got ${describe(value)}`);
+      else mergeFile(current, value, `${path}.`, context);
       continue;
     }
     const checked = coerce(path, current, value);
     if (typeof checked === 'string' && checked.startsWith('\0')) problems.push(`${path}: ${checked.slice(1)}`);
-    else target[key] = checked;
+    else {
+      target[key] = checked;
+      given.add(path);
+    }
   }
 }
 
-function setFromString(root: Plain, key: string, raw: string, problems: string[], origin: string): void {
+function setFromString(root: Plain, key: string, raw: string, problems: string[], origin: string, given: Set<string>): void {
   const parts = key.split('.');
   const last = parts.pop() as string;
   let node = root;
@@ -138,16 +181,19 @@ function setFromString(root: Plain, key: string, raw: string, problems: string[]
   else if (MAP_KEYS.has(key)) value = parseMapString(raw);
   const checked = coerce(key, current, value);
   if (typeof checked === 'string' && checked.startsWith('\0')) problems.push(`${key}: ${checked.slice(1)} (${origin})`);
-  else node[last] = checked;
+  else {
+    node[last] = checked;
+    given.add(key);
+  }
 }
 
-/** `a=b,c=d` → `{a:'b', c:'d'}`, for map settings given as env or flags. */
-function parseMapString(raw: string): Record<string, string> | string {
-  const map: Record<string, string> = {};
+/** `a=b,c=d` → Map {a→b, c→d}, for map settings given as env or flags; the raw text when malformed. */
+function parseMapString(raw: string): Map<string, string> | string {
+  const map = new Map<string, string>();
   for (const pair of raw.split(',').filter(Boolean)) {
     const at = pair.indexOf('=');
     if (at <= 0) return raw;
-    map[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    map.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
   }
   return map;
 }
@@ -158,11 +204,17 @@ function parseMapString(raw: string): Record<string, string> | string {
  */
 function coerce(key: string, current: unknown, value: unknown): unknown {
   const fail = (expected: string) => `\0expected ${expected}, got ${describe(value)}`;
-  const allowed = ENUMS[key];
+  const allowed = Object.hasOwn(ENUMS, key) ? ENUMS[key] : undefined;
   if (allowed) return typeof value === 'string' && allowed.includes(value) ? value : fail(`one of ${allowed.join('|')}`);
   if (MAP_KEYS.has(key)) {
-    if (!isPlain(value) || !Object.values(value).every((v) => typeof v === 'string')) return fail('a mapping of strings');
-    return value;
+    if (!(value instanceof Map)) return fail('a mapping of strings');
+    const entries: Array<[string, string]> = [];
+    for (const [name, text] of value) {
+      const topic = keyText(name);
+      if (topic === undefined || typeof text !== 'string') return fail('a mapping of strings');
+      entries.push([topic, text]);
+    }
+    return stringMap(entries);
   }
   if (Array.isArray(current)) {
     if (typeof value === 'string') value = [value];
@@ -217,6 +269,6 @@ function checkRelations(config: Config, problems: string[]): void {
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
-  if (isPlain(value)) return 'a mapping';
+  if (value instanceof Map || isPlain(value)) return 'a mapping';
   return typeof value === 'string' ? `'${value}'` : String(value);
 }

@@ -7,9 +7,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE, startDaemon } from './daemon-process';
 
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+const run = (...args: string[]) => runWith({}, ...args);
+
+const runWith = async (env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BUNDLE, ...args], { env: { ...process.env, SPARKNGIN_LISTEN_PORT: undefined } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BUNDLE, ...args], { env: { ...process.env, SPARKNGIN_LISTEN_PORT: undefined, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -48,6 +50,52 @@ describe('sparkngin CLI', () => {
     expect(checked.code).toBe(2);
     expect(checked.stderr).toMatch(/listen\.port: expected a non-negative number, got 'seventy'/);
     expect(checked.stderr).toMatch(/spool\.fullPolicy: expected one of reject\|drop-oldest, got 'panic'/);
+  });
+
+  it('config check refuses keys that mean something to a JavaScript object, by name, exit 2', async () => {
+    const hostile = join(dir, 'hostile.yaml');
+    await writeFile(hostile, 'listen:\n  __proto__: {port: 1}\nconstructor: {prototype: {polluted: true}}\ntoString: x\nsinks:\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topicMap: {constructor: ctor, __proto__: proto}\n');
+    const checked = await run('config', 'check', hostile);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr.split('\n').slice(1, 4).map((line) => line.trim())).toEqual([
+      `listen.__proto__: unknown setting in ${hostile}`,
+      `constructor: unknown setting in ${hostile}`,
+      `toString: unknown setting in ${hostile}`,
+    ]);
+    // As a topic map's keys, they are topics like any other.
+    const mapOnly = join(dir, 'topic-map.yaml');
+    await writeFile(mapOnly, 'sinks:\n  kafka:\n    brokers: [127.0.0.1:9092]\n    topicMap: {constructor: ctor, __proto__: proto}\n');
+    expect(await run('config', 'check', mapOnly)).toMatchObject({ code: 0 });
+    const shown = JSON.parse((await run('config', 'show', '--config', mapOnly)).stdout) as { sinks: { kafka: { topicMap: unknown } } };
+    expect(Object.entries(shown.sinks.kafka.topicMap as object)).toEqual([['constructor', 'ctor'], ['__proto__', 'proto']]);
+  });
+
+  it('names a SPARKNGIN_* variable that is no setting, with the one it most plausibly meant: config check warns, start logs one line', async () => {
+    const good = join(dir, 'env-good.yaml');
+    await writeFile(good, 'listen:\n  port: 7090\n');
+    const checked = await runWith({ SPARKNGIN_LISTEN_PORTT: '7091', SPARKNGIN_SPOOL_FSYNC: 'always' }, 'config', 'check', good);
+    expect(checked).toMatchObject({ code: 0, stdout: `${good}: OK\n` });
+    expect(checked.stderr).toBe('sparkngin: warning: environment variable SPARKNGIN_LISTEN_PORTT is not a setting (did you mean SPARKNGIN_LISTEN_PORT?); it is ignored\n');
+    // config check sees the environment as start would: a bad value there is a problem too.
+    const badEnv = await runWith({ SPARKNGIN_SPOOL_FSYNC: 'sometimes' }, 'config', 'check', good);
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toMatch(/spool\.fsync: expected one of batch\|always\|never, got 'sometimes' \(env SPARKNGIN_SPOOL_FSYNC\)/);
+
+    const daemon = await startDaemon({ env: { SPARKNGIN_KAFKA_BROKERS: '127.0.0.1:9', SPARKNGIN_NO_SUCH_THING: 'secret-value' } });
+    try {
+      const warnings = daemon
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes('config.unknown_env'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(warnings).toEqual([
+        expect.objectContaining({ level: 'warn', event: 'config.unknown_env', variable: 'SPARKNGIN_KAFKA_BROKERS', closest: 'SPARKNGIN_SINKS_KAFKA_BROKERS' }),
+        expect.objectContaining({ level: 'warn', event: 'config.unknown_env', variable: 'SPARKNGIN_NO_SUCH_THING' }),
+      ]);
+      expect(daemon.logs()).not.toContain('secret-value');
+    } finally {
+      await daemon.close();
+    }
   });
 
   it('lists every key with its environment variable, and shows the effective config', async () => {
