@@ -1,11 +1,12 @@
 // `sparkngin start`: runs the daemon until SIGTERM or SIGINT, then stops it gracefully. A second
-// signal during the stop exits at once (what was acknowledged is on disk either way).
+// signal during the stop exits at once (see stop-signals.ts for what counts as a second one).
 import type { Config } from '../config/defaults';
 import { unknownEnvVariables } from '../config/env';
 import { Daemon } from '../daemon/daemon';
 import { createLogger } from '../ops/log';
 import type { Command } from './command';
 import { configFromArgs, START_OPTIONS_HELP } from './start-options';
+import { StopSignals } from './stop-signals';
 
 const USAGE = `Usage: sparkngin start [options]
 
@@ -30,9 +31,11 @@ export async function runDaemon(config: Config): Promise<number> {
   for (const unknown of unknownEnvVariables(process.env)) logger.warn('config.unknown_env', { ...unknown });
   const daemon = await Daemon.start(config, logger);
   await new Promise<void>((resolve) => {
-    let signals = 0;
+    const signals = new StopSignals();
     const onSignal = (signal: NodeJS.Signals) => {
-      if (++signals > 1) {
+      const action = signals.receive(signal, Date.now());
+      if (action === 'repeat') return;
+      if (action === 'force') {
         logger.warn('daemon.forced_exit', { signal });
         process.exit(130);
       }
