@@ -1,0 +1,68 @@
+// The defaults the documents state are the defaults the code has (src/config/defaults.ts): every
+// `**key** (default *value*)` of the man page and every `key: value` line of the shipped config
+// template, read with the daemon's own config loader, gives what defaultConfig() gives. A changed
+// default that is not written down fails here, not in front of a user. (The dist tests check, on the
+// built executable, that the two documents name every key and that the template is valid.)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { renderConfig } from '../../packaging/steps/tarball';
+import { leafKeys, loadConfig } from '../../src/config/load';
+import { tempDir } from './spool-helpers';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+/** The value of dotted `key` in a loaded config. */
+const valueAt = (config: unknown, key: string): unknown => key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
+
+const DEFAULTS = loadConfig();
+
+/** `(default: …)` in words, for settings whose default is no literal. */
+const PROSE: Record<string, string> = { none: '', empty: '', "the machine's host name": hostname() };
+
+/** `**key** (default *value*)` and `**key** (default: words)` entries of the man page. */
+function manDefaults(): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const match of read('man/sparkngin.8.md').matchAll(/\*\*([A-Za-z.]+)\*\* \(default(?: \*((?:\\\*|[^*])+)\*|: ([^)]+))\)/g)) {
+    const [, key, literal, words] = match;
+    found.set(key!, literal !== undefined ? literal.replaceAll('\\*', '*') : PROSE[words!] ?? `<unknown words: ${words}>`);
+  }
+  return found;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+describe('documented defaults', () => {
+  it('the man page gives a default for every setting, and it is the real one', () => {
+    const documented = manDefaults();
+    expect(leafKeys().filter((key) => !documented.has(key)), 'settings without "(default …)" in man/sparkngin.8.md').toEqual([]);
+    const wrong = [...documented]
+      .filter(([key]) => key !== 'host')
+      .map(([key, text]) => ({ key, documented: text, effective: valueAt(loadConfig({ overrides: new Map([[key, text]]) }), key), real: valueAt(DEFAULTS, key) }))
+      .filter(({ effective, real }) => JSON.stringify(effective) !== JSON.stringify(real));
+    expect(wrong, 'man/sparkngin.8.md states a default the code does not have').toEqual([]);
+    expect(documented.get('host')).toBe(DEFAULTS.host);
+  });
+
+  it('the shipped config template, every commented setting turned on, is exactly the defaults', async () => {
+    const temp = await tempDir('sparkngin-docs-');
+    cleanups.push(temp.remove);
+    // '#key: value' and '#  key: value' are settings; '# Text' is prose (as the dist test reads it).
+    const text = renderConfig(read('packaging/assets/sparkngin.yaml'), 'tarball').replace(/^#( *[A-Za-z]+:)/gm, '$1');
+    const file = join(temp.dir, 'all.yaml');
+    writeFileSync(file, text);
+    const loaded = loadConfig({ file });
+    // `host` shows an example name: its default is the machine's own.
+    const wrong = leafKeys()
+      .filter((key) => key !== 'host')
+      .filter((key) => JSON.stringify(valueAt(loaded, key)) !== JSON.stringify(valueAt(DEFAULTS, key)))
+      .map((key) => ({ key, template: valueAt(loaded, key), real: valueAt(DEFAULTS, key) }));
+    expect(wrong, 'packaging/assets/sparkngin.yaml states a default the code does not have').toEqual([]);
+  });
+});
