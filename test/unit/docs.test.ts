@@ -1,11 +1,12 @@
-// The defaults the documents state are the defaults the code has (src/config/defaults.ts): every
+// What the documents state is what the code and the repository have. The defaults: every
 // `**key** (default *value*)` of the man page and every `key: value` line of the shipped config
-// template, read with the daemon's own config loader, gives what defaultConfig() gives. A changed
-// default that is not written down fails here, not in front of a user. (The dist tests check, on the
-// built executable, that the two documents name every key and that the template is valid.)
-import { readFileSync, writeFileSync } from 'node:fs';
+// template, read with the daemon's own config loader, gives what defaultConfig() gives. (The dist
+// tests check, on the built executable, that the two documents name every key and that the template
+// is valid.) The README's account of `npm test` counts the Debian packages it installs, and every
+// relative link of the README and docs/ leads to a file of the repository.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderConfig } from '../../packaging/steps/tarball';
@@ -64,5 +65,30 @@ describe('documented defaults', () => {
       .filter((key) => JSON.stringify(valueAt(loaded, key)) !== JSON.stringify(valueAt(DEFAULTS, key)))
       .map((key) => ({ key, template: valueAt(loaded, key), real: valueAt(DEFAULTS, key) }));
     expect(wrong, 'packaging/assets/sparkngin.yaml states a default the code does not have').toEqual([]);
+  });
+});
+
+describe('README and docs/', () => {
+  it('the README says how many Debian packages npm test installs: as many as scripts/deps/apt*.txt name', () => {
+    const lists = readdirSync(join(ROOT, 'scripts/deps')).filter((name) => /^apt.*\.txt$/.test(name));
+    const names = new Set(lists.flatMap((list) => read(`scripts/deps/${list}`).split('\n').flatMap((line) => line.replace(/#.*/, '').split(/\s+/).filter(Boolean))));
+    const stated = /installs (\d+) Debian packages\*\*/.exec(read('README.md'));
+    expect(stated, 'README.md: "**It installs N Debian packages**"').not.toBeNull();
+    expect(Number(stated![1]), 'README.md states another number of Debian packages than scripts/deps/apt*.txt name').toBe(names.size);
+  });
+
+  it('every relative link of README.md and docs/*.md leads to a file inside the repository', () => {
+    const documents = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+    const broken = documents.flatMap((document) =>
+      [...read(document).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+        .map((match) => match[1]!)
+        .filter((target) => !/^[a-z]+:/.test(target))
+        .filter((target) => {
+          const path = resolve(ROOT, dirname(document), target);
+          return relative(ROOT, path).startsWith('..') || !existsSync(path);
+        })
+        .map((target) => `${document}: ${target}`),
+    );
+    expect(broken).toEqual([]);
   });
 });
