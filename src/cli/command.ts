@@ -62,8 +62,8 @@ export function unknownCommand(word: string, commands: readonly Command[], prefi
 }
 
 /** Renders the `Commands:` block of a usage text from the commands' summaries. */
-export function commandList(commands: readonly Command[], prefix = ''): string {
-  const lines = commands.flatMap((command) => command.summary.map(([form, what]) => [prefix + form, what] as const));
+export function commandList(commands: readonly Command[]): string {
+  const lines = commands.flatMap((command) => command.summary);
   const width = Math.max(...lines.map(([form]) => form.length)) + 3;
   return lines.map(([form, what]) => `  ${form.padEnd(width)}${what}\n`).join('');
 }

@@ -52,7 +52,7 @@ export function envName(key: string): string {
 }
 
 /** A `Record<string, string>` without a prototype, so that any string is an ordinary key of it. */
-function stringMap(entries: Iterable<readonly [string, string]> = []): Record<string, string> {
+function stringMap(entries: Iterable<readonly [string, string]>): Record<string, string> {
   const map = Object.create(null) as Record<string, string>;
   for (const [key, value] of entries) map[key] = value;
   return map;
