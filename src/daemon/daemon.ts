@@ -52,7 +52,7 @@ export class Daemon {
   ) {}
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
-    const lock = await lockDataDir(config.dataDir);
+    const lock = await lockDataDir(config.dataDir, { logger });
     let spool: Spool | undefined;
     const dispatchers: Dispatcher[] = [];
     try {

@@ -148,7 +148,7 @@ describe('sparkngin CLI', () => {
       const port = String(first.port + 1);
       const second = await run('start', '--port', port, '--data-dir', first.dataDir);
       expect(second.code).toBe(1);
-      expect(second.stderr).toMatch(new RegExp(`^sparkngin: the data dir ${first.dataDir} is in use by another sparkngin \\(pid \\d+\\)`));
+      expect(second.stderr).toMatch(new RegExp(`^sparkngin: the data dir ${first.dataDir} is in use by another sparkngin \\(pid \\d+ on host \\S+\\)`));
       // The same dir by another path is the same lock.
       const link = join(dir, 'link-to-data');
       await symlink(first.dataDir, link);
