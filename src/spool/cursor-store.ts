@@ -1,54 +1,51 @@
-// Durable per-sink cursors: the sequence number of the next record a sink has not yet had
-// accepted. Written write-temp → fsync → rename (→ fsync dir), so a crash leaves either the old or
-// the new cursor, never a torn one. A lost cursor update only means redelivery (at least once).
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+// Durable per-sink cursors: the sequence number of the next record a sink has not yet had accepted,
+// replaced whole (durable-file.ts), so a crash leaves either the old or the new cursor, never a torn
+// one. A lost cursor update only means redelivery (at least once).
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from './durable-file';
 
 export interface StoredCursor {
   nextSeq: number;
 }
 
+/** A cursor as found on disk: absent (a new sink), usable, or there but unusable (and why). */
+export type LoadedCursor = { kind: 'absent' } | { kind: 'cursor'; cursor: StoredCursor } | { kind: 'unusable'; why: string };
+
 export class CursorStore {
-  constructor(private readonly dir: string) {}
+  constructor(readonly dir: string) {}
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
   }
 
-  private path(name: string): string {
+  path(name: string): string {
     return join(this.dir, `${encodeURIComponent(name)}.json`);
   }
 
-  async load(name: string): Promise<StoredCursor | undefined> {
+  async load(name: string): Promise<LoadedCursor> {
+    let text: string;
     try {
-      const parsed = JSON.parse(await readFile(this.path(name), 'utf8')) as Partial<StoredCursor>;
-      return typeof parsed.nextSeq === 'number' && Number.isSafeInteger(parsed.nextSeq) && parsed.nextSeq >= 0
-        ? { nextSeq: parsed.nextSeq }
-        : undefined;
+      text = await readFile(this.path(name), 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      // A cursor we cannot read is treated as absent: the sink starts from the oldest record, which
-      // redelivers rather than loses.
-      return undefined;
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' ? { kind: 'absent' } : { kind: 'unusable', why: `unreadable: ${code ?? (error as Error).message}` };
     }
+    return parseCursor(text);
   }
 
-  async save(name: string, cursor: StoredCursor): Promise<void> {
-    const target = this.path(name);
-    const temp = `${target}.tmp`;
-    const file = await open(temp, 'w');
-    try {
-      await file.writeFile(JSON.stringify(cursor));
-      await file.datasync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, target);
-    const dir = await open(this.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+  save(name: string, cursor: StoredCursor): Promise<void> {
+    return writeFileDurably(this.path(name), JSON.stringify(cursor));
+  }
+}
+
+export function parseCursor(text: string): LoadedCursor {
+  try {
+    const parsed = JSON.parse(text) as Partial<StoredCursor> | null;
+    const seq = parsed?.nextSeq;
+    if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return { kind: 'cursor', cursor: { nextSeq: seq } };
+    return { kind: 'unusable', why: 'no valid nextSeq in it' };
+  } catch {
+    return { kind: 'unusable', why: 'not JSON' };
   }
 }

@@ -1,11 +1,16 @@
 // A sink's reader: reads records in order from its position, no further than what the writer has
-// committed, skipping damaged stretches (counted, logged) and segments deleted under it. Delivery
-// progress (`nextSeq`) is separate from the read position: a batch is read once, retried by the
-// dispatcher from memory, and only `commit` moves the durable cursor.
+// committed. Sequence numbers are dense, so every record the reader did not get shows as a gap in
+// them: a damaged stretch, a segment deleted or quarantined, a cut-off end. Each gap is accounted
+// (the spool's SpoolDamage logs and counts it once; this reader counts what it skipped) and reading
+// goes on. I/O errors never leave `read`: a segment that cannot be read is retired by the spool
+// (moved aside, or noted as missing) and the reader carries on with the next one; a passing shortage
+// (EMFILE, ENOMEM) is waited out. Delivery progress (`nextSeq`) is separate from the read position:
+// a batch is read once, retried by the dispatcher from memory, and only `commit` moves the cursor.
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Logger } from '../ops/log';
+import type { LossReason } from './damage';
 import { HEADER_BYTES, parseStep } from './record';
-import type { Segment, Spool } from './spool';
+import type { Retirement, Segment, Spool } from './spool';
 
 export interface SpoolRecord {
   seq: number;
@@ -15,14 +20,26 @@ export interface SpoolRecord {
 const MIN_READ_BYTES = 1024 * 1024;
 /** Longest a delivered position waits before it is written to the durable cursor. */
 const CURSOR_SYNC_MS = 100;
+/** Errors that pass: wait this long and try the same read again. */
+const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EINTR', 'EBUSY', 'ETIMEDOUT']);
+const RETRY_MS = 1000;
 
 export class SpoolReader {
   /** Every record before this one has been accepted by the sink. */
   nextSeq: number;
+  /** Records this reader jumped over because they were lost. */
+  skippedRecords = 0;
+  /** The next record expected: a record numbered higher means the ones between are lost. */
   private readSeq: number;
-  private segmentFirstSeq: number | undefined;
+  private segment: Segment | undefined;
   private offset = 0;
   private handle: FileHandle | undefined;
+  /** The segment `handle` reads. */
+  private opened: Segment | undefined;
+  /** Damage seen since the last intact record: a gap after it is 'damaged', not 'missing'. */
+  private damageSeen = false;
+  /** The damaged stretch being read through (it may span reads); noted when it ends. */
+  private stretch: { segment: Segment; from: number; to: number } | undefined;
   private persistedSeq = -1;
   private persisting: Promise<void> = Promise.resolve();
   private interrupted = false;
@@ -46,19 +63,29 @@ export class SpoolReader {
   async read(maxRecords: number, maxBytes: number): Promise<SpoolRecord[]> {
     this.interrupted = false;
     for (;;) {
-      const segment = await this.currentSegment();
+      const segment = this.currentSegment();
       if (segment === undefined) return [];
+      if (this.opened !== segment) {
+        if (!(await this.open(segment))) {
+          if (this.interrupted) return [];
+          continue;
+        }
+      }
       if (this.offset < segment.size) {
         const records = await this.readFrom(segment, maxRecords, maxBytes);
         if (records.length > 0) return records;
+        if (this.interrupted) return [];
         continue;
       }
+      this.endStretch();
       const segments = this.spool.segmentList();
-      const next = segments[segments.indexOf(segment) + 1];
-      if (segment.sealed && next) {
-        await this.moveTo(next);
+      if (segment !== segments.at(-1)) {
+        this.segment = segments[segments.indexOf(segment) + 1];
         continue;
       }
+      // At the end of what is committed: every number before the writer's next one should have come.
+      const committed = this.spool.committedSeq;
+      if (this.readSeq < committed) this.noteGap(committed, segment, this.offset);
       if (this.interrupted || this.spool.isClosed) return [];
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -92,12 +119,9 @@ export class SpoolReader {
     }
   }
 
-  /** The spool dropped records before `seq` (size or age limit): continue from there. */
+  /** The spool dropped records before `seq` (size or age limit, counted there): continue from there. */
   skipTo(seq: number): void {
-    if (this.readSeq < seq) {
-      this.readSeq = seq;
-      this.segmentFirstSeq = undefined;
-    }
+    if (this.readSeq < seq) this.readSeq = seq;
     this.commit(seq);
   }
 
@@ -121,28 +145,94 @@ export class SpoolReader {
     clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
     await this.persistCursor();
-    await this.handle?.close();
-    this.handle = undefined;
+    await this.closeHandle();
   }
 
-  /** The segment holding readSeq, reopening if it was deleted or not yet chosen. */
-  private async currentSegment(): Promise<Segment | undefined> {
-    const segments = this.spool.segmentList();
-    const current = segments.find((segment) => segment.firstSeq === this.segmentFirstSeq);
-    if (current) return current;
-    let chosen = segments[0];
-    for (const segment of segments) if (segment.firstSeq <= this.readSeq) chosen = segment;
-    if (chosen === undefined) return undefined;
-    if (chosen.firstSeq > this.readSeq) this.readSeq = chosen.firstSeq;
-    await this.moveTo(chosen);
+  /**
+   * The segment to read: the current one while the spool has it; otherwise (first read, or it was
+   * deleted, dropped or retired) the one after it that holds readSeq, or the first after it.
+   */
+  private currentSegment(): Segment | undefined {
+    if (this.segment !== undefined && !this.segment.gone) return this.segment;
+    const after = this.segment?.firstSeq ?? -1;
+    let chosen: Segment | undefined;
+    for (const segment of this.spool.segmentList()) {
+      if (segment.firstSeq <= after) continue;
+      if (chosen !== undefined && segment.firstSeq > this.readSeq) break;
+      chosen = segment;
+    }
     return chosen;
   }
 
-  private async moveTo(segment: Segment): Promise<void> {
-    await this.handle?.close();
-    this.handle = await open(segment.path, 'r');
-    this.segmentFirstSeq = segment.firstSeq;
+  /** Opens `segment` for reading from its start; false if it could not be (handled: retired or waited on). */
+  private async open(segment: Segment): Promise<boolean> {
+    await this.closeHandle();
+    this.segment = segment;
     this.offset = 0;
+    try {
+      this.handle = await open(segment.path, 'r');
+      this.opened = segment;
+      return true;
+    } catch (error) {
+      await this.onIoError(segment, error);
+      return false;
+    }
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    this.opened = undefined;
+    await handle?.close().catch(() => undefined);
+  }
+
+  /** A read or open failed: wait out a passing shortage, otherwise have the spool let go of the segment. */
+  private async onIoError(segment: Segment, error: unknown): Promise<void> {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (TRANSIENT.has(code)) {
+      this.logger.warn('spool.read_retry', { sink: this.name, file: segment.path, offset: this.offset, retryInMs: RETRY_MS, error });
+      return this.pause(RETRY_MS);
+    }
+    await this.closeHandle();
+    const how: Retirement = code === 'ENOENT' ? 'missing' : 'quarantine';
+    if (!(await this.spool.retire(segment, how, error))) await this.pause(RETRY_MS);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      this.wake = undefined;
+    });
+  }
+
+  /** Records [readSeq, seq) never came: account them (the spool counts each loss once) and go on. */
+  private noteGap(seq: number, segment: Segment, offset: number): void {
+    const reason: LossReason = this.damageSeen ? 'damaged' : 'missing';
+    this.spool.damage.noteLoss({ fromSeq: this.readSeq, toSeq: seq - 1, reason, file: segment.path, offset, sink: this.name });
+    this.skippedRecords += seq - this.readSeq;
+    this.readSeq = seq;
+    this.damageSeen = false;
+  }
+
+  /** Bytes [from, to) are not intact records: one stretch with what came right before it. */
+  private noteStretch(segment: Segment, from: number, to: number): void {
+    this.damageSeen = true;
+    if (this.stretch?.segment === segment && this.stretch.to === from) this.stretch.to = to;
+    else {
+      this.endStretch();
+      this.stretch = { segment, from, to };
+    }
+  }
+
+  private endStretch(): void {
+    if (this.stretch === undefined) return;
+    this.spool.damage.noteStretch(this.stretch.segment.path, this.stretch.from, this.stretch.to);
+    this.stretch = undefined;
   }
 
   private async readFrom(segment: Segment, maxRecords: number, maxBytes: number): Promise<SpoolRecord[]> {
@@ -150,10 +240,17 @@ export class SpoolReader {
     let want = Math.min(end - this.offset, Math.max(MIN_READ_BYTES, maxBytes + HEADER_BYTES));
     for (;;) {
       const buffer = Buffer.allocUnsafe(want);
-      const { bytesRead } = await this.handle!.read(buffer, 0, want, this.offset);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.handle!.read(buffer, 0, want, this.offset));
+      } catch (error) {
+        await this.onIoError(segment, error);
+        return [];
+      }
       if (bytesRead === 0) {
-        // The file is shorter than the spool believes (cut from outside): nothing more to read here.
-        this.logger.error('spool.segment_short', { file: segment.path, offset: this.offset, expected: end });
+        // The file is shorter than the spool believes (cut from outside): what should be there is not.
+        this.noteStretch(segment, this.offset, end);
+        this.endStretch();
         this.offset = end;
         return [];
       }
@@ -165,15 +262,19 @@ export class SpoolReader {
       while (at < data.length && records.length < maxRecords && bytes < maxBytes) {
         const step = parseStep(data, at, final);
         if (step.kind === 'record') {
+          const { seq, payload } = step.record;
           at = step.record.end;
-          if (step.record.seq < this.readSeq) continue; // delivered before a restart
-          records.push({ seq: step.record.seq, payload: step.record.payload });
-          bytes += step.record.payload.length;
-          this.readSeq = step.record.seq + 1;
+          this.endStretch();
+          if (seq < this.readSeq) continue; // delivered before a restart
+          if (seq > this.readSeq) this.noteGap(seq, segment, this.offset + step.record.start);
+          this.damageSeen = false;
+          records.push({ seq, payload });
+          bytes += payload.length;
+          this.readSeq = seq + 1;
         } else if (step.kind === 'damaged') {
           // Without more data, the last 3 bytes may be the start of the next record's magic.
           const to = step.to >= data.length && !final ? Math.max(step.from + 1, data.length - 3) : step.to;
-          this.spool.noteDamage(segment.path, this.offset + step.from, this.offset + to);
+          this.noteStretch(segment, this.offset + step.from, this.offset + to);
           at = to;
         } else {
           break; // incomplete: a record longer than this read

@@ -9,6 +9,8 @@ import { crc32 } from 'node:zlib';
 
 export const RECORD_MAGIC = 0x314b5053; // "SPK1" read as u32 LE
 export const HEADER_BYTES = 20;
+/** Sequence numbers are u48: the largest one a record (or a segment's name) can carry. */
+export const MAX_SEQ = 2 ** 48 - 1;
 /** No single record may be larger: a longer length field is damage, not data. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 

@@ -6,10 +6,13 @@ import type { Config } from '../config/defaults';
 import { SparknginError, SpoolClosedError, SpoolFullError } from '../errors';
 import { type Logger, silentLogger } from '../ops/log';
 import { CursorStore } from './cursor-store';
-import { framedSize, writeRecord } from './record';
-import { scanSegment, truncateDurably } from './recovery';
+import { type DamageStats, SpoolDamage } from './damage';
+import { syncDir } from './durable-file';
+import { saveManifest } from './manifest';
+import { framedSize, MAX_SEQ, writeRecord } from './record';
+import { recoverSegments } from './recovery';
 import { SpoolReader } from './reader';
-import { listSegments, segmentName } from './segment-files';
+import { quarantine, segmentName } from './segment-files';
 
 export interface SpoolOptions extends SpoolConfig {
   dir: string;
@@ -23,7 +26,7 @@ export interface AppendResult {
   lastSeq: number;
 }
 
-export interface SpoolStats {
+export interface SpoolStats extends DamageStats {
   segments: number;
   bytes: number;
   /** Oldest sequence number still on disk. */
@@ -33,8 +36,9 @@ export interface SpoolStats {
   appendedRecords: number;
   syncs: number;
   droppedRecords: number;
-  damagedStretches: number;
   full: boolean;
+  /** Each sink's reader: its durable position and the records it had to skip because they were lost. */
+  readers: Array<{ sink: string; nextSeq: number; skippedRecords: number }>;
 }
 
 /** A segment as the spool tracks it; `size` of the active one is its committed (synced) length. */
@@ -44,7 +48,12 @@ export interface Segment {
   size: number;
   createdMs: number;
   sealed: boolean;
+  /** Set once the spool let go of it (delivered, dropped, quarantined, found missing): readers move on. */
+  gone?: boolean;
 }
+
+/** How a segment that cannot be read is let go: moved aside, or noted as deleted from outside. */
+export type Retirement = 'quarantine' | 'missing';
 
 interface PendingAppend {
   payloads: Buffer[];
@@ -61,12 +70,22 @@ const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 export class Spool {
   readonly segmentsDir: string;
   readonly cursors: CursorStore;
+  readonly damage: SpoolDamage;
   private readonly logger: Logger;
-  private readonly segments: Segment[] = [];
+  private segments: Segment[] = [];
   private active!: FileHandle;
   private nextSeq = 0;
+  /** First number the spool means to hold; a cursor below it was passed by deletions on purpose. */
+  private floorSeq = 0;
+  /** The segment being created: listed in the manifest before any record goes into it. */
+  private creating: number | undefined;
+  private manifestWrites: Promise<void> = Promise.resolve();
+  private manifestNextSeq = -1;
+  /** Segment deletions under way (manifest first, then the file). */
+  private readonly deletions = new Set<Promise<void>>();
   private pending: PendingAppend[] = [];
   private flushing = false;
+  private readonly writerQueue: Array<() => void> = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
@@ -77,12 +96,13 @@ export class Spool {
   private noSpaceUntil = 0;
   /** Set when an append was refused for the size limit; cleared when one is admitted again. */
   private refusedForSize = false;
-  private readonly counters = { appendedRecords: 0, syncs: 0, droppedRecords: 0, damagedStretches: 0 };
+  private readonly counters = { appendedRecords: 0, syncs: 0, droppedRecords: 0 };
 
   private constructor(private readonly options: SpoolOptions) {
     this.segmentsDir = join(options.dir, 'segments');
     this.cursors = new CursorStore(join(options.dir, 'cursors'));
     this.logger = options.logger ?? silentLogger;
+    this.damage = new SpoolDamage(this.logger);
   }
 
   static async open(options: SpoolOptions): Promise<Spool> {
@@ -96,45 +116,68 @@ export class Spool {
   private async recover(): Promise<void> {
     await mkdir(this.segmentsDir, { recursive: true });
     await this.cursors.init();
-    const files = await listSegments(this.segmentsDir);
-    for (const file of files) {
-      this.segments.push({ firstSeq: file.firstSeq, path: file.path, size: file.size, createdMs: file.mtimeMs, sealed: true });
-    }
-    const last = this.segments.at(-1);
-    if (last === undefined) {
-      await this.startSegment(0);
-      return;
-    }
-    const scan = await scanSegment(last.path);
-    if (scan.tornBytes > 0) {
-      await truncateDurably(last.path, scan.validEnd);
-      this.logger.warn('spool.torn_tail_truncated', { file: last.path, bytes: scan.tornBytes, keptRecords: scan.records });
-    }
-    for (const stretch of scan.damaged) {
-      this.counters.damagedStretches++;
-      this.logger.warn('spool.damage_found', { file: last.path, from: stretch.from, to: stretch.to, action: 'skipped; intact records around it are kept' });
-    }
-    last.size = scan.validEnd;
-    this.nextSeq = scan.lastSeq === undefined ? last.firstSeq : scan.lastSeq + 1;
-    if (scan.records === 0) {
-      // Reuse an empty newest segment instead of leaving it behind.
-      this.segments.pop();
-      await rm(last.path, { force: true });
-    }
+    const recovered = await recoverSegments({ spoolDir: this.options.dir, segmentsDir: this.segmentsDir, damage: this.damage, logger: this.logger });
+    this.segments = recovered.segments.map((file) => ({ firstSeq: file.firstSeq, path: file.path, size: file.size, createdMs: file.mtimeMs, sealed: true }));
+    this.nextSeq = recovered.nextSeq;
+    this.floorSeq = recovered.floorSeq;
     await this.startSegment(this.nextSeq);
     this.logger.info('spool.opened', { dir: this.options.dir, segments: this.segments.length, nextSeq: this.nextSeq });
   }
 
+  /** Rolls to a new active segment, listed in the manifest before anything is written into it. */
   private async startSegment(firstSeq: number): Promise<void> {
     const path = join(this.segmentsDir, segmentName(firstSeq));
-    const previous = this.segments.at(-1);
-    if (previous) previous.sealed = true;
-    const handle = await open(path, 'w');
-    await syncDir(this.segmentsDir);
-    const old = this.active as FileHandle | undefined;
-    this.active = handle;
-    this.segments.push({ firstSeq, path, size: 0, createdMs: Date.now(), sealed: false });
-    if (old) await old.close();
+    this.creating = firstSeq;
+    try {
+      await this.persistManifest();
+      const handle = await this.openForWriting(path);
+      await syncDir(this.segmentsDir);
+      const previous = this.segments.at(-1);
+      if (previous) previous.sealed = true;
+      const old = this.active as FileHandle | undefined;
+      this.active = handle;
+      this.segments.push({ firstSeq, path, size: 0, createdMs: Date.now(), sealed: false });
+      if (old) await old.close().catch(() => undefined);
+    } finally {
+      this.creating = undefined;
+    }
+  }
+
+  /** Opens a new segment file; something else in the way of its name (a directory, say) is moved aside once. */
+  private async openForWriting(path: string): Promise<FileHandle> {
+    try {
+      return await open(path, 'w');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw error;
+      this.damage.noteStray(path, `in the way of a new segment (${code ?? String(error)})`, await quarantine(this.options.dir, path));
+      return open(path, 'w');
+    }
+  }
+
+  /** Writes the manifest as things are now; serialised, so the last one written is the newest. */
+  private persistManifest(): Promise<void> {
+    const write = this.manifestWrites.catch(() => undefined).then(() => {
+      const segments = this.segments.map((segment) => segment.firstSeq);
+      if (this.creating !== undefined) segments.push(this.creating);
+      const nextSeq = this.nextSeq;
+      return saveManifest(this.options.dir, { segments, nextSeq }).then(() => {
+        this.manifestNextSeq = nextSeq;
+      });
+    });
+    this.manifestWrites = write;
+    return write;
+  }
+
+  /** persistManifest for upkeep: a failure is logged (the next pass tries again), not thrown. */
+  private persistManifestQuietly(): Promise<boolean> {
+    return this.persistManifest().then(
+      () => true,
+      (error: unknown) => {
+        this.logger.error('spool.manifest_save_failed', { dir: this.options.dir, error });
+        return false;
+      },
+    );
   }
 
   /** Appends records; resolves once they are durable per `fsync` with their sequence numbers. */
@@ -186,37 +229,75 @@ export class Spool {
   private scheduleFlush(): void {
     if (this.flushing || this.flushTimer) return;
     if (this.options.commitIntervalMs <= 0) {
-      this.flushing = true;
+      this.beginWriting();
       setImmediate(() => void this.flushLoop());
     } else {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = undefined;
-        this.flushing = true;
+        if (this.flushing) return; // the writer is busy (a roll); it reschedules when done
+        this.beginWriting();
         void this.flushLoop();
       }, this.options.commitIntervalMs);
+    }
+  }
+
+  /** The writer is one at a time: group commits, and rolls asked for by readers (quarantine). */
+  private beginWriting(): void {
+    this.flushing = true;
+    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+  }
+
+  private endWriting(): void {
+    const next = this.writerQueue.shift();
+    if (next) return next(); // handed over as it is: group commits cannot starve a roll
+    this.flushing = false;
+    this.markIdle();
+    if (this.pending.length > 0 && !this.closed) this.scheduleFlush();
+  }
+
+  /** Runs `work` as the writer, after the group commit in progress (if any). */
+  private async asWriter<T>(work: () => Promise<T>): Promise<T> {
+    if (this.flushing) await new Promise<void>((resolve) => this.writerQueue.push(resolve));
+    else this.beginWriting();
+    try {
+      return await work();
+    } finally {
+      this.endWriting();
     }
   }
 
   /**
    * Group commit: writes everything pending as one write, syncs once, answers every append in it.
    * Appends that arrive during the write and sync form the next group. `always` syncs per append.
+   * Never throws: whatever goes wrong is the answer to the appends it concerns.
    */
   private async flushLoop(): Promise<void> {
-    this.idle = new Promise((resolve) => (this.markIdle = resolve));
     try {
       while (this.pending.length > 0) {
         const segment = this.segments.at(-1)!;
         if (segment.size > 0 && segment.size + this.pending[0]!.bytes > this.options.segmentBytes) {
-          await this.startSegment(this.nextSeq);
+          try {
+            await this.startSegment(this.nextSeq);
+          } catch (error) {
+            this.logger.error('spool.roll_failed', { dir: this.segmentsDir, nextSeq: this.nextSeq, error });
+            this.refuse(this.takeGroup(segment.size), error);
+          }
           continue;
         }
         const group = this.takeGroup(segment.size);
         await this.writeGroup(group, segment);
       }
+    } catch (error) {
+      this.logger.error('spool.write_failed', { error, stack: (error as Error).stack });
+      this.refuse(this.pending.splice(0), error);
     } finally {
-      this.flushing = false;
-      this.markIdle();
+      this.endWriting();
     }
+  }
+
+  private refuse(group: PendingAppend[], error: unknown): void {
+    const refusal = NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '') ? this.noSpace(error) : error;
+    for (const append of group) append.reject(refusal);
   }
 
   /** Takes the appends that go into one write: all that fit in the segment (`always`: one). */
@@ -234,9 +315,17 @@ export class Spool {
 
   private async writeGroup(group: PendingAppend[], segment: Segment): Promise<void> {
     let bytes = 0;
-    for (const append of group) bytes += append.bytes;
-    const buffer = Buffer.allocUnsafe(bytes);
+    let count = 0;
+    for (const append of group) {
+      bytes += append.bytes;
+      count += append.payloads.length;
+    }
     const firstSeq = this.nextSeq;
+    if (firstSeq + count - 1 > MAX_SEQ) {
+      this.refuse(group, new SparknginError('SPOOL_EXHAUSTED', `sequence numbers would pass 2^48 - 1 (next is ${firstSeq}): start a new spool`));
+      return;
+    }
+    const buffer = Buffer.allocUnsafe(bytes);
     let seq = firstSeq;
     let at = 0;
     const results: AppendResult[] = [];
@@ -254,8 +343,7 @@ export class Spool {
       if (this.options.fsync !== 'never') await this.active.datasync();
     } catch (error) {
       await this.undoPartialWrite(segment);
-      const refusal = NO_SPACE.has((error as NodeJS.ErrnoException).code ?? '') ? this.noSpace(error) : error;
-      for (const append of group) append.reject(refusal);
+      this.refuse(group, error);
       return;
     }
     this.nextSeq = seq;
@@ -302,21 +390,66 @@ export class Spool {
     return this.closed;
   }
 
-  /** Opens the reader named `name` (one per sink), resuming from its durable cursor. */
+  /** The sequence number the next appended record gets: every record before it is committed. */
+  get committedSeq(): number {
+    return this.nextSeq;
+  }
+
+  /**
+   * Opens the reader named `name` (one per sink), resuming from its durable cursor. A cursor that
+   * cannot be right (past the end of the spool, unreadable) is reset to the oldest record: the sink
+   * gets everything spooled again, never a skip.
+   */
   async openReader(name: string): Promise<SpoolReader> {
     const existing = this.readers.get(name);
     if (existing) return existing;
     const stored = await this.cursors.load(name);
-    const firstSeq = this.segments[0]?.firstSeq ?? this.nextSeq;
-    const reader = new SpoolReader(this, name, Math.max(stored?.nextSeq ?? 0, firstSeq), this.logger);
+    let start = this.floorSeq;
+    if (stored.kind === 'unusable') {
+      this.damage.noteCursorReset(name, `its cursor file ${this.cursors.path(name)} is ${stored.why}`, start, this.nextSeq);
+    } else if (stored.kind === 'cursor' && stored.cursor.nextSeq > this.nextSeq) {
+      this.damage.noteCursorReset(name, `its cursor ${stored.cursor.nextSeq} is past the end of the spool`, start, this.nextSeq);
+    } else if (stored.kind === 'cursor' && stored.cursor.nextSeq < start) {
+      this.logger.warn('spool.cursor_behind_spool', { sink: name, cursor: stored.cursor.nextSeq, firstSeq: start, why: 'the spool deleted those records while this sink was not configured (or dropped them at a limit)' });
+    } else if (stored.kind === 'cursor') {
+      start = stored.cursor.nextSeq;
+    }
+    const reader = new SpoolReader(this, name, start, this.logger);
     this.readers.set(name, reader);
     return reader;
   }
 
-  /** Counts records a reader could not read because they were damaged on disk. */
-  noteDamage(file: string, from: number, to: number): void {
-    this.counters.damagedStretches++;
-    this.logger.warn('spool.damage_skipped', { file, from, to });
+  /**
+   * Lets go of a segment a reader cannot read: moved aside to `quarantine/` (an I/O error, a
+   * directory in its place) or noted as deleted from outside. The active one is first rolled away
+   * from, so the writer never writes into a file that is not there. False if it could not be done
+   * now (the reader tries again later); true once the segment is no longer the spool's.
+   */
+  async retire(segment: Segment, how: Retirement, cause: unknown): Promise<boolean> {
+    if (segment.gone) return true;
+    if (segment === this.segments.at(-1)) {
+      if (this.closed) return false;
+      try {
+        await this.asWriter(async () => {
+          if (segment === this.segments.at(-1)) await this.startSegment(this.nextSeq);
+        });
+      } catch (error) {
+        this.logger.error('spool.roll_failed', { dir: this.segmentsDir, nextSeq: this.nextSeq, error });
+        return false;
+      }
+    }
+    const index = this.segments.indexOf(segment);
+    if (segment.gone || index < 0) return true;
+    const toSeq = (this.segments[index + 1]?.firstSeq ?? this.nextSeq) - 1;
+    this.segments.splice(index, 1);
+    segment.gone = true;
+    if (how === 'quarantine') {
+      this.damage.noteQuarantine(segment.path, await quarantine(this.options.dir, segment.path), segment.firstSeq, toSeq, cause);
+    } else {
+      this.logger.error('spool.segment_missing', { file: segment.path, fromSeq: segment.firstSeq, toSeq, error: cause });
+    }
+    await this.persistManifestQuietly();
+    return true;
   }
 
   /** Deletes sealed segments every reader has passed. */
@@ -343,13 +476,22 @@ export class Spool {
     return true;
   }
 
+  /** Unlists the oldest segment in the manifest, then deletes its file (a crash between leaves a leftover that recovery deletes). */
   private removeOldest(): void {
     const oldest = this.segments.shift()!;
+    oldest.gone = true;
+    this.floorSeq = this.segments[0]!.firstSeq;
+    this.damage.forgetBelow(this.floorSeq, oldest.path);
     this.refusedForSize = false;
-    rm(oldest.path, { force: true }).catch((error: unknown) => this.logger.error('spool.delete_failed', { file: oldest.path, error }));
+    const deletion = this.persistManifestQuietly().then(async (saved) => {
+      if (!saved) return; // still listed: deleting it now would read as a loss at the next start
+      await rm(oldest.path, { force: true }).catch((error: unknown) => this.logger.error('spool.delete_failed', { file: oldest.path, error }));
+    });
+    this.deletions.add(deletion);
+    void deletion.finally(() => this.deletions.delete(deletion));
   }
 
-  /** Periodic upkeep: delete delivered segments, apply the age limit, persist reader cursors. */
+  /** Periodic upkeep: delete delivered segments, apply the age limit, persist reader cursors and the manifest. */
   async maintain(): Promise<void> {
     this.deleteDelivered();
     if (this.options.maxAgeSeconds > 0) {
@@ -358,7 +500,8 @@ export class Spool {
         // the next segment's creation time is the oldest record's latest possible time
       }
     }
-    await Promise.all([...this.readers.values()].map((reader) => reader.persistCursor()));
+    const manifest = this.manifestNextSeq === this.nextSeq || this.closed ? undefined : this.persistManifestQuietly();
+    await Promise.all([...[...this.readers.values()].map((reader) => reader.persistCursor()), manifest, ...this.deletions]);
   }
 
   /** True from an append refused for lack of room (size limit under `reject`, or disk full) until room is made. */
@@ -374,7 +517,9 @@ export class Spool {
       firstSeq: this.segments[0]?.firstSeq ?? this.nextSeq,
       nextSeq: this.nextSeq,
       ...this.counters,
+      ...this.damage.stats(),
       full: this.isFull(),
+      readers: [...this.readers.values()].map((reader) => ({ sink: reader.name, nextSeq: reader.nextSeq, skippedRecords: reader.skippedRecords })),
     };
   }
 
@@ -386,21 +531,16 @@ export class Spool {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
-      this.flushing = true;
-      void this.flushLoop();
     }
-    await this.idle;
+    while (this.flushing) await this.idle;
+    if (this.pending.length > 0) {
+      this.beginWriting();
+      await this.flushLoop();
+    }
     this.wakeReaders();
     await Promise.all([...this.readers.values()].map((reader) => reader.close()));
+    await Promise.all(this.deletions);
+    await this.persistManifestQuietly();
     await this.active.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

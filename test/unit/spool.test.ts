@@ -1,4 +1,4 @@
-import { appendFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
@@ -89,19 +89,43 @@ describe('spool', () => {
 
   it('cuts a torn tail at start and keeps every intact record before it', async () => {
     const dir = await freshDir();
-    let spool = await openSpool(dir);
-    for (let i = 0; i < 20; i++) await spool.append([payloadOf(i)]);
-    await spool.close();
-    const [segment] = await segmentFiles(dir);
+    const running = await openSpool(dir);
+    for (let i = 0; i < 20; i++) await running.append([payloadOf(i)]);
+    // What kill -9 leaves: the files as they are now, with a manifest not yet past these records.
+    const crashed = await freshDir();
+    await cp(dir, crashed, { recursive: true });
+    await running.close();
+    const [segment] = await segmentFiles(crashed);
     const size = (await stat(segment!)).size;
     await truncate(segment!, size - 7); // the last record loses its end, as in a crash mid-write
 
-    spool = await openSpool(dir);
+    const spool = await openSpool(crashed);
     expect((await stat(segment!)).size).toBe(size - (HEADER_BYTES + 40));
     const reader = await spool.openReader('k');
     const records = await readAll(reader, 19);
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 19 }, (_, i) => i));
     expect((await spool.append([payloadOf(99)])).firstSeq).toBe(19);
+    expect(spool.stats().lostRecords).toBe(0); // a torn write was never acknowledged
+    await spool.close();
+  });
+
+  it('counts a cut-off record the manifest vouches for as lost, and never reuses its number', async () => {
+    const dir = await freshDir();
+    let spool = await openSpool(dir);
+    for (let i = 0; i < 20; i++) await spool.append([payloadOf(i)]);
+    await spool.close(); // the manifest now says records up to 19 were written
+    const [segment] = await segmentFiles(dir);
+    await truncate(segment!, (await stat(segment!)).size - 7);
+
+    spool = await openSpool(dir);
+    expect(spool.stats()).toMatchObject({ lostRecords: 1, lostRanges: 1, recentLosses: [{ fromSeq: 19, toSeq: 19, reason: 'damaged' }] });
+    const reader = await spool.openReader('k');
+    expect((await readAll(reader, 19)).length).toBe(19);
+    expect((await spool.append([payloadOf(99)])).firstSeq).toBe(20);
+    const records = await readAll(reader, 1);
+    expect(records.map((r) => r.seq)).toEqual([20]);
+    expect(spool.stats().readers).toEqual([{ sink: 'k', nextSeq: 0, skippedRecords: 1 }]);
+    expect(spool.stats().lostRecords).toBe(1); // met again by the reader: counted once
     await spool.close();
   });
 
