@@ -96,6 +96,11 @@ export class SpoolReader {
     }
   }
 
+  /** The next sequence number this reader reads (ahead of nextSeq by what is in flight). */
+  get readPosition(): number {
+    return this.readSeq;
+  }
+
   /** Makes a pending `read` return (with no records) so that a dispatcher can stop. */
   interrupt(): void {
     this.interrupted = true;

@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger, type Logger } from '../../src/ops/log';
+import type { SpoolReader, SpoolRecord } from '../../src/spool/reader';
 import { Spool, type SpoolOptions } from '../../src/spool/spool';
-import type { SpoolReader } from '../../src/spool/reader';
 
 export async function tempDir(prefix = 'sparkngin-spool-'): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -36,4 +37,22 @@ export async function readAll(reader: SpoolReader, count: number): Promise<Array
     for (const record of records) out.push({ seq: record.seq, text: record.payload.toString() });
   }
   return out;
+}
+
+/** A logger that keeps every line, parsed, for assertions on what was logged. */
+export function capturingLogger(): { logger: Logger; lines: Array<Record<string, any>> } {
+  const lines: Array<Record<string, any>> = [];
+  return { logger: createLogger('debug', {}, (line) => void lines.push(JSON.parse(line))), lines };
+}
+
+/** Reads everything the reader can get until it stands at the committed end of the spool. */
+export async function drain(spool: Spool, reader: SpoolReader): Promise<SpoolRecord[]> {
+  const out: SpoolRecord[] = [];
+  for (;;) {
+    const timer = setTimeout(() => reader.interrupt(), 200);
+    const records = await reader.read(1000, 1024 * 1024);
+    clearTimeout(timer);
+    out.push(...records);
+    if (records.length === 0 && reader.readPosition >= spool.committedSeq) return out;
+  }
 }
