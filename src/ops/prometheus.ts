@@ -29,6 +29,11 @@ export function renderPrometheus(stats: DaemonStats): string {
     metric('sparkngin_spool_syncs_total', 'counter', 'fdatasync calls of the spool writer (group commits).', [{ value: spool.syncs }]),
     metric('sparkngin_spool_dropped_records_total', 'counter', 'Undelivered records dropped by the age or size limit.', [{ value: spool.droppedRecords }]),
     metric('sparkngin_spool_damaged_stretches_total', 'counter', 'Damaged stretches found and skipped in the spool.', [{ value: spool.damagedStretches }]),
+    metric('sparkngin_spool_lost_records_total', 'counter', 'Acknowledged records found lost (damaged, deleted or quarantined segments), each counted once.', [{ value: spool.lostRecords }]),
+    metric('sparkngin_spool_lost_ranges_total', 'counter', 'Ranges of lost records found (each logged as spool.records_lost).', [{ value: spool.lostRanges }]),
+    metric('sparkngin_spool_quarantined_segments_total', 'counter', 'Unreadable segments moved aside to spool/quarantine.', [{ value: spool.quarantinedSegments }]),
+    metric('sparkngin_spool_stray_files_total', 'counter', 'Files named like segments that are not, moved aside.', [{ value: spool.strayFiles }]),
+    metric('sparkngin_spool_cursor_resets_total', 'counter', 'Sink cursors past the end of the spool or unreadable, reset to redeliver.', [{ value: spool.cursorResets }]),
     metric('sparkngin_spool_full', 'gauge', '1 while appends are refused for lack of room.', [{ value: spool.full ? 1 : 0 }]),
     metric(
       'sparkngin_ingest_refused_requests_total',
@@ -42,5 +47,11 @@ export function renderPrometheus(stats: DaemonStats): string {
     metric('sparkngin_sink_dead_lettered_records_total', 'counter', 'Records the destination refused for good, parked in the dead-letter file.', perSink((sink) => sink.deadLetteredRecords)),
     metric('sparkngin_sink_failed_sends_total', 'counter', 'Sends that failed and were retried.', perSink((sink) => sink.failedSends)),
     metric('sparkngin_sink_loop_restarts_total', 'counter', 'Restarts of the delivery loop after an unexpected error (a bug in the sink).', perSink((sink) => sink.loopRestarts)),
+    metric(
+      'sparkngin_sink_skipped_records_total',
+      'counter',
+      'Records the sink never got because they were lost in the spool.',
+      spool.readers.map((reader) => ({ labels: { sink: reader.sink }, value: reader.skippedRecords })),
+    ),
   ].join('\n')}\n`;
 }

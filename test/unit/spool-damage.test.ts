@@ -77,7 +77,7 @@ describe('spool damage', () => {
   it('accounts a record cut out of a sealed segment, and a sealed segment cut short, by their exact ranges', async () => {
     const written = await spoolOf(50);
     const bytes = await readFile(written.segment(1));
-    bytes[4 * RECORD_BYTES + 30] ^= 0x40; // inside record 14's payload
+    bytes[4 * RECORD_BYTES + 30]! ^= 0x40; // inside record 14's payload
     await writeFile(written.segment(1), bytes);
     await truncate(written.segment(3), 6 * RECORD_BYTES + 11); // records 36.. of segment 3 cut off
     const { spool, lines } = await reopen(written.dir);

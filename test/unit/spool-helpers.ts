@@ -53,6 +53,6 @@ export async function drain(spool: Spool, reader: SpoolReader): Promise<SpoolRec
     const records = await reader.read(1000, 1024 * 1024);
     clearTimeout(timer);
     out.push(...records);
-    if (records.length === 0 && reader.readPosition >= spool.committedSeq) return out;
+    if (reader.readPosition >= spool.committedSeq) return out;
   }
 }
