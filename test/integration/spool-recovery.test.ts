@@ -1,31 +1,55 @@
-// A spool damaged while the daemon was down: the newest segment cut mid-record, or a byte flipped in
-// the middle. The daemon must start, say what it found, and deliver every intact record.
-import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+// A spool damaged while the daemon was down (or under it): the newest segment cut mid-record, a byte
+// flipped, a segment deleted or made unreadable, a cursor past the end, a stray file. The daemon must
+// start, say what it found (lost ranges at error, in /stats and /metrics), deliver every intact
+// record, and keep serving.
+import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DaemonProcess, postEvents, startDaemon } from './daemon-process';
 
 const running: DaemonProcess[] = [];
+const tempDirs: string[] = [];
 afterEach(async () => {
   // The last one started owns nothing; the first one owns (and removes) the temp data dir.
   while (running.length) await running.pop()!.close();
+  while (tempDirs.length) await rm(tempDirs.pop()!, { recursive: true, force: true });
 });
 
-/** Spools 100 events with the file sink off (so they stay undelivered), then stops the daemon. */
-async function spoolUndelivered(): Promise<{ daemon: DaemonProcess; segment: string }> {
-  const started = await startDaemon({ config: { sinks: { file: { enabled: false } } } });
+const NOBODY = 65534;
+const AS_NOBODY = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+/** Small segments, so that a few hundred events make several. */
+const SMALL_SEGMENTS = { spool: { segmentBytes: 4096 } };
+
+interface Spooled {
+  daemon: DaemonProcess;
+  /** Segment files holding records, in order. */
+  segments: string[];
+}
+
+/** Spools `count` events (n = 0..count-1, one record each, so n is the sequence number) with the file sink off, then stops. */
+async function spoolUndelivered(count = 100, options: { dataDir?: string; wrap?: string[] } = {}): Promise<Spooled> {
+  const started = await startDaemon({ ...options, config: { ...SMALL_SEGMENTS, sinks: { file: { enabled: false } } } });
   running.push(started);
-  for (let i = 0; i < 100; i++) expect((await postEvents(started.url, 'events', [{ n: i }])).status).toBe(202);
+  for (let i = 0; i < count; i += 25) {
+    const events = Array.from({ length: Math.min(25, count - i) }, (_, j) => ({ n: i + j }));
+    expect((await postEvents(started.url, 'events', events)).status).toBe(202);
+  }
   expect(await started.stop()).toBe(0);
   const dir = join(started.dataDir, 'spool', 'segments');
   const segments = (await readdir(dir)).filter((name) => name.endsWith('.seg')).sort();
   const sizes = await Promise.all(segments.map(async (name) => (await stat(join(dir, name))).size));
-  const withData = segments.filter((_, i) => sizes[i]! > 0);
-  return { daemon: started, segment: join(dir, withData.at(-1)!) };
+  return { daemon: started, segments: segments.filter((_, i) => sizes[i]! > 0).map((name) => join(dir, name)) };
+}
+
+async function restart(spooled: Spooled, wrap?: string[]): Promise<DaemonProcess> {
+  const daemon = await startDaemon({ dataDir: spooled.daemon.dataDir, config: SMALL_SEGMENTS, ...(wrap ? { wrap } : {}) });
+  running.push(daemon);
+  return daemon;
 }
 
 async function delivered(dir: string, count: number): Promise<number[]> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 20_000;
   for (;;) {
     const text = await readFile(join(dir, 'out', 'events.ndjson'), 'utf8').catch(() => '');
     const ns = text.split('\n').filter(Boolean).map((line) => JSON.parse(line).data.n as number);
@@ -34,29 +58,104 @@ async function delivered(dir: string, count: number): Promise<number[]> {
   }
 }
 
+const firstSeqOf = (segment: string): number => Number(segment.slice(-24, -4));
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const logLines = (daemon: DaemonProcess, event: string) =>
+  daemon
+    .logs()
+    .split('\n')
+    .filter((line) => line.includes(`"event":"${event}"`))
+    .map((line) => JSON.parse(line));
+const stats = async (daemon: DaemonProcess) => (await (await fetch(`${daemon.url}/stats`)).json()) as { spool: Record<string, any> };
+const metric = async (daemon: DaemonProcess, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${daemon.url}/metrics`)).text())?.[1]);
+
 describe('spool recovery in the running daemon', () => {
-  it('starts on a segment cut mid-record, reports the torn tail, delivers the 99 intact events', async () => {
+  it('starts on a segment cut mid-record, reports it, delivers the 99 intact events', async () => {
     const spooled = await spoolUndelivered();
-    await truncate(spooled.segment, (await stat(spooled.segment)).size - 10);
-    const daemon = await startDaemon({ dataDir: spooled.daemon.dataDir }); // file sink on again
-    running.push(daemon);
+    const newest = spooled.segments.at(-1)!;
+    await truncate(newest, (await stat(newest)).size - 10);
+    const daemon = await restart(spooled); // file sink on again
     expect(daemon.logs()).toMatch(/spool.torn_tail_truncated/);
-    expect(await delivered(daemon.dataDir, 99)).toEqual(Array.from({ length: 99 }, (_, i) => i));
+    // The daemon stopped cleanly after the 100th event: it was acknowledged, so it is counted lost.
+    expect(logLines(daemon, 'spool.records_lost')).toMatchObject([{ level: 'error', fromSeq: 99, toSeq: 99 }]);
+    expect(await delivered(daemon.dataDir, 99)).toEqual(range(0, 98));
     expect((await postEvents(daemon.url, 'events', [{ n: 100 }])).status).toBe(202);
   });
 
   it('starts on a segment with a flipped byte, reports the damage, delivers the 99 intact events', async () => {
     const spooled = await spoolUndelivered();
-    const bytes = await readFile(spooled.segment);
+    const newest = spooled.segments.at(-1)!;
+    const bytes = await readFile(newest);
     const middle = Math.floor(bytes.length / 2);
     bytes[middle] = bytes[middle]! ^ 0xff;
-    await writeFile(spooled.segment, bytes);
-    const daemon = await startDaemon({ dataDir: spooled.daemon.dataDir });
-    running.push(daemon);
+    await writeFile(newest, bytes);
+    const daemon = await restart(spooled);
     expect(daemon.logs()).toMatch(/spool.damage_found/);
     const ns = await delivered(daemon.dataDir, 99);
     expect(ns).toHaveLength(99);
     expect(new Set(ns).size).toBe(99);
-    expect(ns.every((n) => n >= 0 && n < 100)).toBe(true);
+    const [lost] = logLines(daemon, 'spool.records_lost');
+    expect(ns).toEqual(range(0, 99).filter((n) => n !== lost.fromSeq));
+    expect((await stats(daemon)).spool).toMatchObject({ lostRecords: 1, damagedStretches: 1 });
+  });
+
+  it('finds a deleted middle segment: its exact range at error, in /stats and /metrics, the rest delivered', async () => {
+    const spooled = await spoolUndelivered(300);
+    expect(spooled.segments.length).toBeGreaterThan(3);
+    const [fromSeq, toSeq] = [firstSeqOf(spooled.segments[1]!), firstSeqOf(spooled.segments[2]!) - 1];
+    await rm(spooled.segments[1]!);
+    const daemon = await restart(spooled);
+    expect(logLines(daemon, 'spool.records_lost')).toMatchObject([{ level: 'error', fromSeq, toSeq, reason: 'missing', file: spooled.segments[1] }]);
+    expect(await delivered(daemon.dataDir, 300 - (toSeq - fromSeq + 1))).toEqual(range(0, 299).filter((n) => n < fromSeq || n > toSeq));
+    expect((await stats(daemon)).spool).toMatchObject({ lostRecords: toSeq - fromSeq + 1, lostRanges: 1, recentLosses: [{ fromSeq, toSeq, reason: 'missing' }] });
+    expect(await metric(daemon, 'sparkngin_spool_lost_records_total')).toBe(toSeq - fromSeq + 1);
+    expect(await metric(daemon, 'sparkngin_sink_skipped_records_total\\{sink="file"\\}')).toBe(toSeq - fromSeq + 1);
+  });
+
+  it('resets a sink cursor past the end of the spool: redelivers, then takes new events (lag not hidden)', async () => {
+    const first = await startDaemon({});
+    running.push(first);
+    expect((await postEvents(first.url, 'events', range(0, 19).map((n) => ({ n })))).status).toBe(202);
+    expect(await delivered(first.dataDir, 20)).toHaveLength(20);
+    expect(await first.stop()).toBe(0);
+    await writeFile(join(first.dataDir, 'spool', 'cursors', 'file.json'), JSON.stringify({ nextSeq: 5_000_000 }));
+    const daemon = await startDaemon({ dataDir: first.dataDir });
+    running.push(daemon);
+    expect(logLines(daemon, 'spool.cursor_reset')).toMatchObject([{ level: 'error', sink: 'file', spoolNextSeq: 20 }]);
+    expect((await postEvents(daemon.url, 'events', [{ n: 20 }])).status).toBe(202);
+    const ns = await delivered(daemon.dataDir, 41);
+    expect(ns.slice(20)).toEqual(range(0, 20)); // everything spooled again (at least once), then the new one
+    expect(await metric(daemon, 'sparkngin_spool_cursor_resets_total')).toBe(1);
+  });
+
+  it('starts and serves with a stray segment-named file past 2^48 in the spool', async () => {
+    const spooled = await spoolUndelivered(10);
+    const stray = join(spooled.daemon.dataDir, 'spool', 'segments', '99999999999999999999.seg');
+    await writeFile(stray, 'not a segment');
+    const daemon = await restart(spooled);
+    for (let n = 10; n < 13; n++) expect((await postEvents(daemon.url, 'events', [{ n }])).status).toBe(202);
+    expect(await delivered(daemon.dataDir, 13)).toEqual(range(0, 12));
+    expect(logLines(daemon, 'spool.stray_file')).toMatchObject([{ file: stray }]);
+    expect(await stat(join(daemon.dataDir, 'spool', 'quarantine', '99999999999999999999.seg'))).toBeTruthy();
+  });
+
+  // Needs root to run the daemon as another user (root itself reads any file).
+  it.skipIf(process.geteuid?.() !== 0)('quarantines a segment the daemon user may not read (EACCES), delivers the rest, keeps the sink going', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sparkngin-it-eacces-'));
+    tempDirs.push(dataDir);
+    await chown(dataDir, NOBODY, NOBODY);
+    const spooled = await spoolUndelivered(300, { dataDir, wrap: AS_NOBODY });
+    const unreadable = spooled.segments[1]!;
+    const [fromSeq, toSeq] = [firstSeqOf(unreadable), firstSeqOf(spooled.segments[2]!) - 1];
+    await chmod(unreadable, 0o000); // the sink's reader meets it after start: open() fails with EACCES
+    const daemon = await restart(spooled, AS_NOBODY);
+    const expected = range(0, 299).filter((n) => n < fromSeq || n > toSeq);
+    expect(await delivered(dataDir, expected.length)).toEqual(expected);
+    expect(logLines(daemon, 'spool.segment_quarantined')).toMatchObject([{ level: 'error', file: unreadable, fromSeq, toSeq, error: { code: 'EACCES' } }]);
+    expect((await stats(daemon)).spool).toMatchObject({ quarantinedSegments: 1, lostRecords: toSeq - fromSeq + 1 });
+    expect(await stat(join(dataDir, 'spool', 'quarantine', unreadable.slice(-24)))).toBeTruthy();
+    // The sink was not stopped: new events still go out.
+    expect((await postEvents(daemon.url, 'events', [{ n: 300 }])).status).toBe(202);
+    expect((await delivered(dataDir, expected.length + 1)).at(-1)).toBe(300);
   });
 });
