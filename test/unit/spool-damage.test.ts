@@ -125,6 +125,17 @@ describe('spool damage', () => {
     expect(spool.stats()).toMatchObject({ quarantinedSegments: 1, lostRecords: 10 });
   });
 
+  it('quarantines a segment whose reads fail with EIO, and delivers the rest', async () => {
+    const written = await spoolOf(40);
+    const { spool, lines } = await reopen(written.dir);
+    // A real EIO from the kernel: reading /proc/self/mem at address 0, which is never mapped.
+    await rm(written.segment(1));
+    await symlink('/proc/self/mem', written.segment(1));
+    expect(await seqsOf(spool)).toEqual([...range(0, 9), ...range(20, 39)]);
+    expect(errors(lines, 'spool.segment_quarantined')).toMatchObject([{ file: written.segment(1), fromSeq: 10, toSeq: 19, error: { code: 'EIO' } }]);
+    expect(spool.stats()).toMatchObject({ quarantinedSegments: 1, lostRecords: 10 });
+  });
+
   it('quarantines the active segment by rolling away from it first; later appends are delivered', async () => {
     const written = await spoolOf(5);
     const { spool, lines } = await reopen(written.dir);
