@@ -117,6 +117,32 @@ export async function lockDataDir(dir: string, options: LockOptions = {}): Promi
   };
 }
 
+export type LockProbe = { state: 'free' } | { state: 'held'; holder: string } | { state: 'unknown'; why: string };
+
+/**
+ * Whether a daemon holds the data dir, for offline tools: takes the lock for an instant if it can
+ * (a daemon starting in that instant is refused, as with any holder), creates nothing.
+ */
+export async function probeDataDirLock(dir: string, helper = helperFor(process.platform)): Promise<LockProbe> {
+  const path = join(dir, LOCK_FILE);
+  let fd: number;
+  try {
+    fd = await openFd(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? { state: 'free' } : { state: 'unknown', why: `cannot open ${path}: ${code}` };
+  }
+  try {
+    if (helper === undefined) return { state: 'unknown', why: `no flock helper on ${process.platform}` };
+    const outcome = await runHelper(helper, fd);
+    if (outcome === 'locked') return { state: 'free' };
+    if (outcome === 'conflict') return { state: 'held', holder: await holderOf(path) };
+    return { state: 'unknown', why: outcome };
+  } finally {
+    await closeFd(fd);
+  }
+}
+
 /** Anyone who can open the lock file can hold it: it must be a regular file only its owner can open. */
 async function checkPrivate(dir: string, fd: number): Promise<void> {
   const info = await fstatFd(fd);

@@ -1,0 +1,134 @@
+// `sparkngin spool verify|info DIR`: the spool examined offline (src/spool/inspect.ts), read-only.
+// verify exits 0 when every record is intact, 3 when something was lost or damaged, 1 when it cannot
+// read the spool, 2 on a usage error; with --json it prints the report as JSON.
+import { parseArgs } from 'node:util';
+import { probeDataDirLock } from '../daemon/data-dir-lock';
+import { locateSpool, type SpoolInfo, spoolInfo, type VerifyReport, verifySpool } from '../spool/inspect';
+
+export const SPOOL_USAGE = `Usage: sparkngin spool verify DIR [--json] | spool info DIR [--json]
+
+  verify DIR   read every record of the spool and check its CRC; name every damaged stretch and
+               every missing range of records by segment and offset. Exit 0: intact; 3: damage
+               found; 1: the spool cannot be read.
+  info DIR     segments, sequence range, bytes, and each sink's cursor with its lag
+  DIR          the data dir (dataDir) or its spool/ folder
+  --json       the report as JSON
+
+Both only read: a damaged spool is repaired (damage set aside, losses counted) by the daemon at its
+next start. They may run while the daemon does; the newest segment is then still being written.
+`;
+
+export const EXIT_DAMAGED = 3;
+/** Spools smaller than this verify too fast for a progress bar to help. */
+const PROGRESS_FROM_BYTES = 32 * 1024 * 1024;
+
+export async function runSpoolCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return print(SPOOL_USAGE);
+  const [sub, dir, ...extra] = positionals;
+  if (sub !== 'verify' && sub !== 'info') return usageError(sub === undefined ? 'spool needs a command: verify or info' : `unknown spool command '${sub}'`);
+  if (dir === undefined || extra.length > 0) return usageError(`spool ${sub} takes exactly one DIR`);
+  const location = await locateSpool(dir);
+  if (location === undefined) {
+    process.stderr.write(`sparkngin: no spool in ${dir} (expected ${dir}/spool/segments or ${dir}/segments)\n`);
+    return 1;
+  }
+  const lock = await probeDataDirLock(location.dataDir);
+  const live = lock.state === 'held' ? `in use by a running sparkngin (${lock.holder}): the newest segment is being written` : undefined;
+  if (sub === 'info') {
+    const info = await spoolInfo(location.spoolDir);
+    return print(values.json ? `${JSON.stringify({ ...info, ...(live ? { live } : {}) }, null, 2)}\n` : formatInfo(info, live));
+  }
+  const report = await verifySpool(location.spoolDir, progressBar());
+  print(values.json ? `${JSON.stringify({ ...report, ...(live ? { live } : {}) }, null, 2)}\n` : formatVerify(report, live));
+  return report.damage ? EXIT_DAMAGED : 0;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`sparkngin: ${message}\n${SPOOL_USAGE}`);
+  return 2;
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+/** A bar on stderr while a big spool is read, when stderr is a terminal; nothing otherwise. */
+function progressBar(): ((done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let shown = -1;
+  return (done, total) => {
+    if (total < PROGRESS_FROM_BYTES) return;
+    const percent = Math.floor((100 * done) / total);
+    if (percent === shown) return;
+    shown = percent;
+    const width = 30;
+    const filled = Math.round((width * percent) / 100);
+    process.stderr.write(`\rverifying [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}% ${formatBytes(done)} of ${formatBytes(total)}`);
+    if (done >= total) process.stderr.write('\n');
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+const seqRange = (from: number | undefined, to: number | undefined): string => (from === undefined || to === undefined ? 'no records' : from === to ? `record ${from}` : `records ${from}..${to}`);
+
+function manifestLine(manifest: VerifyReport['manifest']): string {
+  if (manifest.kind === 'manifest') return `manifest: ${manifest.manifest.segments.length} segments listed, records written up to ${manifest.manifest.nextSeq - 1}`;
+  if (manifest.kind === 'absent') return 'manifest: none (a spool from before it): missing segments at either end cannot be told';
+  return `manifest: unusable (${manifest.why}); rewritten at the next start`;
+}
+
+function formatVerify(report: VerifyReport, live: string | undefined): string {
+  const lines = [`spool ${report.spoolDir}: ${report.segments.length} segments, ${formatBytes(report.bytes)}, ${report.records} intact records`, manifestLine(report.manifest)];
+  if (live) lines.push(`note: ${live}`);
+  for (const segment of report.segments) {
+    const { scan } = segment;
+    const state = segment.unreadable ? `UNREADABLE (${segment.unreadable})` : scan && (scan.damaged.length > 0 || scan.gaps.length > 0) ? 'DAMAGED' : 'ok';
+    lines.push(`  ${segment.name}  ${seqRange(scan?.firstSeq, scan?.lastSeq).padEnd(24)} ${formatBytes(segment.bytes).padStart(10)}  ${state}`);
+  }
+  for (const stretch of report.damaged) lines.push(`damaged: ${stretch.segment} bytes ${stretch.from}..${stretch.to - 1} (${stretch.to - stretch.from} bytes that are not intact records)`);
+  for (const gap of report.missing) lines.push(`missing: ${seqRange(gap.fromSeq, gap.toSeq)} (${gap.toSeq - gap.fromSeq + 1}): ${gap.where}`);
+  if (report.tornTail) lines.push(`torn tail: ${report.tornTail.segment} ends with ${report.tornTail.bytes} bytes of an unfinished write (cut at the next start)`);
+  for (const stray of report.strays) lines.push(`stray: ${stray.path}: ${stray.why} (set aside at the next start)`);
+  const unreadable = report.segments.filter((segment) => segment.unreadable !== undefined).length;
+  lines.push(
+    report.damage
+      ? `result: DAMAGED: ${report.lostRecords} records lost in ${report.missing.length} ranges, ${report.damaged.length} damaged stretches, ${unreadable} unreadable segments`
+      : 'result: OK: every record intact',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function formatInfo(info: SpoolInfo, live: string | undefined): string {
+  const lines = [
+    `spool ${info.spoolDir}`,
+    manifestLine(info.manifest),
+    `records: ${info.firstSeq}..${info.nextSeq - 1} on disk (next: ${info.nextSeq}); ${info.segments.length} segments, ${formatBytes(info.bytes)}`,
+  ];
+  if (live) lines.push(`note: ${live}`);
+  for (const segment of info.segments) lines.push(`  ${segment.name}  first ${String(segment.firstSeq).padEnd(12)} ${formatBytes(segment.bytes).padStart(10)}  ${segment.modified}`);
+  for (const stray of info.strays) lines.push(`stray: ${stray.path}: ${stray.why}`);
+  lines.push(info.cursors.length === 0 ? 'cursors: none (no sink has delivered yet)' : 'cursors:');
+  for (const cursor of info.cursors) {
+    const position = cursor.nextSeq === undefined ? '' : `next ${cursor.nextSeq}  lag ${cursor.lag}`;
+    lines.push(`  ${cursor.sink.padEnd(16)} ${position}${cursor.problem ? `  (${cursor.problem})` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
