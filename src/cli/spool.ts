@@ -100,7 +100,8 @@ function formatVerify(report: VerifyReport, live: string | undefined): string {
   if (live) lines.push(`note: ${live}`);
   for (const segment of report.segments) {
     const { scan } = segment;
-    const state = segment.unreadable ? `UNREADABLE (${segment.unreadable})` : scan && (scan.damaged.length > 0 || scan.gaps.length > 0) ? 'DAMAGED' : 'ok';
+    const damaged = report.damaged.some((stretch) => stretch.segment === segment.name) || (scan?.gaps.length ?? 0) > 0;
+    const state = segment.unreadable ? `UNREADABLE (${segment.unreadable})` : damaged ? 'DAMAGED' : 'ok';
     lines.push(`  ${segment.name}  ${seqRange(scan?.firstSeq, scan?.lastSeq).padEnd(24)} ${formatBytes(segment.bytes).padStart(10)}  ${state}`);
   }
   for (const stretch of report.damaged) lines.push(`damaged: ${stretch.segment} bytes ${stretch.from}..${stretch.to - 1} (${stretch.to - stretch.from} bytes that are not intact records)`);
