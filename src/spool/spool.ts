@@ -121,7 +121,8 @@ export class Spool {
     this.nextSeq = recovered.nextSeq;
     this.floorSeq = recovered.floorSeq;
     await this.startSegment(this.nextSeq);
-    this.logger.info('spool.opened', { dir: this.options.dir, segments: this.segments.length, nextSeq: this.nextSeq });
+    const fresh = recovered.segments.length === 0 && this.nextSeq === 0;
+    if (!fresh) this.logger.info('spool.opened', { dir: this.options.dir, segments: this.segments.length, nextSeq: this.nextSeq });
   }
 
   /** Rolls to a new active segment, listed in the manifest before anything is written into it. */
