@@ -4,10 +4,11 @@
 // the newest segment is scanned record by record (older ones were synced before the writer moved on,
 // and readers check every record's CRC as they go): its torn tail is cut so that appends resume
 // after intact data, and numbering resumes past every number ever acknowledged.
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../ops/log';
 import type { SpoolDamage } from './damage';
+import { truncateDurably } from './durable-file';
 import { loadManifest, type Manifest } from './manifest';
 import { scanSegment } from './segment-scan';
 import { listSegments, quarantine, type SegmentFile, segmentName } from './segment-files';
@@ -116,15 +117,4 @@ async function dropStrayNewest(segments: SegmentFile[], { spoolDir, damage }: Co
     else damage.noteStray(newest.path, `holds no intact record and does not follow ${previous.path}`, await quarantine(spoolDir, newest.path));
   }
   return segments;
-}
-
-/** Cuts the file to `length` and makes the cut durable. */
-export async function truncateDurably(path: string, length: number): Promise<void> {
-  const file = await open(path, 'r+');
-  try {
-    await file.truncate(length);
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
 }
