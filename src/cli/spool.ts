@@ -90,7 +90,10 @@ export function formatBytes(bytes: number): string {
 const seqRange = (from: number | undefined, to: number | undefined): string => (from === undefined || to === undefined ? 'no records' : from === to ? `record ${from}` : `records ${from}..${to}`);
 
 function manifestLine(manifest: VerifyReport['manifest']): string {
-  if (manifest.kind === 'manifest') return `manifest: ${manifest.manifest.segments.length} segments listed, records written up to ${manifest.manifest.nextSeq - 1}`;
+  if (manifest.kind === 'manifest') {
+    const { segments, nextSeq } = manifest.manifest;
+    return `manifest: ${segments.length} segments listed, ${nextSeq === 0 ? 'no records written yet' : `records written up to ${nextSeq - 1}`}`;
+  }
   if (manifest.kind === 'absent') return 'manifest: none (a spool from before it): missing segments at either end cannot be told';
   return `manifest: unusable (${manifest.why}); rewritten at the next start`;
 }
@@ -121,7 +124,7 @@ function formatInfo(info: SpoolInfo, live: string | undefined): string {
   const lines = [
     `spool ${info.spoolDir}`,
     manifestLine(info.manifest),
-    `records: ${info.firstSeq}..${info.nextSeq - 1} on disk (next: ${info.nextSeq}); ${info.segments.length} segments, ${formatBytes(info.bytes)}`,
+    `${info.firstSeq < info.nextSeq ? `records: ${info.firstSeq}..${info.nextSeq - 1} on disk` : 'records: none on disk'} (next: ${info.nextSeq}); ${info.segments.length} segments, ${formatBytes(info.bytes)}`,
   ];
   if (live) lines.push(`note: ${live}`);
   for (const segment of info.segments) lines.push(`  ${segment.name}  first ${String(segment.firstSeq).padEnd(12)} ${formatBytes(segment.bytes).padStart(10)}  ${segment.modified}`);
