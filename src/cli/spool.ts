@@ -129,6 +129,7 @@ function formatInfo(info: SpoolInfo, live: string | undefined): string {
   if (live) lines.push(`note: ${live}`);
   for (const segment of info.segments) lines.push(`  ${segment.name}  first ${String(segment.firstSeq).padEnd(12)} ${formatBytes(segment.bytes).padStart(10)}  ${segment.modified}`);
   for (const stray of info.strays) lines.push(`stray: ${stray.path}: ${stray.why}`);
+  if (info.quarantined.length > 0) lines.push(`quarantine: ${info.quarantined.length} files set aside in ${info.spoolDir}/quarantine (look, then remove them): ${info.quarantined.join(' ')}`);
   lines.push(info.cursors.length === 0 ? 'cursors: none (no sink has delivered yet)' : 'cursors:');
   for (const cursor of info.cursors) {
     const position = cursor.nextSeq === undefined ? '' : `next ${cursor.nextSeq}  lag ${cursor.lag}`;

@@ -158,6 +158,8 @@ export interface SpoolInfo {
   firstSeq: number;
   nextSeq: number;
   cursors: CursorInfo[];
+  /** Files the daemon moved aside to quarantine/ (unreadable segments, strays), for someone to look at. */
+  quarantined: string[];
 }
 
 export async function spoolInfo(spoolDir: string): Promise<SpoolInfo> {
@@ -178,6 +180,7 @@ export async function spoolInfo(spoolDir: string): Promise<SpoolInfo> {
     firstSeq: listing.segments[0]?.firstSeq ?? nextSeq,
     nextSeq,
     cursors: await readCursors(join(spoolDir, 'cursors'), nextSeq),
+    quarantined: (await readdir(join(spoolDir, 'quarantine')).catch(() => [] as string[])).sort(),
   };
 }
 

@@ -2,11 +2,13 @@
 // flipped, a segment deleted or made unreadable, a cursor past the end, a stray file. The daemon must
 // start, say what it found (lost ranges at error, in /stats and /metrics), deliver every intact
 // record, and keep serving.
+import { execFile } from 'node:child_process';
 import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DaemonProcess, postEvents, startDaemon } from './daemon-process';
+import { BUNDLE, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
 
 const running: DaemonProcess[] = [];
 const tempDirs: string[] = [];
@@ -137,6 +139,8 @@ describe('spool recovery in the running daemon', () => {
     expect(await delivered(daemon.dataDir, 13)).toEqual(range(0, 12));
     expect(logLines(daemon, 'spool.stray_file')).toMatchObject([{ file: stray }]);
     expect(await stat(join(daemon.dataDir, 'spool', 'quarantine', '99999999999999999999.seg'))).toBeTruthy();
+    const info = await promisify(execFile)(process.execPath, [BUNDLE, 'spool', 'info', daemon.dataDir]);
+    expect(info.stdout).toMatch(/^quarantine: 1 files set aside in .*\/spool\/quarantine \(look, then remove them\): 99999999999999999999\.seg$/m);
   });
 
   // Needs root to run the daemon as another user (root itself reads any file).
