@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUNDLE, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
+import { BUNDLE, type DaemonOptions, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
 
 const running: DaemonProcess[] = [];
 const tempDirs: string[] = [];
@@ -30,7 +30,7 @@ interface Spooled {
 }
 
 /** Spools `count` events (n = 0..count-1, one record each, so n is the sequence number) with the file sink off, then stops. */
-async function spoolUndelivered(count = 100, options: { dataDir?: string; wrap?: string[] } = {}): Promise<Spooled> {
+async function spoolUndelivered(count = 100, options: Pick<DaemonOptions, 'dataDir' | 'launcher'> = {}): Promise<Spooled> {
   const started = await startDaemon({ ...options, config: { ...SMALL_SEGMENTS, sinks: { file: { enabled: false } } } });
   running.push(started);
   for (let i = 0; i < count; i += 25) {
@@ -44,8 +44,8 @@ async function spoolUndelivered(count = 100, options: { dataDir?: string; wrap?:
   return { daemon: started, segments: segments.filter((_, i) => sizes[i]! > 0).map((name) => join(dir, name)) };
 }
 
-async function restart(spooled: Spooled, wrap?: string[]): Promise<DaemonProcess> {
-  const daemon = await startDaemon({ dataDir: spooled.daemon.dataDir, config: SMALL_SEGMENTS, ...(wrap ? { wrap } : {}) });
+async function restart(spooled: Spooled, launcher?: string[]): Promise<DaemonProcess> {
+  const daemon = await startDaemon({ dataDir: spooled.daemon.dataDir, config: SMALL_SEGMENTS, ...(launcher ? { launcher } : {}) });
   running.push(daemon);
   return daemon;
 }
@@ -148,7 +148,7 @@ describe('spool recovery in the running daemon', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sparkngin-it-eacces-'));
     tempDirs.push(dataDir);
     await chown(dataDir, NOBODY, NOBODY);
-    const spooled = await spoolUndelivered(300, { dataDir, wrap: AS_NOBODY });
+    const spooled = await spoolUndelivered(300, { dataDir, launcher: AS_NOBODY });
     const unreadable = spooled.segments[1]!;
     const [fromSeq, toSeq] = [firstSeqOf(unreadable), firstSeqOf(spooled.segments[2]!) - 1];
     await chmod(unreadable, 0o000); // the sink's reader meets it after start: open() fails with EACCES
