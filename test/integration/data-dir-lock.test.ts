@@ -12,6 +12,7 @@ import { BUNDLE, type DaemonProcess, startDaemon } from './daemon-process';
 
 const NOBODY = 65534;
 const AS_NOBODY = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+/** Another network namespace (unshare) and another user (setpriv) need root: `npm test` runs as root. */
 const isRoot = process.geteuid?.() === 0;
 
 const cleanups: Array<() => Promise<unknown>> = [];
