@@ -3,11 +3,12 @@
 import { ConfigError, SparknginError } from '../errors';
 import { type Command, commandList, print, runCommand, unknownCommand, UsageError } from './command';
 import { configCommand } from './config';
+import { spoolCommand } from './spool';
 import { startCommand } from './start';
 import { versionCommand } from './version';
 
 /** Every command, in the order the usage lists them. A new command is its module and one line here. */
-const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand];
+const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand];
 
 const USAGE = `Usage: sparkngin <command> [options]
 

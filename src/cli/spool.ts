@@ -1,64 +1,78 @@
 // `sparkngin spool verify|info DIR`: the spool examined offline (src/spool/inspect.ts), read-only.
 // verify exits 0 when every record is intact, 3 when something was lost or damaged, 1 when it cannot
 // read the spool, 2 on a usage error; with --json it prints the report as JSON.
-import { parseArgs } from 'node:util';
 import { probeDataDirLock } from '../daemon/data-dir-lock';
-import { locateSpool, type SpoolInfo, spoolInfo, type VerifyReport, verifySpool } from '../spool/inspect';
-
-export const SPOOL_USAGE = `Usage: sparkngin spool verify DIR [--json] | spool info DIR [--json]
-
-  verify DIR   read every record of the spool and check its CRC; name every damaged stretch and
-               every missing range of records by segment and offset. Exit 0: intact; 3: damage
-               found; 1: the spool cannot be read.
-  info DIR     segments, sequence range, bytes, and each sink's cursor with its lag
-  DIR          the data dir (dataDir) or its spool/ folder
-  --json       the report as JSON
-
-Both only read: a damaged spool is repaired (damage set aside, losses counted) by the daemon at its
-next start. They may run while the daemon does; the newest segment is then still being written.
-`;
+import { SparknginError } from '../errors';
+import { locateSpool, type SpoolInfo, type SpoolLocation, spoolInfo, type VerifyReport, verifySpool } from '../spool/inspect';
+import { type Command, commandGroup, parseOptions, print, UsageError } from './command';
 
 export const EXIT_DAMAGED = 3;
 /** Spools smaller than this verify too fast for a progress bar to help. */
 const PROGRESS_FROM_BYTES = 32 * 1024 * 1024;
 
-export async function runSpoolCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (error) {
-    return usageError((error as Error).message);
+const COMMON = `DIR is the data dir (dataDir) or its spool/ folder; --json prints the report as JSON. It only
+reads: a damaged spool is repaired (damage set aside, losses counted) by the daemon at its next
+start. It may run while the daemon does; the newest segment is then still being written.`;
+
+const VERIFY_USAGE = `Usage: sparkngin spool verify DIR [--json]
+
+Reads every record of the spool and checks its CRC; names every damaged stretch and every missing
+range of records by segment and offset. Exit 0: every record intact; 3: damage found; 1: the spool
+cannot be read. On a terminal, a progress bar shows on standard error for a large spool.
+
+${COMMON}
+`;
+
+const INFO_USAGE = `Usage: sparkngin spool info DIR [--json]
+
+Shows the spool's segments, the range of records on disk, its size, and each sink's cursor with its
+lag (records spooled that the sink has not had accepted yet).
+
+${COMMON}
+`;
+
+/** The spool has no segments folder where DIR says. */
+class NoSpoolError extends SparknginError {
+  constructor(dir: string) {
+    super('SPOOL_NOT_FOUND', `no spool in ${dir} (expected ${dir}/spool/segments or ${dir}/segments)`);
   }
-  const { values, positionals } = parsed;
-  if (values.help) return print(SPOOL_USAGE);
-  const [sub, dir, ...extra] = positionals;
-  if (sub !== 'verify' && sub !== 'info') return usageError(sub === undefined ? 'spool needs a command: verify or info' : `unknown spool command '${sub}'`);
-  if (dir === undefined || extra.length > 0) return usageError(`spool ${sub} takes exactly one DIR`);
-  const location = await locateSpool(dir);
-  if (location === undefined) {
-    process.stderr.write(`sparkngin: no spool in ${dir} (expected ${dir}/spool/segments or ${dir}/segments)\n`);
-    return 1;
-  }
+}
+
+/** The one DIR argument and --json, the spool located, and whether a daemon holds it. */
+async function spoolArgs(args: string[], name: string, usage: string): Promise<{ location: SpoolLocation; json: boolean; live: string | undefined }> {
+  const { values, positionals } = parseOptions(args, { json: { type: 'boolean' } }, usage);
+  if (positionals.length !== 1) throw new UsageError(`spool ${name} takes exactly one DIR`, usage);
+  const location = await locateSpool(positionals[0]!);
+  if (location === undefined) throw new NoSpoolError(positionals[0]!);
   const lock = await probeDataDirLock(location.dataDir);
   const live = lock.state === 'held' ? `in use by a running sparkngin (${lock.holder}): the newest segment is being written` : undefined;
-  if (sub === 'info') {
-    const info = await spoolInfo(location.spoolDir);
-    return print(values.json ? `${JSON.stringify({ ...info, ...(live ? { live } : {}) }, null, 2)}\n` : formatInfo(info, live));
-  }
-  const report = await verifySpool(location.spoolDir, progressBar());
-  print(values.json ? `${JSON.stringify({ ...report, ...(live ? { live } : {}) }, null, 2)}\n` : formatVerify(report, live));
-  return report.damage ? EXIT_DAMAGED : 0;
+  return { location, json: values.json === true, live };
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`sparkngin: ${message}\n${SPOOL_USAGE}`);
-  return 2;
-}
+const verify: Command = {
+  name: 'verify',
+  summary: [['verify DIR', 'check every record of the spool in data dir DIR (exit 3 when damaged)']],
+  usage: VERIFY_USAGE,
+  async run(args) {
+    const { location, json, live } = await spoolArgs(args, 'verify', VERIFY_USAGE);
+    const report = await verifySpool(location.spoolDir, progressBar());
+    print(json ? `${JSON.stringify({ ...report, ...(live ? { live } : {}) }, null, 2)}\n` : formatVerify(report, live));
+    return report.damage ? EXIT_DAMAGED : 0;
+  },
+};
 
-function print(text: string): number {
-  process.stdout.write(text);
-  return 0;
-}
+const info: Command = {
+  name: 'info',
+  summary: [['info DIR', "segments, sequence range and each sink's cursor and lag"]],
+  usage: INFO_USAGE,
+  async run(args) {
+    const { location, json, live } = await spoolArgs(args, 'info', INFO_USAGE);
+    const found = await spoolInfo(location.spoolDir);
+    return print(json ? `${JSON.stringify({ ...found, ...(live ? { live } : {}) }, null, 2)}\n` : formatInfo(found, live));
+  },
+};
+
+export const spoolCommand = commandGroup('spool', 'Examine a spool offline (read-only).', [verify, info]);
 
 /** A bar on stderr while a big spool is read, when stderr is a terminal; nothing otherwise. */
 function progressBar(): ((done: number, total: number) => void) | undefined {

@@ -1,5 +1,8 @@
 // The spool: an append-only log of records on local disk, written by one group-committing writer and
 // read by one reader per sink. See README.md in this folder for the invariants and the byte layout.
+// Past 400 lines on purpose: the writer, retention and the retiring of damaged segments all change
+// the one segment list and the manifest that mirrors it; split, each would need the others' locks.
+// Recovery, scanning, the manifest file, damage accounting and reading live in their own modules.
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';

@@ -116,7 +116,9 @@ describe('sparkngin spool verify|info', () => {
     expect((await run('spool')).code).toBe(2);
     expect((await run('spool', 'frobnicate', '/tmp')).code).toBe(2);
     expect((await run('spool', 'verify')).code).toBe(2);
-    expect((await run('spool', '--help')).stdout).toMatch(/^Usage: sparkngin spool verify DIR/);
+    expect((await run('spool', '--help')).stdout).toMatch(/^Usage: sparkngin spool <command>[^]*verify DIR[^]*info DIR/);
+    expect((await run('spool', 'verify', '--help')).stdout).toMatch(/^Usage: sparkngin spool verify DIR \[--json\]/);
+    expect((await run('spool', 'info', '/tmp', '--nope')).stderr).toMatch(/^sparkngin: Unknown option '--nope'\n\nUsage: sparkngin spool info DIR/);
     const missing = await run('spool', 'verify', '/nonexistent-sparkngin-dir');
     expect(missing).toMatchObject({ code: 1, stderr: 'sparkngin: no spool in /nonexistent-sparkngin-dir (expected /nonexistent-sparkngin-dir/spool/segments or /nonexistent-sparkngin-dir/segments)\n' });
   });
