@@ -3,7 +3,7 @@
 // read the spool, 2 on a usage error; with --json it prints the report as JSON.
 import { probeDataDirLock } from '../daemon/data-dir-lock';
 import { SparknginError } from '../errors';
-import { locateSpool, type SpoolInfo, type SpoolLocation, spoolInfo, type VerifyReport, verifySpool } from '../spool/inspect';
+import { locateSpool, type SpoolInfo, spoolInfo, type VerifyReport, verifySpool } from '../spool/inspect';
 import { type Command, commandGroup, parseOptions, print, UsageError } from './command';
 
 export const EXIT_DAMAGED = 3;
@@ -38,39 +38,42 @@ class NoSpoolError extends SparknginError {
   }
 }
 
-/** The one DIR argument and --json, the spool located, and whether a daemon holds it. */
-async function spoolArgs(args: string[], name: string, usage: string): Promise<{ location: SpoolLocation; json: boolean; live: string | undefined }> {
-  const { values, positionals } = parseOptions(args, { json: { type: 'boolean' } }, usage);
-  if (positionals.length !== 1) throw new UsageError(`spool ${name} takes exactly one DIR`, usage);
-  const location = await locateSpool(positionals[0]!);
-  if (location === undefined) throw new NoSpoolError(positionals[0]!);
-  const lock = await probeDataDirLock(location.dataDir);
-  const live = lock.state === 'held' ? `in use by a running sparkngin (${lock.holder}): the newest segment is being written` : undefined;
-  return { location, json: values.json === true, live };
+/** What a subcommand found: the report (for --json), its text, and the exit code. */
+interface Finding {
+  report: object;
+  text(live: string | undefined): string;
+  exit: number;
 }
 
-const verify: Command = {
-  name: 'verify',
-  summary: [['verify DIR', 'check every record of the spool in data dir DIR (exit 3 when damaged)']],
-  usage: VERIFY_USAGE,
-  async run(args) {
-    const { location, json, live } = await spoolArgs(args, 'verify', VERIFY_USAGE);
-    const report = await verifySpool(location.spoolDir, progressBar());
-    print(json ? `${JSON.stringify({ ...report, ...(live ? { live } : {}) }, null, 2)}\n` : formatVerify(report, live));
-    return report.damage ? EXIT_DAMAGED : 0;
-  },
-};
+/** A `spool` subcommand: takes one DIR and --json, locates the spool, tells whether a daemon holds it. */
+function spoolSubcommand(name: string, what: string, usage: string, examine: (spoolDir: string) => Promise<Finding>): Command {
+  return {
+    name,
+    summary: [[`${name} DIR`, what]],
+    usage,
+    async run(args) {
+      const { values, positionals } = parseOptions(args, { json: { type: 'boolean' } }, usage);
+      if (positionals.length !== 1) throw new UsageError(`spool ${name} takes exactly one DIR`, usage);
+      const location = await locateSpool(positionals[0]!);
+      if (location === undefined) throw new NoSpoolError(positionals[0]!);
+      const lock = await probeDataDirLock(location.dataDir);
+      const live = lock.state === 'held' ? `in use by a running sparkngin (${lock.holder}): the newest segment is being written` : undefined;
+      const found = await examine(location.spoolDir);
+      print(values.json === true ? `${JSON.stringify({ ...found.report, ...(live ? { live } : {}) }, null, 2)}\n` : found.text(live));
+      return found.exit;
+    },
+  };
+}
 
-const info: Command = {
-  name: 'info',
-  summary: [['info DIR', "segments, sequence range and each sink's cursor and lag"]],
-  usage: INFO_USAGE,
-  async run(args) {
-    const { location, json, live } = await spoolArgs(args, 'info', INFO_USAGE);
-    const found = await spoolInfo(location.spoolDir);
-    return print(json ? `${JSON.stringify({ ...found, ...(live ? { live } : {}) }, null, 2)}\n` : formatInfo(found, live));
-  },
-};
+const verify = spoolSubcommand('verify', 'check every record of the spool in data dir DIR (exit 3 when damaged)', VERIFY_USAGE, async (spoolDir) => {
+  const report = await verifySpool(spoolDir, progressBar());
+  return { report, text: (live) => formatVerify(report, live), exit: report.damage ? EXIT_DAMAGED : 0 };
+});
+
+const info = spoolSubcommand('info', "segments, sequence range and each sink's cursor and lag", INFO_USAGE, async (spoolDir) => {
+  const report = await spoolInfo(spoolDir);
+  return { report, text: (live) => formatInfo(report, live), exit: 0 };
+});
 
 export const spoolCommand = commandGroup('spool', 'Examine a spool offline (read-only).', [verify, info]);
 
