@@ -29,9 +29,14 @@ interface Spooled {
   segments: string[];
 }
 
-/** Spools `count` events (n = 0..count-1, one record each, so n is the sequence number) with the file sink off, then stops. */
+/**
+ * Spools `count` events (n = 0..count-1, one record each, so n is the sequence number) with the file
+ * sink off, then stops. A Kafka sink aimed at a closed port holds the records meanwhile: with no sink
+ * at all, retention would rightly delete sealed segments as delivered to nobody.
+ */
 async function spoolUndelivered(count = 100, options: Pick<DaemonOptions, 'dataDir' | 'launcher'> = {}): Promise<Spooled> {
-  const started = await startDaemon({ ...options, config: { ...SMALL_SEGMENTS, sinks: { file: { enabled: false } } } });
+  const holder = { kafka: { enabled: true, brokers: ['127.0.0.1:1'], connectionTimeoutMs: 200 } };
+  const started = await startDaemon({ ...options, config: { ...SMALL_SEGMENTS, shutdownTimeoutMs: 1000, sinks: { file: { enabled: false }, ...holder } } });
   running.push(started);
   for (let i = 0; i < count; i += 25) {
     const events = Array.from({ length: Math.min(25, count - i) }, (_, j) => ({ n: i + j }));
