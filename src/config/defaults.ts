@@ -85,11 +85,31 @@ export interface Config {
     keepAliveTimeoutMs: number;
     /** Longest an `ack=sink` request waits for its sinks before it is answered 504 (the events stay spooled). */
     sinkAckTimeoutMs: number;
+    /** Most `ack=sink` requests waiting for their sinks at once (503 beyond). */
+    maxSinkAckRequests: number;
+    /** Most client connections open at once (lowered to fit the descriptor limit); past it an idle one is closed, or 503. */
+    maxConnections: number;
+    /** A connection is not read while this many of its (pipelined) requests are unanswered. */
+    maxPipelinedRequests: number;
+    /** A connection is not read while more than this many bytes of answers wait for the client to read them. */
+    maxUnreadResponseBytes: number;
+    /** Most events in one request (413 beyond). */
+    maxEventsPerRequest: number;
     /**
      * A reverse proxy in front sets X-Forwarded-For: take its first entry as the client address. Only
      * when every request comes through that proxy — anyone can send the header.
      */
     trustProxy: boolean;
+  };
+  /** The tracking pixel, `GET /tracker/{name}/{site}`: a 1×1 GIF that records a visit as an event. */
+  tracker: {
+    enabled: boolean;
+    /** Topic the visits go to. */
+    topic: string;
+    /** Request headers copied into each visit event (names, case-insensitive). */
+    headers: string[];
+    /** Lifetime of the visitor cookies (`id`, `visit-count`, `first-visit-time`), in days. */
+    cookieMaxAgeDays: number;
   };
   spool: {
     /** `batch`: one fdatasync per group of appends (default); `always`: one per request; `never`: leave it to the OS. */
@@ -124,7 +144,21 @@ export function defaultConfig(): Config {
     listen: { host: '127.0.0.1', port: 7080 },
     dataDir: './data',
     host: hostname(),
-    http: { maxBodyBytes: 16 * MiB, maxBufferedBytes: 256 * MiB, bodyTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, sinkAckTimeoutMs: 30_000, trustProxy: false },
+    http: {
+      maxBodyBytes: 16 * MiB,
+      maxBufferedBytes: 256 * MiB,
+      bodyTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 65_000,
+      sinkAckTimeoutMs: 30_000,
+      trustProxy: false,
+      maxSinkAckRequests: 10_000,
+      maxConnections: 10_000,
+      maxPipelinedRequests: 16,
+      maxUnreadResponseBytes: 1 * MiB,
+      maxEventsPerRequest: 100_000,
+    },
+    tracker: { enabled: true, topic: 'tracker', headers: ['user-agent', 'referer', 'accept-language'], cookieMaxAgeDays: 365 },
     spool: {
       fsync: 'batch',
       commitIntervalMs: 2,
@@ -180,6 +214,7 @@ export const ENUMS: Record<string, readonly string[]> = {
 export const SIZE_KEYS = new Set([
   'http.maxBodyBytes',
   'http.maxBufferedBytes',
+  'http.maxUnreadResponseBytes',
   'spool.segmentBytes',
   'spool.maxBytes',
   'sinks.file.rotateBytes',

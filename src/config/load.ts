@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
+import { isLegalTopic } from '../ingest/topic';
 import { type Config, defaultConfig, ENUMS, MAP_KEYS, SIZE_KEYS } from './defaults';
 import { nearest } from './nearest';
 import { parseSize } from './size';
@@ -262,6 +263,13 @@ function checkRelations(config: Config, problems: string[]): void {
     if (sink.retry.factor < 1) problems.push(`sinks.${name}.retry.factor: expected at least 1`);
   }
   if (config.sinks.file.maxOpenFiles < 1) problems.push(`sinks.file.maxOpenFiles: expected at least 1, got ${config.sinks.file.maxOpenFiles}`);
+  for (const key of ['maxConnections', 'maxPipelinedRequests', 'maxEventsPerRequest', 'maxSinkAckRequests'] as const) {
+    if (config.http[key] < 1) problems.push(`http.${key}: expected at least 1`);
+  }
+  if (!isLegalTopic(config.tracker.topic)) problems.push(`tracker.topic: expected a topic name (1 to 249 of a-z A-Z 0-9 . _ -), got '${config.tracker.topic}'`);
+  for (const name of config.tracker.headers) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) problems.push(`tracker.headers: expected header names, got '${name}'`);
+  }
   if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
     problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
   }

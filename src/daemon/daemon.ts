@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { SparknginError } from '../errors';
 import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
-import { createIngestServer } from '../ingest/server';
+import { createIngestServer, ingestLoad, type IngestLoad } from '../ingest/server';
 import type { Logger } from '../ops/log';
 import { renderPrometheus } from '../ops/prometheus';
 import { DeadLetterFile } from '../sinks/dead-letter';
@@ -22,8 +22,8 @@ import { listen } from './listen';
 export interface DaemonStats {
   version: string;
   uptimeSeconds: number;
-  /** Requests the ingest refused since start, by status and code. */
-  ingest: { refused: RefusalCount[] };
+  /** Requests the ingest refused since start, by status and code; what it holds now; ack=sink requests waiting. */
+  ingest: { refused: RefusalCount[] } & IngestLoad & { sinkAckWaiting: number };
   spool: SpoolStats;
   sinks: Array<DispatcherStats & { lagRecords: number }>;
 }
@@ -65,7 +65,7 @@ export class Daemon {
         dispatcher.start();
         dispatchers.push(dispatcher);
       }
-      const target = new SpoolIngestTarget(spool, dispatchers, config.http.sinkAckTimeoutMs);
+      const target = new SpoolIngestTarget(spool, dispatchers, { timeoutMs: config.http.sinkAckTimeoutMs, maxWaiting: config.http.maxSinkAckRequests });
       // The ops endpoints read the daemon's stats; the daemon exists once the server listens.
       let daemon: Daemon | undefined;
       const stats = () => daemon!.stats();
@@ -93,7 +93,7 @@ export class Daemon {
     return {
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      ingest: { refused: this.refusals.snapshot() },
+      ingest: { refused: this.refusals.snapshot(), ...ingestLoad(this.server), sinkAckWaiting: this.target.sinkAckWaiting },
       spool,
       sinks: this.dispatchers.map((dispatcher) => {
         const stats = dispatcher.stats();

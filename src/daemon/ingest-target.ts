@@ -2,42 +2,81 @@
 import { encodeEnvelopes } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { RequestError } from '../errors';
-import type { AckMode, IngestTarget } from '../ingest/target';
+import type { AcceptOptions, AckMode, IngestTarget } from '../ingest/target';
 import type { Dispatcher } from '../sinks/dispatcher';
 import type { Spool } from '../spool/spool';
 
+export interface SinkAckLimits {
+  /** Longest a request waits for its sinks (504 after). */
+  timeoutMs: number;
+  /** Most requests waiting at once (503 beyond). */
+  maxWaiting: number;
+}
+
 export class SpoolIngestTarget implements IngestTarget {
   stopping = false;
+  /** `ack=sink` requests waiting for their sinks now. */
+  private waiting = 0;
 
   constructor(
     private readonly spool: Spool,
     private readonly dispatchers: Dispatcher[],
-    private readonly sinkAckTimeoutMs: number,
+    private readonly sinkAck: SinkAckLimits,
   ) {}
 
-  async accept(envelopes: Envelope[], ack: AckMode): Promise<void> {
-    const { firstSeq, lastSeq } = await this.spool.append(encodeEnvelopes(envelopes));
-    if (ack === 'sink') await this.untilDelivered(envelopes, firstSeq, lastSeq);
+  get sinkAckWaiting(): number {
+    return this.waiting;
   }
 
-  private async untilDelivered(envelopes: Envelope[], firstSeq: number, lastSeq: number): Promise<void> {
+  // Not async: the envelopes are encoded for the spool and let go of; a request waiting for its sinks
+  // keeps only the topics and the sequence range (see IngestTarget.accept).
+  accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<void> {
+    if (ack === 'spool') return this.spool.append(encodeEnvelopes(envelopes)).then(() => undefined);
+    // Refused before storing, so that the client's retry stores the events once.
+    if (this.waiting >= this.sinkAck.maxWaiting) {
+      return Promise.reject(
+        new RequestError(503, 'SINK_ACK_BUSY', `${this.sinkAck.maxWaiting} ack=sink requests are waiting for their sinks already (http.maxSinkAckRequests); retry later, or use ack=spool`, {
+          'retry-after': '1',
+        }),
+      );
+    }
+    this.waiting++;
     const topics = new Set(envelopes.map((envelope) => envelope.topic));
     const routed = this.dispatchers.filter((dispatcher) => [...topics].some((topic) => dispatcher.routes(topic)));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new RequestError(504, 'SINK_ACK_TIMEOUT', `the events are spooled and will be delivered, but not every sink accepted them within ${this.sinkAckTimeoutMs} ms`),
-          ),
-        this.sinkAckTimeoutMs,
-      );
-    });
-    try {
-      await Promise.race([Promise.all(routed.map((dispatcher) => dispatcher.whenDelivered(firstSeq, lastSeq))), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.spool
+      .append(encodeEnvelopes(envelopes))
+      .then(({ firstSeq, lastSeq }) => {
+        options.onStored?.();
+        return this.untilDelivered(routed, firstSeq, lastSeq, options.signal);
+      })
+      .finally(() => this.waiting--);
+  }
+
+  /**
+   * Waits for every routed sink to accept firstSeq..lastSeq, until the timeout or until `gone` (the
+   * client left) aborts: then each dispatcher drops this waiter at once, rather than keeping it until
+   * the sink recovers.
+   */
+  private untilDelivered(routed: Dispatcher[], firstSeq: number, lastSeq: number, gone: AbortSignal | undefined): Promise<void> {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new RequestError(504, 'SINK_ACK_TIMEOUT', `the events are spooled and will be delivered, but not every sink accepted them within ${this.sinkAck.timeoutMs} ms`),
+        ),
+      this.sinkAck.timeoutMs,
+    );
+    const onGone = () => controller.abort(gone!.reason);
+    if (gone?.aborted) onGone();
+    else gone?.addEventListener('abort', onGone, { once: true });
+    return Promise.all(routed.map((dispatcher) => dispatcher.whenDelivered(firstSeq, lastSeq, controller.signal)))
+      .then(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        gone?.removeEventListener('abort', onGone);
+        // One dispatcher failing (dead letter) leaves the others waiting: release them too.
+        controller.abort();
+      });
   }
 
   notReadyReasons(): string[] {

@@ -9,7 +9,7 @@
 //
 // `u8+ x` is a length of that width followed by the UTF-8 bytes of x.
 import { SparknginError } from '../errors';
-import type { Envelope, EventType } from './envelope';
+import { type Envelope, type EventType, newHeaders } from './envelope';
 
 const VERSION = 1;
 const TYPES: EventType[] = ['json', 'text', 'binary'];
@@ -175,7 +175,7 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
   need(2);
   const headerCount = bytes.readUInt16LE(at);
   at += 2;
-  const headers: Record<string, string> = {};
+  const headers = newHeaders();
   for (let i = 0; i < headerCount; i++) {
     const name = string(2);
     headers[name] = string(4);

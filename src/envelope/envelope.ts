@@ -15,6 +15,10 @@ export interface Envelope {
   ip: string;
   /** Ingest host name. */
   host: string;
+  /**
+   * Event headers (lower-cased names). Names come from clients, so this is a null-prototype object
+   * (see newHeaders): `constructor` or `__proto__` are names like any other, never Object.prototype's.
+   */
   headers: Record<string, string>;
   type: EventType;
   /** Payload bytes: UTF-8 JSON text for `json`, UTF-8 text for `text`, anything for `binary`. */
@@ -22,3 +26,12 @@ export interface Envelope {
 }
 
 export { newEventId } from './id';
+
+/**
+ * An empty headers object without a prototype. On a plain `{}`, `headers['__proto__'] = v` would set
+ * the prototype instead of a header and `headers['constructor']` would read Object's; a Map would do
+ * too, but headers are handed around as a record (JSON.stringify, kafkajs) and this keeps that shape.
+ */
+export function newHeaders(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}

@@ -1,75 +1,82 @@
 // Reads a request body into one Buffer, with a size limit and a deadline for the whole body, so that
 // neither a huge upload nor a client dripping bytes can hold memory or a connection for long. A body
 // announced too large by Content-Length is refused before a byte of it is read (and before any
-// `100 Continue`, so a well-behaved client never sends it). All bodies in flight together share one
-// memory budget (`http.maxBufferedBytes`): past it a request is answered 503, so that many clients
-// uploading large bodies at once cannot take the daemon's memory (each body is held until its answer).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// `100 Continue`, so a well-behaved client never sends it). The bytes are charged to the request's
+// share of the memory budget as they arrive (budget.ts; 503 beyond). A Content-Encoding is decoded as
+// the body streams in (encoding.ts), the decoded size bounded by the same limit as the body's.
+import type { Transform } from 'node:stream';
 import { RequestError } from '../errors';
+import { busy, type MemoryBudget, shareOf } from './budget';
+import type { Exchange } from './context';
+import { contentDecoder, type Decoder } from './encoding';
 
 export interface BodyLimits {
   maxBytes: number;
   timeoutMs: number;
-  budget: BodyBudget;
+  budget: MemoryBudget;
 }
 
-/** Bytes of request bodies held by the requests in flight, against one limit. */
-export class BodyBudget {
-  private held = 0;
-
-  constructor(private readonly maxBytes: number) {}
-
-  /**
-   * One request's share, given back whole when its response closes: `take(bytes)` grows it, or
-   * answers false if that would pass the limit. A request alone is always let in (up to its own
-   * maxBodyBytes), so a limit below that never refuses everything.
-   */
-  share(response: ServerResponse): (bytes: number) => boolean {
-    let taken = 0;
-    response.once('close', () => (this.held -= taken));
-    return (bytes) => {
-      if (this.held > taken && this.held + bytes > this.maxBytes) return false;
-      this.held += bytes;
-      taken += bytes;
-      return true;
-    };
-  }
-}
-
-export function readBody(request: IncomingMessage, response: ServerResponse, limits: BodyLimits, expectsContinue: boolean): Promise<Buffer> {
+export function readBody(exchange: Exchange, limits: BodyLimits): Promise<Buffer> {
+  const { request, response } = exchange;
+  const decoder = contentDecoder(request.headers['content-encoding']);
   const header = request.headers['content-length'];
   // Node's parser has checked that Content-Length is digits and agrees with Transfer-Encoding.
   const declared = header === undefined ? -1 : Number(header);
   if (declared > limits.maxBytes) return Promise.reject(tooLarge(limits.maxBytes));
   // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3).
   if (declared === 0 || (declared === -1 && request.headers['transfer-encoding'] === undefined)) return Promise.resolve(EMPTY);
-  const take = limits.budget.share(response);
-  if (declared > 0 && !take(declared)) return Promise.reject(busy());
-  if (expectsContinue) response.writeContinue();
+  const share = shareOf(exchange, limits.budget);
+  // A known length, not encoded: reserved at once and filled in place. Otherwise charged per chunk.
+  const inPlace = declared > 0 && decoder === undefined;
+  if (inPlace && !share.take(declared)) return Promise.reject(busy());
+  if (exchange.expectsContinue) response.writeContinue();
 
   return new Promise((resolve, reject) => {
-    // With a known length one buffer is filled in place; chunked bodies are joined at the end.
-    const whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
+    const whole = inPlace ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
+    /** Body bytes collected (decoded, when encoded). */
     let size = 0;
+    /** Bytes received on the wire, when encoded. */
+    let received = 0;
+    let inflater: Transform | undefined;
+    let settled = false;
     const finish = (error?: RequestError) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       request.off('data', onData);
       request.off('end', onEnd);
       request.off('error', onAbort);
       request.off('close', onAbort);
-      if (error) return reject(error);
+      inflater?.destroy();
+      if (error) {
+        // Whatever of the body still comes is discarded (a paused request would hold it instead).
+        request.resume();
+        return reject(error);
+      }
       if (whole) resolve(size === declared ? whole : whole.subarray(0, size));
       else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onData = (chunk: Buffer) => {
-      if (size + chunk.length > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
-      if (!whole && !take(chunk.length)) return finish(busy());
+    const collect = (chunk: Buffer) => {
+      if (settled) return;
+      if (size + chunk.length > limits.maxBytes) return finish(tooLarge(limits.maxBytes, decoder));
+      if (!whole && !share.take(chunk.length)) return finish(busy());
       if (whole) chunk.copy(whole, size);
       else chunks.push(chunk);
       size += chunk.length;
     };
-    const onEnd = () => finish();
+    const onData = (chunk: Buffer) => {
+      if (decoder === undefined) return collect(chunk);
+      received += chunk.length;
+      if (received > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
+      inflater ??= startDecoding(decoder, chunk, collect, finish);
+      // Decoding runs on the thread pool: stop reading the client while it catches up.
+      if (!inflater.write(chunk)) {
+        request.pause();
+        inflater.once('drain', () => request.resume());
+      }
+    };
+    const onEnd = () => (inflater ? inflater.end() : finish());
     // `close` before `end` means the client went away mid-body; nobody is left to answer, but the
     // promise must settle so that nothing waits on it.
     const onAbort = () => finish(new RequestError(400, 'BODY_ABORTED', 'the request body was cut off'));
@@ -85,9 +92,15 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
   });
 }
 
+function startDecoding(decoder: Decoder, first: Buffer, collect: (chunk: Buffer) => void, finish: (error?: RequestError) => void): Transform {
+  const inflater = decoder.create(first);
+  inflater.on('data', collect);
+  inflater.once('end', () => finish());
+  inflater.once('error', (error: Error) => finish(new RequestError(400, 'INVALID_ENCODING', `the request body is not valid ${decoder.name}: ${error.message}`)));
+  return inflater;
+}
+
 const EMPTY = Buffer.alloc(0);
 
-const busy = () =>
-  new RequestError(503, 'INGEST_BUSY', 'too many request bodies are being received at once (http.maxBufferedBytes); retry later', { 'retry-after': '1' });
-
-const tooLarge = (max: number) => new RequestError(413, 'BODY_TOO_LARGE', `the request body is larger than the limit of ${max} bytes`);
+const tooLarge = (max: number, decoder?: Decoder) =>
+  new RequestError(413, 'BODY_TOO_LARGE', `the request body is larger than the limit of ${max} bytes${decoder ? ` once decoded (${decoder.name})` : ''}`);

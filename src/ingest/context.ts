@@ -1,9 +1,11 @@
 // What every route handler gets: the server-wide settings and collaborators (IngestContext, made once)
 // and the request at hand (Exchange, one per request).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/defaults';
 import type { Logger } from '../ops/log';
 import type { BodyLimits } from './body';
-import type { Query } from './meta';
+import type { Share } from './budget';
+import type { Query } from './query';
 import type { RefusalCounter } from './refusals';
 import type { IngestTarget } from './target';
 
@@ -21,9 +23,12 @@ export interface IngestContext {
   /** Host name written into every envelope. */
   host: string;
   limits: BodyLimits;
+  /** Most events one request may hold (http.maxEventsPerRequest; 413 beyond). */
+  maxEvents: number;
   trustProxy: boolean;
   ops: OpsEndpoints | undefined;
   refusals: RefusalCounter;
+  tracker: Config['tracker'];
 }
 
 export interface Exchange {
@@ -35,4 +40,6 @@ export interface Exchange {
   query: Query;
   /** The client sent `Expect: 100-continue`: it waits for `100 Continue` before sending the body. */
   expectsContinue: boolean;
+  /** This request's share of the memory budget, once it holds something (budget.ts shareOf). */
+  memory: Share | undefined;
 }

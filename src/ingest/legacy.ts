@@ -12,11 +12,11 @@
 // The original answered every failure 200 with status ERROR; here the HTTP status tells too (4xx/5xx).
 import type { ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
-import type { EventType } from '../envelope/envelope';
+import { type EventType, newHeaders } from '../envelope/envelope';
 import type { RequestError } from '../errors';
+import { acceptEvents } from './accept';
 import { readBody } from './body';
 import type { Exchange, IngestContext } from './context';
-import { buildEnvelopes } from './envelopes';
 import { readMeta } from './meta';
 import { isJson, oneLine } from './parse';
 import { badRequest, sendJson } from './respond';
@@ -42,31 +42,34 @@ export const DATA_TYPE_HEADER = 'nw-data-type';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-// Standard or URL-safe alphabet, padding optional; line breaks (MIME style) are removed first.
-const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
+// A lone surrogate (`"\ud800"` in JSON) has no UTF-8 form: written out it would become U+FFFD.
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 const invalid = (message: string) => badRequest('INVALID_MESSAGE', message);
 
 /** `POST /message/json` (the Message is the body) and `GET /message/json?data=<Message>`. */
 export async function legacyMessageRoute(exchange: Exchange, context: IngestContext): Promise<void> {
-  const { request, response } = exchange;
   // Ack mode, client time, event headers and address as on the /v1 routes; the key is the Message's.
-  const meta = readMeta(request, exchange.query, context.trustProxy);
-  let text: string;
+  const meta = readMeta(exchange.request, exchange.query, context.trustProxy);
+  let message: LegacyMessage;
   if (exchange.method === 'POST') {
     // The original took any Content-Type here (its clients sent none or text/plain), so this does too.
-    text = (await readBody(request, response, context.limits, exchange.expectsContinue)).toString('utf8');
+    message = parseLegacyMessage(utf8Text(await readBody(exchange, context.limits)));
   } else {
     const data = exchange.query?.get('data');
-    if (data === undefined || data === null) throw badRequest('MISSING_DATA', 'GET /message/json needs a data= query parameter holding the Message JSON');
-    text = data;
+    if (data === undefined) throw badRequest('MISSING_DATA', 'GET /message/json needs a data= query parameter holding the Message JSON');
+    message = parseLegacyMessage(data);
   }
-  const message = parseLegacyMessage(text);
-  const headers = message.dataType === undefined ? meta.headers : { ...meta.headers, [DATA_TYPE_HEADER]: message.dataType };
-  const { envelopes, ids } = buildEnvelopes(context, message.topic, { ...meta, key: message.key, headers }, { type: message.type, items: [message.data] });
-  await context.target.accept(envelopes, meta.ack);
+  const headers = message.dataType === undefined ? meta.headers : Object.assign(newHeaders(), meta.headers, { [DATA_TYPE_HEADER]: message.dataType });
+  const { topic, key, type, data } = message;
+  const ids = await acceptEvents(exchange, context, topic, { ...meta, key, headers }, { type, items: [data] });
   // The original answered with header.key; a Message without a key gets the event id instead of null.
-  sendLegacyAck(response, message.key ?? ids[0]!);
+  sendLegacyAck(exchange.response, key ?? ids[0]!);
+}
+
+function utf8Text(body: Buffer): string {
+  if (!isUtf8(body)) throw badRequest('INVALID_UTF8', 'the Message is not valid UTF-8');
+  return body.toString('utf8');
 }
 
 export function parseLegacyMessage(text: string): LegacyMessage {
@@ -80,6 +83,7 @@ export function parseLegacyMessage(text: string): LegacyMessage {
   const { topic, key } = message.header;
   if (typeof topic !== 'string') throw invalid('header.topic must be a string');
   if (key !== undefined && key !== null && typeof key !== 'string' && typeof key !== 'number') throw invalid('header.key must be a string');
+  if (typeof key === 'string' && LONE_SURROGATE.test(key)) throw invalid('header.key holds a lone UTF-16 surrogate, which no UTF-8 text can carry');
   if (message.data !== undefined && message.data !== null && !isObject(message.data)) throw invalid('"data" must be an object');
   const payload = isObject(message.data) ? message.data : {};
   const data = payloadBytes(payload.data);
@@ -90,19 +94,33 @@ export function parseLegacyMessage(text: string): LegacyMessage {
     key: key === undefined || key === null || key === '' ? undefined : String(key),
     type: typed.type,
     data: typed.data,
-    dataType: typeof payload.type === 'string' && payload.type !== '' ? payload.type : undefined,
+    dataType: typeof payload.type === 'string' && payload.type !== '' && !LONE_SURROGATE.test(payload.type) ? payload.type : undefined,
   };
 }
 
 function payloadBytes(bytes: unknown): Buffer {
   if (bytes === undefined || bytes === null) return Buffer.alloc(0);
-  if (typeof bytes === 'string') {
-    const base64 = bytes.replace(/[\r\n]/g, '');
-    if (!BASE64.test(base64)) throw invalid('data.data must be base64 (a Java byte[] as Jackson writes it)');
-    return Buffer.from(base64, 'base64');
-  }
+  if (typeof bytes === 'string') return strictBase64(bytes);
   if (Array.isArray(bytes) && bytes.every((b) => Number.isInteger(b) && b >= -128 && b <= 255)) return Buffer.from(bytes.map((b: number) => b & 0xff));
   throw invalid('data.data must be base64 (a Java byte[] as Jackson writes it) or an array of byte values');
+}
+
+/**
+ * Base64 as Jackson writes a byte[] (the MIME variant: standard alphabet, `=` padding, line breaks
+ * allowed between characters), or the URL-safe alphabet. Buffer.from(…, 'base64') is lenient: it
+ * skips characters it does not know and decodes a truncated string to fewer bytes without a word.
+ * Here the text must be exactly what encoding the decoded bytes gives back (same alphabet, padded),
+ * so that a truncated, mis-padded or damaged payload is refused instead of stored shorter.
+ */
+function strictBase64(text: string): Buffer {
+  const compact = text.replace(/\r?\n/g, '');
+  const urlSafe = /[-_]/.test(compact);
+  const standard = urlSafe ? compact.replace(/-/g, '+').replace(/_/g, '/') : compact;
+  const bytes = Buffer.from(standard, 'base64');
+  if ((urlSafe && /[+/]/.test(compact)) || bytes.toString('base64') !== standard) {
+    throw invalid('data.data is not valid base64 (a Java byte[] as Jackson writes it: complete, padded with =)');
+  }
+  return bytes;
 }
 
 /**

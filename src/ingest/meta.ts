@@ -5,6 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isUtf8 } from 'node:buffer';
+import { newHeaders } from '../envelope/envelope';
+import type { Query } from './query';
 import { badRequest } from './respond';
 import type { AckMode } from './target';
 
@@ -16,9 +18,6 @@ export interface EventMeta {
   ip: string;
 }
 
-/** The query of a request URL, parsed only when there is one (most POSTs have none). */
-export type Query = URLSearchParams | undefined;
-
 const HEADER_PREFIX = 'x-sparkngin-header-';
 // Keys are Kafka record keys (partitioning, compaction): short strings in practice. The limit only
 // stops a mistake (a payload sent as the key) from being copied into every event of a batch.
@@ -26,7 +25,7 @@ const MAX_KEY_BYTES = 4096;
 // Milliseconds since the epoch as plain digits; 15 digits reach the year 33658 and stay exact in a double.
 const EPOCH_MS = /^\d{1,15}$/;
 
-const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_HEADERS: Record<string, string> = Object.freeze(newHeaders());
 
 export function readMeta(request: IncomingMessage, query: Query, trustProxy: boolean): EventMeta {
   return {
@@ -43,14 +42,17 @@ function single(value: string | string[] | undefined): string | undefined {
 }
 
 /**
- * Node reads header values as Latin-1; clients that put UTF-8 in a header (curl does, byte for byte)
- * mean UTF-8, so a non-ASCII value that is valid UTF-8 is read as such.
+ * Node reads header values as Latin-1 (one character per byte); clients that put UTF-8 in a header
+ * (curl does, byte for byte) mean UTF-8, and event text is UTF-8, so a non-ASCII value must be valid
+ * UTF-8 and is read as such. Anything else is refused rather than guessed at: read as Latin-1 it
+ * would be stored as different characters than a UTF-8 reader of the event expects.
  */
-export function headerText(value: string): string {
+export function headerText(value: string, name: string): string {
   // eslint-disable-next-line no-control-regex
   if (!/[^\x00-\x7f]/.test(value)) return value;
   const bytes = Buffer.from(value, 'latin1');
-  return isUtf8(bytes) ? bytes.toString('utf8') : value;
+  if (!isUtf8(bytes)) throw badRequest('INVALID_UTF8', `the value of the header '${name.slice(0, 60)}' is not valid UTF-8`);
+  return bytes.toString('utf8');
 }
 
 export function eventKey(request: IncomingMessage, query: Query): string | undefined {
@@ -58,7 +60,7 @@ export function eventKey(request: IncomingMessage, query: Query): string | undef
   if (key === undefined) {
     const header = single(request.headers['x-sparkngin-key']);
     if (header === undefined) return undefined;
-    key = headerText(header);
+    key = headerText(header, 'x-sparkngin-key');
   }
   if (key === '') throw badRequest('INVALID_KEY', 'the key is empty; leave out key= (or X-Sparkngin-Key) for events without a key');
   if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
@@ -80,7 +82,11 @@ export function ackMode(request: IncomingMessage, query: Query): AckMode {
   return mode;
 }
 
-/** `X-Sparkngin-Header-Trace-Id: abc` → `{"trace-id": "abc"}`; repeated names are joined with ", " as HTTP does. */
+/**
+ * `X-Sparkngin-Header-Trace-Id: abc` → `{"trace-id": "abc"}`; repeated names are joined with ", " as
+ * HTTP does. Names are lower-cased (HTTP names are case-insensitive) and may be anything a header name
+ * may be, `constructor` and `__proto__` included: the object has no prototype (newHeaders).
+ */
 export function eventHeaders(request: IncomingMessage): Record<string, string> {
   let headers: Record<string, string> | undefined;
   const raw = request.rawHeaders;
@@ -90,9 +96,10 @@ export function eventHeaders(request: IncomingMessage): Record<string, string> {
     const first = name.charCodeAt(0) | 0x20;
     if (first !== 0x78 || name.length <= HEADER_PREFIX.length || !name.toLowerCase().startsWith(HEADER_PREFIX)) continue;
     const key = name.slice(HEADER_PREFIX.length).toLowerCase();
-    const value = headerText(raw[i + 1]!);
-    headers ??= {};
-    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+    const value = headerText(raw[i + 1]!, name);
+    headers ??= newHeaders();
+    const previous = headers[key];
+    headers[key] = previous === undefined ? value : `${previous}, ${value}`;
   }
   return headers ?? NO_HEADERS;
 }

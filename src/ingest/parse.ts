@@ -6,7 +6,13 @@
 //    posted; array elements are cut out of the original text as well (no re-serialisation, so big
 //    integers and key order survive);
 //  - a pure-ASCII body (the common case, checked natively) is decoded once and sliced, string
-//    offsets being byte offsets; other bodies are checked to be UTF-8 and cut by byte offsets.
+//    offsets being byte offsets; other bodies are checked to be UTF-8 and cut by byte offsets;
+//  - a request holds at most `maxEvents` events (http.maxEventsPerRequest, 413 beyond), counted while
+//    cutting, so that a body of tiny events (`[0,0,0,…]`: 8 million in 16 MiB) is refused before an
+//    object is made per event; a JSON array is cut first and its elements parsed one by one, so that
+//    no parsed copy of the whole array is ever held.
+// A request is all or nothing: one bad line or element refuses the whole request (nothing is stored),
+// so that a client retries it whole and never duplicates the part that was good.
 // A JSON payload never holds a line break: the codecs embed it as is into NDJSON output, where a raw
 // newline would split a record. Raw CR/LF in valid JSON can only be whitespace between tokens, so
 // pretty-printed JSON is compacted by dropping them (and the indentation after them) — nothing else.
@@ -20,19 +26,21 @@ export interface Batch {
   items: Buffer[];
 }
 
-export type BodyParser = (body: Buffer) => Batch;
+/** Body → payloads, at most `maxEvents` of them (413 TOO_MANY_EVENTS beyond). */
+export type BodyParser = (body: Buffer, maxEvents: number) => Batch;
 
 const SUPPORTED = 'application/json, application/x-ndjson (or application/jsonl), text/plain, application/octet-stream';
 
-const PARSERS: Record<string, BodyParser> = {
-  'application/json': parseJson,
-  'application/x-ndjson': parseNdjson,
-  'application/jsonl': parseNdjson,
-  'application/x-jsonlines': parseNdjson,
-  'application/jsonlines': parseNdjson,
-  'text/plain': parseText,
-  'application/octet-stream': parseBinary,
-};
+// A Map, not an object literal: the media type is the client's, and `constructor` must not find Object.
+const PARSERS = new Map<string, BodyParser>([
+  ['application/json', parseJson],
+  ['application/x-ndjson', parseNdjson],
+  ['application/jsonl', parseNdjson],
+  ['application/x-jsonlines', parseNdjson],
+  ['application/jsonlines', parseNdjson],
+  ['text/plain', parseText],
+  ['application/octet-stream', parseBinary],
+]);
 
 // Charsets we read as they are (US-ASCII is a subset of UTF-8), and Latin-1, which is what Java's
 // HTTP clients label text with unless told otherwise: transcoded to UTF-8 before parsing.
@@ -45,13 +53,13 @@ const LATIN1 = new Set(['iso-8859-1', 'latin1', 'l1']);
  */
 export function bodyParser(contentType: string | undefined): BodyParser {
   const { media, charset } = splitContentType(contentType);
-  const parser = PARSERS[media];
+  const parser = PARSERS.get(media);
   if (!parser) {
     const problem = media === '' ? 'a Content-Type header is required' : `the Content-Type '${media}' is not supported`;
     throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', `${problem}; use one of: ${SUPPORTED}`);
   }
   if (charset === undefined || parser === parseBinary || AS_UTF8.has(charset)) return parser;
-  if (LATIN1.has(charset)) return (body) => parser(Buffer.from(body.toString('latin1'), 'utf8'));
+  if (LATIN1.has(charset)) return (body, maxEvents) => parser(Buffer.from(body.toString('latin1'), 'utf8'), maxEvents);
   throw new RequestError(415, 'UNSUPPORTED_CHARSET', `the charset '${charset}' is not supported; send UTF-8 (or ISO-8859-1)`);
 }
 
@@ -84,7 +92,7 @@ export function oneLine(json: string): string {
   return json.indexOf('\n') === -1 && json.indexOf('\r') === -1 ? json : json.replace(/[\r\n]+[ \t]*/g, '');
 }
 
-function parseBinary(body: Buffer): Batch {
+function parseBinary(body: Buffer, _maxEvents: number): Batch {
   if (body.length === 0) throw emptyBody();
   return { type: 'binary', items: [body] };
 }
@@ -99,6 +107,16 @@ function utf8Body(body: Buffer): { body: Buffer; ascii: boolean } {
 }
 
 const emptyBody = () => badRequest('EMPTY_BODY', 'the request body is empty');
+const malformed = (message: string) => badRequest('MALFORMED_JSON', message);
+
+export const tooManyEvents = (max: number): RequestError =>
+  new RequestError(413, 'TOO_MANY_EVENTS', `the request holds more than ${max} events (http.maxEventsPerRequest); send them in smaller requests`);
+
+/** Adds a payload, refusing the request once it would hold more than `maxEvents`. */
+function push(items: Buffer[], item: Buffer, maxEvents: number): void {
+  if (items.length >= maxEvents) throw tooManyEvents(maxEvents);
+  items.push(item);
+}
 const noEvent = () => badRequest('EMPTY_BODY', 'the request body holds no event (only empty lines or an empty array)');
 
 function parseError(error: unknown, where: string): RequestError {
@@ -107,7 +125,7 @@ function parseError(error: unknown, where: string): RequestError {
 
 const isWhitespace = (code: number) => code === 32 || code === 10 || code === 13 || code === 9;
 
-function parseJson(raw: Buffer): Batch {
+function parseJson(raw: Buffer, maxEvents: number): Batch {
   const { body, ascii } = utf8Body(raw);
   const text = ascii ? body.toString('latin1') : body.toString('utf8');
   let start = 0;
@@ -115,12 +133,6 @@ function parseJson(raw: Buffer): Batch {
   while (start < end && isWhitespace(text.charCodeAt(start))) start++;
   while (end > start && isWhitespace(text.charCodeAt(end - 1))) end--;
   if (start === end) throw emptyBody();
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw parseError(error, 'the body');
-  }
   // A part of the body as a payload: a view when the text is ASCII and one line, a copy otherwise.
   const payload = (from: number, to: number): Buffer => {
     const part = text.slice(from, to);
@@ -128,33 +140,55 @@ function parseJson(raw: Buffer): Batch {
     if (ascii && compact === part) return body.subarray(from, to);
     return Buffer.from(compact, 'utf8');
   };
-  if (!Array.isArray(value)) return { type: 'json', items: [payload(start, end)] };
+  if (text.charCodeAt(start) !== 0x5b /* [ */) {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw parseError(error, 'the body');
+    }
+    return { type: 'json', items: [payload(start, end)] };
+  }
   const items: Buffer[] = [];
-  for (const [from, to] of arrayElements(text, start)) items.push(payload(from, to));
+  eachArrayElement(text, start, end, (from, to, number) => {
+    try {
+      JSON.parse(text.slice(from, to));
+    } catch (error) {
+      throw parseError(error, `element ${number} of the array`);
+    }
+    push(items, payload(from, to), maxEvents);
+  });
   if (items.length === 0) throw noEvent();
   return { type: 'json', items };
 }
 
 /**
- * The [from, to) text ranges of the top-level elements of a JSON array that JSON.parse has already
- * accepted (so only strings and nesting need tracking), each without surrounding whitespace.
+ * Calls `element` with the [from, to) range (without surrounding whitespace) and 1-based number of
+ * each top-level element of the JSON array text[open..end). Only the array's own structure is checked
+ * here (commas, the closing bracket, nothing after it); each element is left to JSON.parse. That is
+ * enough for the whole to be valid JSON: an element JSON.parse accepts has balanced brackets and
+ * closed strings, so the depth-0 commas found here are exactly the array's separators.
  */
-function arrayElements(text: string, open: number): Array<[number, number]> {
-  const ranges: Array<[number, number]> = [];
+function eachArrayElement(text: string, open: number, end: number, element: (from: number, to: number, number: number) => void): void {
   let depth = 0;
   let from = open + 1;
-  const push = (to: number) => {
+  let number = 0;
+  const cut = (to: number, closing: boolean) => {
     let a = from;
     let b = to;
     while (a < b && isWhitespace(text.charCodeAt(a))) a++;
     while (b > a && isWhitespace(text.charCodeAt(b - 1))) b--;
-    if (a < b) ranges.push([a, b]);
+    // `[]` is an empty array; `[1,]`, `[,1]` and `[1,,2]` are malformed.
+    if (a === b) {
+      if (closing && number === 0) return;
+      throw malformed(`the body is not valid JSON: element ${number + 1} of the array is missing`);
+    }
+    element(a, b, ++number);
   };
-  for (let i = open + 1; i < text.length; i++) {
+  for (let i = open + 1; i < end; i++) {
     const code = text.charCodeAt(i);
     if (code === 0x22) {
       // Skip the string, escapes included.
-      for (i++; i < text.length; i++) {
+      for (i++; i < end; i++) {
         const c = text.charCodeAt(i);
         if (c === 0x5c) i++;
         else if (c === 0x22) break;
@@ -162,20 +196,23 @@ function arrayElements(text: string, open: number): Array<[number, number]> {
     } else if (code === 0x5b || code === 0x7b) {
       depth++;
     } else if (code === 0x5d || code === 0x7d) {
-      if (depth === 0) {
-        push(i);
-        break;
+      if (depth > 0) {
+        depth--;
+        continue;
       }
-      depth--;
+      if (code !== 0x5d) throw malformed(`the body is not valid JSON: unexpected '}' in the array`);
+      if (i !== end - 1) throw malformed('the body is not valid JSON: text after the end of the array');
+      cut(i, true);
+      return;
     } else if (code === 0x2c && depth === 0) {
-      push(i);
+      cut(i, false);
       from = i + 1;
     }
   }
-  return ranges;
+  throw malformed('the body is not valid JSON: the array is not closed');
 }
 
-function parseNdjson(raw: Buffer): Batch {
+function parseNdjson(raw: Buffer, maxEvents: number): Batch {
   const { body, ascii } = utf8Body(raw);
   const items: Buffer[] = [];
   if (ascii) {
@@ -191,34 +228,34 @@ function parseNdjson(raw: Buffer): Batch {
       const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
       if (stop > start) {
         const line = text.slice(start, stop);
-        try {
-          JSON.parse(line);
-          items.push(body.subarray(start, stop));
-        } catch (error) {
-          if (line.trim() !== '') throw parseError(error, `line ${number}`);
-        }
+        if (isJsonLine(line, number)) push(items, body.subarray(start, stop), maxEvents);
       }
       start = end + 1;
     }
   } else {
     eachLine(body, (start, stop, number) => {
-      const line = body.toString('utf8', start, stop);
-      try {
-        JSON.parse(line);
-        items.push(body.subarray(start, stop));
-      } catch (error) {
-        if (line.trim() !== '') throw parseError(error, `line ${number}`);
-      }
+      if (isJsonLine(body.toString('utf8', start, stop), number)) push(items, body.subarray(start, stop), maxEvents);
     });
   }
   if (items.length === 0) throw noEvent();
   return { type: 'json', items };
 }
 
-function parseText(raw: Buffer): Batch {
+/** True for a JSON line, false for a blank one (skipped); a line that is neither refuses the request. */
+function isJsonLine(line: string, number: number): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch (error) {
+    if (line.trim() === '') return false;
+    throw parseError(error, `line ${number}`);
+  }
+}
+
+function parseText(raw: Buffer, maxEvents: number): Batch {
   const { body } = utf8Body(raw);
   const items: Buffer[] = [];
-  eachLine(body, (start, stop) => void items.push(body.subarray(start, stop)));
+  eachLine(body, (start, stop) => push(items, body.subarray(start, stop), maxEvents));
   if (items.length === 0) throw noEvent();
   return { type: 'text', items };
 }

@@ -1,14 +1,15 @@
 // The route table: which path and methods go to which handler. Topic routes take events; the rest
 // are the original Sparkngin's route and the operations endpoints. A handler validates everything it
 // can before reading the body (topic, parameters, content type), so that a bad request costs no upload.
+import { acceptEvents } from './accept';
 import { readBody } from './body';
 import type { Exchange, IngestContext } from './context';
-import { buildEnvelopes } from './envelopes';
 import { legacyMessageRoute } from './legacy';
-import { type EventMeta, readMeta } from './meta';
-import { type Batch, bodyParser, parseBeacon } from './parse';
+import { readMeta } from './meta';
+import { bodyParser, parseBeacon } from './parse';
 import { acceptedBody, badRequest, sendJson, sendText } from './respond';
 import { topicFromPath } from './topic';
+import { TRACKER_PREFIX, trackerRoute } from './tracker';
 
 export interface Route {
   /** Methods answered here; any other is a 405 naming these in `Allow`. */
@@ -26,6 +27,8 @@ const topicRoute: Route = {
   handle: (exchange, context, segment) => (exchange.method === 'POST' ? postEvents(exchange, context, segment) : getBeacon(exchange, context, segment)),
 };
 
+const pixelRoute: Route = { methods: ['GET'], errors: 'json', handle: trackerRoute };
+
 const EXACT = new Map<string, Route>([
   ['/message/json', { methods: ['POST', 'GET'], errors: 'legacy', handle: legacyMessageRoute }],
   ['/health', { methods: ['GET', 'HEAD'], errors: 'json', handle: ({ response }) => sendJson(response, 200, { status: 'ok' }) }],
@@ -37,6 +40,7 @@ const EXACT = new Map<string, Route>([
 /** The route for a path and the path parameter it carries (the topic segment), or undefined (404). */
 export function findRoute(path: string, context: IngestContext): { route: Route; param: string } | undefined {
   if (path.startsWith(TOPICS_PREFIX)) return { route: topicRoute, param: path.slice(TOPICS_PREFIX.length) };
+  if (path.startsWith(TRACKER_PREFIX) && context.tracker.enabled) return { route: pixelRoute, param: path.slice(TRACKER_PREFIX.length) };
   const route = EXACT.get(path);
   if (route === undefined || (context.ops === undefined && (route.handle === stats || route.handle === metrics))) return undefined;
   return { route, param: '' };
@@ -44,12 +48,12 @@ export function findRoute(path: string, context: IngestContext): { route: Route;
 
 /** `POST /v1/topics/{topic}`: the body is one event, a JSON array of events, NDJSON, text lines or binary. */
 async function postEvents(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
-  const { request, response } = exchange;
   const topic = topicFromPath(segment);
-  const meta = readMeta(request, exchange.query, context.trustProxy);
-  const parse = bodyParser(request.headers['content-type']);
-  const body = await readBody(request, response, context.limits, exchange.expectsContinue);
-  await accept(exchange, context, topic, meta, parse(body));
+  const meta = readMeta(exchange.request, exchange.query, context.trustProxy);
+  const parse = bodyParser(exchange.request.headers['content-type']);
+  // The body is a parameter of the callback, not a local here: nothing keeps it while the answer waits.
+  const ids = await readBody(exchange, context.limits).then((body) => acceptEvents(exchange, context, topic, meta, parse(body, context.maxEvents)));
+  sendText(exchange.response, 202, acceptedBody(ids));
 }
 
 /** `GET /v1/topics/{topic}?data=…`: a beacon (an image tag, `navigator.sendBeacon`, a link in an email). */
@@ -57,16 +61,10 @@ async function getBeacon(exchange: Exchange, context: IngestContext, segment: st
   const topic = topicFromPath(segment);
   const meta = readMeta(exchange.request, exchange.query, context.trustProxy);
   const data = exchange.query?.get('data');
-  if (data === undefined || data === null) throw badRequest('MISSING_DATA', 'a GET event needs a data= query parameter (the event, URL-encoded)');
+  if (data === undefined) throw badRequest('MISSING_DATA', 'a GET event needs a data= query parameter (the event, URL-encoded)');
   // Caches between a browser and us must not answer a beacon themselves: it would never arrive.
   exchange.response.setHeader('cache-control', 'no-store');
-  await accept(exchange, context, topic, meta, parseBeacon(data));
-}
-
-async function accept(exchange: Exchange, context: IngestContext, topic: string, meta: EventMeta, batch: Batch): Promise<void> {
-  const { envelopes, ids } = buildEnvelopes(context, topic, meta, batch);
-  await context.target.accept(envelopes, meta.ack);
-  sendText(exchange.response, 202, acceptedBody(ids));
+  sendText(exchange.response, 202, acceptedBody(await acceptEvents(exchange, context, topic, meta, parseBeacon(data))));
 }
 
 function ready({ response }: Exchange, context: IngestContext): void {

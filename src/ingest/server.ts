@@ -6,15 +6,18 @@
 // Connections: keep-alive is the norm (load balancers, benchmark tools, client libraries), errors
 // included. A request whose body is too large or too slow, or was never asked for (Expect:
 // 100-continue refused), gets `Connection: close`; the socket then lingers a moment, reading and
-// discarding, so the client sees our answer rather than a reset (see lingerOnClose).
+// discarding, so the client sees our answer rather than a reset (see lingerOnClose). How many
+// connections, and how many requests per connection, are held at once is bounded (connections.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/defaults';
 import { RequestError } from '../errors';
-import { BodyBudget } from './body';
+import { MemoryBudget } from './budget';
+import { closeLingering, ConnectionGuard, connectionLimit, rawAnswer } from './connections';
 import type { Logger } from '../ops/log';
 import type { Exchange, IngestContext, OpsEndpoints } from './context';
 import { sendLegacyError } from './legacy';
+import { parseQuery } from './query';
 import { findRoute, type Route } from './routes';
 import { sendError, toRequestError } from './respond';
 import { RefusalCounter } from './refusals';
@@ -32,24 +35,48 @@ export interface IngestServerOptions {
   refusals?: RefusalCounter;
 }
 
-/** How long a socket we close after an error keeps draining what the client still sends. */
-const LINGER_MS = 2_000;
 /** How often Node checks headersTimeout/requestTimeout (its default, 30 s, lets a stalled client sit for that long past its deadline). */
 const CONNECTION_CHECK_MS = 1_000;
+
+/** What the ingest holds right now, for /stats and /metrics. */
+export interface IngestLoad {
+  connections: number;
+  requestsInFlight: number;
+  /** Bytes charged to the memory budget (http.maxBufferedBytes) by the requests in flight. */
+  bufferedBytes: number;
+}
+
+const loads = new WeakMap<Server, () => IngestLoad>();
+
+/** The load of a server made by createIngestServer. */
+export function ingestLoad(server: Server): IngestLoad {
+  return loads.get(server)?.() ?? { connections: 0, requestsInFlight: 0, bufferedBytes: 0 };
+}
 
 export function createIngestServer(options: IngestServerOptions): Server {
   const { config, target, logger } = options;
   const { http } = config;
+  const budget = new MemoryBudget(http.maxBufferedBytes);
   const context: IngestContext = {
     target,
     logger,
     now: options.now ?? Date.now,
     host: config.host,
-    limits: { maxBytes: http.maxBodyBytes, timeoutMs: http.bodyTimeoutMs, budget: new BodyBudget(http.maxBufferedBytes) },
+    limits: { maxBytes: http.maxBodyBytes, timeoutMs: http.bodyTimeoutMs, budget },
+    maxEvents: http.maxEventsPerRequest,
     trustProxy: http.trustProxy,
     ops: options.ops,
     refusals: options.refusals ?? new RefusalCounter(),
+    tracker: config.tracker,
   };
+  const guard = new ConnectionGuard(
+    {
+      maxConnections: connectionLimit(http.maxConnections, logger),
+      maxPipelinedRequests: http.maxPipelinedRequests,
+      maxUnreadResponseBytes: http.maxUnreadResponseBytes,
+    },
+    context.refusals,
+  );
 
   const server = createServer({
     headersTimeout: http.headersTimeoutMs,
@@ -60,18 +87,44 @@ export function createIngestServer(options: IngestServerOptions): Server {
     noDelay: true,
   });
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => handle(context, request, response, false));
+  // Node keeps only the first 2,000 headers of a request and drops the rest without a word (a key or
+  // an ack mode sent after them would be lost). Every header is kept: the header size limit (16 KiB,
+  // 431 beyond) is what bounds them.
+  server.maxHeadersCount = 0;
+  server.on('connection', (socket: Socket) => guard.admit(socket));
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (guard.track(request, response)) handle(context, request, response, false);
+  });
   // With a listener here Node leaves `100 Continue` to us: it is sent only once the request passed
   // every check that needs no body (route, topic, parameters, content type, announced length).
-  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => handle(context, request, response, true));
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (guard.track(request, response)) handle(context, request, response, true);
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => onClientError(context.refusals, error, socket));
+  server.on('error', acceptFailed(server, logger));
+  loads.set(server, () => ({ ...guard.load(), bufferedBytes: budget.heldBytes() }));
   return server;
+}
+
+/**
+ * Errors of a listening server are failures to accept a connection (EMFILE, ENFILE: out of
+ * descriptors, which the connection limit is there to prevent). Without a listener Node would throw
+ * them and end the daemon; they are logged (at most once a second) and the server goes on. Errors
+ * before it listens are listen()'s to report.
+ */
+function acceptFailed(server: Server, logger: Logger): (error: NodeJS.ErrnoException) => void {
+  let lastLogged = 0;
+  return (error) => {
+    if (!server.listening || Date.now() - lastLogged < 1_000) return;
+    lastLogged = Date.now();
+    logger.error('ingest.accept_failed', { code: error.code, error });
+  };
 }
 
 function handle(context: IngestContext, request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void {
   const method = request.method ?? 'GET';
   const { path, search } = splitUrl(request.url ?? '/');
-  const exchange: Exchange = { request, response, method, path, query: search === '' ? undefined : new URLSearchParams(search), expectsContinue };
+  const exchange: Exchange = { request, response, method, path, query: undefined, expectsContinue, memory: undefined };
   let route: Route | undefined;
   try {
     const found = findRoute(path, context);
@@ -83,6 +136,7 @@ function handle(context: IngestContext, request: IncomingMessage, response: Serv
       const allow = route.methods.join(', ');
       throw new RequestError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path.slice(0, 200)}; use ${allow}`, { allow });
     }
+    exchange.query = parseQuery(search);
     const pending = route.handle(exchange, context, found.param);
     if (pending !== undefined) pending.then(undefined, (error: unknown) => fail(context, exchange, route, error));
   } catch (error) {
@@ -116,17 +170,13 @@ function fail(context: IngestContext, exchange: Exchange, route: Route | undefin
  * Node ends a `Connection: close` response with socket.destroySoon(): FIN, then destroy as soon as
  * the answer is flushed. If the client is still sending its body then, the kernel answers the unread
  * bytes with a reset, and a client busy writing often reports that reset instead of our 413/408.
- * Here destroySoon sends FIN and keeps reading (the parser discards the rest of the body) until the
- * client closes too, or LINGER_MS, as servers do for this since Apache's "lingering close". If a
- * Node version stops calling destroySoon, this is simply not used and the close is immediate.
+ * Here destroySoon closes lingering (connections.ts closeLingering): FIN, reading and discarding (the
+ * parser drops the rest of the body) until the client closes too or LINGER_MS pass. If a Node
+ * version stops calling destroySoon, this is simply not used and the close is immediate.
  */
 function lingerOnClose(socket: Socket): void {
   socket.destroySoon = function lingeringClose(this: Socket) {
-    if (this.writable) this.end();
-    const timer = setTimeout(() => this.destroy(), LINGER_MS);
-    timer.unref();
-    this.once('close', () => clearTimeout(timer));
-    this.resume();
+    closeLingering(this);
   };
 }
 
@@ -140,15 +190,20 @@ function splitUrl(url: string): { path: string; search: string } {
   return q === -1 ? { path: url, search: '' } : { path: url.slice(0, q), search: url.slice(q + 1) };
 }
 
+/** Sockets answered by onClientError: Node calls it again for every later chunk the broken parser refuses. */
+const answered = new WeakSet<Socket>();
+
 /**
  * A request Node could not parse (bad syntax, headers too large, headers too slow): answered here in
- * our JSON shape and closed, since the connection's framing can no longer be trusted.
+ * our JSON shape and closed lingering, since the connection's framing can no longer be trusted.
  */
 function onClientError(refusals: RefusalCounter, error: NodeJS.ErrnoException, socket: Socket): void {
+  if (answered.has(socket)) return;
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
+  answered.add(socket);
   const [status, code, message] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? ['431 Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request headers are too large']
@@ -156,6 +211,5 @@ function onClientError(refusals: RefusalCounter, error: NodeJS.ErrnoException, s
         ? ['408 Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in time']
         : ['400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'})`];
   refusals.note(Number(status.slice(0, 3)), code);
-  const body = JSON.stringify({ error: { code, message } });
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  closeLingering(socket, rawAnswer(status, code, message));
 }

@@ -5,13 +5,22 @@ import type { Envelope } from '../envelope/envelope';
 /** `spool`: answer once the events are in the spool (synced per spool.fsync); `sink`: once every routed sink accepted them. */
 export type AckMode = 'spool' | 'sink';
 
+export interface AcceptOptions {
+  /** `ack=sink`: aborted when the client went away; the target stops waiting for the sinks at once. */
+  signal?: AbortSignal;
+  /** `ack=sink`: called once the events are in the spool, before the wait for the sinks. */
+  onStored?: () => void;
+}
+
 export interface IngestTarget {
   /**
    * Resolves when the events are acknowledged per `ack`. Rejects with SpoolFullError (answer 503 with
-   * Retry-After), SpoolClosedError (503, shutting down) or, for `ack=sink`, SinkError when a routed sink
-   * parked an event in its dead-letter file (502) — anything else is a 500.
+   * Retry-After), SpoolClosedError (503, shutting down), a RequestError (503 when too many `ack=sink`
+   * requests wait, 504 when the sinks took too long) or, for `ack=sink`, SinkError when a routed sink
+   * parked an event in its dead-letter file (502) — anything else is a 500. The target must not keep
+   * `envelopes` once they are stored: a request waiting for sinks should hold no more than its ids.
    */
-  accept(envelopes: Envelope[], ack: AckMode): Promise<void>;
+  accept(envelopes: Envelope[], ack: AckMode, options?: AcceptOptions): Promise<void>;
   /** Why the daemon is not ready to take events, or an empty list when it is. */
   notReadyReasons(): string[];
 }

@@ -4,8 +4,12 @@ import { badRequest } from './respond';
 
 const LEGAL = /^[a-zA-Z0-9._-]{1,249}$/;
 
+export function isLegalTopic(topic: string): boolean {
+  return LEGAL.test(topic) && topic !== '.' && topic !== '..';
+}
+
 export function validateTopic(topic: string): string {
-  if (!LEGAL.test(topic) || topic === '.' || topic === '..') {
+  if (!isLegalTopic(topic)) {
     const shown = topic.length > 60 ? `${topic.slice(0, 60)}…' (${topic.length} characters)` : `${topic}'`;
     throw badRequest('INVALID_TOPIC', `invalid topic name '${shown}: use 1 to 249 of [a-zA-Z0-9._-], not '.' or '..'`);
   }

@@ -66,6 +66,8 @@ export class Dispatcher {
   private readAhead: Promise<SpoolRecord[]> | undefined;
   private readonly abort = new AbortController();
   private waiters: Waiter[] = [];
+  /** Waiters given up (aborted) but still in `waiters`; they are swept out once they are half of it. */
+  private droppedWaiters = 0;
 
   constructor(
     readonly sink: Sink,
@@ -129,10 +131,35 @@ export class Dispatcher {
     this.waiters = [];
   }
 
-  /** Resolves once records firstSeq..lastSeq are accepted; rejects if any was dead-lettered. */
-  whenDelivered(firstSeq: number, lastSeq: number): Promise<void> {
+  /**
+   * Resolves once records firstSeq..lastSeq are accepted; rejects if any was dead-lettered, or with
+   * the signal's reason once `signal` aborts (the request timed out or its client left): the waiter
+   * then holds nothing of the request any more.
+   */
+  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void> {
     if (this.reader.nextSeq > lastSeq) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ firstSeq, lastSeq, resolve, reject }));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => this.dropWaiter(waiter, signal!.reason);
+      const settled = <T>(settle: (value: T) => void) => (value: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        settle(value);
+      };
+      const waiter: Waiter = { firstSeq, lastSeq, resolve: settled(resolve), reject: settled(reject) };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Settles an aborted waiter now; its entry is a few bytes and goes with the next sweep (amortised O(1)). */
+  private dropWaiter(waiter: Waiter, reason: unknown): void {
+    const reject = waiter.reject;
+    waiter.resolve = waiter.reject = dropped;
+    reject(reason as Error);
+    if (++this.droppedWaiters * 2 >= this.waiters.length) {
+      this.waiters = this.waiters.filter((entry) => entry.resolve !== dropped);
+      this.droppedWaiters = 0;
+    }
   }
 
   stats(): DispatcherStats {
@@ -289,6 +316,8 @@ export class Dispatcher {
     });
   }
 }
+
+function dropped(): void {}
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -1,0 +1,29 @@
+// Parsed payloads → envelopes → the target, within the request's share of memory. Every route that
+// takes events ends here. Written without `async` on purpose: nothing that waits for the target (an
+// `ack=sink` request may wait many seconds) keeps the envelopes or the body alive, only the ids.
+import { REQUEST_BYTES, EVENT_BYTES, ID_BYTES, busy, shareOf } from './budget';
+import type { Exchange, IngestContext } from './context';
+import { buildEnvelopes } from './envelopes';
+import type { EventMeta } from './meta';
+import type { Batch } from './parse';
+import { RequestError } from '../errors';
+
+/** Resolves with the events' ids once the target acknowledged them per `meta.ack`. */
+export function acceptEvents(exchange: Exchange, context: IngestContext, topic: string, meta: EventMeta, batch: Batch): Promise<string[]> {
+  const share = shareOf(exchange, context.limits.budget);
+  if (!share.take(REQUEST_BYTES + batch.items.length * EVENT_BYTES)) return Promise.reject(busy());
+  const { envelopes, ids } = buildEnvelopes(context, topic, meta, batch);
+  if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool').then(() => ids);
+  // Stored, the events' memory is given back while the request waits for its sinks.
+  const onStored = () => share.keepOnly(REQUEST_BYTES + ids.length * ID_BYTES);
+  return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored }).then(() => ids);
+}
+
+/** Aborted when the connection closes before the answer was sent: nobody is left waiting for it. */
+function abortedWhenGone({ response }: Exchange): AbortSignal {
+  const controller = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort(new RequestError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer'));
+  });
+  return controller.signal;
+}

@@ -1,0 +1,184 @@
+// What one client can make the ingest hold through its connections, bounded:
+//
+//  - Connections (http.maxConnections, lowered to fit the descriptor limit). Past the limit a new
+//    connection takes the place of the connection idle the longest (a keep-alive connection between
+//    requests, or one that has sent nothing yet), as nginx reuses its keep-alive connections; only
+//    when none is idle is it answered 503 TOO_MANY_CONNECTIONS and closed. Idle connections therefore
+//    never lock out a client with something to send, and the daemon never runs out of descriptors.
+//    Node's own server.maxConnections was the alternative: it drops the connection without a word and
+//    cannot tell an idle connection from a busy one.
+//  - Pipelined requests per connection. Node parses every request a client pipelines and hands each
+//    to us at once; with answers waiting on a sink, 300,000 of them on one connection took 2.8 GB.
+//    Here a connection is no longer read while http.maxPipelinedRequests of its requests are
+//    unanswered, or while more than http.maxUnreadResponseBytes of answers wait for the client to
+//    read them (Node pauses for that too, but resumes as soon as its own queue empties, unread
+//    answers or not). TCP then pushes back on the client. Requests already read when the limit is
+//    reached (at most one read, 64 KiB) are still answered.
+//  - Sockets we close after an answer (408, 413, a malformed request, a refused connection) linger for
+//    LINGER_MS, reading and discarding, so that the client reads our answer instead of a reset, and
+//    are destroyed after that even if the client keeps its end open.
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../ops/log';
+import type { RefusalCounter } from './refusals';
+
+export interface ConnectionLimits {
+  maxConnections: number;
+  maxPipelinedRequests: number;
+  maxUnreadResponseBytes: number;
+}
+
+/** How long a socket we close after an answer keeps draining what the client still sends. */
+export const LINGER_MS = 2_000;
+/** Refused connections lingering at once; past this a refused connection is closed without an answer. */
+const MAX_LINGERING_REFUSALS = 64;
+/** Descriptors kept for everything but client connections: spool segments, sink files, broker connections, logs. */
+const RESERVED_DESCRIPTORS = 256;
+
+interface Connection {
+  unanswered: number;
+  /** Stopped reading by us (Node may stop it too, for its own reasons). */
+  paused: boolean;
+}
+
+export class ConnectionGuard {
+  private open = 0;
+  private inFlight = 0;
+  private lingeringRefusals = 0;
+  private readonly connections = new WeakMap<Socket, Connection>();
+  /** Connections with no request in progress, longest idle first, with their bytesRead when they went idle. */
+  private readonly idle = new Map<Socket, number>();
+
+  constructor(
+    private readonly limits: ConnectionLimits,
+    private readonly refusals: RefusalCounter,
+  ) {}
+
+  /** Open client connections, and requests read but not yet answered. */
+  load(): { connections: number; requestsInFlight: number } {
+    return { connections: this.open, requestsInFlight: this.inFlight };
+  }
+
+  /** A new connection (the server's 'connection' event). */
+  admit(socket: Socket): void {
+    this.open++;
+    socket.once('close', () => {
+      this.open--;
+      this.idle.delete(socket);
+    });
+    if (this.open > this.limits.maxConnections && !this.evictIdle()) {
+      this.refuse(socket);
+      return;
+    }
+    const connection: Connection = { unanswered: 0, paused: false };
+    this.connections.set(socket, connection);
+    this.idle.set(socket, 0);
+    // Node resumes a connection it paused itself without asking us: stop it again while our reason holds.
+    socket.on('resume', () => {
+      if (connection.paused) socket.pause();
+    });
+    socket.on('drain', () => this.update(socket, connection));
+  }
+
+  /**
+   * A request was read (the server's 'request' event). False if it came on a connection refused at
+   * admission, which has had its answer already and is closing: the request is ignored.
+   */
+  track(request: IncomingMessage, response: ServerResponse): boolean {
+    const socket = request.socket;
+    const connection = this.connections.get(socket);
+    if (connection === undefined) return false;
+    this.idle.delete(socket);
+    connection.unanswered++;
+    this.inFlight++;
+    this.update(socket, connection);
+    response.once('close', () => {
+      connection.unanswered--;
+      this.inFlight--;
+      if (connection.unanswered === 0 && !socket.destroyed) this.idle.set(socket, socket.bytesRead);
+      this.update(socket, connection);
+    });
+    return true;
+  }
+
+  /** Stops or resumes reading a connection per its unanswered requests and unread answers. */
+  private update(socket: Socket, connection: Connection): void {
+    const over = connection.unanswered >= this.limits.maxPipelinedRequests || socket.writableLength > this.limits.maxUnreadResponseBytes;
+    if (over === connection.paused || socket.destroyed) return;
+    connection.paused = over;
+    if (over) socket.pause();
+    else socket.resume();
+  }
+
+  /**
+   * Closes the connection idle the longest to make room, if there is one. A connection counts as
+   * idle when it has no request in progress and has sent nothing since its last answer (its
+   * bytesRead has not moved); those that did are mid-request and keep their place.
+   */
+  private evictIdle(): boolean {
+    for (const [socket, bytesRead] of this.idle) {
+      this.idle.delete(socket);
+      if (socket.destroyed || socket.bytesRead !== bytesRead) continue;
+      socket.destroy();
+      return true;
+    }
+    return false;
+  }
+
+  private refuse(socket: Socket): void {
+    this.refusals.note(503, 'TOO_MANY_CONNECTIONS');
+    if (this.lingeringRefusals >= MAX_LINGERING_REFUSALS) {
+      socket.destroy();
+      return;
+    }
+    this.lingeringRefusals++;
+    socket.once('close', () => this.lingeringRefusals--);
+    const message = `more than ${this.limits.maxConnections} connections are open and none is idle (http.maxConnections); retry later`;
+    closeLingering(socket, rawAnswer('503 Service Unavailable', 'TOO_MANY_CONNECTIONS', message, 'retry-after: 1\r\n'));
+  }
+}
+
+/** A whole HTTP/1.1 answer with our JSON error body, for a socket Node's parser can no longer frame. */
+export function rawAnswer(status: string, code: string, message: string, extraHeaders = ''): string {
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extraHeaders}connection: close\r\n\r\n${body}`;
+}
+
+/**
+ * Ends the socket after `answer` (FIN), keeps reading and discarding what the client still sends so
+ * that the kernel does not answer it with a reset that would hide our answer (Apache's "lingering
+ * close"), and destroys it after LINGER_MS whatever the client does.
+ */
+export function closeLingering(socket: Socket, answer?: string): void {
+  if (socket.writable) {
+    if (answer === undefined) socket.end();
+    else socket.end(answer);
+  }
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.resume();
+}
+
+/**
+ * http.maxConnections, lowered when the process's descriptor limit (Linux: /proc/self/limits; Node
+ * raises the soft limit to the hard one at start) would run out first: a daemon out of descriptors
+ * can neither accept nor open a spool segment.
+ */
+export function connectionLimit(configured: number, logger: Logger, limitsText = readLimits()): number {
+  const soft = /^Max open files\s+(\d+)/m.exec(limitsText ?? '')?.[1];
+  if (soft === undefined) return configured;
+  const fitting = Math.max(16, Number(soft) - RESERVED_DESCRIPTORS);
+  if (configured <= fitting) return configured;
+  logger.warn('ingest.connection_limit_lowered', { configured, used: fitting, descriptorLimit: Number(soft), reserved: RESERVED_DESCRIPTORS });
+  return fitting;
+}
+
+function readLimits(): string | undefined {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
