@@ -76,7 +76,12 @@ export function readBody(exchange: Exchange, limits: BodyLimits): Promise<Buffer
         inflater.once('drain', () => request.resume());
       }
     };
-    const onEnd = () => (inflater ? inflater.end() : finish());
+    const onEnd = () => {
+      if (!inflater) return finish();
+      // All of the body is in; what is left is decoding it, which the request's close must not cut.
+      request.off('close', onAbort);
+      inflater.end();
+    };
     // `close` before `end` means the client went away mid-body; nobody is left to answer, but the
     // promise must settle so that nothing waits on it.
     const onAbort = () => finish(new RequestError(400, 'BODY_ABORTED', 'the request body was cut off'));

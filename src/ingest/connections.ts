@@ -13,7 +13,9 @@
 //    unanswered, or while more than http.maxUnreadResponseBytes of answers wait for the client to
 //    read them (Node pauses for that too, but resumes as soon as its own queue empties, unread
 //    answers or not). TCP then pushes back on the client. Requests already read when the limit is
-//    reached (at most one read, 64 KiB) are still answered.
+//    reached (at most one read, 64 KiB) are still answered; the body of the request read last is
+//    always read (or that request could never finish); and Node's header deadline for a request we
+//    stopped reading starts again once the connection is read again (deferTimeout).
 //  - Sockets we close after an answer (408, 413, a malformed request, a refused connection) linger for
 //    LINGER_MS, reading and discarding, so that the client reads our answer instead of a reset, and
 //    are destroyed after that even if the client keeps its end open.
@@ -40,6 +42,15 @@ interface Connection {
   unanswered: number;
   /** Stopped reading by us (Node may stop it too, for its own reasons). */
   paused: boolean;
+  /** The request read last: while its body is on its way the connection is read, or it could never finish. */
+  last: IncomingMessage | undefined;
+  /** Responses not yet closed. */
+  pending: Set<ServerResponse>;
+  /** A request deadline Node reported while requests were unanswered: restarted once they are (deferTimeout). */
+  onAnswered: (() => void) | undefined;
+  timer: NodeJS.Timeout | undefined;
+  /** When the connection last had everything answered, or was read again after a pause (Date.now()). */
+  freeSince: number;
 }
 
 export class ConnectionGuard {
@@ -71,8 +82,15 @@ export class ConnectionGuard {
       this.refuse(socket);
       return;
     }
-    const connection: Connection = { unanswered: 0, paused: false };
+    const connection: Connection = { unanswered: 0, paused: false, last: undefined, pending: new Set(), onAnswered: undefined, timer: undefined, freeSince: Date.now() };
     this.connections.set(socket, connection);
+    socket.once('close', () => {
+      clearTimeout(connection.timer);
+      // Node closes the response that holds the socket, but not the pipelined ones queued behind it:
+      // they would never emit 'close', and what waits for it (this count, the memory budget, an
+      // ack=sink wait) would wait forever. Closed here, as their connection is.
+      for (const response of connection.pending) response.emit('close');
+    });
     this.idle.set(socket, 0);
     // Node resumes a connection it paused itself without asking us: stop it again while our reason holds.
     socket.on('resume', () => {
@@ -90,25 +108,69 @@ export class ConnectionGuard {
     const connection = this.connections.get(socket);
     if (connection === undefined) return false;
     this.idle.delete(socket);
+    clearTimeout(connection.timer);
+    connection.onAnswered = undefined;
     connection.unanswered++;
     this.inFlight++;
+    connection.last = request;
+    if (hasBody(request)) request.once('end', () => this.update(socket, connection));
     this.update(socket, connection);
+    connection.pending.add(response);
     response.once('close', () => {
+      connection.pending.delete(response);
       connection.unanswered--;
       this.inFlight--;
-      if (connection.unanswered === 0 && !socket.destroyed) this.idle.set(socket, socket.bytesRead);
+      if (connection.last === request) connection.last = undefined;
+      if (connection.unanswered === 0 && !socket.destroyed) {
+        connection.freeSince = Date.now();
+        this.idle.set(socket, socket.bytesRead);
+        connection.onAnswered?.();
+        connection.onAnswered = undefined;
+      }
       this.update(socket, connection);
     });
     return true;
   }
 
+  /**
+   * Node's header or request deadline passed for the request the client is sending now. Node counts
+   * it from the request's first byte; but while earlier requests of the connection are unanswered the
+   * client is waiting for us, and we may have stopped reading it so that its request cannot arrive.
+   * The deadline therefore counts from when the connection was last free (everything answered, or
+   * read again): with requests unanswered it starts again once they are answered; shortly after, it
+   * runs for what is left of it. `expire` runs when it passes. False when the deadline is the
+   * client's own doing (the connection was free long enough): expire now.
+   */
+  deferTimeout(socket: Socket, ms: number, expire: () => void): boolean {
+    const connection = this.connections.get(socket);
+    if (connection === undefined || socket.destroyed) return false;
+    const arm = (delay: number) => {
+      clearTimeout(connection.timer);
+      connection.timer = setTimeout(expire, delay);
+      connection.timer.unref();
+    };
+    if (connection.unanswered > 0) {
+      connection.onAnswered = () => arm(ms);
+      return true;
+    }
+    const left = connection.freeSince + ms - Date.now();
+    if (left <= 0) return false;
+    arm(left);
+    return true;
+  }
+
   /** Stops or resumes reading a connection per its unanswered requests and unread answers. */
   private update(socket: Socket, connection: Connection): void {
-    const over = connection.unanswered >= this.limits.maxPipelinedRequests || socket.writableLength > this.limits.maxUnreadResponseBytes;
+    const bodyPending = connection.last !== undefined && !connection.last.complete && hasBody(connection.last);
+    const over = !bodyPending && (connection.unanswered >= this.limits.maxPipelinedRequests || socket.writableLength > this.limits.maxUnreadResponseBytes);
     if (over === connection.paused || socket.destroyed) return;
     connection.paused = over;
-    if (over) socket.pause();
-    else socket.resume();
+    if (over) {
+      socket.pause();
+    } else {
+      connection.freeSince = Date.now();
+      socket.resume();
+    }
   }
 
   /**
@@ -137,6 +199,12 @@ export class ConnectionGuard {
     const message = `more than ${this.limits.maxConnections} connections are open and none is idle (http.maxConnections); retry later`;
     closeLingering(socket, rawAnswer('503 Service Unavailable', 'TOO_MANY_CONNECTIONS', message, 'retry-after: 1\r\n'));
   }
+}
+
+/** Whether a request has a body to read (RFC 9112 §6.3: a length, or chunked). */
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
 }
 
 /** A whole HTTP/1.1 answer with our JSON error body, for a socket Node's parser can no longer frame. */

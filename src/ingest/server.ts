@@ -100,7 +100,10 @@ export function createIngestServer(options: IngestServerOptions): Server {
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     if (guard.track(request, response)) handle(context, request, response, true);
   });
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => onClientError(context.refusals, error, socket));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && guard.deferTimeout(socket, http.headersTimeoutMs, () => onClientError(context.refusals, error, socket))) return;
+    onClientError(context.refusals, error, socket);
+  });
   server.on('error', acceptFailed(server, logger));
   loads.set(server, () => ({ ...guard.load(), bufferedBytes: budget.heldBytes() }));
   return server;

@@ -1,91 +1,13 @@
-// The HTTP ingest as a client sees it: a real server on 127.0.0.1 (port 0) and real HTTP requests,
-// with a recording IngestTarget standing in for the spool. Every content type, the event parameters,
-// both original Sparkngin routes, health and readiness, and every error case of the contract.
-// One file (over 400 lines) because every part shares the server harness at the top.
-import { once } from 'node:events';
+// The HTTP ingest as a client sees it (ingest-harness.ts: a real server, real HTTP requests, a
+// recording target): every content type, the event parameters, both original Sparkngin routes,
+// health and readiness, and every error case of the contract. Hostile input and resource bounds are
+// in ingest-hostile.test.ts.
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Config, defaultConfig } from '../../src/config/defaults';
-import type { Envelope } from '../../src/envelope/envelope';
 import { RequestError, SinkError, SpoolClosedError, SpoolFullError } from '../../src/errors';
-import type { OpsEndpoints } from '../../src/ingest/context';
-import { RefusalCounter } from '../../src/ingest/refusals';
-import { createIngestServer } from '../../src/ingest/server';
-import type { AckMode, IngestTarget } from '../../src/ingest/target';
-import { createLogger } from '../../src/ops/log';
+import { type Answer, BODY_TIMEOUT_MS, type Harness, HEADERS_TIMEOUT_MS, jsonOf, MAX_BODY, NOW, raw, sendTo, startServer } from './ingest-harness';
 
-const NOW = 1_700_000_000_123;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const BODY_TIMEOUT_MS = 600;
-const HEADERS_TIMEOUT_MS = 400;
-const MAX_BODY = 64 * 1024;
-
-class RecordingTarget implements IngestTarget {
-  calls: Array<{ envelopes: Envelope[]; ack: AckMode }> = [];
-  failure: unknown;
-  reasons: string[] = [];
-
-  async accept(envelopes: Envelope[], ack: AckMode): Promise<void> {
-    this.calls.push({ envelopes, ack });
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  notReadyReasons(): string[] {
-    return this.reasons;
-  }
-
-  /** Every envelope accepted so far, in order. */
-  get events(): Envelope[] {
-    return this.calls.flatMap((call) => call.envelopes);
-  }
-}
-
-interface Harness {
-  url: string;
-  port: number;
-  target: RecordingTarget;
-  refusals: RefusalCounter;
-  logs: string[];
-  connections: () => number;
-  close(): Promise<void>;
-}
-
-async function startServer(http: Partial<Config['http']> = {}, ops?: OpsEndpoints): Promise<Harness> {
-  const config = defaultConfig();
-  config.host = 'ingest-test';
-  Object.assign(config.http, { maxBodyBytes: MAX_BODY, bodyTimeoutMs: BODY_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS }, http);
-  const target = new RecordingTarget();
-  const logs: string[] = [];
-  const logger = createLogger('debug', {}, (line) => void logs.push(line));
-  const refusals = new RefusalCounter();
-  const server = createIngestServer({ config, target, logger, refusals, now: () => NOW, ...(ops ? { ops } : {}) });
-  let connections = 0;
-  server.on('connection', () => connections++);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    target,
-    refusals,
-    logs,
-    connections: () => connections,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
-
-interface Answer {
-  status: number;
-  body: any;
-  headers: Headers;
-}
 
 let h: Harness;
 beforeAll(async () => {
@@ -100,33 +22,10 @@ beforeEach(() => {
   h.target.reasons = [];
 });
 
-async function send(path: string, init: RequestInit = {}): Promise<Answer> {
-  const response = await fetch(`${h.url}${path}`, init);
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? undefined : JSON.parse(text), headers: response.headers };
-}
+const send = (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(h.url, path, init);
 
 const post = (path: string, contentType: string | undefined, body: string | Buffer, headers: Record<string, string> = {}) =>
   send(path, { method: 'POST', headers: contentType === undefined ? headers : { 'content-type': contentType, ...headers }, body });
-
-/** A raw exchange over TCP: writes `head` (and then `rest`, if given, after `pauseMs`), returns all the server sent until it closed. */
-function raw(port: number, head: string | Buffer, options: { rest?: string; pauseMs?: number } = {}): Promise<{ text: string; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (text += chunk));
-    socket.on('end', () => socket.end());
-    socket.on('close', () => resolve({ text, ms: Date.now() - started }));
-    // A reset after the answer arrived (the server closed with our bytes unread) still has the answer.
-    socket.on('error', (error) => (text === '' ? reject(error) : resolve({ text, ms: Date.now() - started })));
-    socket.write(head);
-    if (options.rest !== undefined) setTimeout(() => socket.write(options.rest!), options.pauseMs ?? 0);
-  });
-}
-
-const jsonOf = (rawAnswer: string) => JSON.parse(rawAnswer.slice(rawAnswer.indexOf('\r\n\r\n') + 4));
 
 describe('POST /v1/topics/{topic}', () => {
   it('takes one JSON event and answers 202 with its id once the target accepted it', async () => {

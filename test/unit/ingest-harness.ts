@@ -1,0 +1,124 @@
+// The HTTP ingest as a client sees it, shared by the ingest-*.test.ts files: a real server on
+// 127.0.0.1 (port 0), real HTTP requests (fetch, node:http, raw sockets), and a recording IngestTarget
+// standing in for the spool, which can be told to fail or to hold its answers.
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { type Config, defaultConfig } from '../../src/config/defaults';
+import type { Envelope } from '../../src/envelope/envelope';
+import type { OpsEndpoints } from '../../src/ingest/context';
+import { RefusalCounter } from '../../src/ingest/refusals';
+import { createIngestServer } from '../../src/ingest/server';
+import type { AcceptOptions, AckMode, IngestTarget } from '../../src/ingest/target';
+import { createLogger } from '../../src/ops/log';
+
+export const NOW = 1_700_000_000_123;
+export const BODY_TIMEOUT_MS = 600;
+export const HEADERS_TIMEOUT_MS = 400;
+export const MAX_BODY = 64 * 1024;
+
+export class RecordingTarget implements IngestTarget {
+  calls: Array<{ envelopes: Envelope[]; ack: AckMode; options: AcceptOptions | undefined }> = [];
+  failure: unknown;
+  reasons: string[] = [];
+  /** While set, accept() waits for it before answering (a slow spool, a sink that does not answer). */
+  hold: Promise<void> | undefined;
+
+  async accept(envelopes: Envelope[], ack: AckMode, options?: AcceptOptions): Promise<void> {
+    this.calls.push({ envelopes, ack, options });
+    if (this.hold) await this.hold;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  notReadyReasons(): string[] {
+    return this.reasons;
+  }
+
+  /** Every envelope accepted so far, in order. */
+  get events(): Envelope[] {
+    return this.calls.flatMap((call) => call.envelopes);
+  }
+}
+
+export interface Harness {
+  url: string;
+  port: number;
+  server: Server;
+  target: RecordingTarget;
+  refusals: RefusalCounter;
+  logs: string[];
+  connections: () => number;
+  close(): Promise<void>;
+}
+
+export async function startServer(http: Partial<Config['http']> = {}, ops?: OpsEndpoints, tracker: Partial<Config['tracker']> = {}): Promise<Harness> {
+  const config = defaultConfig();
+  config.host = 'ingest-test';
+  Object.assign(config.http, { maxBodyBytes: MAX_BODY, bodyTimeoutMs: BODY_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS }, http);
+  Object.assign(config.tracker, tracker);
+  const target = new RecordingTarget();
+  const logs: string[] = [];
+  const logger = createLogger('debug', {}, (line) => void logs.push(line));
+  const refusals = new RefusalCounter();
+  const server = createIngestServer({ config, target, logger, refusals, now: () => NOW, ...(ops ? { ops } : {}) });
+  let connections = 0;
+  server.on('connection', () => connections++);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    target,
+    refusals,
+    logs,
+    connections: () => connections,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+export interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function sendTo(url: string, path: string, init: RequestInit = {}): Promise<Answer> {
+  const response = await fetch(`${url}${path}`, init);
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+}
+
+/** A raw exchange over TCP: writes `head` (and then `rest`, if given, after `pauseMs`), returns all the server sent until it closed. */
+export function raw(port: number, head: string | Buffer, options: { rest?: string; pauseMs?: number } = {}): Promise<{ text: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('end', () => socket.end());
+    socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+    // A reset after the answer arrived (the server closed with our bytes unread) still has the answer.
+    socket.on('error', (error) => (text === '' ? reject(error) : resolve({ text, ms: Date.now() - started })));
+    socket.write(head);
+    if (options.rest !== undefined) setTimeout(() => socket.write(options.rest!), options.pauseMs ?? 0);
+  });
+}
+
+export const jsonOf = (rawAnswer: string) => JSON.parse(rawAnswer.slice(rawAnswer.indexOf('\r\n\r\n') + 4));
+
+/** Polls `check` until it holds (or throws after `timeoutMs`): waiting for a state, never asserting a duration. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

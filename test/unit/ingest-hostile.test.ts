@@ -1,0 +1,461 @@
+// The HTTP ingest against hostile or broken clients (ingest-harness.ts: a real server, real HTTP
+// clients and raw sockets, a recording target): input that used to be changed silently, and every
+// resource a client can make it hold. Assertions are on counts and states, never on durations.
+import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import * as zlib from 'node:zlib';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary';
+import { envelopeToJson } from '../../src/envelope/codec-json';
+import { ingestLoad } from '../../src/ingest/server';
+import { type Answer, type Harness, jsonOf, raw, sendTo, startServer, until } from './ingest-harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startServer();
+});
+afterAll(async () => {
+  await h.close();
+});
+beforeEach(() => {
+  h.target.calls = [];
+  h.target.failure = undefined;
+  h.target.hold = undefined;
+});
+
+const send = (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(h.url, path, init);
+const post = (path: string, contentType: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+  send(path, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
+const expectError = (answer: Answer, status: number, code: string) => expect({ status: answer.status, code: answer.body?.error?.code }).toEqual({ status, code });
+
+/** A request written byte for byte (header values that no HTTP client library would send). */
+const rawPost = (path: string, headers: string, body: string) =>
+  Buffer.concat([
+    Buffer.from(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n`),
+    Buffer.from(headers, 'latin1'),
+    Buffer.from(`\r\n${body}`),
+  ]);
+
+/** A socket that, like a hostile client, never closes its end (its FIN is never sent back). */
+function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(socket));
+    socket.on('error', reject);
+  });
+}
+
+/** Resolves once the server closed the connection (its FIN, or a reset). */
+const closedByServer = (socket: Socket) =>
+  socket.destroyed || socket.readableEnded
+    ? Promise.resolve()
+    : new Promise((resolve) => {
+        socket.once('end', resolve);
+        socket.once('close', resolve);
+      });
+
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+describe('names from input are data, never object machinery', () => {
+  const tricky = ['constructor', '__proto__', 'hasownproperty', 'tostring', 'valueof'];
+
+  it('keeps event headers named like Object.prototype members, through both codecs', async () => {
+    const headers = Object.fromEntries(tricky.map((name, i) => [`x-sparkngin-header-${name}`, `v${i}`]));
+    expect((await post('/v1/topics/names', 'application/json', '{}', headers)).status).toBe(202);
+    const [event] = h.target.events;
+    expect(Object.entries(event!.headers).sort()).toEqual(tricky.map((name, i) => [name, `v${i}`]).sort());
+    expect(Object.getPrototypeOf(event!.headers)).toBeNull();
+    const decoded = decodeEnvelope(encodeEnvelope(event!));
+    expect(Object.entries(decoded.headers).sort()).toEqual(Object.entries(event!.headers).sort());
+    expect(JSON.parse(envelopeToJson(event!)).headers.__proto__).toBe('v1');
+  });
+
+  it('joins a repeated `constructor` header as it joins any other', async () => {
+    const { text } = await raw(h.port, rawPost('/v1/topics/names', 'X-Sparkngin-Header-Constructor: a\r\nX-Sparkngin-Header-Constructor: b\r\n', '{}'));
+    expect(text).toMatch(/^HTTP\/1\.1 202 /);
+    expect({ ...h.target.events[0]!.headers }).toEqual({ constructor: 'a, b' });
+  });
+
+  it('refuses a content type named `constructor` (415), not a crash (500)', async () => {
+    expectError(await post('/v1/topics/names', 'constructor', '{}'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+});
+
+describe('request headers past the 2,000th', () => {
+  it('are kept: the key and ack mode sent after 2,500 others still count', async () => {
+    const filler = Array.from({ length: 2_500 }, (_, i) => `f${i}: x\r\n`).join('');
+    const { text } = await raw(h.port, rawPost('/v1/topics/many', `${filler}X-Sparkngin-Key: late-key\r\nX-Sparkngin-Ack: sink\r\n`, '{}'));
+    expect(text).toMatch(/^HTTP\/1\.1 202 /);
+    expect(h.target.events[0]!.key).toBe('late-key');
+    expect(h.target.calls[0]!.ack).toBe('sink');
+  });
+
+  it('are bounded by the header size: past it, 431', async () => {
+    const filler = Array.from({ length: 5_000 }, (_, i) => `f${i}: x\r\n`).join('');
+    const { text } = await raw(h.port, rawPost('/v1/topics/many', filler, '{}'));
+    expect(text).toMatch(/^HTTP\/1\.1 431 /);
+    expect(jsonOf(text).error.code).toBe('HEADERS_TOO_LARGE');
+  });
+});
+
+describe('text that must be UTF-8', () => {
+  it('decodes the query strictly: bad escapes and bytes that are not UTF-8 are 400, never U+FFFD', async () => {
+    for (const query of ['key=%ff', 'key=%fe', 'key=%zz', 'key=a%', 'sts=%ff1', 'ack=%c3%28', '%ff=1']) {
+      expectError(await post(`/v1/topics/q?${query}`, 'application/json', '{}'), 400, 'INVALID_QUERY');
+    }
+    for (const data of ['%ff', '%C3%28', '%ED%A0%80' /* a UTF-16 surrogate, as UTF-8 */]) {
+      expectError(await send(`/v1/topics/q?data=${data}`), 400, 'INVALID_QUERY');
+      const legacy = await send(`/message/json?data=${data}`);
+      expect({ status: legacy.status, legacy: legacy.body.status }).toEqual({ status: 400, legacy: 'ERROR' });
+    }
+    expect(h.target.calls).toHaveLength(0);
+    expect((await post('/v1/topics/q?key=caf%C3%A9+cr%C3%A8me', 'application/json', '{}')).status).toBe(202);
+    expect((await send('/v1/topics/q?data=%E2%82%AC%201')).status).toBe(202);
+    expect(h.target.events.map((event) => [event.key, event.data.toString()])).toEqual([
+      ['café crème', '{}'],
+      [undefined, '€ 1'],
+    ]);
+  });
+
+  it('refuses header values that are not UTF-8 (a key, an event header)', async () => {
+    for (const header of ['X-Sparkngin-Key: \xff\xfe\r\n', 'X-Sparkngin-Header-City: Z\xfcrich\r\n']) {
+      const { text } = await raw(h.port, rawPost('/v1/topics/h', header, '{}'));
+      expect(text).toMatch(/^HTTP\/1\.1 400 /);
+      expect(jsonOf(text).error.code).toBe('INVALID_UTF8');
+    }
+    expect(h.target.calls).toHaveLength(0);
+  });
+
+  it('refuses an original Sparkngin Message that is not UTF-8, or whose key no UTF-8 can carry', async () => {
+    const message = (key: string) => `{"header":{"topic":"legacy","key":${key}},"data":{"data":"e30="}}`;
+    const notUtf8 = await send('/message/json', { method: 'POST', body: Buffer.from(message('"k\xe9"'), 'latin1') });
+    expect({ status: notUtf8.status, ack: notUtf8.body.status, message: notUtf8.body.message }).toEqual({ status: 400, ack: 'ERROR', message: expect.stringMatching(/UTF-8/) });
+    const surrogate = await send('/message/json', { method: 'POST', body: message('"k\\ud800"') });
+    expect({ status: surrogate.status, message: surrogate.body.message }).toEqual({ status: 400, message: expect.stringMatching(/surrogate/) });
+    expect(h.target.calls).toHaveLength(0);
+  });
+});
+
+describe('Content-Encoding', () => {
+  const ndjson = '{"a":1}\n{"b":"Zoë"}\n';
+  const decoded = () => h.target.events.map((event) => event.data.toString());
+
+  it('decodes gzip (x-gzip too), zlib deflate and raw deflate; identity is no coding', async () => {
+    const bodies: Array<[string, Buffer]> = [
+      ['gzip', zlib.gzipSync(ndjson)],
+      ['x-gzip', zlib.gzipSync(ndjson)],
+      ['deflate', zlib.deflateSync(ndjson)],
+      ['deflate', zlib.deflateRawSync(ndjson)],
+      ['identity', Buffer.from(ndjson)],
+    ];
+    for (const [encoding, body] of bodies) {
+      h.target.calls = [];
+      const answer = await post('/v1/topics/zipped', 'application/x-ndjson', body, { 'content-encoding': encoding });
+      expect({ encoding, status: answer.status, events: decoded() }).toEqual({ encoding, status: 202, events: ['{"a":1}', '{"b":"Zoë"}'] });
+    }
+  });
+
+  it('decodes zstd when this Node has it, and otherwise refuses it with 415 naming what it takes', async () => {
+    const compress = (zlib as { zstdCompressSync?: (data: string) => Buffer }).zstdCompressSync;
+    const answer = await post('/v1/topics/zipped', 'application/x-ndjson', compress ? compress(ndjson) : Buffer.from('not zstd'), { 'content-encoding': 'zstd' });
+    if (compress) {
+      expect({ status: answer.status, events: decoded() }).toEqual({ status: 202, events: ['{"a":1}', '{"b":"Zoë"}'] });
+    } else {
+      expectError(answer, 415, 'UNSUPPORTED_ENCODING');
+      expect(answer.headers.get('accept-encoding')).toBe('gzip, deflate');
+    }
+  });
+
+  it('refuses unknown or stacked codings with 415 and Accept-Encoding, before reading the body', async () => {
+    for (const encoding of ['br', 'compress', 'gzip, gzip', 'constructor']) {
+      const answer = await post('/v1/topics/zipped', 'application/x-ndjson', ndjson, { 'content-encoding': encoding });
+      expectError(answer, 415, 'UNSUPPORTED_ENCODING');
+      expect(answer.body.error.message).toMatch(/gzip, deflate/);
+      expect(answer.headers.get('accept-encoding')).toMatch(/^gzip, deflate/);
+    }
+    expect(h.target.calls).toHaveLength(0);
+  });
+
+  it('refuses a body that is not what its coding says with 400', async () => {
+    const truncated = zlib.gzipSync(ndjson).subarray(0, 15);
+    for (const [encoding, body] of [['gzip', Buffer.from(ndjson)], ['gzip', truncated], ['deflate', Buffer.from('not deflate at all')]] as const) {
+      expectError(await post('/v1/topics/zipped', 'application/x-ndjson', body, { 'content-encoding': encoding }), 400, 'INVALID_ENCODING');
+    }
+    expect(h.target.calls).toHaveLength(0);
+  });
+
+  it('refuses a zip bomb with 413 after at most maxBodyBytes of output, holding no more than that', async () => {
+    // 32 MiB of zeros are 32 KiB of gzip: under the 64 KiB limit on the wire, 512 times it decoded.
+    const bomb = zlib.gzipSync(Buffer.alloc(32 * 1024 * 1024), { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 5; i++) {
+      const answer = await post('/v1/topics/bomb', 'application/x-ndjson', bomb, { 'content-encoding': 'gzip' });
+      expectError(answer, 413, 'BODY_TOO_LARGE');
+      expect(answer.body.error.message).toMatch(/once decoded \(gzip\)/);
+    }
+    const heapAfter = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+    expect(heapAfter - heapBefore).toBeLessThan(32 * 1024 * 1024);
+    expect(h.target.calls).toHaveLength(0);
+  });
+
+  it('decodes the original Sparkngin route\'s bodies too', async () => {
+    const message = JSON.stringify({ header: { topic: 'legacy', key: 'g' }, data: { data: Buffer.from('{"z":1}').toString('base64') } });
+    const answer = await send('/message/json', { method: 'POST', headers: { 'content-encoding': 'gzip' }, body: zlib.gzipSync(message) });
+    expect(answer.body).toEqual({ messageId: 'g', status: 'OK', message: null });
+    expect(decoded()).toEqual(['{"z":1}']);
+  });
+});
+
+describe('events per request', () => {
+  it('refuses one maximum-size body of tiny events (`[0,0,…]`, 8 million) with 413, holding little', async () => {
+    const big = await startServer({ maxBodyBytes: 16 * 1024 * 1024 });
+    try {
+      // `[0,0,…,0]`: ',0' repeated, its first comma made `[` and a last comma `]`.
+      const zeros = Buffer.alloc(16 * 1024 * 1024 - 1, ',0');
+      zeros[0] = 0x5b;
+      zeros[zeros.length - 1] = 0x5d;
+      const lines = Buffer.alloc(16 * 1024 * 1024, '0\n');
+      const before = process.memoryUsage().heapUsed;
+      for (const [type, body] of [['application/json', zeros], ['application/x-ndjson', lines], ['text/plain', lines]] as const) {
+        const answer = await sendTo(big.url, '/v1/topics/tiny', { method: 'POST', headers: { 'content-type': type }, body });
+        expect({ type, status: answer.status, code: answer.body.error.code }).toEqual({ type, status: 413, code: 'TOO_MANY_EVENTS' });
+        expect(answer.body.error.message).toMatch(/100000 events.*http\.maxEventsPerRequest/);
+      }
+      // Before the bound each of these held about 4 GB (500 bytes per event) and ended the process.
+      expect(process.memoryUsage().heapUsed - before).toBeLessThan(400 * 1024 * 1024);
+      expect(big.target.calls).toHaveLength(0);
+      expect((await sendTo(big.url, '/health')).status).toBe(200);
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('takes up to http.maxEventsPerRequest events, whatever the content type', async () => {
+    const few = await startServer({ maxEventsPerRequest: 3 });
+    try {
+      const postTo = (type: string, body: string) => sendTo(few.url, '/v1/topics/few', { method: 'POST', headers: { 'content-type': type }, body });
+      expect((await postTo('application/json', '[1,2,3]')).status).toBe(202);
+      expect((await postTo('application/x-ndjson', '1\n2\n\n3\n')).status).toBe(202);
+      expect((await postTo('text/plain', 'a\nb\nc')).status).toBe(202);
+      for (const [type, body] of [['application/json', '[1,2,3,4]'], ['application/x-ndjson', '1\n2\n3\n4'], ['text/plain', 'a\nb\nc\nd']]) {
+        expect({ type, code: (await postTo(type!, body!)).body.error.code }).toEqual({ type, code: 'TOO_MANY_EVENTS' });
+      }
+      expect(few.target.events).toHaveLength(9);
+    } finally {
+      await few.close();
+    }
+  });
+
+  it('charges each event to http.maxBufferedBytes: many events in flight are answered 503, then taken once room is back', async () => {
+    const tight = await startServer({ maxBufferedBytes: 256 * 1024 });
+    try {
+      const held = gate();
+      tight.target.hold = held.promise;
+      const events = (n: number) => Array.from({ length: n }, (_, i) => `{"i":${i}}`).join('\n');
+      const postTo = (n: number) => sendTo(tight.url, '/v1/topics/many', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: events(n) });
+      // 200 events are charged 200 KiB (+ the request): alone, they are let in and wait on the target.
+      const first = postTo(200);
+      await until(() => tight.target.calls.length === 1, 'the first request reached the target');
+      expect(ingestLoad(tight.server).bufferedBytes).toBeGreaterThan(200 * 1024);
+      const refused = await postTo(100);
+      expectError(refused, 503, 'INGEST_BUSY');
+      expect(refused.headers.get('retry-after')).toBe('1');
+      held.open();
+      expect((await first).status).toBe(202);
+      expect((await postTo(100)).status).toBe(202);
+      await until(() => ingestLoad(tight.server).bufferedBytes === 0, 'every share was given back');
+    } finally {
+      await tight.close();
+    }
+  });
+});
+
+describe('ack=sink requests', () => {
+  it('tell the target when their client goes away, so that it stops waiting at once', async () => {
+    h.target.hold = new Promise(() => undefined);
+    const socket = await openSocket(h.port);
+    socket.write('GET /v1/topics/sink?data=1&ack=sink HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => h.target.calls.length === 1, 'the request reached the target');
+    const { signal, onStored } = h.target.calls[0]!.options!;
+    expect(typeof onStored).toBe('function');
+    expect(signal!.aborted).toBe(false);
+    socket.destroy();
+    await until(() => signal!.aborted, 'the signal aborted');
+    expect((signal!.reason as { code: string }).code).toBe('CLIENT_CLOSED');
+  });
+
+  it('ack=spool requests carry no signal (nothing to cancel, nothing made per request)', async () => {
+    expect((await post('/v1/topics/spool', 'application/json', '{}')).status).toBe(202);
+    expect(h.target.calls[0]!.options).toBeUndefined();
+  });
+});
+
+describe('pipelined requests', () => {
+  const beacon = 'GET /v1/topics/pipe?data=1 HTTP/1.1\r\nHost: x\r\n\r\n';
+  /** Requests one read (64 KiB) can hold, beyond which none is read while the limit holds. */
+  const perRead = Math.ceil((64 * 1024) / beacon.length);
+
+  /** Writes `count` pipelined requests as fast as the connection takes them (backpressure respected). */
+  function pipeline(socket: Socket, count: number): void {
+    const batch = beacon.repeat(500);
+    let sent = 0;
+    const pump = () => {
+      while (sent < count) {
+        const n = Math.min(500, count - sent);
+        sent += n;
+        if (!socket.write(n === 500 ? batch : beacon.repeat(n))) return void socket.once('drain', pump);
+      }
+    };
+    pump();
+  }
+
+  /** Counts the 202 answers the socket receives (a status line may be cut between two chunks). */
+  function answersOn(socket: Socket): () => number {
+    let answers = 0;
+    let tail = '';
+    socket.on('data', (chunk: Buffer) => {
+      const text = tail + chunk.toString('latin1');
+      answers += text.split('HTTP/1.1 202 ').length - 1;
+      tail = text.slice(-12);
+    });
+    return () => answers;
+  }
+
+  /** Waits until the target's call count stops moving (the server stopped reading), and returns it. */
+  async function settled(harness: Harness): Promise<number> {
+    let last = -1;
+    let still = 0;
+    await until(() => {
+      const now = harness.target.calls.length;
+      still = now === last ? still + 1 : 0;
+      last = now;
+      return still >= 25;
+    }, 'the server stopped taking requests');
+    return last;
+  }
+
+  it('stops reading a connection while maxPipelinedRequests of its requests are unanswered', async () => {
+    const piped = await startServer({ maxPipelinedRequests: 8 });
+    try {
+      const held = gate();
+      piped.target.hold = held.promise;
+      const socket = await openSocket(piped.port);
+      const answers = answersOn(socket);
+      const total = 5_000;
+      pipeline(socket, total);
+      const taken = await settled(piped);
+      expect(taken).toBeGreaterThanOrEqual(8);
+      expect(taken).toBeLessThanOrEqual(8 + perRead);
+      expect(ingestLoad(piped.server).requestsInFlight).toBe(taken);
+      // Other clients are served meanwhile.
+      expect((await sendTo(piped.url, '/health')).status).toBe(200);
+      held.open();
+      piped.target.hold = undefined;
+      await until(() => answers() === total, `all ${total} requests were answered`);
+      expect(piped.target.calls).toHaveLength(total);
+      socket.destroy();
+    } finally {
+      await piped.close();
+    }
+  });
+
+  it('stops reading a connection whose client does not read its answers', async () => {
+    const piped = await startServer({ maxUnreadResponseBytes: 64 * 1024 });
+    try {
+      const socket = await openSocket(piped.port);
+      socket.pause();
+      // 100,000 answers are about 20 MB, well past what the kernel buffers between the two ends.
+      const total = 100_000;
+      pipeline(socket, total);
+      const taken = await settled(piped);
+      expect(taken).toBeLessThan(total / 2);
+      expect(ingestLoad(piped.server).requestsInFlight).toBeLessThanOrEqual(piped.target.calls.length);
+      expect((await sendTo(piped.url, '/health')).status).toBe(200);
+      const answers = answersOn(socket);
+      socket.resume();
+      await until(() => answers() === total, `all ${total} requests were answered`, 60_000);
+      socket.destroy();
+    } finally {
+      await piped.close();
+    }
+  });
+});
+
+describe('connections', () => {
+  it('past http.maxConnections, a new connection takes the place of the longest idle one', async () => {
+    const few = await startServer({ maxConnections: 5, headersTimeoutMs: 10_000 });
+    try {
+      const idle: Socket[] = [];
+      for (let i = 0; i < 5; i++) {
+        const socket = await openSocket(few.port);
+        const answered = new Promise((resolve) => socket.once('data', resolve));
+        socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+        await answered;
+        idle.push(socket);
+      }
+      expect(ingestLoad(few.server).connections).toBe(5);
+      expect((await sendTo(few.url, '/health')).status).toBe(200);
+      await closedByServer(idle[0]!);
+      expect(idle.slice(1).every((socket) => !socket.destroyed)).toBe(true);
+      for (const socket of idle) socket.destroy();
+    } finally {
+      await few.close();
+    }
+  });
+
+  it('past http.maxConnections with none idle, 503 TOO_MANY_CONNECTIONS with Retry-After, and the socket is let go', async () => {
+    const few = await startServer({ maxConnections: 5, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 });
+    try {
+      const busy: Socket[] = [];
+      for (let i = 0; i < 5; i++) {
+        const socket = await openSocket(few.port);
+        // Mid-request: the body is on its way.
+        socket.write('POST /v1/topics/busy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
+        busy.push(socket);
+      }
+      await until(() => ingestLoad(few.server).requestsInFlight === 5, 'five requests are in progress');
+      const refused = await openSocket(few.port);
+      let text = '';
+      refused.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      // The client keeps its end open; the server lets the socket go all the same.
+      await closedByServer(refused);
+      expect(text).toMatch(/^HTTP\/1\.1 503 /);
+      expect(text).toMatch(/\r\nretry-after: 1\r\n/);
+      expect(jsonOf(text).error.code).toBe('TOO_MANY_CONNECTIONS');
+      await until(() => ingestLoad(few.server).connections === 5, 'the refused connection is closed');
+      expect(few.refusals.snapshot()).toContainEqual({ status: 503, code: 'TOO_MANY_CONNECTIONS', count: 1 });
+      // The busy ones finish their requests and are served; then there is room again.
+      const answered = busy.map((socket) => new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString().slice(0, 12)))));
+      for (const socket of busy) socket.write('}');
+      expect(await Promise.all(answered)).toEqual(Array(5).fill('HTTP/1.1 202'));
+      for (const socket of busy) socket.destroy();
+      await until(() => ingestLoad(few.server).connections === 0, 'the busy connections closed');
+      expect((await sendTo(few.url, '/health')).status).toBe(200);
+    } finally {
+      await few.close();
+    }
+  });
+
+  it('sockets cut off after an answer (413, 408, malformed) are released even if the client keeps its end open', async () => {
+    const baseline = ingestLoad(h.server).connections;
+    const cases = [
+      ['413', `POST /v1/topics/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n{`],
+      ['408', 'GET /health HTTP/1.1\r\nHost: x\r\n'],
+      ['400', 'GARBAGE\r\n\r\n'],
+    ] as const;
+    const sockets = await Promise.all(cases.map(() => openSocket(h.port)));
+    const texts = sockets.map(() => '');
+    sockets.forEach((socket, i) => {
+      socket.on('data', (chunk: Buffer) => (texts[i] += chunk.toString()));
+      socket.write(cases[i]![1]);
+    });
+    await Promise.all(sockets.map(closedByServer));
+    expect(texts.map((text) => text.slice(9, 12))).toEqual(cases.map(([status]) => status));
+    await until(() => ingestLoad(h.server).connections === baseline, 'the server let every socket go');
+  });
+});
