@@ -91,6 +91,33 @@ describe('bodyParser', () => {
     expect(refusal(() => parse('text/plain', Buffer.from([0x61, 0xc3, 0x28])))).toMatchObject({ status: 400, code: 'INVALID_UTF8' });
   });
 
+  it('checks a JSON array\'s own structure, then each element alone (no parsed copy of the whole)', () => {
+    for (const [body, why] of [
+      ['[1,,2]', /element 2 of the array is missing/],
+      ['[1,]', /element 2 of the array is missing/],
+      ['[,1]', /element 1 of the array is missing/],
+      ['[1 2]', /element 1 of the array is not valid JSON/],
+      ['[1,{"a":}]', /element 2 of the array is not valid JSON/],
+      ['[1}', /unexpected '}'/],
+      ['[1]]', /text after the end of the array/],
+      ['[1] x', /text after the end of the array/],
+      ['[1,[2]', /the array is not closed/],
+      ['["a]', /the array is not closed/],
+    ] as const) {
+      const error = refusal(() => parse('application/json', body));
+      expect({ body, status: error.status, code: error.code }).toEqual({ body, status: 400, code: 'MALFORMED_JSON' });
+      expect(error.message).toMatch(why);
+    }
+    expect(parse('application/json', '[[], {}, "]", "\\\"", [1,[2,{"a":[]}]]]').items).toEqual(['[]', '{}', '"]"', '"\\\""', '[1,[2,{"a":[]}]]']);
+  });
+
+  it('counts events while cutting: one past the limit is 413 TOO_MANY_EVENTS, for every content type', () => {
+    expect(parse('application/json', '[1,2,3]', 3).items).toHaveLength(3);
+    for (const [type, body] of [['application/json', '[1,2,3,4]'], ['application/x-ndjson', '1\n2\n3\n4'], ['application/x-ndjson', 'ü\n'.replace('ü', '"ü"').repeat(4)], ['text/plain', 'a\nb\nc\nd']] as const) {
+      expect(refusal(() => parse(type, body, 3))).toMatchObject({ status: 413, code: 'TOO_MANY_EVENTS' });
+    }
+  });
+
   it('takes a beacon as JSON when it parses, else as text', () => {
     expect(parseBeacon('{"v":\n 1}')).toEqual({ type: 'json', items: [Buffer.from('{"v":1}')] });
     expect(parseBeacon('plain words')).toEqual({ type: 'text', items: [Buffer.from('plain words')] });
@@ -134,5 +161,22 @@ describe('the original Sparkngin Message', () => {
     expect(refusal(() => parseLegacyMessage('[]'))).toMatchObject({ code: 'INVALID_MESSAGE' });
     expect(refusal(() => parseLegacyMessage(message({ data: 'not base64!' })))).toMatchObject({ code: 'INVALID_MESSAGE' });
     expect(refusal(() => parseLegacyMessage(JSON.stringify({ header: { topic: 'bad topic' } })))).toMatchObject({ code: 'INVALID_TOPIC' });
+  });
+
+  it('reads base64 strictly: complete and padded as Jackson writes it, or refused (never stored shorter)', () => {
+    const bytes = (data: string) => parseLegacyMessage(message({ data, serializeType: 'binary' })).data;
+    // "ABCD" and "ABCDE": padded, split across MIME lines, URL-safe.
+    expect(bytes('QUJDRA==')).toEqual(Buffer.from('ABCD'));
+    expect(bytes('QUJD\r\nREU=')).toEqual(Buffer.from('ABCDE'));
+    expect(bytes('-_-_')).toEqual(Buffer.from('-_-_'.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+    for (const bad of ['QUJDRA', 'QUJDRA=', 'QUJDR', 'QUJDRA===', 'QUJD RA==', 'QUJDRB==', 'QU=DRA==', 'ab+/-_==', 'QUJDRA==QUJD']) {
+      expect({ bad, code: refusal(() => bytes(bad)).code }).toEqual({ bad, code: 'INVALID_MESSAGE' });
+    }
+  });
+
+  it('refuses a key with a lone UTF-16 surrogate, which UTF-8 cannot carry', () => {
+    const text = '{"header":{"topic":"legacy","key":"k\\ud800"}}';
+    expect(refusal(() => parseLegacyMessage(text))).toMatchObject({ status: 400, code: 'INVALID_MESSAGE', message: expect.stringMatching(/surrogate/) });
+    expect(parseLegacyMessage('{"header":{"topic":"legacy","key":"\\ud83d\\ude00"}}').key).toBe('😀');
   });
 });
