@@ -213,7 +213,7 @@ describe('Content-Encoding', () => {
 
 describe('events per request', () => {
   it('refuses one maximum-size body of tiny events (`[0,0,…]`, 8 million) with 413, holding little', async () => {
-    const big = await startServer({ maxBodyBytes: 16 * 1024 * 1024 });
+    const big = await startServer({ maxBodyBytes: 16 * 1024 * 1024, bodyTimeoutMs: 60_000 });
     try {
       // `[0,0,…,0]`: ',0' repeated, its first comma made `[` and a last comma `]`.
       const zeros = Buffer.alloc(16 * 1024 * 1024 - 1, ',0');
