@@ -220,5 +220,15 @@ describe('unknown SPARKNGIN_* variables', () => {
       `sinks.kafka.compresion: unknown setting in ${file} (did you mean sinks.kafka.compression?)`,
     ]);
     expect(problemsOf(() => loadConfig({ overrides: { 'spool.fsnyc': 'always' } }))).toEqual(['spool.fsnyc: unknown setting (flag) (did you mean spool.fsync?)']);
+
+describe('ingest bounds and the tracking pixel', () => {
+  it('refuses a tracker topic or header name that could not be used, and limits below 1', () => {
+    expect(problemsOf(() => loadConfig({ overrides: { 'tracker.topic': 'not a topic' } }))[0]).toMatch(/tracker\.topic: expected a topic name/);
+    expect(problemsOf(() => loadConfig({ overrides: { 'tracker.headers': 'user-agent,bad name' } }))[0]).toMatch(/tracker\.headers: expected header names, got 'bad name'/);
+    expect(problemsOf(() => loadConfig({ overrides: { 'http.maxPipelinedRequests': '0' } }))[0]).toMatch(/http\.maxPipelinedRequests: expected at least 1/);
+    expect(loadConfig({ overrides: { 'http.maxUnreadResponseBytes': '64KiB', 'tracker.headers': 'User-Agent,DNT' } })).toMatchObject({
+      http: { maxUnreadResponseBytes: 64 * 1024 },
+      tracker: { headers: ['User-Agent', 'DNT'] },
+    });
   });
 });
