@@ -6,11 +6,13 @@
 // a gzip body and the tracking pixel with its cookies, delivered to the file sink.
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../peers/ports';
+import { closedByServer, openClient, pipeline, type RawClient } from '../raw-http';
+import { settled, until } from '../wait';
 import { type DaemonProcess, postEvents, startDaemon } from './daemon-process';
 
 const MiB = 1024 * 1024;
@@ -27,40 +29,6 @@ interface IngestStats {
   refused: Array<{ status: number; code: string; count: number }>;
 }
 const ingestStats = async (daemon: DaemonProcess) => ((await (await fetch(`${daemon.url}/stats`)).json()) as { ingest: IngestStats }).ingest;
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** A raw connection that keeps what it reads; it never closes its own end. */
-function openClient(port: number): Promise<{ socket: Socket; text: () => string; count: (status: number) => number }> {
-  return new Promise((resolve, reject) => {
-    let all = '';
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () =>
-      resolve({ socket, text: () => all, count: (status) => all.split(`HTTP/1.1 ${status} `).length - 1 }),
-    );
-    socket.on('error', reject);
-    socket.on('data', (chunk: Buffer) => (all += chunk.toString('latin1')));
-  });
-}
-
-/** Writes `count` copies of `request` as fast as the connection takes them. */
-function pipeline(socket: Socket, request: string, count: number): void {
-  const batch = request.repeat(200);
-  let sent = 0;
-  const pump = () => {
-    while (sent < count) {
-      const n = Math.min(200, count - sent);
-      sent += n;
-      if (!socket.write(n === 200 ? batch : request.repeat(n))) return void socket.once('drain', pump);
-    }
-  };
-  pump();
-}
 
 describe('with the Kafka sink down (no broker at its address)', () => {
   let daemon: DaemonProcess;
@@ -84,14 +52,7 @@ describe('with the Kafka sink down (no broker at its address)', () => {
     const client = await openClient(daemon.port);
     pipeline(client.socket, sinkBeacon, 20_000);
     // The daemon reads what fits its limits and stops: in flight, at most 16 plus one read (64 KiB) of requests.
-    let last = -1;
-    let still = 0;
-    await until(async () => {
-      const now = (await ingestStats(daemon)).requestsInFlight;
-      still = now === last ? still + 1 : 0;
-      last = now;
-      return still >= 10;
-    }, 'the daemon stopped reading the flood');
+    const last = await settled(async () => (await ingestStats(daemon)).requestsInFlight, 'the daemon stopped reading the flood', 10);
     expect(last).toBeGreaterThanOrEqual(16);
     expect(last).toBeLessThanOrEqual(16 + Math.ceil((64 * 1024) / sinkBeacon.length));
     const stats = await ingestStats(daemon);
@@ -156,7 +117,7 @@ describe('past the descriptor limit', () => {
     // Busy: each request is in the daemon's hands (it asked for the body with `100 Continue`), its
     // body still to come. No /stats meanwhile: with every connection busy it would be refused too.
     // One after the other: a connection that has sent nothing yet is idle, and a newer one may take its place.
-    const busy: Array<Awaited<ReturnType<typeof openClient>>> = [];
+    const busy: RawClient[] = [];
     for (let i = 0; i < 256; i++) {
       const client = await openClient(daemon.port);
       const asked = new Promise((resolve) => client.socket.once('data', resolve));
@@ -166,7 +127,7 @@ describe('past the descriptor limit', () => {
       busy.push(client);
     }
     const refused = await openClient(daemon.port);
-    await until(() => refused.socket.readableEnded || refused.socket.destroyed, 'the refused connection was closed');
+    await closedByServer(refused.socket);
     expect(refused.text()).toMatch(/^HTTP\/1\.1 503 [^]*retry-after: 1[^]*"TOO_MANY_CONNECTIONS"/);
     expect(descriptorsOf(daemon)).toBeLessThanOrEqual(512);
     for (const { socket } of busy) socket.write('{}');
@@ -221,7 +182,7 @@ describe('with the defaults and the file sink', () => {
           : 'NOT HTTP AT ALL\r\n\r\n',
       ),
     );
-    await until(() => clients.every(({ socket }) => socket.readableEnded || socket.destroyed), 'every cut-off socket was closed by the daemon');
+    await Promise.all(clients.map(({ socket }) => closedByServer(socket)));
     expect(clients.map((client) => client.text().slice(9, 12))).toEqual(clients.map((_, i) => (i % 2 === 0 ? '413' : '400')));
     await until(() => descriptorsOf(daemon) <= before, 'the daemon gave the descriptors back');
     for (const { socket } of clients) socket.destroy();

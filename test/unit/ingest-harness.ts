@@ -12,6 +12,9 @@ import { RefusalCounter } from '../../src/ingest/refusals';
 import { createIngestServer } from '../../src/ingest/server';
 import type { AcceptOptions, AckMode, IngestTarget } from '../../src/ingest/target';
 import { createLogger } from '../../src/ops/log';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+
+export { settled, until } from '../wait';
 
 export const NOW = 1_700_000_000_123;
 export const BODY_TIMEOUT_MS = 600;
@@ -33,6 +36,13 @@ export class RecordingTarget implements IngestTarget {
 
   notReadyReasons(): string[] {
     return this.reasons;
+  }
+
+  reset(): void {
+    this.calls = [];
+    this.failure = undefined;
+    this.reasons = [];
+    this.hold = undefined;
   }
 
   /** Every envelope accepted so far, in order. */
@@ -83,6 +93,18 @@ export async function startServer(http: Partial<Config['http']> = {}, ops?: OpsE
   };
 }
 
+/**
+ * One server for a whole test file (started before its first test, closed after its last), its
+ * target reset before each test. The object is filled in once the server runs.
+ */
+export function serverPerFile(...options: Parameters<typeof startServer>): Harness {
+  const harness = {} as Harness;
+  beforeAll(async () => void Object.assign(harness, await startServer(...options)));
+  afterAll(() => harness.close());
+  beforeEach(() => harness.target.reset());
+  return harness;
+}
+
 export interface Answer {
   status: number;
   body: any;
@@ -113,12 +135,3 @@ export function raw(port: number, head: string | Buffer, options: { rest?: strin
 }
 
 export const jsonOf = (rawAnswer: string) => JSON.parse(rawAnswer.slice(rawAnswer.indexOf('\r\n\r\n') + 4));
-
-/** Polls `check` until it holds (or throws after `timeoutMs`): waiting for a state, never asserting a duration. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

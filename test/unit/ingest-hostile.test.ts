@@ -2,26 +2,16 @@
 // clients and raw sockets, a recording target): input that used to be changed silently, and every
 // resource a client can make it hold. Assertions are on counts and states, never on durations.
 import { request as httpRequest } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import * as zlib from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary';
 import { envelopeToJson } from '../../src/envelope/codec-json';
 import { ingestLoad } from '../../src/ingest/server';
-import { type Answer, type Harness, jsonOf, raw, sendTo, startServer, until } from './ingest-harness';
+import { closedByServer, openClient, pipeline } from '../raw-http';
+import { type Answer, jsonOf, raw, sendTo, serverPerFile, settled, startServer, until } from './ingest-harness';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startServer();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  h.target.calls = [];
-  h.target.failure = undefined;
-  h.target.hold = undefined;
-});
+const h = serverPerFile();
 
 const send = (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(h.url, path, init);
 const post = (path: string, contentType: string, body: string | Buffer, headers: Record<string, string> = {}) =>
@@ -35,23 +25,6 @@ const rawPost = (path: string, headers: string, body: string) =>
     Buffer.from(headers, 'latin1'),
     Buffer.from(`\r\n${body}`),
   ]);
-
-/** A socket that, like a hostile client, never closes its end (its FIN is never sent back). */
-function openSocket(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(socket));
-    socket.on('error', reject);
-  });
-}
-
-/** Resolves once the server closed the connection (its FIN, or a reset). */
-const closedByServer = (socket: Socket) =>
-  socket.destroyed || socket.readableEnded
-    ? Promise.resolve()
-    : new Promise((resolve) => {
-        socket.once('end', resolve);
-        socket.once('close', resolve);
-      });
 
 /** A promise and the function that resolves it. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -278,7 +251,7 @@ describe('events per request', () => {
 describe('ack=sink requests', () => {
   it('tell the target when their client goes away, so that it stops waiting at once', async () => {
     h.target.hold = new Promise(() => undefined);
-    const socket = await openSocket(h.port);
+    const { socket } = await openClient(h.port);
     socket.write('GET /v1/topics/sink?data=1&ack=sink HTTP/1.1\r\nHost: x\r\n\r\n');
     await until(() => h.target.calls.length === 1, 'the request reached the target');
     const { signal, onStored } = h.target.calls[0]!.options!;
@@ -300,55 +273,15 @@ describe('pipelined requests', () => {
   /** Requests one read (64 KiB) can hold, beyond which none is read while the limit holds. */
   const perRead = Math.ceil((64 * 1024) / beacon.length);
 
-  /** Writes `count` pipelined requests as fast as the connection takes them (backpressure respected). */
-  function pipeline(socket: Socket, count: number): void {
-    const batch = beacon.repeat(500);
-    let sent = 0;
-    const pump = () => {
-      while (sent < count) {
-        const n = Math.min(500, count - sent);
-        sent += n;
-        if (!socket.write(n === 500 ? batch : beacon.repeat(n))) return void socket.once('drain', pump);
-      }
-    };
-    pump();
-  }
-
-  /** Counts the 202 answers the socket receives (a status line may be cut between two chunks). */
-  function answersOn(socket: Socket): () => number {
-    let answers = 0;
-    let tail = '';
-    socket.on('data', (chunk: Buffer) => {
-      const text = tail + chunk.toString('latin1');
-      answers += text.split('HTTP/1.1 202 ').length - 1;
-      tail = text.slice(-12);
-    });
-    return () => answers;
-  }
-
-  /** Waits until the target's call count stops moving (the server stopped reading), and returns it. */
-  async function settled(harness: Harness): Promise<number> {
-    let last = -1;
-    let still = 0;
-    await until(() => {
-      const now = harness.target.calls.length;
-      still = now === last ? still + 1 : 0;
-      last = now;
-      return still >= 25;
-    }, 'the server stopped taking requests');
-    return last;
-  }
-
   it('stops reading a connection while maxPipelinedRequests of its requests are unanswered', async () => {
     const piped = await startServer({ maxPipelinedRequests: 8 });
     try {
       const held = gate();
       piped.target.hold = held.promise;
-      const socket = await openSocket(piped.port);
-      const answers = answersOn(socket);
+      const client = await openClient(piped.port);
       const total = 5_000;
-      pipeline(socket, total);
-      const taken = await settled(piped);
+      pipeline(client.socket, beacon, total);
+      const taken = await settled(() => piped.target.calls.length, 'the server stopped taking requests');
       expect(taken).toBeGreaterThanOrEqual(8);
       expect(taken).toBeLessThanOrEqual(8 + perRead);
       expect(ingestLoad(piped.server).requestsInFlight).toBe(taken);
@@ -356,9 +289,9 @@ describe('pipelined requests', () => {
       expect((await sendTo(piped.url, '/health')).status).toBe(200);
       held.open();
       piped.target.hold = undefined;
-      await until(() => answers() === total, `all ${total} requests were answered`);
+      await until(() => client.count(202) === total, `all ${total} requests were answered`);
       expect(piped.target.calls).toHaveLength(total);
-      socket.destroy();
+      client.socket.destroy();
     } finally {
       await piped.close();
     }
@@ -367,19 +300,18 @@ describe('pipelined requests', () => {
   it('stops reading a connection whose client does not read its answers', async () => {
     const piped = await startServer({ maxUnreadResponseBytes: 64 * 1024 });
     try {
-      const socket = await openSocket(piped.port);
-      socket.pause();
+      const client = await openClient(piped.port);
+      client.socket.pause();
       // 100,000 answers are about 20 MB, well past what the kernel buffers between the two ends.
       const total = 100_000;
-      pipeline(socket, total);
-      const taken = await settled(piped);
+      pipeline(client.socket, beacon, total);
+      const taken = await settled(() => piped.target.calls.length, 'the server stopped taking requests');
       expect(taken).toBeLessThan(total / 2);
       expect(ingestLoad(piped.server).requestsInFlight).toBeLessThanOrEqual(piped.target.calls.length);
       expect((await sendTo(piped.url, '/health')).status).toBe(200);
-      const answers = answersOn(socket);
-      socket.resume();
-      await until(() => answers() === total, `all ${total} requests were answered`, 60_000);
-      socket.destroy();
+      client.socket.resume();
+      await until(() => client.count(202) === total, `all ${total} requests were answered`);
+      client.socket.destroy();
     } finally {
       await piped.close();
     }
@@ -392,7 +324,7 @@ describe('connections', () => {
     try {
       const idle: Socket[] = [];
       for (let i = 0; i < 5; i++) {
-        const socket = await openSocket(few.port);
+        const { socket } = await openClient(few.port);
         const answered = new Promise((resolve) => socket.once('data', resolve));
         socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
         await answered;
@@ -413,20 +345,18 @@ describe('connections', () => {
     try {
       const busy: Socket[] = [];
       for (let i = 0; i < 5; i++) {
-        const socket = await openSocket(few.port);
+        const { socket } = await openClient(few.port);
         // Mid-request: the body is on its way.
         socket.write('POST /v1/topics/busy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
         busy.push(socket);
       }
       await until(() => ingestLoad(few.server).requestsInFlight === 5, 'five requests are in progress');
-      const refused = await openSocket(few.port);
-      let text = '';
-      refused.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      const refused = await openClient(few.port);
       // The client keeps its end open; the server lets the socket go all the same.
-      await closedByServer(refused);
-      expect(text).toMatch(/^HTTP\/1\.1 503 /);
-      expect(text).toMatch(/\r\nretry-after: 1\r\n/);
-      expect(jsonOf(text).error.code).toBe('TOO_MANY_CONNECTIONS');
+      await closedByServer(refused.socket);
+      expect(refused.text()).toMatch(/^HTTP\/1\.1 503 /);
+      expect(refused.text()).toMatch(/\r\nretry-after: 1\r\n/);
+      expect(jsonOf(refused.text()).error.code).toBe('TOO_MANY_CONNECTIONS');
       await until(() => ingestLoad(few.server).connections === 5, 'the refused connection is closed');
       expect(few.refusals.snapshot()).toContainEqual({ status: 503, code: 'TOO_MANY_CONNECTIONS', count: 1 });
       // The busy ones finish their requests and are served; then there is room again.
@@ -448,14 +378,10 @@ describe('connections', () => {
       ['408', 'GET /health HTTP/1.1\r\nHost: x\r\n'],
       ['400', 'GARBAGE\r\n\r\n'],
     ] as const;
-    const sockets = await Promise.all(cases.map(() => openSocket(h.port)));
-    const texts = sockets.map(() => '');
-    sockets.forEach((socket, i) => {
-      socket.on('data', (chunk: Buffer) => (texts[i] += chunk.toString()));
-      socket.write(cases[i]![1]);
-    });
-    await Promise.all(sockets.map(closedByServer));
-    expect(texts.map((text) => text.slice(9, 12))).toEqual(cases.map(([status]) => status));
+    const clients = await Promise.all(cases.map(() => openClient(h.port)));
+    clients.forEach(({ socket }, i) => socket.write(cases[i]![1]));
+    await Promise.all(clients.map(({ socket }) => closedByServer(socket)));
+    expect(clients.map((client) => client.text().slice(9, 12))).toEqual(cases.map(([status]) => status));
     await until(() => ingestLoad(h.server).connections === baseline, 'the server let every socket go');
   });
 });

@@ -3,24 +3,13 @@
 // health and readiness, and every error case of the contract. Hostile input and resource bounds are
 // in ingest-hostile.test.ts.
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RequestError, SinkError, SpoolClosedError, SpoolFullError } from '../../src/errors';
-import { type Answer, BODY_TIMEOUT_MS, type Harness, HEADERS_TIMEOUT_MS, jsonOf, MAX_BODY, NOW, raw, sendTo, startServer } from './ingest-harness';
+import { type Answer, BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS, jsonOf, MAX_BODY, NOW, raw, sendTo, serverPerFile, startServer } from './ingest-harness';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startServer();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  h.target.calls = [];
-  h.target.failure = undefined;
-  h.target.reasons = [];
-});
+const h = serverPerFile();
 
 const send = (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(h.url, path, init);
 

@@ -11,7 +11,7 @@ import { DeadLetterFile } from '../../src/sinks/dead-letter';
 import { Dispatcher } from '../../src/sinks/dispatcher';
 import { topicFilter } from '../../src/sinks/route';
 import type { Sink, SinkHealth } from '../../src/sinks/sink';
-import { until } from './ingest-harness';
+import { until } from '../wait';
 import { openSpool, tempDir } from './spool-helpers';
 
 class DownSink implements Sink {

@@ -1,19 +1,10 @@
 // The tracking pixel, `GET /tracker/{name}/{site}`, as a browser uses it (ingest-harness.ts: a real
 // server and real HTTP requests): the image, the visitor cookies carried from one request to the
 // next, the event it records, and its input checked like every other.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, NOW, raw, startServer } from './ingest-harness';
+import { describe, expect, it } from 'vitest';
+import { NOW, raw, serverPerFile, startServer } from './ingest-harness';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startServer({}, undefined, { topic: 'visits', headers: ['User-Agent', 'referer', 'x-campaign'], cookieMaxAgeDays: 30 });
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  h.target.calls = [];
-});
+const h = serverPerFile({}, undefined, { topic: 'visits', headers: ['User-Agent', 'referer', 'x-campaign'], cookieMaxAgeDays: 30 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
