@@ -220,6 +220,8 @@ describe('unknown SPARKNGIN_* variables', () => {
       `sinks.kafka.compresion: unknown setting in ${file} (did you mean sinks.kafka.compression?)`,
     ]);
     expect(problemsOf(() => loadConfig({ overrides: { 'spool.fsnyc': 'always' } }))).toEqual(['spool.fsnyc: unknown setting (flag) (did you mean spool.fsync?)']);
+  });
+});
 
 describe('ingest bounds and the tracking pixel', () => {
   it('refuses a tracker topic or header name that could not be used, and limits below 1', () => {

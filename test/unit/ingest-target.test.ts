@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/ops/log';
 import { DeadLetterFile } from '../../src/sinks/dead-letter';
 import { Dispatcher } from '../../src/sinks/dispatcher';
 import { topicFilter } from '../../src/sinks/route';
-import type { Sink, SinkHealth } from '../../src/sinks/sink';
+import type { FailureClass, Sink, SinkHealth } from '../../src/sinks/sink';
 import { until } from '../wait';
 import { openSpool, tempDir } from './spool-helpers';
 
@@ -24,6 +24,9 @@ class DownSink implements Sink {
   }
   async send(): Promise<void> {
     if (!this.up) throw new SinkError(this.name, 'destination down', { retriable: true });
+  }
+  classify(): FailureClass {
+    return 'retriable';
   }
 }
 
