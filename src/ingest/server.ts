@@ -69,15 +69,6 @@ export function createIngestServer(options: IngestServerOptions): Server {
     refusals: options.refusals ?? new RefusalCounter(),
     tracker: config.tracker,
   };
-  const guard = new ConnectionGuard(
-    {
-      maxConnections: connectionLimit(http.maxConnections, logger),
-      maxPipelinedRequests: http.maxPipelinedRequests,
-      maxUnreadResponseBytes: http.maxUnreadResponseBytes,
-    },
-    context.refusals,
-  );
-
   const server = createServer({
     headersTimeout: http.headersTimeoutMs,
     // A backstop only: our own body deadline (bodyTimeoutMs, counted from the end of the headers)
@@ -91,7 +82,7 @@ export function createIngestServer(options: IngestServerOptions): Server {
   // an ack mode sent after them would be lost). Every header is kept: the header size limit (16 KiB,
   // 431 beyond) is what bounds them.
   server.maxHeadersCount = 0;
-  server.on('connection', (socket: Socket) => guard.admit(socket));
+  const guard = guardConnections(server, context, http);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (guard.track(request, response)) handle(context, request, response, false);
   });
@@ -100,13 +91,33 @@ export function createIngestServer(options: IngestServerOptions): Server {
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     if (guard.track(request, response)) handle(context, request, response, true);
   });
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && guard.deferTimeout(socket, http.headersTimeoutMs, () => onClientError(context.refusals, error, socket))) return;
-    onClientError(context.refusals, error, socket);
-  });
-  server.on('error', acceptFailed(server, logger));
   loads.set(server, () => ({ ...guard.load(), bufferedBytes: budget.heldBytes() }));
   return server;
+}
+
+/**
+ * The connection-level part of the server (connections.ts): admission within http.maxConnections,
+ * requests Node could not parse, and accept failures. The guard also tracks each request (see the
+ * 'request' listener).
+ */
+function guardConnections(server: Server, context: IngestContext, http: Config['http']): ConnectionGuard {
+  const guard = new ConnectionGuard(
+    {
+      maxConnections: connectionLimit(http.maxConnections, context.logger),
+      maxPipelinedRequests: http.maxPipelinedRequests,
+      maxUnreadResponseBytes: http.maxUnreadResponseBytes,
+    },
+    context.refusals,
+  );
+  server.on('connection', (socket: Socket) => guard.admit(socket));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const answer = () => onClientError(context.refusals, error, socket);
+    // Node's header deadline passed while the connection waited for us: it starts again (connections.ts).
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && guard.deferTimeout(socket, http.headersTimeoutMs, answer)) return;
+    answer();
+  });
+  server.on('error', acceptFailed(server, context.logger));
+  return guard;
 }
 
 /**
