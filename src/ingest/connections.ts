@@ -10,9 +10,12 @@
 //  - Pipelined requests per connection. Node parses every request a client pipelines and hands each
 //    to us at once; with answers waiting on a sink, 300,000 of them on one connection took 2.8 GB.
 //    Here a connection is no longer read while http.maxPipelinedRequests of its requests are
-//    unanswered, or while more than http.maxUnreadResponseBytes of answers wait for the client to
-//    read them (Node pauses for that too, but resumes as soon as its own queue empties, unread
-//    answers or not). TCP then pushes back on the client. Requests already read when the limit is
+//    unanswered, or while more than http.maxUnreadResponseBytes of answers wait in its socket for
+//    the client to read them. Node pauses a connection for queued answers too, but resumes it as
+//    soon as its own queue moves, unread answers or not: pipelined ack=spool requests whose answers
+//    were never read grew the daemon by 800 MB. (Node hands a pipelined answer to the socket only
+//    once the one before reached the kernel, so unread small answers stay unanswered requests and
+//    the first bound holds them; the second holds large ones.) TCP then pushes back on the client. Requests already read when the limit is
 //    reached (at most one read, 64 KiB) are still answered; the body of the request read last is
 //    always read (or that request could never finish); and Node's header deadline for a request we
 //    stopped reading starts again once the connection is read again (deferTimeout).
