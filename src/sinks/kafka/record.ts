@@ -16,8 +16,7 @@ export const HEADER = {
 } as const;
 
 export function kafkaTopic(config: KafkaSinkConfig, topic: string): string {
-  // Own keys only: the event topic is the client's, and `constructor` must not map to Object.
-  return config.topicPrefix + (Object.hasOwn(config.topicMap, topic) ? config.topicMap[topic]! : topic);
+  return config.topicPrefix + (config.topicMap[topic] ?? topic);
 }
 
 export function toKafkaMessage(config: KafkaSinkConfig, envelope: Envelope): Message {
