@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and benchmarks need on a Debian 12 machine (run as root, no questions):
 #   1. /usr/sbin/policy-rc.d that forbids daemons to start on install;
-#   2. every Debian package named in scripts/deps/apt*.txt that is not installed yet;
+#   2. every Debian package named in scripts/deps/apt*.txt (and in the lists given as arguments:
+#      bench/setup.sh passes bench/deps/apt.txt) that is not installed yet;
 #   3. Apache Kafka broker jars (one class path per scripts/deps/kafka/<line>/pom.xml) from Maven
 #      Central into ${SPARKNGIN_CACHE:-$HOME/.cache/sparkngin}/kafka/<version>/libs.
 # Idempotent and quick when everything is there (no network at all then). One line per step.
@@ -27,7 +28,7 @@ fi
 
 # 2. Debian packages.
 wanted=()
-for list in scripts/deps/apt*.txt; do
+for list in scripts/deps/apt*.txt "$@"; do
   [ -e "$list" ] || continue
   while IFS= read -r line; do
     line=${line%%#*}

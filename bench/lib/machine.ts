@@ -1,0 +1,49 @@
+// What a result is worth without: the machine, the versions of everything measured, the commit.
+import { cpus, freemem, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kafkaVersionOf } from '../../test/peers/kafka';
+import { benchDir, commandOutput, repoRoot } from './run';
+
+function dpkgVersion(name: string): string {
+  const out = commandOutput('dpkg-query', ['-W', '-f=${Version}', name]);
+  return out.includes('no packages found') ? 'not installed' : out;
+}
+
+function npmVersion(dir: string, name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+export function machineFacts(): Record<string, unknown> {
+  const cpu = cpus();
+  return {
+    date: new Date().toISOString(),
+    host: commandOutput('hostname', []),
+    cpu: `${cpu.length} × ${cpu[0]?.model ?? '?'}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    freeMemoryGiB: Math.round(freemem() / 2 ** 30),
+    kernel: commandOutput('uname', ['-r']),
+    loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
+    commit: commandOutput('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']),
+    dirty: commandOutput('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']) !== '',
+    versions: {
+      node: process.version,
+      node22: commandOutput(join(benchDir, 'node_modules', '.bin', 'node'), ['--version']),
+      kafka: { '3.9': kafkaVersionOf('3.9'), '4': kafkaVersionOf('4') },
+      java: commandOutput('java', ['-version']).split('\n')[0],
+      nginx: commandOutput('nginx', ['-v']).replace('nginx version: ', ''),
+      'libnginx-mod-http-lua': dpkgVersion('libnginx-mod-http-lua'),
+      'lua-nginx-kafka (lua-resty-kafka)': dpkgVersion('lua-nginx-kafka'),
+      wrk: dpkgVersion('wrk'),
+      kcat: commandOutput('kcat', ['-V']).split('\n').find((l) => l.startsWith('Version'))?.split(' (')[0] ?? 'not found',
+      'kcat librdkafka': /librdkafka (\S+)/.exec(commandOutput('kcat', ['-V']))?.[1] ?? '?',
+      kafkajs: `${npmVersion(repoRoot, 'kafkajs')} + patches/`,
+      '@platformatic/kafka': npmVersion(benchDir, '@platformatic/kafka'),
+      '@confluentinc/kafka-javascript': npmVersion(benchDir, '@confluentinc/kafka-javascript'),
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// wrk (Debian's) as the load generator: a scenario's script (bench/wrk/<name>.lua: method, headers,
+// body) with bench/wrk/report.lua appended, so each run ends with one JSON line of counts and
+// latency percentiles instead of wrk's text.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchDir } from './run';
+
+export type WrkScenario = 'single' | 'ndjson100';
+/** Events in one request of each scenario. */
+export const EVENTS_PER_REQUEST: Record<WrkScenario, number> = { single: 1, ndjson100: 100 };
+
+export interface WrkResult {
+  requests: number;
+  durationUs: number;
+  bytes: number;
+  non2xx: number;
+  connectErrors: number;
+  readErrors: number;
+  writeErrors: number;
+  timeouts: number;
+  latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  /** Requests answered 2xx per second. */
+  okPerSecond: number;
+  command: string;
+}
+
+const scripts = mkdtempSync(join(tmpdir(), 'sparkngin-wrk-'));
+function script(scenario: WrkScenario): string {
+  const file = join(scripts, `${scenario}.lua`);
+  writeFileSync(file, `${readFileSync(join(benchDir, 'wrk', `${scenario}.lua`), 'utf8')}\n${readFileSync(join(benchDir, 'wrk', 'report.lua'), 'utf8')}`);
+  return file;
+}
+
+export const WRK_THREADS = 2;
+export const WRK_CONNECTIONS = 64;
+
+/** Runs wrk -t2 -c64 for `seconds` against `url`; `onStart` gets wrk's pid (for load accounting). */
+export function wrk(scenario: WrkScenario, url: string, seconds: number, onStart?: (pid: number | undefined) => void): Promise<WrkResult> {
+  const args = [`-t${WRK_THREADS}`, `-c${WRK_CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script(scenario), url];
+  const command = `wrk ${args.join(' ').replace(scripts, 'bench/wrk')}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    onStart?.(child.pid);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
+      if (code !== 0 || !line) return reject(new Error(`wrk exited ${code}: ${out.slice(-2000)}`));
+      const parsed = JSON.parse(line.slice('WRK_JSON '.length)) as Omit<WrkResult, 'okPerSecond' | 'command'>;
+      resolve({ ...parsed, okPerSecond: (parsed.requests - parsed.non2xx) / (parsed.durationUs / 1e6), command });
+    });
+  });
+}

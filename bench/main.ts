@@ -1,0 +1,32 @@
+// The benchmark's one program: `node build/bench/main.mjs <scenario...>` (bench/run.sh bundles and
+// runs it). Scenarios needing Kafka share one local broker (Kafka 3.9, 3 partitions, no topic
+// auto-creation: every run's topic is created before it is timed). Writes
+// bench/results/<mode>/<scenario>.json and machine.json; BENCH_MODE=full for the real numbers.
+import { startBroker } from './lib/kafka';
+import { machineFacts } from './lib/machine';
+import { mode, writeResult } from './lib/run';
+import { drain } from './scenarios/drain';
+import { e2e } from './scenarios/e2e';
+import { ingest } from './scenarios/ingest';
+import { kill9 } from './scenarios/kill9';
+import { outage } from './scenarios/outage';
+
+const withoutKafka = { ingest } as const;
+const withKafka = { e2e, drain, kill9, outage } as const;
+const wanted = process.argv.slice(2);
+const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)];
+for (const name of names) if (!(name in withoutKafka) && !(name in withKafka)) throw new Error(`unknown scenario ${name}: ${Object.keys({ ...withoutKafka, ...withKafka }).join(', ')}`);
+
+console.log(`bench: ${mode} mode, scenarios ${names.join(' ')}`);
+writeResult('machine', machineFacts());
+for (const name of names) if (name in withoutKafka) await withoutKafka[name as keyof typeof withoutKafka]();
+const kafkaNames = names.filter((n) => n in withKafka);
+if (kafkaNames.length > 0) {
+  const broker = await startBroker('3.9');
+  try {
+    for (const name of kafkaNames) await withKafka[name as keyof typeof withKafka](broker);
+  } finally {
+    await broker.close();
+  }
+}
+process.exit(0);
