@@ -2,6 +2,7 @@
 // runs it). Scenarios needing Kafka share one local broker (Kafka 3.9, 3 partitions, no topic
 // auto-creation: every run's topic is created before it is timed). Writes
 // bench/results/<mode>/<scenario>.json and machine.json; BENCH_MODE=full for the real numbers.
+import { bakeoff } from './kafka-clients/bakeoff';
 import { startBroker } from './lib/kafka';
 import { machineFacts } from './lib/machine';
 import { mode, writeResult } from './lib/run';
@@ -12,7 +13,7 @@ import { kill9 } from './scenarios/kill9';
 import { outage } from './scenarios/outage';
 
 const withoutKafka = { ingest } as const;
-const withKafka = { e2e, drain, kill9, outage } as const;
+const withKafka = { e2e, drain, kill9, outage, clients: bakeoff } as const;
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)];
 for (const name of names) if (!(name in withoutKafka) && !(name in withKafka)) throw new Error(`unknown scenario ${name}: ${Object.keys({ ...withoutKafka, ...withKafka }).join(', ')}`);

@@ -1,0 +1,127 @@
+// The Kafka client bake-off: one produce scenario (idempotent, acks=all, ~100-byte records with 5
+// headers, 50 keys, a pre-created topic of 3 partitions, batches of 2 000 with up to 5 sends
+// outstanding) run for each client in turn, alternating, each run in its own process and topic:
+//   kafkajs (patched, Node 20 and Node 22), @platformatic/kafka (Node 22), @confluentinc/kafka-javascript
+//   (librdkafka, Node 20; its KafkaJS-compatible API and its lower-level produce() API), and kcat
+//   (librdkafka's own C producer) as the ceiling.
+// Per run: records/s (client's clock, connect and the first batch excluded), CPU seconds per million
+// records (the client's whole process via bash `times`, and the timed part as the client measured
+// it), the broker's CPU seconds, and the records the topic holds afterwards (end offsets).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Broker } from '../lib/kafka';
+import { alternate, benchDir, cpuSecondsOf, medians, runs, setting, watchLoad, writeResult } from '../lib/run';
+
+const records = setting('BENCH_CLIENT_RECORDS', 300_000, 3_000_000);
+const BATCH = 2000;
+const IN_FLIGHT = 5;
+const node22 = join(benchDir, 'node_modules', '.bin', 'node');
+const here = join(benchDir, 'kafka-clients');
+
+interface Client {
+  command: (broker: string, topic: string, kcatInput: string) => string[];
+  available: () => boolean;
+}
+const js = (nodeBin: string, client: string): Client['command'] => (broker, topic) => [nodeBin, join(here, 'produce.mjs'), client, broker, topic, String(records), String(BATCH), String(IN_FLIGHT)];
+const confluentAddon = join(benchDir, 'node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node');
+const clients: Record<string, Client> = {
+  kafkajs: { command: js(process.execPath, 'kafkajs'), available: () => true },
+  'kafkajs@node22': { command: js(node22, 'kafkajs'), available: () => existsSync(node22) },
+  platformatic: { command: js(node22, 'platformatic'), available: () => existsSync(node22) },
+  confluent: { command: js(process.execPath, 'confluent'), available: () => existsSync(confluentAddon) },
+  'confluent-native': { command: js(process.execPath, 'confluent-native'), available: () => existsSync(confluentAddon) },
+  kcat: { command: (broker, topic, input) => ['kcat', ...kcatArgs(broker, topic, input)], available: () => true },
+};
+
+function kcatArgs(broker: string, topic: string, input: string): string[] {
+  const headers = ['sparkngin-id=0193a5b2-7c4e-7d3a-9f1b-000000000000', `sparkngin-ts=${Date.now()}`, 'sparkngin-ip=127.0.0.1', 'sparkngin-host=127.0.0.1:45678', 'sparkngin-type=json'];
+  return ['-P', '-b', broker, '-t', topic, '-K', '\t', ...headers.flatMap((h) => ['-H', h]), '-X', 'enable.idempotence=true', '-X', 'acks=all', '-l', input];
+}
+
+interface RunResult {
+  recordsPerSecond: number;
+  cpuSecondsPerMillion: number;
+  processCpuSecondsPerMillion: number;
+  brokerCpuSecondsPerMillion: number;
+  inTopic: number;
+  seconds: number;
+  rssMb?: number;
+}
+
+/** Runs a command under bash so that `times` gives its CPU time; returns its output and that time. */
+function runTimed(argv: string[]): Promise<{ out: string; cpuSeconds: number; wallSeconds: number }> {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn('bash', ['-c', `${quoted} && times`], { stdio: ['ignore', 'pipe', 'inherit'], cwd: here });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('close', (code) => {
+      const m = out.trim().split('\n').at(-1)?.match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+      if (code !== 0 || !m) return reject(new Error(`${argv[0]} failed (${code}): ${out.slice(-2000)}`));
+      resolve({ out, cpuSeconds: Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]), wallSeconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+export async function bakeoff(broker: Broker): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sparkngin-bakeoff-'));
+  const kcatInput = join(dir, 'kcat.txt');
+  const { kcatLines, RECORD_BYTES } = (await import(join(here, 'records.mjs'))) as { kcatLines: (n: number) => string; RECORD_BYTES: number };
+  writeFileSync(kcatInput, kcatLines(records));
+  const variants = Object.keys(clients).filter((name) => {
+    if (clients[name]!.available()) return true;
+    console.log(`bench: bake-off: ${name} not available (bench/setup.sh installs and builds it), skipped`);
+    return false;
+  });
+  let serial = 0;
+  try {
+    const all = await alternate(variants, runs, async (variant): Promise<RunResult & { load: unknown }> => {
+      const topic = `bakeoff-${++serial}-${variant.replace(/[^a-z0-9]/g, '-')}`;
+      await broker.createTopic(topic);
+      const brokerCpu = cpuSecondsOf(broker.peer.pid);
+      const load = watchLoad(() => [broker.peer.pid]);
+      const run = await runTimed(clients[variant]!.command(broker.peer.brokers, topic, kcatInput));
+      const loadDuring = load.stop();
+      const brokerCpuSeconds = cpuSecondsOf(broker.peer.pid) - brokerCpu;
+      const inTopic = await broker.count(topic);
+      const line = run.out.split('\n').find((l) => l.startsWith('PRODUCE_JSON '));
+      const reported = line ? (JSON.parse(line.slice('PRODUCE_JSON '.length)) as { recordsPerSecond: number; cpuSecondsPerMillion: number; seconds: number; rssMb: number }) : undefined;
+      // kcat reports nothing: its whole run is the timed part (start-up is noise at millions of records).
+      return {
+        recordsPerSecond: reported?.recordsPerSecond ?? records / run.wallSeconds,
+        cpuSecondsPerMillion: reported?.cpuSecondsPerMillion ?? (run.cpuSeconds * 1e6) / records,
+        processCpuSecondsPerMillion: (run.cpuSeconds * 1e6) / records,
+        brokerCpuSecondsPerMillion: (brokerCpuSeconds * 1e6) / records,
+        inTopic,
+        seconds: reported?.seconds ?? run.wallSeconds,
+        ...(reported ? { rssMb: reported.rssMb } : {}),
+        load: loadDuring,
+      };
+    });
+    for (const { variant, result } of all) if (result.inTopic < records) throw new Error(`bake-off: ${variant} left ${result.inTopic} of ${records} records in its topic`);
+    const perSecond = medians(all, (r) => r.recordsPerSecond);
+    writeResult('clients', {
+      records,
+      recordBytes: RECORD_BYTES,
+      headers: 5,
+      keys: 50,
+      batch: BATCH,
+      inFlight: IN_FLIGHT,
+      partitions: 3,
+      kafka: broker.peer.version,
+      runsPerVariant: runs,
+      command: 'node bench/kafka-clients/produce.mjs <client> <broker> <topic> <records> 2000 5 (kcat: kcat -P -K "\\t" -H ×5 -X enable.idempotence=true -X acks=all -l <file>)',
+      runs: all,
+      medianRecordsPerSecond: perSecond,
+      medianCpuSecondsPerMillion: medians(all, (r) => r.cpuSecondsPerMillion),
+      medianProcessCpuSecondsPerMillion: medians(all, (r) => r.processCpuSecondsPerMillion),
+      medianBrokerCpuSecondsPerMillion: medians(all, (r) => r.brokerCpuSecondsPerMillion),
+      ratioToKcat: Object.fromEntries(Object.entries(perSecond).map(([k, v]) => [k, v / (perSecond.kcat ?? Number.NaN)])),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
