@@ -39,7 +39,7 @@ export function machineFacts(): Record<string, unknown> {
       'libnginx-mod-http-lua': dpkgVersion('libnginx-mod-http-lua'),
       'lua-nginx-kafka (lua-resty-kafka)': dpkgVersion('lua-nginx-kafka'),
       wrk: dpkgVersion('wrk'),
-      kcat: commandOutput('kcat', ['-V']).split('\n').find((l) => l.startsWith('Version'))?.split(' (')[0] ?? 'not found',
+      kcat: commandOutput('kcat', ['-V']).split('\n').find((l) => l.startsWith('Version'))?.split(' (')[0]?.replace('Version ', '') ?? 'not found',
       'kcat librdkafka': /librdkafka (\S+)/.exec(commandOutput('kcat', ['-V']))?.[1] ?? '?',
       kafkajs: `${npmVersion(repoRoot, 'kafkajs')} + patches/`,
       '@platformatic/kafka': npmVersion(benchDir, '@platformatic/kafka'),
