@@ -3,6 +3,7 @@
 // auto-creation: every run's topic is created before it is timed). Writes
 // bench/results/<mode>/<scenario>.json and machine.json; BENCH_MODE=full for the real numbers.
 import { bakeoff } from './kafka-clients/bakeoff';
+import { support } from './kafka-clients/support';
 import { startBroker } from './lib/kafka';
 import { machineFacts } from './lib/machine';
 import { mode, writeResult } from './lib/run';
@@ -12,7 +13,8 @@ import { ingest } from './scenarios/ingest';
 import { kill9 } from './scenarios/kill9';
 import { outage } from './scenarios/outage';
 
-const withoutKafka = { ingest } as const;
+// Scenarios that start their own brokers (or need none), then those sharing one Kafka 3.9.
+const withoutKafka = { ingest, 'clients-support': support } as const;
 const withKafka = { e2e, drain, kill9, outage, clients: bakeoff } as const;
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)];

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchDir } from './run';
+import { benchDir, medians } from './run';
 
 export type WrkScenario = 'single' | 'ndjson100';
 /** Events in one request of each scenario. */
@@ -53,4 +53,13 @@ export function wrk(scenario: WrkScenario, url: string, seconds: number, onStart
       resolve({ ...parsed, okPerSecond: (parsed.requests - parsed.non2xx) / (parsed.durationUs / 1e6), command });
     });
   });
+}
+
+/** Medians per variant of wrk's p50, p90 and p99, in milliseconds. */
+export function latencyMedians<R>(all: Array<{ variant: string; result: R }>, pick: (r: R) => WrkResult) {
+  return {
+    medianP50Ms: medians(all, (r) => pick(r).latencyUs.p50 / 1000),
+    medianP90Ms: medians(all, (r) => pick(r).latencyUs.p90 / 1000),
+    medianP99Ms: medians(all, (r) => pick(r).latencyUs.p99 / 1000),
+  };
 }

@@ -9,7 +9,7 @@ import type { Broker } from '../lib/kafka';
 import { traceDelivery } from '../lib/kafka';
 import { alternate, medians, rssMb, runs, setting, sleep, watchLoad, writeResult } from '../lib/run';
 import { type Server, nginxErrors, startNginx, startSparkngin } from '../lib/servers';
-import { EVENTS_PER_REQUEST, wrk, type WrkScenario } from '../lib/wrk';
+import { EVENTS_PER_REQUEST, latencyMedians, wrk, type WrkScenario } from '../lib/wrk';
 
 const seconds = setting('BENCH_SECONDS', 5, 15);
 const warmup = setting('BENCH_WARMUP', 2, 5);
@@ -71,9 +71,7 @@ export async function e2e(broker: Broker): Promise<void> {
       runs: all,
       medianAcceptedPerSecond: medians(all, (r) => r.acceptedPerSecond),
       medianDeliveredPerSecond: medians(all, (r) => r.deliveredPerSecond),
-      medianP50Ms: medians(all, (r) => r.wrk.latencyUs.p50 / 1000),
-      medianP90Ms: medians(all, (r) => r.wrk.latencyUs.p90 / 1000),
-      medianP99Ms: medians(all, (r) => r.wrk.latencyUs.p99 / 1000),
+      ...latencyMedians(all, (r) => r.wrk),
     };
   }
   writeResult('e2e', { seconds, warmupSeconds: warmup, runsPerVariant: runs, kafka: broker.peer.version, partitions: 3, command: `wrk -t2 -c64 -d${seconds}s --latency -s bench/wrk/<scenario>.lua <url>/v1/topics/<fresh topic>`, scenarios });

@@ -3,7 +3,7 @@
 // ~100-byte events and NDJSON ×100, wrk -t2 -c64, each server fresh for each run, runs alternating.
 import { alternate, medians, rssMb, runs, setting, sleep, watchLoad, writeResult } from '../lib/run';
 import { type Server, startBareNode, startNginx, startSparkngin } from '../lib/servers';
-import { EVENTS_PER_REQUEST, wrk, type WrkScenario } from '../lib/wrk';
+import { EVENTS_PER_REQUEST, latencyMedians, wrk, type WrkScenario } from '../lib/wrk';
 
 const seconds = setting('BENCH_SECONDS', 5, 15);
 const warmup = setting('BENCH_WARMUP', 2, 5);
@@ -31,9 +31,7 @@ export async function ingest(): Promise<void> {
       runs: all,
       medianRequestsPerSecond: medians(all, (r) => r.okPerSecond),
       medianEventsPerSecond: medians(all, (r) => r.eventsPerSecond),
-      medianP50Ms: medians(all, (r) => r.latencyUs.p50 / 1000),
-      medianP90Ms: medians(all, (r) => r.latencyUs.p90 / 1000),
-      medianP99Ms: medians(all, (r) => r.latencyUs.p99 / 1000),
+      ...latencyMedians(all, (r) => r),
     };
   }
   writeResult('ingest', { seconds, warmupSeconds: warmup, runsPerVariant: runs, command: `wrk -t2 -c64 -d${seconds}s --latency -s bench/wrk/<scenario>.lua <url>/v1/topics/bench`, scenarios });
