@@ -127,8 +127,8 @@ if (drain) {
 
 if (outage) {
   out.push(`### Kafka away for ${outage.outageSeconds} s under ${int(outage.targetEventsPerSecond)} events/s (\`outage.json\`)`, '');
-  out.push('| accepted | refused | backlog at restart | drain s | drain events/s | delivered (/stats) | in Kafka | RSS during outage, MB | RSS max, MB |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  out.push(`| ${int(outage.accepted)} | ${int(outage.refused)} | ${int(outage.backlogAtRestart)} | ${fixed(outage.drainSeconds, 1)} | ${int(outage.drainEventsPerSecond)} | ${int(outage.deliveredRecords)} | ${int(outage.recordsInKafka)} | ${outage.rssMbDuringOutage.min}–${outage.rssMbDuringOutage.max} | ${outage.rssMbOverall.max} |`, '');
+  out.push('| accepted | refused | backlog at restart | drain s | drain events/s (from the first delivery) | delivered (/stats) | in Kafka | RSS during outage, MB | RSS max, MB |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push(`| ${int(outage.accepted)} | ${int(outage.refused)} | ${int(outage.backlogAtRestart)} | ${fixed(outage.drainSeconds, 1)} | ${int(outage.drainEventsPerSecond)} (${int(outage.drainEventsPerSecondFromFirstDelivery)}) | ${int(outage.deliveredRecords)} | ${int(outage.recordsInKafka)} | ${outage.rssMbDuringOutage.min}–${outage.rssMbDuringOutage.max} | ${outage.rssMbOverall.max} |`, '');
   const series: Json[] = [];
   const s = outage.samples as Json[];
   for (let i = 1; i < s.length; i++) {
@@ -144,7 +144,7 @@ if (outage) {
     height: 170,
     width: 640,
     layer: [
-      { data: { values: phases }, mark: { type: 'rect', opacity: 0.12 }, encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, color: { field: 'phase', type: 'nominal', scale: { range: ['#d62728', '#2ca02c'] }, legend: { title: 'phase' } } } },
+      { data: { values: phases }, mark: { type: 'rect', opacity: 0.12 }, encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, color: { field: 'phase', type: 'nominal', scale: { domain: ['outage', 'drain'], range: ['#d62728', '#2ca02c'] }, legend: { title: 'phase' } } } },
       { data: { values: series.filter((p) => p.metric === metric) }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 't', type: 'quantitative', title: 'seconds since start' }, y: { field: 'value', type: 'quantitative', title }, stroke: { field: 'series', type: 'nominal', legend: { title: null } } } },
     ],
     resolve: { scale: { color: 'independent' } },

@@ -78,18 +78,21 @@ export interface Load {
  *  processes (read at start and stop, so a process must live through the run to be counted). */
 export function watchLoad(pids: () => Array<number | undefined>): { stop(): Load } {
   const loadavg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  const before = { ticks: machineTicks(), ours: pids().map(cpuSecondsOf), loadavg: loadavg(), at: Date.now() };
+  // By pid: a process started during the run (a restarted broker) counts from zero.
+  const cpuByPid = () => new Map(pids().flatMap((pid) => (pid === undefined ? [] : [[pid, cpuSecondsOf(pid)] as const])));
+  const before = { ticks: machineTicks(), ours: cpuByPid(), loadavg: loadavg(), at: Date.now() };
   const selfBefore = process.cpuUsage();
   return {
     stop() {
       const ticks = machineTicks();
-      const ours = pids().map(cpuSecondsOf);
+      const ours = cpuByPid();
       const self = process.cpuUsage(selfBefore);
       const seconds = (Date.now() - before.at) / 1000;
       const cores = (ticks.total - before.ticks.total) / CLOCK_TICKS / seconds;
       const capacity = seconds * cores;
       const busy = (ticks.busy - before.ticks.busy) / CLOCK_TICKS;
-      const oursSeconds = ours.reduce((sum, v, i) => sum + Math.max(0, v - (before.ours[i] ?? 0)), 0) + (self.user + self.system) / 1e6;
+      let oursSeconds = (self.user + self.system) / 1e6;
+      for (const [pid, seconds] of ours) oursSeconds += Math.max(0, seconds - (before.ours.get(pid) ?? 0));
       const pct = (v: number) => Math.round((1000 * v) / capacity) / 10;
       return {
         loadavgBefore: before.loadavg,

@@ -28,7 +28,8 @@ export interface SparknginOptions {
   topicPrefix?: string;
   /** An existing data dir (a filled spool) instead of a fresh one. */
   dataDir?: string;
-  extraYaml?: string;
+  /** More keys of the Kafka sink, in YAML flow style (`retry: {maxMs: 2000}`). */
+  kafkaYaml?: string;
 }
 
 export const SPARKNGIN_BUNDLE = join(repoRoot, 'build', 'sparkngin.cjs');
@@ -38,9 +39,9 @@ export async function startSparkngin(options: SparknginOptions = {}): Promise<Se
   const dataDir = options.dataDir ?? join(dir, 'data');
   const port = await freePort();
   const kafka = options.kafka
-    ? `  kafka: {enabled: true, brokers: ['${options.kafka}'], topicPrefix: '${options.topicPrefix ?? ''}'}\n`
+    ? `  kafka: {enabled: true, brokers: ['${options.kafka}'], topicPrefix: '${options.topicPrefix ?? ''}'${options.kafkaYaml ? `, ${options.kafkaYaml}` : ''}}\n`
     : '  kafka: {enabled: false}\n';
-  writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\nsinks:\n  file: {enabled: false}\n${kafka}${options.extraYaml ?? ''}`);
+  writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\nsinks:\n  file: {enabled: false}\n${kafka}`);
   const child = spawnOwned(process.execPath, [SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
