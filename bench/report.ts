@@ -65,7 +65,7 @@ if (machine) {
   const v = machine.versions;
   out.push('| | |', '|---|---|');
   out.push(`| date | ${machine.date} (commit ${machine.commit}${machine.dirty ? ', uncommitted changes' : ''}) |`);
-  out.push(`| machine | ${machine.cpu}, ${machine.memoryGiB} GiB, kernel ${machine.kernel}; load average at start ${machine.loadavg.split(' ').slice(0, 3).join(' ')} |`);
+  out.push(`| machine | ${machine.cpu}, ${machine.memoryGiB} GiB, kernel ${machine.kernel}; load average at start ${machine.loadavg.split(' ').slice(0, 3).join(' ')}; append + fdatasync in the temp dir ${machine.fdatasyncMs} ms (median of 50) |`);
   out.push(`| Node | ${v.node} (daemon, kafkajs, confluent); ${v.node22} (\`node\` package from npm: @platformatic/kafka, kafkajs@node22) |`);
   out.push(`| Kafka | ${v.kafka['3.9']} (one local KRaft broker, test/peers/kafka.ts; every topic created beforehand with 3 partitions) |`);
   out.push(`| references | ${v.nginx}, libnginx-mod-http-lua ${v['libnginx-mod-http-lua']}, lua-resty-kafka ${v['lua-nginx-kafka (lua-resty-kafka)']}; kcat ${v.kcat} (librdkafka ${v['kcat librdkafka']}); wrk ${v.wrk} |`);

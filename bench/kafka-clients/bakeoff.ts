@@ -48,6 +48,8 @@ interface RunResult {
   inTopic: number;
   seconds: number;
   rssMb?: number;
+  /** CPU seconds by thread name (JavaScript clients), the whole process. */
+  threads?: Record<string, number>;
 }
 
 /** Runs a command under bash so that `times` gives its CPU time; returns its output and that time. */
@@ -71,7 +73,9 @@ export async function bakeoff(broker: Broker): Promise<void> {
   const kcatInput = join(dir, 'kcat.txt');
   const { kcatLines, RECORD_BYTES } = (await import(join(here, 'records.mjs'))) as { kcatLines: (n: number) => string; RECORD_BYTES: number };
   writeFileSync(kcatInput, kcatLines(records));
+  const only = process.env.BENCH_CLIENTS?.split(',').filter(Boolean);
   const variants = Object.keys(clients).filter((name) => {
+    if (only && !only.includes(name)) return false;
     if (clients[name]!.available()) return true;
     console.log(`bench: bake-off: ${name} not available (bench/setup.sh installs and builds it), skipped`);
     return false;
@@ -88,7 +92,7 @@ export async function bakeoff(broker: Broker): Promise<void> {
       const brokerCpuSeconds = cpuSecondsOf(broker.peer.pid) - brokerCpu;
       const inTopic = await broker.count(topic);
       const line = run.out.split('\n').find((l) => l.startsWith('PRODUCE_JSON '));
-      const reported = line ? (JSON.parse(line.slice('PRODUCE_JSON '.length)) as { recordsPerSecond: number; cpuSecondsPerMillion: number; seconds: number; rssMb: number }) : undefined;
+      const reported = line ? (JSON.parse(line.slice('PRODUCE_JSON '.length)) as { recordsPerSecond: number; cpuSecondsPerMillion: number; seconds: number; rssMb: number; threads: Record<string, number> }) : undefined;
       // kcat reports nothing: its whole run is the timed part (start-up is noise at millions of records).
       return {
         recordsPerSecond: reported?.recordsPerSecond ?? records / run.wallSeconds,
@@ -97,7 +101,7 @@ export async function bakeoff(broker: Broker): Promise<void> {
         brokerCpuSecondsPerMillion: (brokerCpuSeconds * 1e6) / records,
         inTopic,
         seconds: reported?.seconds ?? run.wallSeconds,
-        ...(reported ? { rssMb: reported.rssMb } : {}),
+        ...(reported ? { rssMb: reported.rssMb, threads: reported.threads } : {}),
         load: loadDuring,
       };
     });

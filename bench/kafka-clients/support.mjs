@@ -8,10 +8,20 @@ import { batch } from './records.mjs';
 const [client, broker, prefix] = process.argv.slice(2);
 const { connect } = await import(`./clients/${client}.mjs`);
 const result = {};
+/** The error as the sink would see it, and the Kafka error name found anywhere inside it. */
 const describe = (error) => {
   const e = error ?? {};
-  const inner = e.errors?.[0] ?? e.cause ?? e.originalError;
-  return { name: e.name ?? e.constructor?.name, type: e.type ?? inner?.type, code: e.code ?? inner?.code, message: String(e.message ?? e).slice(0, 160) };
+  const seen = new Set();
+  const queue = [e];
+  let kafkaError;
+  while (queue.length > 0 && kafkaError === undefined) {
+    const current = queue.shift();
+    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
+    seen.add(current);
+    kafkaError = [current.type, current.apiId].find((v) => typeof v === 'string' && v !== 'UNKNOWN');
+    queue.push(current.cause, current.originalError, ...(Array.isArray(current.errors) ? current.errors : []));
+  }
+  return { name: e.name ?? e.constructor?.name, code: e.code, kafkaError, message: String(e.message ?? e).slice(0, 160) };
 };
 const withTimeout = (promise, ms) => Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms))]);
 

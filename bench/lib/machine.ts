@@ -1,6 +1,6 @@
 // What a result is worth without: the machine, the versions of everything measured, the commit.
-import { cpus, freemem, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaVersionOf } from '../../test/peers/kafka';
 import { benchDir, commandOutput, repoRoot } from './run';
@@ -18,6 +18,27 @@ function npmVersion(dir: string, name: string): string {
   }
 }
 
+/** Median ms of a small append + fdatasync in the temp dir (where the benchmarks' spools live):
+ *  Sparkngin answers after its group commit's fdatasync, so a slow disk shows in its numbers. */
+export function fdatasyncMs(count = 50): number {
+  const dir = mkdtempSync(join(tmpdir(), 'sparkngin-fsync-'));
+  const fd = openSync(join(dir, 'probe'), 'a');
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const started = process.hrtime.bigint();
+      writeSync(fd, Buffer.alloc(128, 1));
+      fdatasyncSync(fd);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(count / 2)]! * 100) / 100;
+}
+
 export function machineFacts(): Record<string, unknown> {
   const cpu = cpus();
   return {
@@ -28,6 +49,7 @@ export function machineFacts(): Record<string, unknown> {
     freeMemoryGiB: Math.round(freemem() / 2 ** 30),
     kernel: commandOutput('uname', ['-r']),
     loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
+    fdatasyncMs: fdatasyncMs(),
     commit: commandOutput('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']),
     dirty: commandOutput('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']) !== '',
     versions: {

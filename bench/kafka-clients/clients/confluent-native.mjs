@@ -16,6 +16,8 @@ export async function connect(brokers, { compression = 'none' } = {}) {
     'compression.codec': compression,
     'allow.auto.create.topics': false,
     dr_cb: true,
+    // librdkafka's own default (5 ms) unless an experiment sets BAKEOFF_LINGER_MS.
+    ...(process.env.BAKEOFF_LINGER_MS ? { 'linger.ms': Number(process.env.BAKEOFF_LINGER_MS) } : {}),
   });
   producer.on('delivery-report', (err, report) => {
     const batch = report.opaque;
