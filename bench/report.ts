@@ -44,6 +44,7 @@ const kill9 = load('kill9');
 const drain = load('drain');
 const outage = load('outage');
 const clients = load('clients');
+const support = load('clients-support');
 const build = existsSync(join(benchDir, 'results', 'confluent-build.json')) ? JSON.parse(readFileSync(join(benchDir, 'results', 'confluent-build.json'), 'utf8')) : undefined;
 
 const out: string[] = [];
@@ -120,9 +121,10 @@ if (drain) {
   out.push(`${int(drain.events)} records of ${drain.recordBytes} bytes, ${drain.keys} keys, headers ${drain.headers.map((h: string) => `\`${h.split('=')[0]}\``).join(', ')}; fresh pre-created topic per run; ${drain.runsPerVariant} run(s) each, alternating.`, '');
   out.push(`kcat: \`${drain.command.kcat}\``, '');
   out.push('| producer | records/s, first to last record | records/s, from start | CPU s per million records | foreign CPU |', '|---|---:|---:|---:|---:|');
-  for (const v of ['sparkngin', 'kcat']) out.push(`| ${v} | ${int(drain.medianSteadyPerSecond[v])} | ${int(drain.medianWallPerSecond[v])} | ${fixed(drain.medianCpuSecondsPerMillion[v], 1)} | ${foreign(drain.runs.filter((r: Json) => r.variant === v))} |`);
+  for (const v of Object.keys(drain.medianSteadyPerSecond)) out.push(`| ${v} | ${int(drain.medianSteadyPerSecond[v])} | ${int(drain.medianWallPerSecond[v])} | ${fixed(drain.medianCpuSecondsPerMillion[v], 1)} | ${foreign(drain.runs.filter((r: Json) => r.variant === v))} |`);
   out.push('');
   ratios.push({ name: 'drain (vs kcat)', value: drain.ratioToKcat, target: 0.25 });
+  if (drain.ratioToKcatOnNode22 !== undefined) ratios.push({ name: 'drain on Node 22 (vs kcat)', value: drain.ratioToKcatOnNode22, target: 0.25 });
 }
 
 if (outage) {
@@ -166,6 +168,15 @@ if (clients) {
     { client: c, metric: 'CPU seconds per million records (lower is better)', value: clients.medianCpuSecondsPerMillion[c] },
   ]);
   plots.push({ file: 'clients.svg', title: 'Kafka client bake-off: throughput and CPU cost', spec: { data: { values: bars }, facet: { row: { field: 'metric', type: 'nominal', title: null } }, resolve: { scale: { x: 'independent' } }, spec: { width: 520, height: 150, mark: 'bar', encoding: { y: { field: 'client', type: 'nominal', sort: '-x', title: null }, x: { field: 'value', type: 'quantitative', title: null }, color: { field: 'client', type: 'nominal', legend: null } } } } });
+}
+if (support) {
+  out.push('What each client did with what the sink needs (`clients-support.json`): idempotent produce with the five headers read back by kcat, each codec (10 records, read back), and a batch of three whose middle record is larger than its topic allows (`max.message.bytes=1000`): the Kafka error the client reports, and how many of the batch were stored.', '');
+  out.push('| client @ Kafka | headers | gzip | snappy | lz4 | zstd | too-large record: error | stored of 3 |', '|---|---|---|---|---|---|---|---:|');
+  const cell = (v: Json) => (v === 'ok' ? 'ok' : `no (${v?.message ?? v})`);
+  for (const [name, r] of Object.entries<Json>(support.results)) {
+    out.push(`| ${name} | ${r.headersReadBack ? 'ok' : 'no'} | ${cell(r.gzip)} | ${cell(r.snappy)} | ${cell(r.lz4)} | ${cell(r.zstd)} | ${r.tooLarge?.rejected ? `\`${r.tooLarge.kafkaError ?? r.tooLarge.code}\` (${r.tooLarge.name})` : 'not rejected'} | ${r.tooLargeOthersDelivered} |`);
+  }
+  out.push('');
 }
 if (build) {
   out.push(`@confluentinc/kafka-javascript built from its bundled sources here (\`bench/kafka-clients/build-confluent.sh\`): ${fixed(build.seconds, 0)} s on ${build.cores} cores (load average ${build.loadavgBefore} when it started), librdkafka ${build.librdkafka}, addon + shared libraries ${fixed(build.addonAndLibsBytes / 2 ** 20, 1)} MiB unstripped.`, '');

@@ -30,7 +30,12 @@ export interface SparknginOptions {
   dataDir?: string;
   /** More keys of the Kafka sink, in YAML flow style (`retry: {maxMs: 2000}`). */
   kafkaYaml?: string;
+  /** The Node binary to run the bundle with (default: the one running the bench). */
+  node?: string;
 }
+
+/** Node 22 from the npm registry (bench/node_modules, bench/setup.sh): the version the executables embed. */
+export const NODE22 = join(benchDir, 'node_modules', '.bin', 'node');
 
 export const SPARKNGIN_BUNDLE = join(repoRoot, 'build', 'sparkngin.cjs');
 
@@ -42,7 +47,7 @@ export async function startSparkngin(options: SparknginOptions = {}): Promise<Se
     ? `  kafka: {enabled: true, brokers: ['${options.kafka}'], topicPrefix: '${options.topicPrefix ?? ''}'${options.kafkaYaml ? `, ${options.kafkaYaml}` : ''}}\n`
     : '  kafka: {enabled: false}\n';
   writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\nsinks:\n  file: {enabled: false}\n${kafka}`);
-  const child = spawnOwned(process.execPath, [SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnOwned(options.node ?? process.execPath, [SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;

@@ -5,19 +5,20 @@
 // The rate is read on the broker's side (end offsets sampled every 100 ms): records / seconds from
 // the first record to the last (`steady`), and records / seconds from the producer's start (`wall`).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Broker, traceDelivery } from '../lib/kafka';
 import { alternate, cpuSecondsOf, medians, runs, setting, watchLoad, writeResult } from '../lib/run';
-import { startSparkngin } from '../lib/servers';
+import { NODE22, startSparkngin } from '../lib/servers';
 
 const events = setting('BENCH_DRAIN_EVENTS', 200_000, 2_000_000);
 const KEYS = 50;
 const line = JSON.stringify({ user: 42, page: '/home', ref: 'https://example.com/some/path?x=1', ua: 'Mozilla/5.0' });
 // What Sparkngin puts in each record's headers (src/sinks/kafka/record.ts), with values of the same size.
 const HEADERS = ['sparkngin-id=0193a5b2-7c4e-7d3a-9f1b-2c3d4e5f6a7b', 'sparkngin-ts=1764600000000', 'sparkngin-ip=127.0.0.1', 'sparkngin-host=127.0.0.1:45678', 'sparkngin-type=json'];
-type Variant = 'sparkngin' | 'kcat';
+// The daemon on the machine's Node 20 and on Node 22 (what the executables embed), and kcat.
+type Variant = 'sparkngin' | 'sparkngin@node22' | 'kcat';
 
 async function fillSpool(dir: string): Promise<string> {
   const server = await startSparkngin({ dataDir: join(dir, 'spool') });
@@ -58,7 +59,8 @@ export async function drain(broker: Broker): Promise<void> {
     const kcatInput = join(dir, 'kcat.txt');
     writeFileSync(kcatInput, Array.from({ length: events }, (_, i) => `k${Math.floor(i / 1000) % KEYS}\t${line}\n`).join(''));
     let serial = 0;
-    const all = await alternate<Variant, { steadyPerSecond: number; wallPerSecond: number; cpuSecondsPerMillion: number; delivered: number }>(['sparkngin', 'kcat'], runs, async (variant) => {
+    const variants: Variant[] = existsSync(NODE22) ? ['sparkngin', 'sparkngin@node22', 'kcat'] : ['sparkngin', 'kcat'];
+    const all = await alternate<Variant, { steadyPerSecond: number; wallPerSecond: number; cpuSecondsPerMillion: number; delivered: number }>(variants, runs, async (variant) => {
       const run = ++serial;
       const topic = `d${run}-kbench`;
       await broker.createTopic(topic);
@@ -70,7 +72,7 @@ export async function drain(broker: Broker): Promise<void> {
       }
       const copy = join(dir, `spool-${run}`);
       execFileSync('cp', ['-a', spool, copy]);
-      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `d${run}-`, dataDir: copy });
+      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `d${run}-`, dataDir: copy, ...(variant === 'sparkngin@node22' ? { node: NODE22 } : {}) });
       try {
         const load = watchLoad(() => [...server.pids(), broker.peer.pid]);
         const cpuBefore = cpuSecondsOf(server.mainPid);
@@ -97,6 +99,7 @@ export async function drain(broker: Broker): Promise<void> {
       medianWallPerSecond: medians(all, (r) => r.wallPerSecond),
       medianCpuSecondsPerMillion: medians(all, (r) => r.cpuSecondsPerMillion),
       ratioToKcat: (steady.sparkngin ?? Number.NaN) / (steady.kcat ?? Number.NaN),
+      ratioToKcatOnNode22: (steady['sparkngin@node22'] ?? Number.NaN) / (steady.kcat ?? Number.NaN),
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
