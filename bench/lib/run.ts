@@ -141,6 +141,8 @@ const owned = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of owned) child.kill('SIGKILL');
 });
+// Ctrl-C or a kill of the bench: exit through the 'exit' hooks, so nothing it started outlives it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(128 + 2));
 
 export function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));

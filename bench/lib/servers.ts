@@ -93,6 +93,11 @@ export async function startNginx(flavour: NginxFlavour, brokerPort?: number): Pr
   const url = `http://127.0.0.1:${port}`;
   await Promise.race([waitForHttp(url), exited(master).then(() => Promise.reject(new Error(`nginx exited: ${stderr} ${safeRead(join(dir, 'error.log'))}`)))]);
   const pids = () => [master.pid!, ...childrenOf(master.pid!)];
+  // nginx's workers outlive a master killed with SIGKILL: if this process ends before stop(), they
+  // go too, found before spawnOwned's own exit hook kills the master.
+  const killWorkers = () => childrenOf(master.pid!).forEach((pid) => process.kill(pid, 'SIGKILL'));
+  process.prependListener('exit', killWorkers);
+  master.once('exit', () => process.off('exit', killWorkers));
   return {
     name: flavour === 'lua-kafka' ? 'nginx-lua-kafka' : 'nginx-204',
     url,
