@@ -167,7 +167,7 @@ if (clients) {
     { client: c, metric: 'records/s (higher is better)', value: clients.medianRecordsPerSecond[c] },
     { client: c, metric: 'CPU seconds per million records (lower is better)', value: clients.medianCpuSecondsPerMillion[c] },
   ]);
-  plots.push({ file: 'clients.svg', title: 'Kafka client bake-off: throughput and CPU cost', spec: { data: { values: bars }, facet: { row: { field: 'metric', type: 'nominal', title: null } }, resolve: { scale: { x: 'independent' } }, spec: { width: 520, height: 150, mark: 'bar', encoding: { y: { field: 'client', type: 'nominal', sort: '-x', title: null }, x: { field: 'value', type: 'quantitative', title: null }, color: { field: 'client', type: 'nominal', legend: null } } } } });
+  plots.push({ file: 'clients.svg', title: 'Kafka client bake-off: throughput and CPU cost', spec: { data: { values: bars }, facet: { row: { field: 'metric', type: 'nominal', title: null, header: { labelOrient: 'top', labelAngle: 0, labelAnchor: 'start', labelFontWeight: 'bold' } } }, resolve: { scale: { x: 'independent' } }, spec: { width: 520, height: 150, mark: 'bar', encoding: { y: { field: 'client', type: 'nominal', sort: '-x', title: null }, x: { field: 'value', type: 'quantitative', title: null }, color: { field: 'client', type: 'nominal', legend: null } } } } });
 }
 if (support) {
   out.push('What each client did with what the sink needs (`clients-support.json`): idempotent produce with the five headers read back by kcat, each codec (10 records, read back), and a batch of three whose middle record is larger than its topic allows (`max.message.bytes=1000`): the Kafka error the client reports, and how many of the batch were stored.', '');
@@ -198,7 +198,7 @@ if (latency.length > 0) {
     title: 'Latency percentiles per scenario (wrk -t2 -c64, medians of the runs; log scale)',
     spec: {
       data: { values: latency },
-      facet: { row: { field: 'scenario', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 200 } } },
+      facet: { row: { field: 'scenario', type: 'nominal', title: null, header: { labelOrient: 'top', labelAngle: 0, labelAnchor: 'start', labelFontWeight: 'bold' } } },
       resolve: { scale: { y: 'independent' } },
       spec: {
         width: 480,
