@@ -7,11 +7,11 @@
 // Per run: records/s (client's clock, connect and the first batch excluded), CPU seconds per million
 // records (the client's whole process via bash `times`, and the timed part as the client measured
 // it), the broker's CPU seconds, and the records the topic holds afterwards (end offsets).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Broker } from '../lib/kafka';
+import { KCAT_COMMAND, kcatProduceArgs, runTimed, writeKcatInput } from '../lib/kcat';
 import { alternate, benchDir, cpuSecondsOf, medians, runs, setting, watchLoad, writeResult } from '../lib/run';
 
 const records = setting('BENCH_CLIENT_RECORDS', 300_000, 3_000_000);
@@ -32,13 +32,8 @@ const clients: Record<string, Client> = {
   platformatic: { command: js(node22, 'platformatic'), available: () => existsSync(node22) },
   confluent: { command: js(process.execPath, 'confluent'), available: () => existsSync(confluentAddon) },
   'confluent-native': { command: js(process.execPath, 'confluent-native'), available: () => existsSync(confluentAddon) },
-  kcat: { command: (broker, topic, input) => ['kcat', ...kcatArgs(broker, topic, input)], available: () => true },
+  kcat: { command: (broker, topic, input) => ['kcat', ...kcatProduceArgs(broker, topic, input)], available: () => true },
 };
-
-function kcatArgs(broker: string, topic: string, input: string): string[] {
-  const headers = ['sparkngin-id=0193a5b2-7c4e-7d3a-9f1b-000000000000', `sparkngin-ts=${Date.now()}`, 'sparkngin-ip=127.0.0.1', 'sparkngin-host=127.0.0.1:45678', 'sparkngin-type=json'];
-  return ['-P', '-b', broker, '-t', topic, '-K', '\t', ...headers.flatMap((h) => ['-H', h]), '-X', 'enable.idempotence=true', '-X', 'acks=all', '-l', input];
-}
 
 interface RunResult {
   recordsPerSecond: number;
@@ -52,27 +47,11 @@ interface RunResult {
   threads?: Record<string, number>;
 }
 
-/** Runs a command under bash so that `times` gives its CPU time; returns its output and that time. */
-function runTimed(argv: string[]): Promise<{ out: string; cpuSeconds: number; wallSeconds: number }> {
-  const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn('bash', ['-c', `${quoted} && times`], { stdio: ['ignore', 'pipe', 'inherit'], cwd: here });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) => {
-      const m = out.trim().split('\n').at(-1)?.match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
-      if (code !== 0 || !m) return reject(new Error(`${argv[0]} failed (${code}): ${out.slice(-2000)}`));
-      resolve({ out, cpuSeconds: Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]), wallSeconds: (Date.now() - started) / 1000 });
-    });
-  });
-}
-
 export async function bakeoff(broker: Broker): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sparkngin-bakeoff-'));
   const kcatInput = join(dir, 'kcat.txt');
-  const { kcatLines, RECORD_BYTES } = (await import(join(here, 'records.mjs'))) as { kcatLines: (n: number) => string; RECORD_BYTES: number };
-  writeFileSync(kcatInput, kcatLines(records));
+  const { kcatLine, RECORD_BYTES } = (await import(join(here, 'records.mjs'))) as { kcatLine: (n: number) => string; RECORD_BYTES: number };
+  writeKcatInput(kcatInput, records, kcatLine);
   const only = process.env.BENCH_CLIENTS?.split(',').filter(Boolean);
   const variants = Object.keys(clients).filter((name) => {
     if (only && !only.includes(name)) return false;
@@ -87,7 +66,7 @@ export async function bakeoff(broker: Broker): Promise<void> {
       await broker.createTopic(topic);
       const brokerCpu = cpuSecondsOf(broker.peer.pid);
       const load = watchLoad(() => [broker.peer.pid]);
-      const run = await runTimed(clients[variant]!.command(broker.peer.brokers, topic, kcatInput));
+      const run = await runTimed(clients[variant]!.command(broker.peer.brokers, topic, kcatInput), here);
       const loadDuring = load.stop();
       const brokerCpuSeconds = cpuSecondsOf(broker.peer.pid) - brokerCpu;
       const inTopic = await broker.count(topic);
@@ -117,7 +96,7 @@ export async function bakeoff(broker: Broker): Promise<void> {
       partitions: 3,
       kafka: broker.peer.version,
       runsPerVariant: runs,
-      command: 'node bench/kafka-clients/produce.mjs <client> <broker> <topic> <records> 2000 5 (kcat: kcat -P -K "\\t" -H ×5 -X enable.idempotence=true -X acks=all -l <file>)',
+      command: { js: `node bench/kafka-clients/produce.mjs <client> <broker> <topic> ${records} ${BATCH} ${IN_FLIGHT}`, kcat: KCAT_COMMAND },
       runs: all,
       medianRecordsPerSecond: perSecond,
       medianCpuSecondsPerMillion: medians(all, (r) => r.cpuSecondsPerMillion),

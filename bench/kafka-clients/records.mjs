@@ -4,7 +4,7 @@
 export const KEYS = 50;
 const VALUE = Buffer.from(JSON.stringify({ user: 42, page: '/home', ref: 'https://example.com/some/path?x=1', ua: 'Mozilla/5.0', n: 0 }).padEnd(100, ' '));
 export const RECORD_BYTES = VALUE.length;
-export const HEADER_NAMES = ['sparkngin-id', 'sparkngin-ts', 'sparkngin-ip', 'sparkngin-host', 'sparkngin-type'];
+const VALUE_TEXT = VALUE.toString();
 
 /** Records [start, start + count): { key, value, headers } with string keys and header values. */
 export function batch(start, count) {
@@ -27,11 +27,7 @@ export function batch(start, count) {
   return out;
 }
 
-/** The same records as kcat input lines (`key\tvalue`; kcat adds the headers with -H, fixed per run). */
-export function kcatLines(count) {
-  const value = VALUE.toString();
-  const lines = new Array(count);
-  for (let n = 0; n < count; n++) lines[n] = `k${n % KEYS}\t${value}\n`;
-  return lines.join('');
+/** Record n as a line of kcat input (`key\tvalue\n`); kcat adds the headers (bench/lib/kcat.ts). */
+export function kcatLine(n) {
+  return `k${n % KEYS}\t${VALUE_TEXT}\n`;
 }
-export const KCAT_HEADERS = ['sparkngin-id=0193a5b2-7c4e-7d3a-9f1b-000000000000', `sparkngin-ts=${Date.now()}`, 'sparkngin-ip=127.0.0.1', 'sparkngin-host=127.0.0.1:45678', 'sparkngin-type=json'];
