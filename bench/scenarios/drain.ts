@@ -19,8 +19,11 @@ const line = JSON.stringify({ user: 42, page: '/home', ref: 'https://example.com
 // The daemon on the machine's Node 20 and on Node 22 (what the executables embed), and kcat.
 type Variant = 'sparkngin' | 'sparkngin@node22' | 'kcat';
 
+/** A spool holding `events` for the Kafka sink. The sink is on but its broker unreachable (port 1),
+ *  so that its cursor stays at the start: with no sink at all, the spool would delete what no sink
+ *  needs (a first version of this kept only the last ~400 000 events). */
 async function fillSpool(dir: string): Promise<string> {
-  const server = await startSparkngin({ dataDir: join(dir, 'spool') });
+  const server = await startSparkngin({ dataDir: join(dir, 'spool'), kafka: '127.0.0.1:1' });
   const perRequest = 1000;
   const body = `${Array.from({ length: perRequest }, () => line).join('\n')}\n`;
   for (let i = 0; i < events / perRequest; i++) {
@@ -65,6 +68,7 @@ export async function drain(broker: Broker): Promise<void> {
         rmSync(copy, { recursive: true, force: true });
       }
     });
+    for (const { variant, result } of all) if (result.delivered < events) throw new Error(`drain: ${variant} delivered ${result.delivered} of ${events} records`);
     const steady = medians(all, (r) => r.steadyPerSecond);
     writeResult('drain', {
       events,
