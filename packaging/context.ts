@@ -23,11 +23,14 @@ export interface Context {
   targets: readonly Target[];
   /** Base URL the yum repository is published at; baked into setup.sh and sparkngin.repo. */
   repoUrl: string;
+  /** Base URL the apt repository is published at; baked into sparkngin.sources. */
+  aptUrl: string;
   log(message: string): void;
 }
 
-/** Default publication URL; a release sets SPARKNGIN_REPO_URL to the real one. */
+/** Default publication URLs; a release sets SPARKNGIN_REPO_URL and SPARKNGIN_APT_URL to the real ones. */
 export const DEFAULT_REPO_URL = 'https://downloads.sparkngin.org/yum';
+export const DEFAULT_APT_URL = 'https://downloads.sparkngin.org/apt';
 
 export function createContext(options: { root: string; targets?: string[] }): Context {
   const root = resolve(options.root);
@@ -50,6 +53,7 @@ export function createContext(options: { root: string; targets?: string[] }): Co
     date: epoch ? new Date(Number(epoch) * 1000) : new Date(),
     targets: options.targets ? options.targets.map(targetByName) : TARGETS,
     repoUrl: (process.env.SPARKNGIN_REPO_URL ?? DEFAULT_REPO_URL).replace(/\/+$/, ''),
+    aptUrl: (process.env.SPARKNGIN_APT_URL ?? DEFAULT_APT_URL).replace(/\/+$/, ''),
     log: (message) => process.stderr.write(`dist: ${message}\n`),
   };
 }
@@ -59,14 +63,13 @@ export function packageVersion(version: string): string {
   return version.replace('-', '~');
 }
 
-/** File names every step agrees on. */
+/**
+ * The files several steps share: what a step makes for the ones after it. A format's own files
+ * (tarball, RPM, .pkg, ...) are named in its step's module.
+ */
 export const names = {
   binary: (ctx: Context, target: Target) => join(ctx.dist, 'bin', `sparkngin-${target.name}`),
-  tarballBase: (ctx: Context, target: Target) => `sparkngin-${ctx.version}-${target.name}`,
-  tarball: (ctx: Context, target: Target) => join(ctx.dist, `sparkngin-${ctx.version}-${target.name}.tar.gz`),
+  /** Native addons for a target, what goes to <dir of the executable>/../lib/sparkngin/. */
+  addons: (ctx: Context, target: Target) => join(ctx.dist, 'lib', target.name),
   manPage: (ctx: Context) => join(ctx.dist, 'man', 'sparkngin.8'),
-  rpmDir: (ctx: Context) => join(ctx.dist, 'rpm'),
-  rpm: (ctx: Context, target: Target, el: string, release = '1') =>
-    join(ctx.dist, 'rpm', `sparkngin-${packageVersion(ctx.version)}-${release}.${el}.${target.rpmArch}.rpm`),
-  repo: (ctx: Context) => join(ctx.dist, 'repo'),
 };

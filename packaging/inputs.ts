@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import type { Context } from './context';
 import { NODE_VERSION } from './targets';
 
-const SOURCES = ['src', 'packaging', 'rpm', 'repo', 'man', 'deb', 'docs/guide.md', 'scripts/build.mjs', 'package.json'];
+const SOURCES = ['src', 'packaging', 'rpm', 'repo', 'man', 'deb', 'dmg', 'scripts/deps/rcodesign.sh', 'docs/guide.md', 'scripts/build.mjs', 'package.json', 'package-lock.json'];
 
 export function inputsHash(ctx: Context): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ commit: ctx.commit, version: ctx.version, node: NODE_VERSION, targets: ctx.targets.map((t) => t.name), repoUrl: ctx.repoUrl, aptUrl: process.env.SPARKNGIN_APT_URL, releaseKey: Boolean(process.env.SPARKNGIN_GPG_PRIVATE_KEY ?? process.env.SPARKNGIN_GPG_KEY_FILE) }));
+  hash.update(JSON.stringify({ commit: ctx.commit, version: ctx.version, node: NODE_VERSION, targets: ctx.targets.map((t) => t.name), repoUrl: ctx.repoUrl, aptUrl: ctx.aptUrl, releaseKey: Boolean(process.env.SPARKNGIN_GPG_PRIVATE_KEY ?? process.env.SPARKNGIN_GPG_KEY_FILE) }));
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...SOURCES], { cwd: ctx.root })
     .toString()
     .split('\0')

@@ -1,6 +1,6 @@
 // `npm run dist`: runs the steps of steps/index.ts in order and records what dist/ was built from.
 //   --only a,b      run just these steps (they read the outputs of earlier ones from dist/)
-//   --targets x,y   linux-x64,linux-arm64 (default: all)
+//   --targets x,y   linux-x64,linux-arm64,darwin-x64,darwin-arm64 (default: all)
 //   --if-stale      do nothing when dist/ was built from the same inputs (what tests call)
 //   --list          print the steps
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { type Context, createContext } from './context';
 import { inputsHash, stampFile } from './inputs';
 import { STEPS, stepsNamed } from './steps/index';
-import type { Step } from './steps/step';
+import { contextFor, type Step } from './steps/step';
 
 export async function main(argv: string[], root: string): Promise<number> {
   const { values } = parseArgs({
@@ -19,7 +19,7 @@ export async function main(argv: string[], root: string): Promise<number> {
     strict: true,
   });
   if (values.list) {
-    for (const step of STEPS) process.stdout.write(`${step.name.padEnd(10)} ${step.produces}\n`);
+    for (const step of STEPS) process.stdout.write(`${step.name.padEnd(10)} ${(step.os ?? ['all']).join(',').padEnd(13)} ${step.produces}\n`);
     return 0;
   }
   const ctx = createContext({ root, ...(values.targets ? { targets: values.targets.split(',') } : {}) });
@@ -60,7 +60,12 @@ async function runSteps(ctx: Context, steps: readonly Step[]): Promise<void> {
   try {
     for (const step of steps) {
       const started = Date.now();
-      await step.run(ctx);
+      const own = contextFor(step, ctx);
+      if (!own) {
+        ctx.log(`${step.name} skipped: no ${step.os!.join(' or ')} target`);
+        continue;
+      }
+      await step.run(own);
       ctx.log(`${step.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
   } finally {

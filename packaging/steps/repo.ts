@@ -6,20 +6,24 @@
 //                                    createrepo_c; repodata/repomd.xml.asc detached signature
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type Context, names } from '../context';
+import type { Context } from '../context';
 import { requireTools, run } from '../exec';
 import { type Signer, signDetached, signer, signRpms } from '../signing';
 import { EL_RELEASES } from '../targets';
+import { rpmArch, rpmDir } from './rpm';
 import type { Step } from './step';
+
+export const repoDir = (ctx: Context) => join(ctx.dist, 'repo');
 
 export const repo: Step = {
   name: 'repo',
   produces: 'dist/repo/ (signed yum repository)',
+  os: ['linux'],
   run(ctx) {
     requireTools('repo', { createrepo_c: 'createrepo-c', rpm: 'rpm' });
     const key = signer(ctx);
     if (key.ephemeral) ctx.log(`repo: signed with the THROWAWAY CI key ${key.fingerprint}: not for publishing`);
-    const root = names.repo(ctx);
+    const root = repoDir(ctx);
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
     writeFileSync(join(root, 'RPM-GPG-KEY-sparkngin'), key.publicKey);
@@ -29,12 +33,12 @@ export const repo: Step = {
       mkdirSync(join(root, el), { recursive: true });
       writeFileSync(join(root, el, 'sparkngin.repo'), run('sh', [setup, '--print-repo', el]));
       for (const target of ctx.targets) {
-        const tree = join(root, el, target.rpmArch);
+        const tree = join(root, el, rpmArch(target));
         const packages = join(tree, 'Packages');
         mkdirSync(packages, { recursive: true });
-        const rpms = readdirSync(names.rpmDir(ctx)).filter((f) => f.endsWith(`.${el}.${target.rpmArch}.rpm`));
-        if (rpms.length === 0) throw new Error(`repo: no ${el} ${target.rpmArch} RPM in ${names.rpmDir(ctx)} (run the rpm step)`);
-        for (const file of rpms) copyFileSync(join(names.rpmDir(ctx), file), join(packages, file));
+        const rpms = readdirSync(rpmDir(ctx)).filter((f) => f.endsWith(`.${el}.${rpmArch(target)}.rpm`));
+        if (rpms.length === 0) throw new Error(`repo: no ${el} ${rpmArch(target)} RPM in ${rpmDir(ctx)} (run the rpm step)`);
+        for (const file of rpms) copyFileSync(join(rpmDir(ctx), file), join(packages, file));
         signRpms(key, rpms.map((file) => join(packages, file)));
         indexTree(ctx, key, tree);
       }

@@ -1,24 +1,32 @@
 // Step 5, rpm: dist/rpm/sparkngin-VERSION-1.elN.ARCH.rpm for every EL release and target, built by
 // rpmbuild from rpm/sparkngin.spec and the tarball of step 4 (so the RPM carries exactly the
 // tarball's executable). Unsigned: the repo step signs the copies it publishes.
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Context, names, packageVersion } from '../context';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { type Context, packageVersion } from '../context';
 import { inParallel, requireTools, runAsync } from '../exec';
+import { defaultConfig, systemdUnit } from '../render';
 import { EL_RELEASES, type Target } from '../targets';
 import type { Step } from './step';
-import { renderConfig, renderUnit } from './tarball';
+import { tarballBase, tarballPath } from './tarball';
+
+/** RPM's name for the architecture. */
+export const rpmArch = (target: Target) => ({ x64: 'x86_64', arm64: 'aarch64' })[target.arch];
+export const rpmDir = (ctx: Context) => join(ctx.dist, 'rpm');
+export const rpmPath = (ctx: Context, target: Target, el: string, release = '1') =>
+  join(rpmDir(ctx), `sparkngin-${packageVersion(ctx.version)}-${release}.${el}.${rpmArch(target)}.rpm`);
 
 export const rpm: Step = {
   name: 'rpm',
   produces: 'dist/rpm/sparkngin-VERSION-1.elN.ARCH.rpm',
+  os: ['linux'],
   async run(ctx) {
     requireTools('rpm', { rpmbuild: 'rpm' });
-    rmSync(names.rpmDir(ctx), { recursive: true, force: true });
+    rmSync(rpmDir(ctx), { recursive: true, force: true });
     const jobs = ctx.targets.flatMap((target) =>
       EL_RELEASES.map((el) => async () => {
-        const file = await buildRpm(ctx, target, el, { outDir: names.rpmDir(ctx) });
-        ctx.log(`rpm ${el} ${target.rpmArch}: ${file}`);
+        const file = await buildRpm(ctx, target, el, { outDir: rpmDir(ctx) });
+        ctx.log(`rpm ${el} ${rpmArch(target)}: ${file}`);
       }),
     );
     await inParallel(2, jobs);
@@ -37,16 +45,15 @@ export interface RpmOptions {
 /** Builds one RPM; returns its path. Exported for tests that need a second release. */
 export async function buildRpm(ctx: Context, target: Target, el: string, options: RpmOptions): Promise<string> {
   const release = options.release ?? '1';
-  const top = join(ctx.work, 'rpmbuild', `${el}-${target.rpmArch}-${release}`);
+  const top = join(ctx.work, 'rpmbuild', `${el}-${rpmArch(target)}-${release}`);
   rmSync(top, { recursive: true, force: true });
   const sources = join(top, 'SOURCES');
   mkdirSync(sources, { recursive: true });
   mkdirSync(options.outDir, { recursive: true });
-  const assets = join(ctx.root, 'packaging/assets');
-  copyFileSync(names.tarball(ctx, target), join(sources, `${names.tarballBase(ctx, target)}.tar.gz`));
-  writeFileSync(join(sources, 'sparkngin.yaml'), options.config ?? renderConfig(readFileSync(join(assets, 'sparkngin.yaml'), 'utf8'), 'system'));
-  writeFileSync(join(sources, 'sparkngin.service'), renderUnit(readFileSync(join(assets, 'sparkngin.service'), 'utf8'), '/usr/bin', '/etc/sparkngin'));
-  copyFileSync(join(assets, 'sparkngin.sysusers'), join(sources, 'sparkngin.sysusers'));
+  copyFileSync(tarballPath(ctx, target), join(sources, `${tarballBase(ctx, target)}.tar.gz`));
+  writeFileSync(join(sources, 'sparkngin.yaml'), options.config ?? defaultConfig(ctx.root, 'system'));
+  writeFileSync(join(sources, 'sparkngin.service'), systemdUnit(ctx.root, '/usr/bin', '/etc/sparkngin'));
+  copyFileSync(join(ctx.root, 'packaging/assets/sparkngin.sysusers'), join(sources, 'sparkngin.sysusers'));
 
   const define = (name: string, value: string) => ['--define', `${name} ${value}`];
   await runAsync(
@@ -55,7 +62,7 @@ export async function buildRpm(ctx: Context, target: Target, el: string, options
       '-bb',
       '--quiet',
       '--target',
-      `${target.rpmArch}-redhat-linux`,
+      `${rpmArch(target)}-redhat-linux`,
       ...define('_topdir', top),
       ...define('_rpmdir', options.outDir),
       ...define('_build_name_fmt', '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm'),
@@ -74,5 +81,5 @@ export async function buildRpm(ctx: Context, target: Target, el: string, options
     { env: { ...process.env, SOURCE_DATE_EPOCH: String(Math.floor(ctx.date.getTime() / 1000)) } },
   );
   rmSync(top, { recursive: true, force: true });
-  return join(options.outDir, `sparkngin-${packageVersion(ctx.version)}-${release}.${el}.${target.rpmArch}.rpm`);
+  return join(options.outDir, basename(rpmPath(ctx, target, el, release)));
 }

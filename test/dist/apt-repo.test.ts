@@ -9,7 +9,7 @@ import { type Context } from '../../packaging/context';
 import { signer } from '../../packaging/signing';
 import { indexApt, KEYRING } from '../../packaging/steps/apt-repo';
 import { buildDeb, debFileName } from '../../packaging/steps/deb';
-import { renderConfig } from '../../packaging/steps/tarball';
+import { renderConfig } from '../../packaging/render';
 import { targetByName } from '../../packaging/targets';
 import { DIST_TIMEOUT_MS, ensureDist, ok, ROOT, sh, tempDir } from './helpers';
 

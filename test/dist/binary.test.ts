@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Context, names } from '../../packaging/context';
-import { renderConfig } from '../../packaging/steps/tarball';
+import { renderConfig } from '../../packaging/render';
 import { NODE_VERSION, targetByName } from '../../packaging/targets';
 import { configKeys, DIST_TIMEOUT_MS, ensureDist, ok, ROOT, sh, tempDir } from './helpers';
 

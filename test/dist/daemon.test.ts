@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Context, names } from '../../packaging/context';
+import { tarballBase, tarballPath } from '../../packaging/steps/tarball';
 import { targetByName } from '../../packaging/targets';
 import { postEvents, startDaemon } from '../integration/daemon-process';
 import { consumeAll } from '../peers/consume';
@@ -43,8 +44,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 describe('the built executable as a daemon', () => {
   it('runs from an untarred tarball with no install: serves, writes under ./data, stops on SIGTERM', async () => {
     const dir = tempDir('untar-run');
-    ok('tar', ['-xzf', names.tarball(ctx, targetByName('linux-x64')), '-C', dir]);
-    const top = join(dir, names.tarballBase(ctx, targetByName('linux-x64')));
+    ok('tar', ['-xzf', tarballPath(ctx, targetByName('linux-x64')), '-C', dir]);
+    const top = join(dir, tarballBase(ctx, targetByName('linux-x64')));
     const port = await freePort();
     const proc = spawn(join(top, 'bin/sparkngin'), ['start', '--config', 'etc/sparkngin.yaml', '--port', String(port)], { cwd: top, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';

@@ -5,13 +5,16 @@ import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Context, names } from '../../packaging/context';
-import { renderUnit } from '../../packaging/steps/tarball';
-import { EL_RELEASES, TARGETS } from '../../packaging/targets';
+import { renderUnit } from '../../packaging/render';
+import { repoDir } from '../../packaging/steps/repo';
+import { rpmArch, rpmPath } from '../../packaging/steps/rpm';
+import { EL_RELEASES, TARGETS as ALL_TARGETS } from '../../packaging/targets';
 import { DIST_TIMEOUT_MS, ensureDist, ok, ROOT, sh, tempDir } from './helpers';
 
 let ctx: Context;
+const TARGETS = ALL_TARGETS.filter((target) => target.os === 'linux');
 const query = (file: string, format: string) => ok('rpm', ['-qp', '--nosignature', '--qf', format, file]);
-const signed = (el: string, arch: string) => join(names.repo(ctx), el, arch, 'Packages', `sparkngin-${ctx.version.replace('-', '~')}-1.${el}.${arch}.rpm`);
+const signed = (el: string, arch: string) => join(repoDir(ctx), el, arch, 'Packages', `sparkngin-${ctx.version.replace('-', '~')}-1.${el}.${arch}.rpm`);
 
 beforeAll(() => {
   ctx = ensureDist();
@@ -21,15 +24,15 @@ describe('rpm', () => {
   it('one package per EL release and architecture, with the right headers', () => {
     for (const target of TARGETS) {
       for (const el of EL_RELEASES) {
-        const file = names.rpm(ctx, target, el);
-        expect(query(file, '%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}|%{OS}')).toBe(`sparkngin|${ctx.version.replace('-', '~')}|1.${el}|${target.rpmArch}|Apache-2.0|linux`);
+        const file = rpmPath(ctx, target, el);
+        expect(query(file, '%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}|%{OS}')).toBe(`sparkngin|${ctx.version.replace('-', '~')}|1.${el}|${rpmArch(target)}|Apache-2.0|linux`);
         expect(query(file, '%{PAYLOADCOMPRESSOR}')).toBe('xz');
       }
     }
   });
 
   it('files, modes, owners and %config(noreplace)', () => {
-    const file = names.rpm(ctx, TARGETS[0]!, 'el9');
+    const file = rpmPath(ctx, TARGETS[0]!, 'el9');
     const rows = query(file, '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]').trim().split('\n');
     const byPath = new Map(rows.map((row) => [row.split(' ').pop()!, row]));
     expect([...byPath.keys()].sort()).toEqual(
@@ -57,14 +60,14 @@ describe('rpm', () => {
   it('carries the executable unchanged (never stripped: that would crash it)', () => {
     for (const target of TARGETS) {
       const digest = createHash('sha256').update(readFileSync(names.binary(ctx, target))).digest('hex');
-      const rows = query(names.rpm(ctx, target, 'el8'), '[%{FILEDIGESTS} %{FILENAMES}\n]');
+      const rows = query(rpmPath(ctx, target, 'el8'), '[%{FILEDIGESTS} %{FILENAMES}\n]');
       expect(rows).toContain(`${digest} /usr/bin/sparkngin`);
     }
   });
 
   it('the packaged config points at /var/lib/sparkngin and listens on loopback', () => {
     const dir = tempDir('rpmx');
-    ok('sh', ['-c', `rpm2cpio "$1" | cpio -idm --quiet ./etc/sparkngin/sparkngin.yaml ./usr/lib/systemd/system/sparkngin.service`, 'sh', names.rpm(ctx, TARGETS[0]!, 'el9')], { cwd: dir });
+    ok('sh', ['-c', `rpm2cpio "$1" | cpio -idm --quiet ./etc/sparkngin/sparkngin.yaml ./usr/lib/systemd/system/sparkngin.service`, 'sh', rpmPath(ctx, TARGETS[0]!, 'el9')], { cwd: dir });
     const config = readFileSync(join(dir, 'etc/sparkngin/sparkngin.yaml'), 'utf8');
     expect(config).toMatch(/^dataDir: \/var\/lib\/sparkngin$/m);
     expect(config).toMatch(/^ {2}host: 127\.0\.0\.1$/m);
@@ -74,7 +77,7 @@ describe('rpm', () => {
   });
 
   it('scriptlets: user in %pre; preset on install, try-restart on upgrade, disable --now on erase', () => {
-    const scripts = ok('rpm', ['-qp', '--nosignature', '--scripts', names.rpm(ctx, TARGETS[0]!, 'el9')]);
+    const scripts = ok('rpm', ['-qp', '--nosignature', '--scripts', rpmPath(ctx, TARGETS[0]!, 'el9')]);
     expect(scripts).toMatch(/preinstall scriptlet[\s\S]*useradd -r -g sparkngin -d \/var\/lib\/sparkngin -s \/sbin\/nologin/);
     expect(scripts).toMatch(/postinstall scriptlet[\s\S]*\$1 -eq 1[\s\S]*preset sparkngin\.service/);
     expect(scripts).toMatch(/preuninstall scriptlet[\s\S]*\$1 -eq 0[\s\S]*disable --now sparkngin\.service/);
@@ -83,7 +86,7 @@ describe('rpm', () => {
 
   it('requires glibc 2.28 at most (installs on EL 8), shadow-utils and systemd for the scriptlets', () => {
     for (const target of TARGETS) {
-      const requires = ok('rpm', ['-qp', '--nosignature', '--requires', names.rpm(ctx, target, 'el8')]);
+      const requires = ok('rpm', ['-qp', '--nosignature', '--requires', rpmPath(ctx, target, 'el8')]);
       const versions = [...requires.matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => Number(m[1]) * 1000 + Number(m[2]));
       expect(Math.max(...versions)).toBe(2028);
       expect(requires).toContain('shadow-utils');
@@ -93,10 +96,10 @@ describe('rpm', () => {
 
   it('published packages are signed: rpm -K verifies them with the published key', () => {
     const db = tempDir('rpmdb');
-    ok('rpm', ['--dbpath', db, '--import', join(names.repo(ctx), 'RPM-GPG-KEY-sparkngin')]);
+    ok('rpm', ['--dbpath', db, '--import', join(repoDir(ctx), 'RPM-GPG-KEY-sparkngin')]);
     for (const target of TARGETS) {
       for (const el of EL_RELEASES) {
-        const out = ok('rpm', ['--dbpath', db, '-Kv', signed(el, target.rpmArch)]);
+        const out = ok('rpm', ['--dbpath', db, '-Kv', signed(el, rpmArch(target))]);
         expect(out).toMatch(/Header V4 RSA\/SHA256 Signature, key ID [0-9a-f]+: OK/);
         expect(out).not.toMatch(/NOKEY|BAD|NOT OK/);
       }
@@ -105,7 +108,7 @@ describe('rpm', () => {
     const unknown = sh('rpm', ['--dbpath', tempDir('nokey'), '-K', signed('el9', 'x86_64')]);
     expect(unknown.status).toBe(1);
     expect(unknown.stdout).toContain('SIGNATURES NOT OK');
-    expect(sh('rpm', ['--dbpath', db, '-Kv', names.rpm(ctx, TARGETS[0]!, 'el9')]).stdout).not.toMatch(/Signature/);
+    expect(sh('rpm', ['--dbpath', db, '-Kv', rpmPath(ctx, TARGETS[0]!, 'el9')]).stdout).not.toMatch(/Signature/);
   });
 
   // Each remaining rpmlint message and why it stays (packaging/rpmlint.toml has the EL settings).
@@ -129,7 +132,7 @@ describe('rpm', () => {
     const home = tempDir('lint');
     writeFileSync(join(home, '.rpmmacros'), `%_dbpath ${join(home, 'db')}\n`);
     const env = { ...process.env, HOME: home };
-    ok('rpm', ['--import', join(names.repo(ctx), 'RPM-GPG-KEY-sparkngin')], { env });
+    ok('rpm', ['--import', join(repoDir(ctx), 'RPM-GPG-KEY-sparkngin')], { env });
     const ran = sh('rpmlint', ['-c', join(ROOT, 'packaging/rpmlint.toml'), signed('el9', 'x86_64')], { env, timeoutMs: 120_000 });
     const messages = ran.stdout
       .split('\n')

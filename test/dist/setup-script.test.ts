@@ -3,7 +3,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Context, names } from '../../packaging/context';
+import type { Context } from '../../packaging/context';
+import { repoDir } from '../../packaging/steps/repo';
 import { DIST_TIMEOUT_MS, elRpmEnv, ensureDist, ok, sh, tempDir } from './helpers';
 
 let ctx: Context;
@@ -23,8 +24,8 @@ function runSetup(release: string | undefined, arch = 'x86_64', extraEnv: NodeJS
   const root = tempDir('setup');
   const file = join(tempDir('osr'), 'os-release');
   if (release !== undefined) writeFileSync(file, `${release}\n`);
-  const ran = sh('sh', [join(names.repo(ctx), 'setup.sh')], {
-    env: { ...env, SPARKNGIN_ROOT: root, SPARKNGIN_OS_RELEASE: file, SPARKNGIN_ARCH: arch, SPARKNGIN_REPO_URL: `file://${names.repo(ctx)}`, ...extraEnv },
+  const ran = sh('sh', [join(repoDir(ctx), 'setup.sh')], {
+    env: { ...env, SPARKNGIN_ROOT: root, SPARKNGIN_OS_RELEASE: file, SPARKNGIN_ARCH: arch, SPARKNGIN_REPO_URL: `file://${repoDir(ctx)}`, ...extraEnv },
   });
   return { ...ran, root, repoFile: join(root, 'etc/yum.repos.d/sparkngin.repo') };
 }
@@ -44,17 +45,17 @@ describe('setup.sh', () => {
     expect(ran.status).toBe(0);
     expect(ran.stdout).toContain(`${el}/x86_64`);
     const repoFile = readFileSync(ran.repoFile, 'utf8');
-    expect(repoFile).toContain(`baseurl=file://${names.repo(ctx)}/${el}/$basearch`);
+    expect(repoFile).toContain(`baseurl=file://${repoDir(ctx)}/${el}/$basearch`);
     expect(repoFile).toMatch(/^gpgcheck=1$/m);
     expect(repoFile).toMatch(/^repo_gpgcheck=1$/m);
     expect(repoFile).toContain('gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-sparkngin');
-    expect(readFileSync(join(ran.root, 'etc/pki/rpm-gpg/RPM-GPG-KEY-sparkngin'), 'utf8')).toBe(readFileSync(join(names.repo(ctx), 'RPM-GPG-KEY-sparkngin'), 'utf8'));
+    expect(readFileSync(join(ran.root, 'etc/pki/rpm-gpg/RPM-GPG-KEY-sparkngin'), 'utf8')).toBe(readFileSync(join(repoDir(ctx), 'RPM-GPG-KEY-sparkngin'), 'utf8'));
     expect(ok('rpm', ['--root', ran.root, '-q', 'gpg-pubkey', '--qf', '%{SUMMARY}\n'], { env })).toContain('Sparkngin');
   });
 
   it('writes the same .repo the repository publishes for manual setup', () => {
-    expect(ok('sh', [join(names.repo(ctx), 'setup.sh'), '--print-repo', 'el9'])).toBe(readFileSync(join(names.repo(ctx), 'el9/sparkngin.repo'), 'utf8'));
-    expect(ok('sh', [join(names.repo(ctx), 'setup.sh'), '--print-repo', 'el8'])).toBe(readFileSync(join(names.repo(ctx), 'el8/sparkngin.repo'), 'utf8'));
+    expect(ok('sh', [join(repoDir(ctx), 'setup.sh'), '--print-repo', 'el9'])).toBe(readFileSync(join(repoDir(ctx), 'el9/sparkngin.repo'), 'utf8'));
+    expect(ok('sh', [join(repoDir(ctx), 'setup.sh'), '--print-repo', 'el8'])).toBe(readFileSync(join(repoDir(ctx), 'el8/sparkngin.repo'), 'utf8'));
   });
 
   it('aarch64 machines get the same repository (dnf picks the arch via $basearch)', () => {
@@ -68,8 +69,8 @@ describe('setup.sh', () => {
     const file = join(tempDir('osr'), 'os-release');
     writeFileSync(file, SUPPORTED[0]![2]);
     const before = readFileSync(first.repoFile, 'utf8');
-    const second = sh('sh', [join(names.repo(ctx), 'setup.sh')], {
-      env: { ...env, SPARKNGIN_ROOT: first.root, SPARKNGIN_OS_RELEASE: file, SPARKNGIN_ARCH: 'x86_64', SPARKNGIN_REPO_URL: `file://${names.repo(ctx)}` },
+    const second = sh('sh', [join(repoDir(ctx), 'setup.sh')], {
+      env: { ...env, SPARKNGIN_ROOT: first.root, SPARKNGIN_OS_RELEASE: file, SPARKNGIN_ARCH: 'x86_64', SPARKNGIN_REPO_URL: `file://${repoDir(ctx)}` },
     });
     expect(second.status).toBe(0);
     expect(readFileSync(first.repoFile, 'utf8')).toBe(before);

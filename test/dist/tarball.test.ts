@@ -3,7 +3,8 @@
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Context, names } from '../../packaging/context';
+import type { Context } from '../../packaging/context';
+import { tarballBase, tarballPath } from '../../packaging/steps/tarball';
 import { targetByName } from '../../packaging/targets';
 import { DIST_TIMEOUT_MS, ensureDist, ok, sh, tempDir } from './helpers';
 
@@ -13,15 +14,15 @@ let top: string;
 beforeAll(() => {
   ctx = ensureDist();
   const dir = tempDir('untar');
-  ok('tar', ['-xzf', names.tarball(ctx, targetByName('linux-x64')), '-C', dir]);
-  top = join(dir, names.tarballBase(ctx, targetByName('linux-x64')));
+  ok('tar', ['-xzf', tarballPath(ctx, targetByName('linux-x64')), '-C', dir]);
+  top = join(dir, tarballBase(ctx, targetByName('linux-x64')));
 }, DIST_TIMEOUT_MS);
 
 describe('tarball', () => {
   it('holds one top directory with the executable, addon dir, config, man page, unit and install.sh', () => {
-    const listing = ok('tar', ['-tvzf', names.tarball(ctx, targetByName('linux-x64'))]).trim().split('\n');
+    const listing = ok('tar', ['-tvzf', tarballPath(ctx, targetByName('linux-x64'))]).trim().split('\n');
     const entries = listing.map((line) => line.split(/\s+/).pop()!.replace(/\/$/, '')).sort();
-    const base = names.tarballBase(ctx, targetByName('linux-x64'));
+    const base = tarballBase(ctx, targetByName('linux-x64'));
     expect(entries).toEqual(
       ['', '/GUIDE.md', '/LICENSE', '/README', '/bin', '/bin/sparkngin', '/etc', '/etc/sparkngin.yaml', '/install.sh', '/lib', '/lib/sparkngin', '/man', '/man/man8', '/man/man8/sparkngin.8', '/systemd', '/systemd/sparkngin.service'].map((e) => base + e),
     );

@@ -11,11 +11,11 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Context, names } from '../../packaging/context';
+import type { Context } from '../../packaging/context';
 import { signer, signRpms } from '../../packaging/signing';
-import { indexTree } from '../../packaging/steps/repo';
-import { buildRpm } from '../../packaging/steps/rpm';
-import { renderConfig } from '../../packaging/steps/tarball';
+import { indexTree, repoDir } from '../../packaging/steps/repo';
+import { buildRpm, rpmPath } from '../../packaging/steps/rpm';
+import { renderConfig } from '../../packaging/render';
 import { targetByName } from '../../packaging/targets';
 import { freePort } from '../peers/ports';
 import { DIST_TIMEOUT_MS, elRpmEnv, ensureDist, ok, ROOT, sh, tempDir } from './helpers';
@@ -33,7 +33,7 @@ beforeAll(() => {
   // The stand-in base system, providing exactly what the real package requires.
   const work = tempDir('baseos');
   copyFileSync('/usr/bin/busybox', join(work, 'busybox'));
-  const provides = ok('rpm', ['-qp', '--nosignature', '--requires', names.rpm(ctx, X64, 'el9')])
+  const provides = ok('rpm', ['-qp', '--nosignature', '--requires', rpmPath(ctx, X64, 'el9')])
     .split('\n')
     .filter((dep) => dep && !/^(rpmlib\(|\/|shadow-utils|systemd)/.test(dep))
     .join('|');
@@ -58,7 +58,7 @@ async function readyWithin(url: string, timeoutMs: number): Promise<number> {
 /** A copy of the published el9/x86_64 tree that a test may change. */
 function repoCopy(): string {
   const copy = tempDir('repo');
-  ok('cp', ['-a', `${names.repo(ctx)}/.`, copy]);
+  ok('cp', ['-a', `${repoDir(ctx)}/.`, copy]);
   return copy;
 }
 
@@ -104,7 +104,7 @@ function newRoot(repo: string): Root {
 
 describe('yum repository', () => {
   it('layout: key, setup.sh, .repo files, and per-release/arch trees with signed metadata', () => {
-    const repo = names.repo(ctx);
+    const repo = repoDir(ctx);
     expect(readFileSync(join(repo, 'RPM-GPG-KEY-sparkngin'), 'utf8')).toContain('BEGIN PGP PUBLIC KEY BLOCK');
     expect(readFileSync(join(repo, 'setup.sh'), 'utf8')).toContain(`REPO_URL=\${SPARKNGIN_REPO_URL:-${ctx.repoUrl}}`);
     for (const el of ['el8', 'el9']) {
@@ -197,7 +197,7 @@ describe('yum repository', () => {
     const repo = repoCopy();
     const tree = join(repo, 'el9/x86_64');
     for (const file of readdirSync(join(tree, 'Packages'))) rmSync(join(tree, 'Packages', file));
-    copyFileSync(names.rpm(ctx, X64, 'el9'), join(tree, 'Packages', `sparkngin-${ctx.version}-1.el9.x86_64.rpm`));
+    copyFileSync(rpmPath(ctx, X64, 'el9'), join(tree, 'Packages', `sparkngin-${ctx.version}-1.el9.x86_64.rpm`));
     indexTree(ctx, signer(ctx), tree);
     const root = newRoot(repo);
     const ran = root.dnf('install', 'sparkngin');
