@@ -1,4 +1,4 @@
-// Step 8, apt: dist/apt/, a signed apt repository (one suite, `stable`, component `main`):
+// Step 10, apt: dist/apt/, a signed apt repository (one suite, `stable`, component `main`):
 //   pool/main/s/sparkngin/*.deb
 //   dists/stable/{Release,InRelease,Release.gpg}, dists/stable/main/binary-ARCH/Packages{,.gz}
 //   sparkngin-archive-keyring.gpg (binary, for Signed-By) and .asc, sparkngin.sources (deb822)

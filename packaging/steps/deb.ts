@@ -1,5 +1,5 @@
-// Step 7, deb: dist/deb/sparkngin_VERSION-1_ARCH.deb for Debian 10+ / Ubuntu 18.10+ (glibc 2.28),
-// built with dpkg-deb from the tarball of step 4 and the control files in deb/ (no debhelper:
+// Step 9, deb: dist/deb/sparkngin_VERSION-1_ARCH.deb for Debian 10+ / Ubuntu 18.10+ (glibc 2.28),
+// built with dpkg-deb from the tarball of step 6 and the control files in deb/ (no debhelper:
 // the maintainer scripts are written out, as in the RPM spec).
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Step 3, man: man/sparkngin.8.md (markdown, the source everyone edits) → dist/man/sparkngin.8
+// Step 5, man: man/sparkngin.8.md (markdown, the source everyone edits) → dist/man/sparkngin.8
 // (roff), rendered by go-md2man (Debian package go-md2man). @VERSION@ and @DATE@ are filled in here.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,4 +1,4 @@
-// Step 6, repo: dist/repo/, the signed yum repository as it is published:
+// Step 8, repo: dist/repo/, the signed yum repository as it is published:
 //   RPM-GPG-KEY-sparkngin            public key (packages and metadata)
 //   setup.sh                         the one-line setup users run (repo/setup.sh, URL filled in)
 //   el8|el9/sparkngin.repo           for manual setup (what setup.sh writes)

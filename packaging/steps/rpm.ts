@@ -1,5 +1,5 @@
-// Step 5, rpm: dist/rpm/sparkngin-VERSION-1.elN.ARCH.rpm for every EL release and target, built by
-// rpmbuild from rpm/sparkngin.spec and the tarball of step 4 (so the RPM carries exactly the
+// Step 7, rpm: dist/rpm/sparkngin-VERSION-1.elN.ARCH.rpm for every EL release and target, built by
+// rpmbuild from rpm/sparkngin.spec and the tarball of step 6 (so the RPM carries exactly the
 // tarball's executable). Unsigned: the repo step signs the copies it publishes.
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';

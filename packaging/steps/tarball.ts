@@ -1,4 +1,4 @@
-// Step 4, tarball: dist/sparkngin-VERSION-linux-ARCH.tar.gz, one top directory that runs where it is
+// Step 6, tarball: dist/sparkngin-VERSION-linux-ARCH.tar.gz, one top directory that runs where it is
 // untarred: bin/sparkngin, lib/sparkngin/ (native addons live beside the executable: a SEA cannot
 // hold them; the rule is <dir of executable>/../lib/sparkngin, the same in the RPM), etc/, man/,
 // systemd/, install.sh. The RPM and .deb are built from this tarball, so all three carry the same files.
