@@ -4,7 +4,8 @@
 #   2. every Debian package named in scripts/deps/apt*.txt (and in the lists given as arguments:
 #      bench/setup.sh passes bench/deps/apt.txt) that is not installed yet;
 #   3. Apache Kafka broker jars (one class path per scripts/deps/kafka/<line>/pom.xml) from Maven
-#      Central into ${SPARKNGIN_CACHE:-$HOME/.cache/sparkngin}/kafka/<version>/libs.
+#      Central into ${SPARKNGIN_CACHE:-$HOME/.cache/sparkngin}/kafka/<version>/libs;
+#   4. rcodesign (scripts/deps/rcodesign.sh, crates.io), once, into the same cache.
 # Idempotent and quick when everything is there (no network at all then). One line per step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,7 +92,11 @@ for pom in scripts/deps/kafka/*/pom.xml; do
   say "kafka $version: $(ls "$dest/libs" | wc -l) jars in $dest/libs"
 done
 
-# 4. Class-data-sharing archives: one training run per Kafka version (format + start + a few
+# 4. rcodesign (Mach-O code signing on Linux, for the macOS executables): built once with cargo.
+rcodesign=$(bash scripts/deps/rcodesign.sh)
+say "rcodesign: $rcodesign"
+
+# 5. Class-data-sharing archives: one training run per Kafka version (format + start + a few
 #    requests through kcat + stop) records the classes the JVM loads; the test peers pass them to
 #    java (-XX:SharedArchiveFile) and a broker then answers in about half the time. Tied to the jars
 #    and to the JDK build: either changing makes a new training run. Optional: on failure, the tests
