@@ -3,10 +3,11 @@
 // that volume: the installer package, README, license and uninstaller, with their modes and the
 // exact bytes of what the build shipped. And the checksums file covers the macOS downloads.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Context, names } from '../../packaging/context';
+import { hfsVolume } from '../../packaging/macos/hfs';
 import { udzo } from '../../packaging/macos/udif';
 import { dmgPath, volumeName } from '../../packaging/steps/dmg';
 import { pkgPath } from '../../packaging/steps/pkg';
@@ -75,29 +76,49 @@ describe('the .dmg', () => {
     expect(readme).not.toContain('@');
   });
 
-  it('a run of zero sectors is stored as a zero block, and 7-Zip and dmg2img still read the image exactly', () => {
-    // 3.5 MiB: data, a MiB of zeros, data that does not compress, half a MiB of text.
-    const volume = Buffer.concat([Buffer.alloc(1 << 20, 'sparkngin '), Buffer.alloc(1 << 20), randomBytes(1 << 20), Buffer.alloc(1 << 19, 'x')]);
+  it('a run of zero sectors is stored as a zero block (type 0), and 7-Zip and dmg2img still read the image exactly', () => {
+    // An HFS+ volume holding 2 MiB of zeros (whole zero chunks) beside data that does not compress.
     const dir = tempDir('udif');
+    mkdirSync(join(dir, 'files'));
+    writeFileSync(join(dir, 'files/zeros.bin'), Buffer.alloc(2 << 20));
+    writeFileSync(join(dir, 'files/random.bin'), randomBytes(1 << 20));
+    const volume = hfsVolume(join(dir, 'files'), 'Zeros', dir, 0);
     writeFileSync(join(dir, 'test.dmg'), udzo(volume));
+    // The blkx run types, read from the image's XML property list by Python's plistlib.
+    const types = ok('python3', ['-c', BLKX_RUN_TYPES, join(dir, 'test.dmg')]).trim().split(' ').map(Number);
+    expect(types).toContain(0);
+    expect(types.at(-1)).toBe(0xffffffff);
     const tested = sh('7zz', ['t', join(dir, 'test.dmg')]);
     expect(tested.stdout).toContain('Everything is Ok');
     expect(tested.stdout).not.toMatch(/warning|error/i);
     ok('dmg2img', ['-s', '-i', join(dir, 'test.dmg'), '-o', join(dir, 'test.img')]);
     expect(readFileSync(join(dir, 'test.img')).equals(volume)).toBe(true);
-    ok('7zz', ['e', `-o${join(dir, 'x')}`, join(dir, 'test.dmg')]);
-    const [partition] = ok('ls', [join(dir, 'x')]).trim().split('\n');
-    expect(readFileSync(join(dir, 'x', partition!)).equals(volume)).toBe(true);
+    ok('7zz', ['x', '-tHFS', `-o${join(dir, 'x')}`, join(dir, 'test.img')]);
+    expect(readFileSync(join(dir, 'x/Zeros/zeros.bin')).equals(Buffer.alloc(2 << 20))).toBe(true);
   });
 });
 
+/** Prints the run types of a UDIF's first blkx table: koly trailer → XML plist → mish. */
+const BLKX_RUN_TYPES = `
+import plistlib, struct, sys
+data = open(sys.argv[1], "rb").read()
+koly = data[-512:]
+assert koly[:4] == b"koly"
+xml_offset, xml_length = struct.unpack(">QQ", koly[216:232])
+blkx = plistlib.loads(data[xml_offset:xml_offset + xml_length])["resource-fork"]["blkx"][0]["Data"]
+assert blkx[:4] == b"mish"
+count = struct.unpack(">I", blkx[200:204])[0]
+print(" ".join(str(struct.unpack(">I", blkx[204 + 40 * i:208 + 40 * i])[0]) for i in range(count)))
+`;
+
 describe('SHA256SUMS', () => {
-  it('lists the .dmg, the .pkg and the darwin executables with their digests', () => {
-    const sums = readFileSync(join(ctx.dist, 'SHA256SUMS'), 'utf8');
-    const files = [dmgPath(ctx), pkgPath(ctx), ...TARGETS.filter((t) => t.os === 'darwin').map((t) => names.binary(ctx, t))];
-    for (const file of files) {
-      expect(sums).toContain(`${sha256(readFileSync(file))}  ${file.slice(ctx.dist.length + 1)}\n`);
-    }
-    expect(ok('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: ctx.dist })).toBe('');
+  it('lists the .dmg, the .pkg and the darwin executables, and sha256sum -c agrees', () => {
+    const files = [dmgPath(ctx), pkgPath(ctx), ...TARGETS.filter((t) => t.os === 'darwin').map((t) => names.binary(ctx, t))].map((f) => f.slice(ctx.dist.length + 1));
+    const lines = readFileSync(join(ctx.dist, 'SHA256SUMS'), 'utf8').split('\n');
+    const ours = files.map((file) => lines.find((line) => line.endsWith(`  ${file}`)));
+    expect(ours.every((line) => line && /^[0-9a-f]{64}  /.test(line)), ours.join('\n')).toBe(true);
+    const list = join(tempDir('sums'), 'darwin.sums');
+    writeFileSync(list, `${ours.join('\n')}\n`);
+    expect(ok('sha256sum', ['-c', list], { cwd: ctx.dist })).toBe(files.map((file) => `${file}: OK\n`).join(''));
   });
 });

@@ -12,7 +12,7 @@ export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** Enough for a cold build on the 2-core CI machine (downloads included), which one file does
  *  while the others wait on the lock. */
-export const DIST_TIMEOUT_MS = 420_000;
+export const DIST_TIMEOUT_MS = 720_000;
 
 /**
  * Makes sure dist/ matches the sources: `npm run dist -- --if-stale` under a lock, so that test

@@ -153,7 +153,9 @@ describe('the Payload', () => {
         expect(slice.signature?.badPages).toEqual([]);
       });
     }
-    expect(ok('file', ['-b', at('usr/local/bin/sparkngin')])).toMatch(/^Mach-O universal binary with 2 architectures: \[x86_64:.*\] \[arm64/);
+    const described = ok('file', ['-b', at('usr/local/bin/sparkngin')]);
+    expect(described).toMatch(/^Mach-O universal binary with 2 architectures: \[x86_64:/);
+    expect(described).toContain('arm64');
   });
 
   it('the default config is valid, keeps its data in /usr/local/var/sparkngin and listens on loopback', () => {
@@ -312,6 +314,6 @@ describe('install scripts (on the unpacked Payload, with launchd and the directo
     ok('sh', [uninstall, '--purge'], { env });
     for (const path of ['usr/local/etc/sparkngin', 'usr/local/var/sparkngin', 'usr/local/var/log/sparkngin']) expect(existsSync(join(mac.root, path)), path).toBe(false);
     expect(() => mac.user()).toThrow();
-    expect(sh('sh', [uninstall, '--frob'], { env }).status).toBe(1);
+    expect(sh('sh', [join(pkg.payload, 'usr/local/share/sparkngin/uninstall.sh'), '--frob'], { env }).status).toBe(1);
   });
 });
