@@ -1,6 +1,6 @@
 // Staging trees: the formats (tarball, .deb, .pkg) lay out their files in a directory first, with
 // the exact modes they ship with, then archive it.
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** What goes into a staged file: text, or a copy of a file. */
@@ -16,4 +16,15 @@ export function stager(top: string): (to: string, mode: number, content: Content
     chmodSync(dest, mode);
     return dest;
   };
+}
+
+/** Directories 0755 and every mtime the release date: an archive of the tree then depends only on the sources. */
+export function settle(dir: string, epoch: number): void {
+  chmodSync(dir, 0o755);
+  utimesSync(dir, epoch, epoch);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) settle(path, epoch);
+    else utimesSync(path, epoch, epoch);
+  }
 }

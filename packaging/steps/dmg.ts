@@ -6,13 +6,13 @@
 // No background picture or icon layout: those live in the volume's .DS_Store, whose background
 // entry is a Finder alias record that no maintained tool writes off a Mac; Finder shows the four
 // files in its default view.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from '../context';
 import { requireTools } from '../exec';
 import { hfsVolume } from '../macos/hfs';
 import { udzo } from '../macos/udif';
-import { stager } from '../stage';
+import { settle, stager } from '../stage';
 import { pkgPath } from './pkg';
 import type { Step } from './step';
 
@@ -33,8 +33,9 @@ export const dmg: Step = {
     put('README.txt', 0o644, readFileSync(join(ctx.root, 'dmg/README.txt'), 'utf8').replaceAll('@VERSION@', ctx.version));
     put('LICENSE.txt', 0o644, { file: join(ctx.root, 'packaging/assets/LICENSE') });
     put('uninstall.sh', 0o755, { file: join(ctx.root, 'dmg/uninstall.sh') });
-    mkdirSync(work, { recursive: true });
-    const hfs = hfsVolume(volume, volumeName(ctx), work, Math.floor(ctx.date.getTime() / 1000));
+    const epoch = Math.floor(ctx.date.getTime() / 1000);
+    settle(volume, epoch);
+    const hfs = hfsVolume(volume, volumeName(ctx), work, epoch);
     writeFileSync(dmgPath(ctx), udzo(hfs));
     rmSync(work, { recursive: true, force: true });
     ctx.log(`dmg: ${dmgPath(ctx)} (volume "${volumeName(ctx)}", ${(hfs.length / 1048576).toFixed(1)} MiB)`);

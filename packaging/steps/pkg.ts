@@ -23,7 +23,7 @@
 //
 // The config, data and log directories are made by postinstall, never shipped in the Payload: so an
 // upgrade cannot overwrite an edited config, and uninstalling keeps them.
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Context, names } from '../context';
 import { requireTools, run, runAsync } from '../exec';
@@ -31,7 +31,7 @@ import { type BomEntry, writeBom } from '../macos/bom';
 import { universal } from '../macos/macho';
 import { xarArchive } from '../macos/xar';
 import { defaultConfig } from '../render';
-import { stager } from '../stage';
+import { settle, stager } from '../stage';
 import type { Target } from '../targets';
 import type { Step } from './step';
 
@@ -73,12 +73,12 @@ export const pkg: Step = {
     const scripts = join(work, 'scripts');
     const putScript = stager(scripts);
     for (const script of ['preinstall', 'postinstall']) putScript(script, 0o755, { file: join(ctx.root, 'dmg/scripts', script) });
-    normalize(scripts, epoch);
+    settle(scripts, epoch);
     await Promise.all([
       cpioGz(root, entries.map((e) => e.path), join(component, 'Payload')),
       cpioGz(scripts, ['.', './postinstall', './preinstall'], join(component, 'Scripts')),
     ]);
-    normalize(product, epoch);
+    settle(product, epoch);
     writeFileSync(pkgPath(ctx), xarArchive(product, ['Distribution', 'Resources', 'sparkngin.pkg'], ctx.date));
     rmSync(work, { recursive: true, force: true });
     ctx.log(`pkg: ${pkgPath(ctx)} (${entries.length} paths, ${kbytes} KiB installed)`);
@@ -101,10 +101,10 @@ function stagePayload(ctx: Context, root: string): void {
 
 /**
  * Every path under `root` as the Payload and the Bom list it: ".", then "./a", "./a/b", ...
- * Directories get 0755 and everything the release date, so the archive depends only on the sources.
+ * (directories 0755, times the release date).
  */
 function payloadEntries(root: string, epoch: number): BomEntry[] {
-  normalize(root, epoch);
+  settle(root, epoch);
   const paths: string[] = [];
   const walk = (rel: string) => {
     paths.push(rel);
@@ -136,15 +136,4 @@ async function cpioGz(dir: string, paths: readonly string[], out: string): Promi
   writeFileSync(list, `${paths.join('\n')}\n`);
   await runAsync('sh', ['-c', 'cd "$1" && cpio -o --quiet -H odc --reproducible -R 0:0 <"$2" | gzip -n -6 >"$3"', 'sh', dir, list, out]);
   rmSync(list);
-}
-
-/** Directories 0755, every mtime the release date. */
-function normalize(dir: string, epoch: number): void {
-  chmodSync(dir, 0o755);
-  utimesSync(dir, epoch, epoch);
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) normalize(path, epoch);
-    else utimesSync(path, epoch, epoch);
-  }
 }
