@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # rcodesign (the apple-codesign crate): signs and verifies Mach-O code signatures on Linux; the dist
 # build's codesign step uses it for the darwin executables and addons. Built once from crates.io with
-# cargo (without the notarization feature: it brings the AWS SDK and doubles the build) into
+# cargo (without the notarization feature, which brings the whole AWS SDK) into
 #   ${SPARKNGIN_CACHE:-$HOME/.cache/sparkngin}/rcodesign-VERSION/bin/rcodesign
 # and kept there, as the Kafka jars are. Idempotent: prints the path, builds only when it is missing
-# (about 10 minutes of 2 cores; scripts/install-deps.sh and the codesign step both call it).
+# (33 minutes on 2 cores shared with other jobs, once; scripts/install-deps.sh and the codesign step
+# both call it). Needs cargo and Rust 1.81 or later (rustup's; Debian 12's 1.63 is too old).
 set -euo pipefail
 version=0.29.0
 cache=${SPARKNGIN_CACHE:-${HOME:-/root}/.cache/sparkngin}
