@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderConfig } from '../../packaging/steps/tarball';
+import { renderConfig } from '../../packaging/render';
 import { leafKeys, loadConfig } from '../../src/config/load';
 import { tempDir } from './spool-helpers';
 
