@@ -16,7 +16,7 @@ import { rcodesign } from '../macos/rcodesign';
 import type { Step } from './step';
 
 /** The signing identifier of the executable (what `codesign -dv` shows as Identifier). */
-export const EXECUTABLE_IDENTIFIER = 'org.sparkngin.sparkngin';
+const EXECUTABLE_IDENTIFIER = 'org.sparkngin.sparkngin';
 
 export const codesign: Step = {
   name: 'codesign',
