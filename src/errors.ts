@@ -70,3 +70,10 @@ export class SinkError extends SparknginError {
 export function isProgrammingError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;
 }
+
+/** TLS files that cannot be used: unreadable, not PEM, a key that does not match its certificate. */
+export class TlsFileError extends SparknginError {
+  constructor(message: string, options: SparknginErrorOptions = {}) {
+    super('TLS_FILES_INVALID', message, options);
+  }
+}

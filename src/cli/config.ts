@@ -1,6 +1,7 @@
 // `sparkngin config check|show|keys`: validate a file, print the effective configuration, list the keys.
 import { describeUnknownEnv, unknownEnvVariables } from '../config/env';
 import { envName, leafKeys, loadConfig } from '../config/load';
+import { redactConfig } from '../ops/redact';
 import { type Command, commandGroup, print, UsageError } from './command';
 import { configFromArgs, START_OPTIONS_HELP } from './start-options';
 
@@ -27,7 +28,8 @@ const check: Command = {
 const SHOW_USAGE = `Usage: sparkngin config show [start options]
 
 Prints the effective configuration as JSON: the file, the environment and the flags given applied,
-exactly as 'sparkngin start' with the same options would use it.
+exactly as 'sparkngin start' with the same options would use it. Secrets (passwords, passphrases,
+token hashes) are shown as (redacted).
 
 ${START_OPTIONS_HELP}`;
 
@@ -38,7 +40,7 @@ const show: Command = {
   async run(args) {
     const load = configFromArgs(args, SHOW_USAGE);
     warnUnknownEnv();
-    return print(`${JSON.stringify(load(), null, 2)}\n`);
+    return print(`${JSON.stringify(redactConfig(load()), null, 2)}\n`);
   },
 };
 

@@ -5,10 +5,11 @@ import { type Command, commandList, print, runCommand, unknownCommand, UsageErro
 import { configCommand } from './config';
 import { spoolCommand } from './spool';
 import { startCommand } from './start';
+import { tokenCommand } from './token';
 import { versionCommand } from './version';
 
 /** Every command, in the order the usage lists them. A new command is its module and one line here. */
-const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand];
+const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand];
 
 const USAGE = `Usage: sparkngin <command> [options]
 

@@ -1,5 +1,6 @@
 // `sparkngin start`: runs the daemon until SIGTERM or SIGINT, then stops it gracefully. A second
 // signal during the stop exits at once (see stop-signals.ts for what counts as a second one).
+// SIGHUP reloads the TLS certificate.
 import type { Config } from '../config/defaults';
 import { unknownEnvVariables } from '../config/env';
 import { Daemon } from '../daemon/daemon';
@@ -12,7 +13,8 @@ const USAGE = `Usage: sparkngin start [options]
 
 Runs the daemon in the foreground: HTTP ingest → disk spool → sinks. Logs are JSON lines on stderr.
 
-${START_OPTIONS_HELP}Signals: SIGTERM/SIGINT stop gracefully (stop ingest, sync, drain sinks for up to shutdownTimeoutMs).
+${START_OPTIONS_HELP}Signals: SIGTERM/SIGINT stop gracefully (stop ingest, sync, drain sinks for up to shutdownTimeoutMs);
+SIGHUP reloads the TLS certificate and key.
 `;
 
 export const startCommand: Command = {
@@ -29,7 +31,12 @@ export const startCommand: Command = {
 export async function runDaemon(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);
   for (const unknown of unknownEnvVariables(process.env)) logger.warn('config.unknown_env', { ...unknown });
+  // SIGHUP reloads the TLS files; caught from the start, since Node's default for it is to exit
+  // (a `systemctl reload` during startup must not kill the daemon).
+  let started: Daemon | undefined;
+  process.on('SIGHUP', () => started?.reload());
   const daemon = await Daemon.start(config, logger);
+  started = daemon;
   await new Promise<void>((resolve) => {
     const signals = new StopSignals();
     const onSignal = (signal: NodeJS.Signals) => {

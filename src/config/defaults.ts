@@ -7,6 +7,51 @@ export type FsyncMode = 'batch' | 'always' | 'never';
 export type FullPolicy = 'reject' | 'drop-oldest';
 export type KafkaCompression = 'none' | 'gzip' | 'snappy';
 export type KafkaValue = 'payload' | 'envelope';
+export type ClientCertMode = 'none' | 'request' | 'require';
+export type SaslMechanism = 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+/** A credential for writing events: the SHA-256 of a token (`sparkngin token new`) and its topics. */
+export interface TokenGrant {
+  /** Who holds it: rate limits and logs use the name, never the token. */
+  name: string;
+  /** SHA-256 of the token, 64 hex digits. */
+  sha256: string;
+  /** Topic patterns (`*` wildcard) the token may write. */
+  topics: string[];
+}
+
+/** A token for the operations endpoints (`/stats`, `/metrics`, `/ready`). */
+export interface OpsTokenGrant {
+  name: string;
+  sha256: string;
+}
+
+/** Topics a verified client certificate may write, by its subject's common name (mutual TLS). */
+export interface CertificateGrant {
+  cn: string;
+  topics: string[];
+}
+
+/** TLS from the Kafka sink to the brokers. */
+export interface KafkaTlsConfig {
+  enabled: boolean;
+  /** CA certificates (PEM file) the brokers' certificates are checked against; '' = the system's. */
+  ca: string;
+  /** Client certificate (PEM file), for brokers that require one (`ssl.client.auth=required`). */
+  cert: string;
+  /** Its private key (PEM file). */
+  key: string;
+  /** Passphrase of an encrypted key. */
+  passphrase: string;
+  /** Host name expected in the brokers' certificates, when it is not the one in `brokers`. */
+  servername: string;
+}
+
+export interface KafkaSaslConfig {
+  mechanism: SaslMechanism;
+  username: string;
+  password: string;
+}
 
 export interface RetryConfig {
   /** First wait after a failed send, in ms. */
@@ -63,6 +108,8 @@ export interface KafkaSinkConfig {
   topics: string[];
   batch: BatchConfig;
   retry: RetryConfig;
+  tls: KafkaTlsConfig;
+  sasl: KafkaSaslConfig;
 }
 
 export interface Config {
@@ -100,6 +147,49 @@ export interface Config {
      * when every request comes through that proxy — anyone can send the header.
      */
     trustProxy: boolean;
+    /** Topic patterns the ingest takes; any other topic is answered 403 TOPIC_NOT_ALLOWED. */
+    topics: string[];
+  };
+  /** HTTPS on the ingest listener: on when `cert` is set. Files are read again on SIGHUP. */
+  tls: {
+    /** Certificate (PEM file), followed by its intermediate CA certificates. */
+    cert: string;
+    /** Its private key (PEM file). */
+    key: string;
+    /** Passphrase of an encrypted key. */
+    passphrase: string;
+    /** CA certificates (PEM file) that client certificates must chain to (mutual TLS). */
+    ca: string;
+    /** `none`; `request`: a client certificate is checked when sent; `require`: no connection without a valid one. */
+    clientCerts: ClientCertMode;
+  };
+  /** Who may write events. With no tokens and no certificates, anyone who reaches the port may (as before). */
+  auth: {
+    /** Tokens, sent as `Authorization: Bearer <token>` or in `apiKeyHeader`. */
+    tokens: TokenGrant[];
+    /** Header that carries a token as an API key. */
+    apiKeyHeader: string;
+    /** Topic patterns anyone may write without a credential (browser beacons cannot send one). */
+    openTopics: string[];
+    /** Client certificate CN → topics (needs `tls.ca` and `tls.clientCerts`). */
+    certificates: CertificateGrant[];
+  };
+  /** Per client (credential, else address) token buckets; 0 turns a limit off. Answered 429 with Retry-After. */
+  rateLimit: {
+    requestsPerSecond: number;
+    eventsPerSecond: number;
+    bytesPerSecond: number;
+    /** A bucket holds this many seconds of its rate: the burst a quiet client may send at once. */
+    burstSeconds: number;
+    /** Clients remembered at most (least recently seen forgotten first), so many addresses cannot grow memory. */
+    maxClients: number;
+  };
+  /** The operations endpoints (`/ready`, `/stats`, `/metrics`); `/health` is always open. */
+  ops: {
+    /** `HOST:PORT` of a separate plain-HTTP listener for them; '' = served on the ingest listener. */
+    listen: string;
+    /** When any is given, they need `Authorization: Bearer <token>` with one of these. */
+    tokens: OpsTokenGrant[];
   };
   /** The tracking pixel, `GET /tracker/{name}/{site}`: a 1×1 GIF that records a visit as an event. */
   tracker: {
@@ -157,7 +247,12 @@ export function defaultConfig(): Config {
       maxPipelinedRequests: 16,
       maxUnreadResponseBytes: 1 * MiB,
       maxEventsPerRequest: 100_000,
+      topics: ['*'],
     },
+    tls: { cert: '', key: '', passphrase: '', ca: '', clientCerts: 'none' },
+    auth: { tokens: [], apiKeyHeader: 'x-api-key', openTopics: [], certificates: [] },
+    rateLimit: { requestsPerSecond: 0, eventsPerSecond: 0, bytesPerSecond: 0, burstSeconds: 1, maxClients: 100_000 },
+    ops: { listen: '', tokens: [] },
     tracker: { enabled: true, topic: 'tracker', headers: ['user-agent', 'referer', 'accept-language'], cookieMaxAgeDays: 365 },
     spool: {
       fsync: 'batch',
@@ -194,6 +289,8 @@ export function defaultConfig(): Config {
         // Small enough that a crash mid-send redelivers little; measured no faster at 10 000.
         batch: { maxRecords: 2_000, maxBytes: 1 * MiB },
         retry: { ...DEFAULT_RETRY },
+        tls: { enabled: false, ca: '', cert: '', key: '', passphrase: '', servername: '' },
+        sasl: { mechanism: 'none', username: '', password: '' },
       },
     },
     log: { level: 'info' },
@@ -207,6 +304,8 @@ export const ENUMS: Record<string, readonly string[]> = {
   'spool.fullPolicy': ['reject', 'drop-oldest'],
   'sinks.kafka.compression': ['none', 'gzip', 'snappy'],
   'sinks.kafka.value': ['payload', 'envelope'],
+  'tls.clientCerts': ['none', 'request', 'require'],
+  'sinks.kafka.sasl.mechanism': ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
   'log.level': ['debug', 'info', 'warn', 'error'],
 };
 
@@ -221,7 +320,18 @@ export const SIZE_KEYS = new Set([
   'sinks.file.batch.maxBytes',
   'sinks.kafka.batch.maxBytes',
   'sinks.kafka.maxRequestBytes',
+  'rateLimit.bytesPerSecond',
 ]);
 
 /** Keys whose value is a free-form string map rather than a fixed shape. */
 export const MAP_KEYS = new Set(['sinks.kafka.topicMap']);
+
+/** Keys whose value is a list of records: each field's type (`strings` = a list of strings; every field required). */
+export const RECORD_LIST_KEYS: Record<string, Record<string, 'string' | 'sha256' | 'strings'>> = {
+  'auth.tokens': { name: 'string', sha256: 'sha256', topics: 'strings' },
+  'auth.certificates': { cn: 'string', topics: 'strings' },
+  'ops.tokens': { name: 'string', sha256: 'sha256' },
+};
+
+/** Settings that hold secrets: never logged, never echoed in an error, redacted by `config show`. */
+export const SECRET_KEYS = new Set(['tls.passphrase', 'sinks.kafka.tls.passphrase', 'sinks.kafka.sasl.password']);

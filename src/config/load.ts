@@ -11,8 +11,9 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
+import { isCredentialHeader } from '../ingest/auth';
 import { isLegalTopic } from '../ingest/topic';
-import { type Config, defaultConfig, ENUMS, MAP_KEYS, SIZE_KEYS } from './defaults';
+import { type Config, defaultConfig, ENUMS, MAP_KEYS, RECORD_LIST_KEYS, SECRET_KEYS, SIZE_KEYS } from './defaults';
 import { nearest } from './nearest';
 import { parseSize } from './size';
 
@@ -28,9 +29,6 @@ export interface ConfigSources {
 type Plain = Record<string, unknown>;
 /** A YAML mapping as read: keys may be any scalar (or worse), never turned into properties. */
 type YamlMap = Map<unknown, unknown>;
-
-/** String settings for which '' is a meaningful value. */
-const EMPTY_ALLOWED = new Set(['sinks.kafka.topicPrefix']);
 
 const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map);
 
@@ -87,6 +85,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   // A Kafka broker list given anywhere turns the Kafka sink on, unless it was explicitly disabled.
   if (result.sinks.kafka.brokers.length > 0 && !given.has('sinks.kafka.enabled')) result.sinks.kafka.enabled = true;
   result.dataDir = resolve(result.dataDir);
+  for (const files of [result.tls, result.sinks.kafka.tls]) {
+    for (const name of ['cert', 'key', 'ca'] as const) if (files[name] !== '') files[name] = resolve(files[name]);
+  }
   if (!isAbsolute(result.sinks.file.dir)) result.sinks.file.dir = resolve(result.dataDir, result.sinks.file.dir);
   return result;
 }
@@ -178,7 +179,8 @@ function setFromString(root: Plain, key: string, raw: string, problems: string[]
   for (const part of parts) node = node[part] as Plain;
   const current = node[last];
   let value: unknown = raw;
-  if (Array.isArray(current)) value = raw === '' ? [] : raw.split(',').map((item) => item.trim());
+  if (Object.hasOwn(RECORD_LIST_KEYS, key)) value = parseJsonList(raw);
+  else if (Array.isArray(current)) value = raw === '' ? [] : raw.split(',').map((item) => item.trim());
   else if (MAP_KEYS.has(key)) value = parseMapString(raw);
   const checked = coerce(key, current, value);
   if (typeof checked === 'string' && checked.startsWith('\0')) problems.push(`${key}: ${checked.slice(1)} (${origin})`);
@@ -199,12 +201,66 @@ function parseMapString(raw: string): Map<string, string> | string {
   return map;
 }
 
+/** A list of records from an env variable or flag is JSON: `[{"name":"web","sha256":"…","topics":["*"]}]`; '' is none. */
+function parseJsonList(raw: string): unknown {
+  if (raw.trim() === '') return [];
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+type FieldType = 'string' | 'sha256' | 'strings';
+
+/**
+ * A record list (RECORD_LIST_KEYS): every record a mapping (a YAML Map, or an object from env JSON)
+ * with exactly the schema's fields. The result is built from the schema's field names only.
+ */
+function recordList(value: unknown, schema: Record<string, FieldType>): unknown {
+  const fields = Object.keys(schema);
+  const shape = `a list of {${fields.join(', ')}}`;
+  // Not echoed when it is text: it came from an env variable or flag and may hold hashes.
+  if (!Array.isArray(value)) return `\0expected ${shape}, got ${typeof value === 'string' ? 'text that is not a JSON list' : describe(value)}`;
+  const names = new Set<string>();
+  const records: Plain[] = [];
+  for (const [index, raw] of value.entries()) {
+    const where = `record ${index + 1}`;
+    const entries = raw instanceof Map ? [...raw].map(([key, item]) => [keyText(key) ?? '<not a word>', item] as const) : isPlain(raw) ? Object.entries(raw) : undefined;
+    if (entries === undefined) return `\0expected ${shape}; ${where} is ${describe(raw)}`;
+    const given = new Map<string, unknown>(entries);
+    const unknown = [...given.keys()].filter((field) => !Object.hasOwn(schema, field));
+    if (unknown.length > 0) return `\0${where}: unknown field ${unknown.join(', ')} (expected ${fields.join(', ')})`;
+    const record: Plain = {};
+    for (const field of fields) {
+      const item = given.get(field);
+      const type = schema[field]!;
+      const ok =
+        type === 'strings'
+          ? Array.isArray(item) && item.length > 0 && item.every((v) => typeof v === 'string' && v !== '')
+          : type === 'sha256'
+            ? typeof item === 'string' && /^[0-9a-f]{64}$/i.test(item)
+            : typeof item === 'string' && item !== '';
+      const expected = type === 'strings' ? 'a non-empty list of strings' : type === 'sha256' ? '64 hex digits (`sparkngin token new` prints them)' : 'a non-empty string';
+      // Hashes are not echoed: the message may end up in a log or a terminal scrollback.
+      if (!ok) return `\0${where}: ${field} expected ${expected}, got ${type === 'sha256' && typeof item === 'string' ? 'something else' : describe(item)}`;
+      record[field] = type === 'sha256' ? (item as string).toLowerCase() : type === 'strings' ? [...(item as string[])] : item;
+    }
+    const name = String(record[fields[0]!]);
+    if (names.has(name)) return `\0${where}: ${fields[0]} '${name}' appears twice`;
+    names.add(name);
+    records.push(record);
+  }
+  return records;
+}
+
 /**
  * Checks `value` against the type of the default `current` (plus enum and size rules) and returns
  * the value to store, or a problem text marked with a leading NUL.
  */
 function coerce(key: string, current: unknown, value: unknown): unknown {
-  const fail = (expected: string) => `\0expected ${expected}, got ${describe(value)}`;
+  const fail = (expected: string) => `\0expected ${expected}, got ${SECRET_KEYS.has(key) ? 'something else (not shown: a secret)' : describe(value)}`;
+  if (Object.hasOwn(RECORD_LIST_KEYS, key)) return recordList(value, RECORD_LIST_KEYS[key]!);
   const allowed = Object.hasOwn(ENUMS, key) ? ENUMS[key] : undefined;
   if (allowed) return typeof value === 'string' && allowed.includes(value) ? value : fail(`one of ${allowed.join('|')}`);
   if (MAP_KEYS.has(key)) {
@@ -230,7 +286,7 @@ function coerce(key: string, current: unknown, value: unknown): unknown {
       const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
       if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) return fail('a non-negative number');
       if (key.endsWith('jitter') && number > 1) return fail('a number from 0 to 1');
-      if (!key.endsWith('jitter') && !key.endsWith('factor') && !Number.isInteger(number)) return fail('a whole number');
+      if (!/(jitter|factor|PerSecond)$/.test(key) && !Number.isInteger(number)) return fail('a whole number');
       if (key === 'listen.port' && number > 65535) return fail('a port from 0 to 65535');
       return number;
     }
@@ -242,7 +298,8 @@ function coerce(key: string, current: unknown, value: unknown): unknown {
     }
     default:
       if (typeof value !== 'string') return fail('a string');
-      return value !== '' || EMPTY_ALLOWED.has(key) ? value : fail('a non-empty string');
+      // '' is meaningful where it is the default (no prefix, no file, no listener).
+      return value !== '' || current === '' ? value : fail('a non-empty string');
   }
 }
 
@@ -272,6 +329,42 @@ function checkRelations(config: Config, problems: string[]): void {
   }
   if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
     problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
+  }
+  checkSecurity(config, problems);
+}
+
+/** TLS, auth, rate limits and the ops listener: settings that only mean something together. */
+function checkSecurity(config: Config, problems: string[]): void {
+  const { tls, auth, rateLimit, ops } = config;
+  if ((tls.cert === '') !== (tls.key === '')) problems.push('tls.cert, tls.key: give both (the certificate and its private key) or neither');
+  if (tls.clientCerts !== 'none' && tls.cert === '') problems.push(`tls.clientCerts: '${tls.clientCerts}' needs TLS (tls.cert and tls.key)`);
+  if (tls.clientCerts !== 'none' && tls.ca === '') problems.push(`tls.clientCerts: '${tls.clientCerts}' needs tls.ca, the CA client certificates must chain to`);
+  if (tls.ca !== '' && tls.clientCerts === 'none') problems.push("tls.ca: only used to check client certificates; set tls.clientCerts to 'request' or 'require'");
+  if (auth.certificates.length > 0 && tls.clientCerts === 'none') problems.push("auth.certificates: needs client certificates (tls.clientCerts 'request' or 'require')");
+  if (auth.openTopics.length > 0 && auth.tokens.length === 0 && auth.certificates.length === 0) {
+    problems.push('auth.openTopics: without auth.tokens or auth.certificates every topic is open already');
+  }
+  for (const name of config.tracker.headers) {
+    if (isCredentialHeader(name, auth.apiKeyHeader)) problems.push(`tracker.headers: '${name}' carries a credential, which is never captured`);
+  }
+  if (config.http.topics.length === 0) problems.push('http.topics: empty, so every topic would be refused; ["*"] takes all');
+  if (!/^[A-Za-z0-9-]+$/.test(auth.apiKeyHeader) || /^(authorization|x-sparkngin-.*)$/i.test(auth.apiKeyHeader)) {
+    problems.push(`auth.apiKeyHeader: expected a header name of its own (letters, digits, '-'), got '${auth.apiKeyHeader}'`);
+  }
+  if ((rateLimit.requestsPerSecond > 0 || rateLimit.eventsPerSecond > 0 || rateLimit.bytesPerSecond > 0) && rateLimit.burstSeconds < 1) {
+    problems.push('rateLimit.burstSeconds: expected at least 1 while a rate limit is on');
+  }
+  if (rateLimit.requestsPerSecond > 0 && rateLimit.requestsPerSecond * rateLimit.burstSeconds < 1) {
+    problems.push('rateLimit.requestsPerSecond: times rateLimit.burstSeconds must be at least 1 (a bucket that never holds one request lets none in)');
+  }
+  if (rateLimit.maxClients < 1) problems.push('rateLimit.maxClients: expected at least 1');
+  if (ops.listen !== '' && !/^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+):\d{1,5}$/.test(ops.listen)) problems.push(`ops.listen: expected HOST:PORT (or ''), got '${ops.listen}'`);
+  const kafka = config.sinks.kafka;
+  const kafkaFiles = (['ca', 'cert', 'key', 'passphrase', 'servername'] as const).filter((name) => kafka.tls[name] !== '');
+  if (!kafka.tls.enabled && kafkaFiles.length > 0) problems.push(`sinks.kafka.tls.${kafkaFiles[0]}: set, but sinks.kafka.tls.enabled is false`);
+  if ((kafka.tls.cert === '') !== (kafka.tls.key === '')) problems.push('sinks.kafka.tls.cert, sinks.kafka.tls.key: give both (the client certificate and its private key) or neither');
+  if (kafka.sasl.mechanism !== 'none' && (kafka.sasl.username === '' || kafka.sasl.password === '')) {
+    problems.push(`sinks.kafka.sasl: mechanism '${kafka.sasl.mechanism}' needs sasl.username and sasl.password`);
   }
 }
 

@@ -1,14 +1,18 @@
 // The daemon: spool, sinks with their dispatchers, and the HTTP ingest, started in that order (so
 // that nothing is accepted before it can be stored) and stopped in the reverse one.
-import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { SparknginError } from '../errors';
 import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
-import { createIngestServer, ingestLoad, type IngestLoad } from '../ingest/server';
+import { authRequired } from '../ingest/auth';
+import type { OpsEndpoints } from '../ingest/context';
+import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
+import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import type { Logger } from '../ops/log';
 import { renderPrometheus } from '../ops/prometheus';
+import { withoutPaths } from '../ops/redact';
 import { DeadLetterFile } from '../sinks/dead-letter';
 import { Dispatcher, type DispatcherStats } from '../sinks/dispatcher';
 import { createSinks } from '../sinks/registry';
@@ -22,15 +26,18 @@ import { listen } from './listen';
 export interface DaemonStats {
   version: string;
   uptimeSeconds: number;
-  /** Requests the ingest refused since start, by status and code; what it holds now; ack=sink requests waiting. */
-  ingest: { refused: RefusalCount[] } & IngestLoad & { sinkAckWaiting: number };
+  /**
+   * Requests the ingest refused since start, by status and code; what it holds now; ack=sink requests
+   * waiting; the certificate it serves, with TLS on.
+   */
+  ingest: { refused: RefusalCount[] } & IngestLoad & { sinkAckWaiting: number; tls?: Pick<CertificateFacts, 'subject' | 'notAfter'> };
   spool: SpoolStats;
   sinks: Array<DispatcherStats & { lagRecords: number }>;
 }
 
 /** The ingest port cannot be had (in use, or below 1024 without the capability). */
 export class ListenError extends SparknginError {
-  constructor(listen: Config['listen'], cause: NodeJS.ErrnoException) {
+  constructor(listen: { host: string; port: number }, cause: NodeJS.ErrnoException) {
     const why = cause.code === 'EADDRINUSE' ? 'the address is in use' : cause.code === 'EACCES' ? 'permission denied' : cause.message;
     super('LISTEN_FAILED', `cannot listen on ${listen.host}:${listen.port}: ${why}`, { cause });
   }
@@ -46,15 +53,18 @@ export class Daemon {
     private readonly spool: Spool,
     private readonly dispatchers: Dispatcher[],
     private readonly target: SpoolIngestTarget,
-    private readonly server: Server,
+    private readonly server: IngestServer,
     private readonly lock: DataDirLock,
     private readonly refusals: RefusalCounter,
+    /** The separate operations listener (ops.listen), if any. */
+    private readonly opsServer: IngestServer | undefined,
   ) {}
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
     const lock = await lockDataDir(config.dataDir, { logger });
     let spool: Spool | undefined;
     const dispatchers: Dispatcher[] = [];
+    let opsServer: IngestServer | undefined;
     try {
       spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger });
       for (const { sink, delivery } of createSinks(config, logger)) {
@@ -66,17 +76,38 @@ export class Daemon {
         dispatchers.push(dispatcher);
       }
       const target = new SpoolIngestTarget(spool, dispatchers, { timeoutMs: config.http.sinkAckTimeoutMs, maxWaiting: config.http.maxSinkAckRequests });
-      // The ops endpoints read the daemon's stats; the daemon exists once the server listens.
+      // The ops endpoints read the daemon's stats; the daemon exists once the server listens. What
+      // they send over the network names no absolute path (ops/redact.ts).
       let daemon: Daemon | undefined;
-      const stats = () => daemon!.stats();
+      const stats = () => withoutPaths(daemon!.stats(), config.dataDir);
+      const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()) };
       const refusals = new RefusalCounter();
-      const server = createIngestServer({ config, target, logger, refusals, ops: { stats, metrics: () => renderPrometheus(stats()) } });
+      const separateOps = config.ops.listen !== '';
+      const server = createIngestServer({ config, target, logger, refusals, ops, role: separateOps ? 'events' : 'all' });
       await listen(server, config.listen).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
-      daemon = new Daemon(config, logger, spool, dispatchers, target, server, lock, refusals);
+      if (separateOps) {
+        const address = opsAddress(config.ops.listen);
+        opsServer = createIngestServer({ config, target, logger, refusals, ops, role: 'ops' });
+        await listen(opsServer, address).catch((error: NodeJS.ErrnoException) => {
+          server.close();
+          return Promise.reject(new ListenError(address, error));
+        });
+      }
+      daemon = new Daemon(config, logger, spool, dispatchers, target, server, lock, refusals, opsServer);
       const { address, port } = daemon.address();
-      logger.info('daemon.started', { version: VERSION, address, port, dataDir: config.dataDir, sinks: dispatchers.map((d) => d.sink.name) });
+      logger.info('daemon.started', {
+        version: VERSION,
+        address,
+        port,
+        tls: tlsEnabled(config.tls),
+        authRequired: authRequired(config),
+        ...(opsServer ? { opsPort: (opsServer.address() as AddressInfo).port } : {}),
+        dataDir: config.dataDir,
+        sinks: dispatchers.map((d) => d.sink.name),
+      });
       return daemon;
     } catch (error) {
+      if (opsServer?.listening) opsServer.close();
       await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop(Date.now(), () => true)));
       await spool?.close();
       await lock.release();
@@ -88,12 +119,23 @@ export class Daemon {
     return this.server.address() as AddressInfo;
   }
 
+  /** SIGHUP: reads the TLS certificate, key and CA again (see ingest/tls.ts); nothing else changes. */
+  reload(): void {
+    if (tlsEnabled(this.config.tls)) reloadTls(this.server as HttpsServer, this.config.tls, this.logger);
+    else this.logger.info('daemon.reload', { reloaded: 'nothing (TLS is off; other settings take a restart)' });
+  }
+
+  private certificateStats(): Pick<DaemonStats['ingest'], 'tls'> {
+    const certificate = servedCertificate(this.server);
+    return certificate ? { tls: { subject: certificate.subject, notAfter: certificate.notAfter } } : {};
+  }
+
   stats(): DaemonStats {
     const spool = this.spool.stats();
     return {
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      ingest: { refused: this.refusals.snapshot(), ...ingestLoad(this.server), sinkAckWaiting: this.target.sinkAckWaiting },
+      ingest: { refused: this.refusals.snapshot(), ...ingestLoad(this.server), sinkAckWaiting: this.target.sinkAckWaiting, ...this.certificateStats() },
       spool,
       sinks: this.dispatchers.map((dispatcher) => {
         const stats = dispatcher.stats();
@@ -112,10 +154,11 @@ export class Daemon {
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     this.logger.info('daemon.stopping', { timeoutMs: this.config.shutdownTimeoutMs });
     this.target.stopping = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    const servers = this.opsServer ? [this.server, this.opsServer] : [this.server];
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const server of servers) server.closeIdleConnections();
     // Requests in flight get half the time to finish; slow clients after that are cut off.
-    const cutOff = setTimeout(() => this.server.closeAllConnections(), this.config.shutdownTimeoutMs / 2);
+    const cutOff = setTimeout(() => servers.forEach((server) => server.closeAllConnections()), this.config.shutdownTimeoutMs / 2);
     await closed;
     clearTimeout(cutOff);
     const caughtUp = (dispatcher: Dispatcher) => () => dispatcher.stats().nextSeq >= this.spool.stats().nextSeq;
@@ -126,4 +169,10 @@ export class Daemon {
     const stats = this.stats();
     this.logger.info('daemon.stopped', { spooledRecords: stats.spool.nextSeq, sinks: stats.sinks.map((s) => ({ sink: s.sink, lagRecords: s.lagRecords })) });
   }
+}
+
+/** `HOST:PORT` or `[V6]:PORT` (checked by the config loader) → listen options. */
+function opsAddress(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  return { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) };
 }

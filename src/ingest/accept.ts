@@ -1,6 +1,9 @@
 // Parsed payloads → envelopes → the target, within the request's share of memory. Every route that
-// takes events ends here. Written without `async` on purpose: nothing that waits for the target (an
-// `ack=sink` request may wait many seconds) keeps the envelopes or the body alive, only the ids.
+// takes events ends here, and is charged here once its memory is granted (access.ts: the topic
+// authorized again, the events and bytes counted against the client's rate), so that no route can
+// store what it must not and a request refused 503 costs the client nothing. Written without `async`
+// on purpose: nothing that waits for the target (an `ack=sink` request may wait many seconds) keeps
+// the envelopes or the body alive, only the ids.
 import { REQUEST_BYTES, EVENT_BYTES, ID_BYTES, busy, shareOf } from './budget';
 import type { Exchange, IngestContext } from './context';
 import { buildEnvelopes } from './envelopes';
@@ -12,6 +15,7 @@ import { RequestError } from '../errors';
 export function acceptEvents(exchange: Exchange, context: IngestContext, topic: string, meta: EventMeta, batch: Batch): Promise<string[]> {
   const share = shareOf(exchange, context.limits.budget);
   if (!share.take(REQUEST_BYTES + batch.items.length * EVENT_BYTES)) return Promise.reject(busy());
+  context.access.charge(exchange, topic, batch);
   const { envelopes, ids } = buildEnvelopes(context, topic, meta, batch);
   if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool').then(() => ids);
   // Stored, the events' memory is given back while the request waits for its sinks.

@@ -15,10 +15,15 @@
 //    soon as its own queue moves, unread answers or not: pipelined ack=spool requests whose answers
 //    were never read grew the daemon by 800 MB. (Node hands a pipelined answer to the socket only
 //    once the one before reached the kernel, so unread small answers stay unanswered requests and
-//    the first bound holds them; the second holds large ones.) TCP then pushes back on the client. Requests already read when the limit is
-//    reached (at most one read, 64 KiB) are still answered; the body of the request read last is
-//    always read (or that request could never finish); and Node's header deadline for a request we
-//    stopped reading starts again once the connection is read again (deferTimeout).
+//    the first bound holds them; the second holds large ones.) TCP then pushes back on the client.
+//    Requests already read when the limit is reached (at most one read, 64 KiB) are still answered;
+//    the body of the request read last is always read (or that request could never finish); and
+//    Node's header deadline for a request we stopped reading starts again once the connection is
+//    read again (deferTimeout).
+//  - TLS changes none of this: a TLS connection is counted from its first byte (a refused one is
+//    closed, as there is no HTTP to answer in before the handshake, which gets http.headersTimeoutMs),
+//    and its requests are tracked and paused on the TLS socket that carries them.
+//  - The operations listener (ops.listen) has a guard of its own with OPS_MAX_CONNECTIONS.
 //  - Sockets we close after an answer (408, 413, a malformed request, a refused connection) linger for
 //    LINGER_MS, reading and discarding, so that the client reads our answer instead of a reset, and
 //    are destroyed after that even if the client keeps its end open.
@@ -30,6 +35,8 @@ import type { RefusalCounter } from './refusals';
 
 export interface ConnectionLimits {
   maxConnections: number;
+  /** Where maxConnections comes from, for the refusal's message. */
+  maxConnectionsSetting: string;
   maxPipelinedRequests: number;
   maxUnreadResponseBytes: number;
 }
@@ -40,6 +47,12 @@ export const LINGER_MS = 2_000;
 const MAX_LINGERING_REFUSALS = 64;
 /** Descriptors kept for everything but client connections: spool segments, sink files, broker connections, logs. */
 const RESERVED_DESCRIPTORS = 256;
+/**
+ * Connections of the separate operations listener (ops.listen) at once: Prometheus, a status page,
+ * health checks. A limit of its own, not taken from http.maxConnections, so that a flood on either
+ * listener cannot lock the other out; the ingest's limit keeps descriptors for it (connectionLimit).
+ */
+export const OPS_MAX_CONNECTIONS = 64;
 
 interface Connection {
   unanswered: number;
@@ -74,20 +87,31 @@ export class ConnectionGuard {
     return { connections: this.open, requestsInFlight: this.inFlight };
   }
 
-  /** A new connection (the server's 'connection' event). */
-  admit(socket: Socket): void {
+  /**
+   * A new connection (the server's 'connection' event): counted while it is open, and refused past
+   * the limit. A refused plain connection is answered 503; a TLS one (`speaksHttp` false: no
+   * handshake yet, so no HTTP to answer in) is closed, and counted as the same refusal. True when it
+   * is let in; its HTTP socket is then handed to serve().
+   */
+  admit(socket: Socket, speaksHttp: boolean): boolean {
     this.open++;
-    socket.once('close', () => {
-      this.open--;
-      this.idle.delete(socket);
-    });
+    socket.once('close', () => this.open--);
     if (this.open > this.limits.maxConnections && !this.evictIdle()) {
-      this.refuse(socket);
-      return;
+      this.refuse(socket, speaksHttp);
+      return false;
     }
+    return true;
+  }
+
+  /**
+   * The socket that carries an admitted connection's HTTP: the connection's own, or its TLS socket
+   * once the handshake is done. From here its requests are tracked, and it may be evicted when idle.
+   */
+  serve(socket: Socket): void {
     const connection: Connection = { unanswered: 0, paused: false, last: undefined, pending: new Set(), onAnswered: undefined, timer: undefined, freeSince: Date.now() };
     this.connections.set(socket, connection);
     socket.once('close', () => {
+      this.idle.delete(socket);
       clearTimeout(connection.timer);
       // Node closes the response that holds the socket, but not the pipelined ones queued behind it:
       // they would never emit 'close', and what waits for it (this count, the memory budget, an
@@ -191,15 +215,15 @@ export class ConnectionGuard {
     return false;
   }
 
-  private refuse(socket: Socket): void {
+  private refuse(socket: Socket, speaksHttp: boolean): void {
     this.refusals.note(503, 'TOO_MANY_CONNECTIONS');
-    if (this.lingeringRefusals >= MAX_LINGERING_REFUSALS) {
+    if (!speaksHttp || this.lingeringRefusals >= MAX_LINGERING_REFUSALS) {
       socket.destroy();
       return;
     }
     this.lingeringRefusals++;
     socket.once('close', () => this.lingeringRefusals--);
-    const message = `more than ${this.limits.maxConnections} connections are open and none is idle (http.maxConnections); retry later`;
+    const message = `more than ${this.limits.maxConnections} connections are open and none is idle (${this.limits.maxConnectionsSetting}); retry later`;
     closeLingering(socket, rawAnswer('503 Service Unavailable', 'TOO_MANY_CONNECTIONS', message, 'retry-after: 1\r\n'));
   }
 }
@@ -237,12 +261,13 @@ export function closeLingering(socket: Socket, answer?: string): void {
  * raises the soft limit to the hard one at start) would run out first: a daemon out of descriptors
  * can neither accept nor open a spool segment.
  */
-export function connectionLimit(configured: number, logger: Logger, limitsText = readLimits()): number {
+export function connectionLimit(configured: number, logger: Logger, alsoReserved = 0, limitsText = readLimits()): number {
   const soft = /^Max open files\s+(\d+)/m.exec(limitsText ?? '')?.[1];
   if (soft === undefined) return configured;
-  const fitting = Math.max(16, Number(soft) - RESERVED_DESCRIPTORS);
+  const reserved = RESERVED_DESCRIPTORS + alsoReserved;
+  const fitting = Math.max(16, Number(soft) - reserved);
   if (configured <= fitting) return configured;
-  logger.warn('ingest.connection_limit_lowered', { configured, used: fitting, descriptorLimit: Number(soft), reserved: RESERVED_DESCRIPTORS });
+  logger.warn('ingest.connection_limit_lowered', { configured, used: fitting, descriptorLimit: Number(soft), reserved });
   return fitting;
 }
 

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/defaults';
 import type { Logger } from '../ops/log';
+import type { Access, Client } from './access';
 import type { BodyLimits } from './body';
 import type { Share } from './budget';
 import type { Query } from './query';
@@ -29,6 +30,10 @@ export interface IngestContext {
   ops: OpsEndpoints | undefined;
   refusals: RefusalCounter;
   tracker: Config['tracker'];
+  /** Credentials, topic allow-list and rate limits (access.ts). */
+  access: Access;
+  /** What this listener serves besides /health: events, the operations endpoints, or both. */
+  serves: { events: boolean; ops: boolean };
 }
 
 export interface Exchange {
@@ -42,4 +47,6 @@ export interface Exchange {
   expectsContinue: boolean;
   /** This request's share of the memory budget, once it holds something (budget.ts shareOf). */
   memory: Share | undefined;
+  /** Who sent it, once access.ts has looked. */
+  client: Client | undefined;
 }

@@ -2,6 +2,7 @@
 // are the original Sparkngin's route and the operations endpoints. A handler validates everything it
 // can before reading the body (topic, parameters, content type), so that a bad request costs no upload.
 import { acceptEvents } from './accept';
+import type { RouteKind } from './access';
 import { readBody } from './body';
 import type { Exchange, IngestContext } from './context';
 import { legacyMessageRoute } from './legacy';
@@ -16,6 +17,8 @@ export interface Route {
   methods: readonly string[];
   /** `legacy`: errors are answered as the original's Ack (`status: "ERROR"`), not `{error:{…}}`. */
   errors: 'json' | 'legacy';
+  /** Which checks it needs (access.ts): `events` routes take events, `ops` ones expose operations data. */
+  kind: RouteKind;
   handle(exchange: Exchange, context: IngestContext, param: string): Promise<void> | void;
 }
 
@@ -24,31 +27,34 @@ export const TOPICS_PREFIX = '/v1/topics/';
 const topicRoute: Route = {
   methods: ['POST', 'GET'],
   errors: 'json',
+  kind: 'events',
   handle: (exchange, context, segment) => (exchange.method === 'POST' ? postEvents(exchange, context, segment) : getBeacon(exchange, context, segment)),
 };
 
-const pixelRoute: Route = { methods: ['GET'], errors: 'json', handle: trackerRoute };
+const pixelRoute: Route = { methods: ['GET'], errors: 'json', kind: 'events', handle: trackerRoute };
 
 const EXACT = new Map<string, Route>([
-  ['/message/json', { methods: ['POST', 'GET'], errors: 'legacy', handle: legacyMessageRoute }],
-  ['/health', { methods: ['GET', 'HEAD'], errors: 'json', handle: ({ response }) => sendJson(response, 200, { status: 'ok' }) }],
-  ['/ready', { methods: ['GET', 'HEAD'], errors: 'json', handle: ready }],
-  ['/stats', { methods: ['GET', 'HEAD'], errors: 'json', handle: stats }],
-  ['/metrics', { methods: ['GET', 'HEAD'], errors: 'json', handle: metrics }],
+  ['/message/json', { methods: ['POST', 'GET'], errors: 'legacy', kind: 'events', handle: legacyMessageRoute }],
+  ['/health', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'open', handle: ({ response }) => sendJson(response, 200, { status: 'ok' }) }],
+  ['/ready', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: ready }],
+  ['/stats', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: stats }],
+  ['/metrics', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: metrics }],
 ]);
 
 /** The route for a path and the path parameter it carries (the topic segment), or undefined (404). */
 export function findRoute(path: string, context: IngestContext): { route: Route; param: string } | undefined {
-  if (path.startsWith(TOPICS_PREFIX)) return { route: topicRoute, param: path.slice(TOPICS_PREFIX.length) };
-  if (path.startsWith(TRACKER_PREFIX) && context.tracker.enabled) return { route: pixelRoute, param: path.slice(TRACKER_PREFIX.length) };
+  if (path.startsWith(TOPICS_PREFIX)) return context.serves.events ? { route: topicRoute, param: path.slice(TOPICS_PREFIX.length) } : undefined;
+  if (path.startsWith(TRACKER_PREFIX)) return context.serves.events && context.tracker.enabled ? { route: pixelRoute, param: path.slice(TRACKER_PREFIX.length) } : undefined;
   const route = EXACT.get(path);
-  if (route === undefined || (context.ops === undefined && (route.handle === stats || route.handle === metrics))) return undefined;
+  if (route === undefined || (route.kind !== 'open' && !context.serves[route.kind])) return undefined;
+  if (context.ops === undefined && (route.handle === stats || route.handle === metrics)) return undefined;
   return { route, param: '' };
 }
 
 /** `POST /v1/topics/{topic}`: the body is one event, a JSON array of events, NDJSON, text lines or binary. */
 async function postEvents(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
   const topic = topicFromPath(segment);
+  context.access.authorize(exchange, topic);
   const meta = readMeta(exchange.request, exchange.query, context.trustProxy);
   const parse = bodyParser(exchange.request.headers['content-type']);
   // The body is a parameter of the callback, not a local here: nothing keeps it while the answer waits.
@@ -59,6 +65,7 @@ async function postEvents(exchange: Exchange, context: IngestContext, segment: s
 /** `GET /v1/topics/{topic}?data=…`: a beacon (an image tag, `navigator.sendBeacon`, a link in an email). */
 async function getBeacon(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
   const topic = topicFromPath(segment);
+  context.access.authorize(exchange, topic);
   const meta = readMeta(exchange.request, exchange.query, context.trustProxy);
   const data = exchange.query?.get('data');
   if (data === undefined) throw badRequest('MISSING_DATA', 'a GET event needs a data= query parameter (the event, URL-encoded)');

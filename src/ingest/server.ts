@@ -8,12 +8,19 @@
 // 100-continue refused), gets `Connection: close`; the socket then lingers a moment, reading and
 // discarding, so the client sees our answer rather than a reset (see lingerOnClose). How many
 // connections, and how many requests per connection, are held at once is bounded (connections.ts).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+//
+// Security (tls.ts, access.ts) hooks in at two points: the server is an https one when tls.cert is
+// set, and every request passes access.admit once its route is known. Both kinds of server are made
+// here alike: the same timeouts, header limits and connection guard, so that TLS changes nothing of
+// what a client can make the ingest hold.
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerOptions, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/defaults';
 import { RequestError } from '../errors';
+import { Access } from './access';
 import { MemoryBudget } from './budget';
-import { closeLingering, ConnectionGuard, connectionLimit, rawAnswer } from './connections';
+import { closeLingering, ConnectionGuard, connectionLimit, OPS_MAX_CONNECTIONS, rawAnswer } from './connections';
 import type { Logger } from '../ops/log';
 import type { Exchange, IngestContext, OpsEndpoints } from './context';
 import { sendLegacyError } from './legacy';
@@ -22,6 +29,7 @@ import { findRoute, type Route } from './routes';
 import { sendError, toRequestError } from './respond';
 import { RefusalCounter } from './refusals';
 import type { IngestTarget } from './target';
+import { createTlsServer, tlsEnabled } from './tls';
 
 export interface IngestServerOptions {
   config: Config;
@@ -33,6 +41,11 @@ export interface IngestServerOptions {
   now?: () => number;
   /** Where refusals are counted (the daemon reads it for /stats and /metrics). */
   refusals?: RefusalCounter;
+  /**
+   * `all` (default): events and the operations endpoints; `events`: events only (the operations
+   * endpoints have a listener of their own, ops.listen); `ops`: that listener, plain HTTP.
+   */
+  role?: 'all' | 'events' | 'ops';
 }
 
 /** How often Node checks headersTimeout/requestTimeout (its default, 30 s, lets a stalled client sit for that long past its deadline). */
@@ -46,16 +59,19 @@ export interface IngestLoad {
   bufferedBytes: number;
 }
 
-const loads = new WeakMap<Server, () => IngestLoad>();
+export type IngestServer = HttpServer | HttpsServer;
+
+const loads = new WeakMap<IngestServer, () => IngestLoad>();
 
 /** The load of a server made by createIngestServer. */
-export function ingestLoad(server: Server): IngestLoad {
+export function ingestLoad(server: IngestServer): IngestLoad {
   return loads.get(server)?.() ?? { connections: 0, requestsInFlight: 0, bufferedBytes: 0 };
 }
 
-export function createIngestServer(options: IngestServerOptions): Server {
+export function createIngestServer(options: IngestServerOptions): IngestServer {
   const { config, target, logger } = options;
   const { http } = config;
+  const role = options.role ?? 'all';
   const budget = new MemoryBudget(http.maxBufferedBytes);
   const context: IngestContext = {
     target,
@@ -68,21 +84,26 @@ export function createIngestServer(options: IngestServerOptions): Server {
     ops: options.ops,
     refusals: options.refusals ?? new RefusalCounter(),
     tracker: config.tracker,
+    access: new Access(config, options.now),
+    serves: { events: role !== 'ops', ops: role !== 'events' },
   };
-  const server = createServer({
+  if (context.serves.events) warnIfTrackerClosed(context);
+  const serverOptions: ServerOptions = {
     headersTimeout: http.headersTimeoutMs,
     // A backstop only: our own body deadline (bodyTimeoutMs, counted from the end of the headers)
     // answers 408 first; this one also covers a client that stalls where we are not reading.
     requestTimeout: http.bodyTimeoutMs > 0 ? http.headersTimeoutMs + http.bodyTimeoutMs + 1_000 : 0,
     connectionsCheckingInterval: CONNECTION_CHECK_MS,
     noDelay: true,
-  });
+  };
+  const tls = role !== 'ops' && tlsEnabled(config.tls);
+  const server = tls ? createTlsServer(serverOptions, config.tls, logger) : createServer(serverOptions);
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
   // Node keeps only the first 2,000 headers of a request and drops the rest without a word (a key or
   // an ack mode sent after them would be lost). Every header is kept: the header size limit (16 KiB,
   // 431 beyond) is what bounds them.
   server.maxHeadersCount = 0;
-  const guard = guardConnections(server, context, http);
+  const guard = guardConnections(server, context, http, role, tls);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (guard.track(request, response)) handle(context, request, response, false);
   });
@@ -97,19 +118,32 @@ export function createIngestServer(options: IngestServerOptions): Server {
 
 /**
  * The connection-level part of the server (connections.ts): admission within http.maxConnections,
- * requests Node could not parse, and accept failures. The guard also tracks each request (see the
- * 'request' listener).
+ * requests Node could not parse, failed TLS handshakes and accept failures. The guard also tracks
+ * each request (see the 'request' listener). A TLS connection is counted from its first byte, as a
+ * plain one, but its HTTP is carried by the TLS socket made after the handshake: that is the one
+ * whose requests are tracked and paused. The ops listener has a guard of its own with a small fixed
+ * limit (OPS_MAX_CONNECTIONS), so that scrapers never take a place of the ingest's clients nor the
+ * other way round; the ingest's limit keeps descriptors for it.
  */
-function guardConnections(server: Server, context: IngestContext, http: Config['http']): ConnectionGuard {
+function guardConnections(server: IngestServer, context: IngestContext, http: Config['http'], role: IngestServerOptions['role'], tls: boolean): ConnectionGuard {
   const guard = new ConnectionGuard(
     {
-      maxConnections: connectionLimit(http.maxConnections, context.logger),
+      maxConnections: role === 'ops' ? OPS_MAX_CONNECTIONS : connectionLimit(http.maxConnections, context.logger, role === 'events' ? OPS_MAX_CONNECTIONS : 0),
+      maxConnectionsSetting: role === 'ops' ? `the operations listener's ${OPS_MAX_CONNECTIONS}` : 'http.maxConnections',
       maxPipelinedRequests: http.maxPipelinedRequests,
       maxUnreadResponseBytes: http.maxUnreadResponseBytes,
     },
     context.refusals,
   );
-  server.on('connection', (socket: Socket) => guard.admit(socket));
+  if (tls) {
+    server.on('connection', (socket: Socket) => guard.admit(socket, false));
+    server.on('secureConnection', (socket: Socket) => guard.serve(socket));
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => onTlsClientError(context, error, socket));
+  } else {
+    server.on('connection', (socket: Socket) => {
+      if (guard.admit(socket, true)) guard.serve(socket);
+    });
+  }
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const answer = () => onClientError(context.refusals, error, socket);
     // Node's header deadline passed while the connection waited for us: it starts again (connections.ts).
@@ -121,12 +155,28 @@ function guardConnections(server: Server, context: IngestContext, http: Config['
 }
 
 /**
+ * The tracking pixel is a route like the others (access.ts): browsers fetch it with no credential, so
+ * with auth on it answers only if its topic is one of auth.openTopics (and in http.topics). Said at
+ * start, rather than found out from 401s in a browser's network tab.
+ */
+function warnIfTrackerClosed(context: IngestContext): void {
+  const { tracker, access, logger } = context;
+  if (tracker.enabled && !access.openToAnyone(tracker.topic)) {
+    logger.warn('tracker.needs_credential', {
+      topic: tracker.topic,
+      why: 'browsers send no credential with a pixel: it will answer 401 or 403',
+      fix: 'list tracker.topic in auth.openTopics (and http.topics), or set tracker.enabled: false',
+    });
+  }
+}
+
+/**
  * Errors of a listening server are failures to accept a connection (EMFILE, ENFILE: out of
  * descriptors, which the connection limit is there to prevent). Without a listener Node would throw
  * them and end the daemon; they are logged (at most once a second) and the server goes on. Errors
  * before it listens are listen()'s to report.
  */
-function acceptFailed(server: Server, logger: Logger): (error: NodeJS.ErrnoException) => void {
+function acceptFailed(server: IngestServer, logger: Logger): (error: NodeJS.ErrnoException) => void {
   let lastLogged = 0;
   return (error) => {
     if (!server.listening || Date.now() - lastLogged < 1_000) return;
@@ -138,7 +188,7 @@ function acceptFailed(server: Server, logger: Logger): (error: NodeJS.ErrnoExcep
 function handle(context: IngestContext, request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void {
   const method = request.method ?? 'GET';
   const { path, search } = splitUrl(request.url ?? '/');
-  const exchange: Exchange = { request, response, method, path, query: undefined, expectsContinue, memory: undefined };
+  const exchange: Exchange = { request, response, method, path, query: undefined, expectsContinue, memory: undefined, client: undefined };
   let route: Route | undefined;
   try {
     const found = findRoute(path, context);
@@ -150,6 +200,7 @@ function handle(context: IngestContext, request: IncomingMessage, response: Serv
       const allow = route.methods.join(', ');
       throw new RequestError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path.slice(0, 200)}; use ${allow}`, { allow });
     }
+    context.access.admit(exchange, route.kind);
     exchange.query = parseQuery(search);
     const pending = route.handle(exchange, context, found.param);
     if (pending !== undefined) pending.then(undefined, (error: unknown) => fail(context, exchange, route, error));
@@ -202,6 +253,16 @@ function splitUrl(url: string): { path: string; search: string } {
   }
   const q = url.indexOf('?');
   return q === -1 ? { path: url, search: '' } : { path: url.slice(0, q), search: url.slice(q + 1) };
+}
+
+/**
+ * A connection whose TLS handshake failed (no or a bad client certificate, plain HTTP on the TLS
+ * port, no common protocol version): there is no HTTP to answer in, so it is counted and closed.
+ */
+function onTlsClientError(context: IngestContext, error: NodeJS.ErrnoException, socket: Socket): void {
+  context.refusals.note(400, 'TLS_HANDSHAKE_FAILED');
+  context.logger.debug('ingest.tls_handshake_failed', { code: error.code, reason: error.message });
+  socket.destroy();
 }
 
 /** Sockets answered by onClientError: Node calls it again for every later chunk the broken parser refuses. */

@@ -11,10 +11,17 @@
 // rather than refusing: a browser would send them again on every page and never be counted. The
 // name, the site and the captured headers are checked like every other input (strict percent-decoding,
 // UTF-8, bounded length) and refused with 400.
+//
+// Access is as for every route that takes events (access.ts): the route is of kind `events`, the
+// topic is authorized before anything else, and acceptEvents charges it. A browser sends no
+// credential with a pixel, so with auth on the pixel answers only when tracker.topic is one of
+// auth.openTopics (the server warns at start when it is not). Headers that carry a credential
+// (Authorization, the API-key header) are never captured, whatever tracker.headers says.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { newHeaders } from '../envelope/envelope';
 import { acceptEvents } from './accept';
+import type { Authenticator } from './auth';
 import type { Exchange, IngestContext } from './context';
 import { clientAddress, headerText } from './meta';
 import { badRequest } from './respond';
@@ -38,6 +45,7 @@ interface Visitor {
 
 /** `/tracker/{name}/{site}`; `segments` is what follows the prefix, as sent. */
 export async function trackerRoute(exchange: Exchange, context: IngestContext, segments: string): Promise<void> {
+  context.access.authorize(exchange, context.tracker.topic);
   const { request, response } = exchange;
   const slash = segments.indexOf('/');
   if (slash === -1 || segments.indexOf('/', slash + 1) !== -1) {
@@ -47,7 +55,7 @@ export async function trackerRoute(exchange: Exchange, context: IngestContext, s
   const site = label(segments.slice(slash + 1), 'site');
   const now = context.now();
   const visitor = nextVisit(request, now);
-  const event = { name, site, visitor, headers: capturedHeaders(request, context.tracker.headers) };
+  const event = { name, site, visitor, headers: capturedHeaders(request, context.tracker.headers, context.access.auth) };
   const meta = { key: visitor.id, sts: undefined, ack: 'spool' as const, headers: newHeaders(), ip: clientAddress(request, context.trustProxy) };
   await acceptEvents(exchange, context, context.tracker.topic, meta, { type: 'json', items: [Buffer.from(JSON.stringify(event), 'utf8')] });
   const maxAge = Math.round(context.tracker.cookieMaxAgeDays * 86_400);
@@ -103,11 +111,12 @@ function readCookies(header: string | undefined): Map<string, string> {
   return cookies;
 }
 
-/** The configured request headers the client sent (lower-cased names; repeated ones joined with ", "). */
-function capturedHeaders(request: IncomingMessage, names: readonly string[]): Record<string, string> {
+/** The configured request headers the client sent (lower-cased names; repeated ones joined with ", "), never a credential. */
+function capturedHeaders(request: IncomingMessage, names: readonly string[], auth: Pick<Authenticator, 'carriesCredential'>): Record<string, string> {
   const captured = newHeaders();
   for (const name of names) {
     const lower = name.toLowerCase();
+    if (auth.carriesCredential(lower)) continue;
     const value = request.headers[lower];
     if (value === undefined) continue;
     captured[lower] = headerText(Array.isArray(value) ? value.join(', ') : value, lower);

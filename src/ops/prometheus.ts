@@ -45,6 +45,9 @@ export function renderPrometheus(stats: DaemonStats): string {
     metric('sparkngin_ingest_requests_in_flight', 'gauge', 'Requests read but not yet answered.', [{ value: stats.ingest.requestsInFlight }]),
     metric('sparkngin_ingest_buffered_bytes', 'gauge', 'Memory charged to http.maxBufferedBytes by the requests in flight.', [{ value: stats.ingest.bufferedBytes }]),
     metric('sparkngin_ingest_sink_ack_waiting', 'gauge', 'ack=sink requests waiting for their sinks.', [{ value: stats.ingest.sinkAckWaiting }]),
+    ...(stats.ingest.tls
+      ? [metric('sparkngin_tls_certificate_expiry_timestamp_seconds', 'gauge', 'When the certificate the ingest serves expires (seconds since the epoch).', [{ value: Date.parse(stats.ingest.tls.notAfter) / 1000 }])]
+      : []),
     metric('sparkngin_sink_up', 'gauge', '1 when the sink accepted its last send.', perSink((sink) => (sink.health.state === 'down' ? 0 : 1))),
     metric('sparkngin_sink_lag_records', 'gauge', 'Records spooled but not yet accepted by the sink.', perSink((sink) => sink.lagRecords)),
     metric('sparkngin_sink_delivered_records_total', 'counter', 'Records the sink accepted since start.', perSink((sink) => sink.deliveredRecords)),

@@ -2,6 +2,7 @@
 // so that tests see what users see: a process that can be signalled, killed -9 and restarted.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ export interface DaemonOptions {
   launcher?: string[];
   /** Extra environment variables of the daemon process. */
   env?: Record<string, string>;
+  /** The daemon speaks HTTPS (tls.cert is set): the CA to trust, and a client certificate if it asks for one. PEM text. */
+  https?: { ca: string; cert?: string; key?: string };
 }
 
 export interface DaemonProcess {
@@ -35,6 +38,8 @@ export interface DaemonProcess {
   stop(): Promise<number | null>;
   /** SIGKILL: no chance to sync or save anything. */
   kill(): Promise<void>;
+  /** Sends a signal (SIGHUP: reload) to the running process. */
+  signal(signal: NodeJS.Signals): void;
   /** Starts the process again on the same port and data dir. */
   restart(): Promise<void>;
   /** Stops it if running and removes its temp data dir (unless the dir was given). */
@@ -51,6 +56,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
   await writeFile(configFile, stringify(config));
   let child: ChildProcess | undefined;
   let output = '';
+  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const launch = async () => {
     const daemonLine = options.executable ? [options.executable, 'start', '--config', configFile] : [process.execPath, BUNDLE, 'start', '--config', configFile];
@@ -59,7 +65,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
     child = proc;
     proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitForHealth(`http://127.0.0.1:${port}`, proc, () => output);
+    await waitForHealth(url, proc, () => output, options.https);
   };
 
   const exited = (proc: ChildProcess) =>
@@ -67,7 +73,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
 
   await launch();
   const daemon: DaemonProcess = {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     dataDir,
     pid: () => child?.pid,
@@ -86,6 +92,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
       proc.kill('SIGKILL');
       await exited(proc);
     },
+    signal(signal) {
+      child?.kill(signal);
+    },
     restart: launch,
     async close() {
       await daemon.stop();
@@ -96,13 +105,23 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
   return daemon;
 }
 
-async function waitForHealth(url: string, proc: ChildProcess, output: () => string): Promise<void> {
+/** GET /health over HTTPS with the given CA (and client certificate): true on a 200. */
+function httpsHealthy(url: string, tls: NonNullable<DaemonOptions['https']>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpsGet(`${url}/health`, { ...tls, agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('error', () => resolve(false));
+  });
+}
+
+async function waitForHealth(url: string, proc: ChildProcess, output: () => string, tls?: DaemonOptions['https']): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}:\n${output()}`);
     try {
-      const response = await fetch(`${url}/health`);
-      if (response.ok) return;
+      if (tls ? await httpsHealthy(url, tls) : (await fetch(`${url}/health`)).ok) return;
     } catch {
       // not listening yet
     }

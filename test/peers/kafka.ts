@@ -7,6 +7,11 @@
 //   await kafka.stop(); await kafka.restart();   // an outage; the data survives
 //   await kafka.close();                         // stop and remove the temp dir
 //
+// With `security: true` the broker also listens with SSL (client certificate required), SASL_SSL
+// and SASL_PLAINTEXT (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), on a CA made for it at test time
+// (test-ca.ts; PEM key stores, Kafka ≥ 2.7), with SCRAM users written by `kafka-storage format
+// --add-scram` (KRaft keeps them in the metadata log). PLAINTEXT stays for the tests' own clients.
+//
 // No JVM outlives the test process: an exit handler kills what is still running, and a small shell
 // watchdog per broker kills it (and removes its dir) if the test process dies without running it.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -18,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from './ports';
+import { type IssuedCert, makeTestCa } from './test-ca';
 
 export type KafkaLine = '3.9' | '4';
 
@@ -31,6 +37,28 @@ export interface StartKafkaOptions {
   config?: Record<string, string | number | boolean>;
   /** How long to wait for the broker to answer (default 90 s). */
   startTimeoutMs?: number;
+  /** Also listen with SSL, SASL_SSL and SASL_PLAINTEXT (see KafkaSecurity). */
+  security?: boolean;
+}
+
+export interface SaslUser {
+  username: string;
+  password: string;
+}
+
+/** The secured listeners of a peer started with `security: true`, and what a client needs for them. */
+export interface KafkaSecurity {
+  /** 'host:port' of the SSL listener; it requires a client certificate signed by the CA. */
+  ssl: string;
+  /** 'host:port' of the SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). */
+  saslSsl: string;
+  /** 'host:port' of the SASL_PLAINTEXT listener (the same mechanisms). */
+  saslPlaintext: string;
+  /** The test CA's certificate (PEM file): it signed the broker's and the client's certificates. */
+  caFile: string;
+  /** A client certificate (CN=sparkngin-client) for the SSL listener. */
+  client: IssuedCert;
+  users: { plain: SaslUser; scram256: SaslUser; scram512: SaslUser };
 }
 
 export interface KafkaPeer {
@@ -40,6 +68,8 @@ export interface KafkaPeer {
   readonly version: string;
   readonly port: number;
   readonly controllerPort: number;
+  /** The secured listeners, when started with `security: true`. */
+  readonly security: KafkaSecurity | undefined;
   /** Temp dir: server.properties, broker.log, data/. */
   readonly dir: string;
   /** Broker stdout/stderr (appended over restarts). */
@@ -136,16 +166,51 @@ function randomClusterId(): string {
   }
 }
 
-function serverProperties(dir: string, port: number, controllerPort: number, options: StartKafkaOptions): string {
+const SECURE_LISTENERS = ['SSL', 'SASL_SSL', 'SASL_PLAINTEXT'] as const;
+const SASL_USERS: KafkaSecurity['users'] = {
+  plain: { username: 'plain-user', password: 'plain-secret' },
+  scram256: { username: 'scram256-user', password: 'scram256-secret' },
+  scram512: { username: 'scram512-user', password: 'scram512-secret' },
+};
+
+interface SecureFiles {
+  /** Ports of SSL, SASL_SSL, SASL_PLAINTEXT. */
+  ports: [number, number, number];
+  keystore: string;
+  truststore: string;
+}
+
+/** server.properties entries of the secured listeners. */
+function securityProperties(secure: SecureFiles): Record<string, string> {
+  const props: Record<string, string> = {
+    'ssl.keystore.type': 'PEM',
+    'ssl.keystore.location': secure.keystore,
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': secure.truststore,
+    'listener.name.ssl.ssl.client.auth': 'required',
+    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+  };
+  for (const listener of ['sasl_ssl', 'sasl_plaintext']) {
+    const { username, password } = SASL_USERS.plain;
+    props[`listener.name.${listener}.plain.sasl.jaas.config`] = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${username}="${password}";`;
+    for (const scram of ['scram-sha-256', 'scram-sha-512']) {
+      props[`listener.name.${listener}.${scram}.sasl.jaas.config`] = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+    }
+  }
+  return props;
+}
+
+function serverProperties(dir: string, port: number, controllerPort: number, options: StartKafkaOptions, secure?: SecureFiles): string {
+  const extra = secure ? SECURE_LISTENERS.map((name, i) => `${name}://127.0.0.1:${secure.ports[i]}`) : [];
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: [`PLAINTEXT://127.0.0.1:${port}`, `CONTROLLER://127.0.0.1:${controllerPort}`, ...extra].join(','),
+    'advertised.listeners': [`PLAINTEXT://127.0.0.1:${port}`, ...extra].join(','),
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...(secure ? SECURE_LISTENERS.map((name) => `${name}:${name}`) : [])].join(','),
     'log.dirs': join(dir, 'data'),
     'num.partitions': options.partitions ?? 1,
     'auto.create.topics.enable': true,
@@ -164,6 +229,7 @@ function serverProperties(dir: string, port: number, controllerPort: number, opt
     'num.network.threads': 2,
     // The compaction buffer (128 MiB by default) would take a quarter of the small heap.
     'log.cleaner.dedupe.buffer.size': 16 * 1024 * 1024,
+    ...(secure ? securityProperties(secure) : {}),
     ...options.config,
   };
   return `${Object.entries(props)
@@ -225,7 +291,7 @@ function jvmArgs(dir: string, line: KafkaLine, libs: string, tuning: string[]): 
   ];
 }
 
-async function format(dir: string, line: KafkaLine, install: KafkaInstall): Promise<void> {
+async function format(dir: string, line: KafkaLine, install: KafkaInstall, scram: boolean): Promise<void> {
   // A short-lived JVM: the C1 compiler alone and the serial collector start it fastest.
   const tuning = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
   if (install.toolArchive) tuning.push(`-XX:SharedArchiveFile=${install.toolArchive}`);
@@ -237,6 +303,14 @@ async function format(dir: string, line: KafkaLine, install: KafkaInstall): Prom
     randomClusterId(),
     '--config',
     join(dir, 'server.properties'),
+    ...(scram
+      ? [
+          '--add-scram',
+          `SCRAM-SHA-256=[name=${SASL_USERS.scram256.username},password=${SASL_USERS.scram256.password}]`,
+          '--add-scram',
+          `SCRAM-SHA-512=[name=${SASL_USERS.scram512.username},password=${SASL_USERS.scram512.password}]`,
+        ]
+      : []),
   ];
   const result = await new Promise<{ code: number | null; output: string }>((done) => {
     const child = spawn(javaCommand(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -265,6 +339,7 @@ class BrokerProcess implements KafkaPeer {
   exited: Promise<void> = Promise.resolve();
   exitInfo: string | undefined;
   startupMs = 0;
+  security: KafkaSecurity | undefined;
   private closed = false;
 
   constructor(
@@ -407,15 +482,21 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   try {
     await writeFile(join(dir, 'log4j.properties'), log4j1);
     await writeFile(join(dir, 'log4j2.properties'), log4j2);
+    const tls = options.security ? await brokerCertificates(join(dir, 'tls')) : undefined;
     // Another process may take a port between freePort() and the JVM's bind: then try fresh ports.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const controllerPort = await freePort();
+      const secure: SecureFiles | undefined = tls && { ...tls, ports: [await freePort(), await freePort(), await freePort()] };
       await rm(join(dir, 'data'), { recursive: true, force: true });
       await mkdir(join(dir, 'data'));
-      await writeFile(join(dir, 'server.properties'), serverProperties(dir, port, controllerPort, options));
-      await format(dir, line, install);
+      await writeFile(join(dir, 'server.properties'), serverProperties(dir, port, controllerPort, options, secure));
+      await format(dir, line, install, secure !== undefined);
       const broker = new BrokerProcess(line, install, dir, port, controllerPort, options.startTimeoutMs ?? 90_000);
+      if (tls && secure) {
+        const [ssl, saslSsl, saslPlaintext] = secure.ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
+        broker.security = { ssl, saslSsl, saslPlaintext, caFile: tls.truststore, client: tls.client, users: SASL_USERS };
+      }
       try {
         await broker.start();
         return broker;
@@ -431,6 +512,17 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The broker's PEM key store (key and certificate in one file), the trust store (the CA) and a client certificate. */
+async function brokerCertificates(dir: string): Promise<{ keystore: string; truststore: string; client: IssuedCert }> {
+  await mkdir(dir, { recursive: true });
+  const ca = await makeTestCa(dir, 'Sparkngin Kafka Test CA');
+  const broker = await ca.issue('broker');
+  const client = await ca.issue('sparkngin-client', { client: true });
+  const keystore = join(dir, 'broker-keystore.pem');
+  await writeFile(keystore, `${broker.keyPem}${broker.certPem}`);
+  return { keystore, truststore: ca.cert, client };
 }
 
 /** `java -version` works (for a clear skip message in environments without Java). */

@@ -13,6 +13,7 @@ import type { Logger } from '../../ops/log';
 import type { FailureClass, Sink, SinkHealth } from '../sink';
 import { classifyKafkaError, kafkaErrorType } from './classify';
 import { chunkByRequestSize } from './record';
+import { kafkaSecurity } from './security';
 
 // kafkajs has gzip built in; snappy comes from kafkajs-snappy (kafkajs's author's codec, on the
 // pure-JavaScript snappyjs, so the executable needs no native addon for it). lz4 and zstd codecs
@@ -36,6 +37,7 @@ export class KafkaSink implements Sink {
       connectionTimeout: config.connectionTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 5_000 },
+      ...kafkaSecurity(config),
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => {
         // kafkajs is chatty about every reconnect; its story is told by our sink.send_failed lines.
