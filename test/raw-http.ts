@@ -1,6 +1,8 @@
-// HTTP/1.1 as a hostile or broken client speaks it, over a plain TCP socket: requests pipelined as
-// fast as the connection takes them, answers counted by status, an end never closed by the client.
+// HTTP/1.1 as a hostile or broken client speaks it, over a plain TCP socket (or TLS over it): requests
+// pipelined as fast as the connection takes them, answers counted by status, an end never closed by
+// the client.
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 
 export interface RawClient {
   socket: Socket;
@@ -14,15 +16,18 @@ const STATUS_LINE = /HTTP\/1\.1 (\d{3}) /g;
 /** A status line is 13 characters: at most 12 of one can end a chunk unfinished. */
 const PARTIAL = 12;
 
-/** A connection that, like a hostile client, never closes its own end (its FIN is never sent back). */
-export function openClient(port: number): Promise<RawClient> {
+/**
+ * A connection that, like a hostile client, never closes its own end (its FIN is never sent back);
+ * with `tls`, a TLS connection (resolved once its handshake is done; Node's TLS sockets do not stay
+ * half-open, so this one ends when the server's does).
+ */
+export function openClient(port: number, tls?: ConnectionOptions): Promise<RawClient> {
   return new Promise((resolve, reject) => {
     const counts = new Map<string, number>();
     let head = '';
     let tail = '';
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () =>
-      resolve({ socket, text: () => head, count: (status) => counts.get(String(status)) ?? 0 }),
-    );
+    const ready = () => resolve({ socket, text: () => head, count: (status) => counts.get(String(status)) ?? 0 });
+    const socket: Socket = tls ? connectTls({ port, host: '127.0.0.1', ...tls }, ready) : connect({ port, host: '127.0.0.1', allowHalfOpen: true }, ready);
     socket.on('error', reject);
     socket.on('data', (chunk: Buffer) => {
       const text = tail + chunk.toString('latin1');

@@ -228,6 +228,24 @@ export class ConnectionGuard {
   }
 }
 
+/**
+ * Works around a bug of Node's https server (seen on Node 20 and 22, not on plain http): when a
+ * pipelining client's answers back up, Node pauses the connection and its HTTP parser after the
+ * chunk at hand; but a TLS socket hands the parser every record decrypted from one read of the
+ * network, and the next record then meets the paused parser, which fails the connection with 400
+ * (HPE_PAUSED) though every request in it was well-formed. Here the parser of a TLS connection is
+ * not paused: the records of that one read are parsed (bounded, as for a plain connection, by one
+ * read) and nothing more is read while Node, or this guard, holds the socket paused. The parser is
+ * pooled by Node and used again for later connections: it gets its own pause back when this one
+ * closes. Called with the TLS socket once the http server has given it a parser.
+ */
+export function keepTlsParserRunning(socket: Socket): void {
+  const parser = (socket as Socket & { parser?: { pause(): void } }).parser;
+  if (parser === undefined || typeof parser.pause !== 'function') return;
+  parser.pause = () => {};
+  socket.once('close', () => delete (parser as { pause?: unknown }).pause);
+}
+
 /** Whether a request has a body to read (RFC 9112 §6.3: a length, or chunked). */
 function hasBody(request: IncomingMessage): boolean {
   const length = request.headers['content-length'];

@@ -20,7 +20,7 @@ import type { Config } from '../config/defaults';
 import { RequestError } from '../errors';
 import { Access } from './access';
 import { MemoryBudget } from './budget';
-import { closeLingering, ConnectionGuard, connectionLimit, OPS_MAX_CONNECTIONS, rawAnswer } from './connections';
+import { closeLingering, ConnectionGuard, connectionLimit, keepTlsParserRunning, OPS_MAX_CONNECTIONS, rawAnswer } from './connections';
 import type { Logger } from '../ops/log';
 import type { Exchange, IngestContext, OpsEndpoints } from './context';
 import { sendLegacyError } from './legacy';
@@ -137,7 +137,10 @@ function guardConnections(server: IngestServer, context: IngestContext, http: Co
   );
   if (tls) {
     server.on('connection', (socket: Socket) => guard.admit(socket, false));
-    server.on('secureConnection', (socket: Socket) => guard.serve(socket));
+    server.on('secureConnection', (socket: Socket) => {
+      keepTlsParserRunning(socket);
+      guard.serve(socket);
+    });
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => onTlsClientError(context, error, socket));
   } else {
     server.on('connection', (socket: Socket) => {
@@ -257,12 +260,15 @@ function splitUrl(url: string): { path: string; search: string } {
 
 /**
  * A connection whose TLS handshake failed (no or a bad client certificate, plain HTTP on the TLS
- * port, no common protocol version): there is no HTTP to answer in, so it is counted and closed.
+ * port, no common protocol version, too slow): there is no HTTP to answer in, so it is counted and
+ * closed. One closed before its handshake ended (ECONNRESET: a TCP health check, a client gone, or
+ * one the connection guard refused, counted as that) was refused nothing, and is not counted.
  */
 function onTlsClientError(context: IngestContext, error: NodeJS.ErrnoException, socket: Socket): void {
+  socket.destroy();
+  if (error.code === 'ECONNRESET') return;
   context.refusals.note(400, 'TLS_HANDSHAKE_FAILED');
   context.logger.debug('ingest.tls_handshake_failed', { code: error.code, reason: error.message });
-  socket.destroy();
 }
 
 /** Sockets answered by onClientError: Node calls it again for every later chunk the broken parser refuses. */

@@ -2,14 +2,14 @@
 // 127.0.0.1 (port 0), real HTTP requests (fetch, node:http, raw sockets), and a recording IngestTarget
 // standing in for the spool, which can be told to fail or to hold its answers.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { type Config, defaultConfig } from '../../src/config/defaults';
 import type { Envelope } from '../../src/envelope/envelope';
 import type { OpsEndpoints } from '../../src/ingest/context';
 import { RefusalCounter } from '../../src/ingest/refusals';
-import { createIngestServer } from '../../src/ingest/server';
+import { createIngestServer, type IngestServer, type IngestServerOptions } from '../../src/ingest/server';
+import { tlsEnabled } from '../../src/ingest/tls';
 import type { AcceptOptions, AckMode, IngestTarget } from '../../src/ingest/target';
 import { createLogger } from '../../src/ops/log';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
@@ -54,7 +54,7 @@ export class RecordingTarget implements IngestTarget {
 export interface Harness {
   url: string;
   port: number;
-  server: Server;
+  server: IngestServer;
   target: RecordingTarget;
   refusals: RefusalCounter;
   logs: string[];
@@ -62,23 +62,30 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startServer(http: Partial<Config['http']> = {}, ops?: OpsEndpoints, tracker: Partial<Config['tracker']> = {}): Promise<Harness> {
+export interface MoreOptions {
+  /** Changes to the rest of the configuration (tls, auth, …), made last. */
+  configure?: (config: Config) => void;
+  role?: IngestServerOptions['role'];
+}
+
+export async function startServer(http: Partial<Config['http']> = {}, ops?: OpsEndpoints, tracker: Partial<Config['tracker']> = {}, more: MoreOptions = {}): Promise<Harness> {
   const config = defaultConfig();
   config.host = 'ingest-test';
   Object.assign(config.http, { maxBodyBytes: MAX_BODY, bodyTimeoutMs: BODY_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS }, http);
   Object.assign(config.tracker, tracker);
+  more.configure?.(config);
   const target = new RecordingTarget();
   const logs: string[] = [];
   const logger = createLogger('debug', {}, (line) => void logs.push(line));
   const refusals = new RefusalCounter();
-  const server = createIngestServer({ config, target, logger, refusals, now: () => NOW, ...(ops ? { ops } : {}) });
+  const server = createIngestServer({ config, target, logger, refusals, now: () => NOW, ...(ops ? { ops } : {}), ...(more.role ? { role: more.role } : {}) });
   let connections = 0;
   server.on('connection', () => connections++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tlsEnabled(config.tls) && more.role !== 'ops' ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     server,
     target,

@@ -169,6 +169,11 @@ describe('security configuration', () => {
     expect(ok.tls.cert).toBe(join(process.cwd(), 'c.pem'));
   });
 
+  it('refuses a tracking-pixel header that carries a credential', () => {
+    expect(problemsOf({ overrides: { 'tracker.headers': 'user-agent,Authorization' } })).toEqual(["tracker.headers: 'Authorization' carries a credential, which is never captured"]);
+    expect(problemsOf({ overrides: { 'tracker.headers': 'x-token', 'auth.apiKeyHeader': 'X-Token' } })).toEqual(["tracker.headers: 'x-token' carries a credential, which is never captured"]);
+  });
+
   it('never echoes a secret setting in an error', async () => {
     const problems = await withYaml('tls:\n  passphrase: [s3cret-a]\nsinks:\n  kafka:\n    sasl:\n      password: 987654321\n', (file) => problemsOf({ file }));
     expect(problems).toEqual([
