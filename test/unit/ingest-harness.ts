@@ -2,17 +2,20 @@
 // 127.0.0.1 (port 0), real HTTP requests (fetch, node:http, raw sockets), and a recording IngestTarget
 // standing in for the spool, which can be told to fail or to hold its answers.
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { type Config, defaultConfig } from '../../src/config/defaults';
 import type { Envelope } from '../../src/envelope/envelope';
 import type { OpsEndpoints } from '../../src/ingest/context';
 import { RefusalCounter } from '../../src/ingest/refusals';
-import { createIngestServer, type IngestServer, type IngestServerOptions } from '../../src/ingest/server';
+import { createIngestServer, type IngestServer, ingestLoad, type IngestServerOptions } from '../../src/ingest/server';
 import { tlsEnabled } from '../../src/ingest/tls';
 import type { AcceptOptions, AckMode, IngestTarget } from '../../src/ingest/target';
 import { createLogger } from '../../src/ops/log';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { closedByServer, openClient, pipeline } from '../raw-http';
+import { settled, until } from '../wait';
 
 export { settled, until } from '../wait';
 
@@ -139,6 +142,78 @@ export function raw(port: number, head: string | Buffer, options: { rest?: strin
     socket.write(head);
     if (options.rest !== undefined) setTimeout(() => socket.write(options.rest!), options.pauseMs ?? 0);
   });
+}
+
+/** `count` connections that each had one request answered and have sent nothing since: idle ones. */
+export async function idleConnections(port: number, count: number, tls?: ConnectionOptions): Promise<Socket[]> {
+  const idle: Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    const { socket } = await openClient(port, tls);
+    const answered = new Promise((resolve) => socket.once('data', resolve));
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await answered;
+    idle.push(socket);
+  }
+  return idle;
+}
+
+/**
+ * Fills the server (its http.maxConnections being `limit`) with idle connections, then sends one more
+ * request on a connection of its own with `another` (its status): it is served, and the connection
+ * idle the longest is closed to make room for it, the others kept.
+ */
+export async function expectLongestIdleGivesWay(harness: Harness, limit: number, another: () => Promise<number>, tls?: ConnectionOptions): Promise<void> {
+  const idle = await idleConnections(harness.port, limit, tls);
+  expect(ingestLoad(harness.server).connections).toBe(limit);
+  expect(await another()).toBe(200);
+  await closedByServer(idle[0]!);
+  expect(idle.slice(1).every((socket) => !socket.destroyed)).toBe(true);
+  for (const socket of idle) socket.destroy();
+}
+
+const PIPELINED = 'GET /v1/topics/pipe?data=1 HTTP/1.1\r\nHost: x\r\n\r\n';
+
+/**
+ * One client pipelines 5,000 beacons while the target holds its answers: the server stops reading
+ * it once `maxPipelined` of its requests are unanswered (give or take what one read of 64 KiB held,
+ * which Node parses at once), serves others meanwhile (`another`: a request on a connection of its
+ * own, its status), and once the target answers, answers every request, refusing none.
+ */
+export async function expectPipeliningBounded(harness: Harness, maxPipelined: number, another: () => Promise<number>, tls?: ConnectionOptions): Promise<void> {
+  let release!: () => void;
+  harness.target.hold = new Promise<void>((resolve) => (release = resolve));
+  const client = await openClient(harness.port, tls);
+  const total = 5_000;
+  pipeline(client.socket, PIPELINED, total);
+  const taken = await settled(() => harness.target.calls.length, 'the server stopped taking requests');
+  expect(taken).toBeGreaterThanOrEqual(maxPipelined);
+  expect(taken).toBeLessThanOrEqual(maxPipelined + Math.ceil((64 * 1024) / PIPELINED.length));
+  expect(ingestLoad(harness.server).requestsInFlight).toBe(taken);
+  expect(await another()).toBe(200);
+  release();
+  harness.target.hold = undefined;
+  await until(() => client.count(202) === total, `all ${total} requests were answered`);
+  expect(harness.target.calls).toHaveLength(total);
+  expect(harness.refusals.snapshot()).toEqual([]);
+  client.socket.destroy();
+}
+
+/** `count` connections each in the middle of a request, its body on its way (one byte of two sent): busy ones. */
+export async function busyConnections(port: number, count: number, tls?: ConnectionOptions): Promise<Socket[]> {
+  const busy: Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    const { socket } = await openClient(port, tls);
+    socket.write('POST /v1/topics/busy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
+    busy.push(socket);
+  }
+  return busy;
+}
+
+/** Sends the rest of each busy connection's body; resolves with the start of each answer's status line. */
+export function finishBusy(busy: Socket[]): Promise<string[]> {
+  const answered = busy.map((socket) => new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString().slice(0, 12)))));
+  for (const socket of busy) socket.write('}');
+  return Promise.all(answered);
 }
 
 export const jsonOf = (rawAnswer: string) => JSON.parse(rawAnswer.slice(rawAnswer.indexOf('\r\n\r\n') + 4));

@@ -2,14 +2,13 @@
 // clients and raw sockets, a recording target): input that used to be changed silently, and every
 // resource a client can make it hold. Assertions are on counts and states, never on durations.
 import { request as httpRequest } from 'node:http';
-import type { Socket } from 'node:net';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary';
 import { envelopeToJson } from '../../src/envelope/codec-json';
 import { ingestLoad } from '../../src/ingest/server';
 import { closedByServer, openClient, pipeline } from '../raw-http';
-import { type Answer, jsonOf, raw, sendTo, serverPerFile, settled, startServer, until } from './ingest-harness';
+import { type Answer, busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, jsonOf, raw, sendTo, serverPerFile, settled, startServer, until } from './ingest-harness';
 
 const h = serverPerFile();
 
@@ -270,28 +269,11 @@ describe('ack=sink requests', () => {
 
 describe('pipelined requests', () => {
   const beacon = 'GET /v1/topics/pipe?data=1 HTTP/1.1\r\nHost: x\r\n\r\n';
-  /** Requests one read (64 KiB) can hold, beyond which none is read while the limit holds. */
-  const perRead = Math.ceil((64 * 1024) / beacon.length);
 
   it('stops reading a connection while maxPipelinedRequests of its requests are unanswered', async () => {
     const piped = await startServer({ maxPipelinedRequests: 8 });
     try {
-      const held = gate();
-      piped.target.hold = held.promise;
-      const client = await openClient(piped.port);
-      const total = 5_000;
-      pipeline(client.socket, beacon, total);
-      const taken = await settled(() => piped.target.calls.length, 'the server stopped taking requests');
-      expect(taken).toBeGreaterThanOrEqual(8);
-      expect(taken).toBeLessThanOrEqual(8 + perRead);
-      expect(ingestLoad(piped.server).requestsInFlight).toBe(taken);
-      // Other clients are served meanwhile.
-      expect((await sendTo(piped.url, '/health')).status).toBe(200);
-      held.open();
-      piped.target.hold = undefined;
-      await until(() => client.count(202) === total, `all ${total} requests were answered`);
-      expect(piped.target.calls).toHaveLength(total);
-      client.socket.destroy();
+      await expectPipeliningBounded(piped, 8, async () => (await sendTo(piped.url, '/health')).status);
     } finally {
       await piped.close();
     }
@@ -322,19 +304,7 @@ describe('connections', () => {
   it('past http.maxConnections, a new connection takes the place of the longest idle one', async () => {
     const few = await startServer({ maxConnections: 5, headersTimeoutMs: 10_000 });
     try {
-      const idle: Socket[] = [];
-      for (let i = 0; i < 5; i++) {
-        const { socket } = await openClient(few.port);
-        const answered = new Promise((resolve) => socket.once('data', resolve));
-        socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
-        await answered;
-        idle.push(socket);
-      }
-      expect(ingestLoad(few.server).connections).toBe(5);
-      expect((await sendTo(few.url, '/health')).status).toBe(200);
-      await closedByServer(idle[0]!);
-      expect(idle.slice(1).every((socket) => !socket.destroyed)).toBe(true);
-      for (const socket of idle) socket.destroy();
+      await expectLongestIdleGivesWay(few, 5, async () => (await sendTo(few.url, '/health')).status);
     } finally {
       await few.close();
     }
@@ -343,13 +313,7 @@ describe('connections', () => {
   it('past http.maxConnections with none idle, 503 TOO_MANY_CONNECTIONS with Retry-After, and the socket is let go', async () => {
     const few = await startServer({ maxConnections: 5, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 });
     try {
-      const busy: Socket[] = [];
-      for (let i = 0; i < 5; i++) {
-        const { socket } = await openClient(few.port);
-        // Mid-request: the body is on its way.
-        socket.write('POST /v1/topics/busy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
-        busy.push(socket);
-      }
+      const busy = await busyConnections(few.port, 5);
       await until(() => ingestLoad(few.server).requestsInFlight === 5, 'five requests are in progress');
       const refused = await openClient(few.port);
       // The client keeps its end open; the server lets the socket go all the same.
@@ -360,9 +324,7 @@ describe('connections', () => {
       await until(() => ingestLoad(few.server).connections === 5, 'the refused connection is closed');
       expect(few.refusals.snapshot()).toContainEqual({ status: 503, code: 'TOO_MANY_CONNECTIONS', count: 1 });
       // The busy ones finish their requests and are served; then there is room again.
-      const answered = busy.map((socket) => new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString().slice(0, 12)))));
-      for (const socket of busy) socket.write('}');
-      expect(await Promise.all(answered)).toEqual(Array(5).fill('HTTP/1.1 202'));
+      expect(await finishBusy(busy)).toEqual(Array(5).fill('HTTP/1.1 202'));
       for (const socket of busy) socket.destroy();
       await until(() => ingestLoad(few.server).connections === 0, 'the busy connections closed');
       expect((await sendTo(few.url, '/health')).status).toBe(200);

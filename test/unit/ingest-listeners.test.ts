@@ -19,8 +19,8 @@ import { tokenSha256 } from '../../src/ingest/auth';
 import { OPS_MAX_CONNECTIONS } from '../../src/ingest/connections';
 import { ingestLoad } from '../../src/ingest/server';
 import { makeTestCa, type TestCa } from '../peers/test-ca';
-import { closedByServer, openClient, pipeline } from '../raw-http';
-import { type Harness, jsonOf, sendTo, settled, startServer, until } from './ingest-harness';
+import { closedByServer, openClient } from '../raw-http';
+import { busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, type Harness, jsonOf, sendTo, startServer, until } from './ingest-harness';
 
 let dir: string;
 let ca: TestCa;
@@ -59,27 +59,13 @@ function handshake(port: number): Promise<boolean> {
   });
 }
 
-const beacon = 'GET /v1/topics/piped?data=1 HTTP/1.1\r\nHost: x\r\n\r\n';
-const perRead = Math.ceil((64 * 1024) / beacon.length);
 
 describe('an HTTPS listener, held to the bounds of a plain one', () => {
   it('past http.maxConnections, the longest idle TLS connection gives way to a new one', async () => {
     const few = await startServer({ maxConnections: 3, headersTimeoutMs: 10_000 }, undefined, {}, { configure: tls });
     try {
       expect(few.url).toMatch(/^https:/);
-      const idle: Socket[] = [];
-      for (let i = 0; i < 3; i++) {
-        const { socket } = await openClient(few.port, trust());
-        const answered = new Promise((resolve) => socket.once('data', resolve));
-        socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
-        await answered;
-        idle.push(socket);
-      }
-      expect(ingestLoad(few.server).connections).toBe(3);
-      expect(await httpsGet(few, '/health')).toBe(200);
-      await closedByServer(idle[0]!);
-      expect(idle.slice(1).every((socket) => !socket.destroyed)).toBe(true);
-      for (const socket of idle) socket.destroy();
+      await expectLongestIdleGivesWay(few, 3, () => httpsGet(few, '/health'), trust());
     } finally {
       await few.close();
     }
@@ -88,20 +74,13 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
   it('past http.maxConnections with none idle, a TLS connection is closed before its handshake and counted 503', async () => {
     const few = await startServer({ maxConnections: 3, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 }, undefined, {}, { configure: tls });
     try {
-      const busy: Socket[] = [];
-      for (let i = 0; i < 3; i++) {
-        const { socket } = await openClient(few.port, trust());
-        socket.write('POST /v1/topics/busy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
-        busy.push(socket);
-      }
+      const busy = await busyConnections(few.port, 3, trust());
       await until(() => ingestLoad(few.server).requestsInFlight === 3, 'three requests are in progress');
       expect(await handshake(few.port)).toBe(false);
       await until(() => ingestLoad(few.server).connections === 3, 'the refused connection is closed');
       // Counted once, as the refusal it is, not also as a failed handshake.
       expect(few.refusals.snapshot()).toEqual([{ status: 503, code: 'TOO_MANY_CONNECTIONS', count: 1 }]);
-      const answered = busy.map((socket) => new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString().slice(0, 12)))));
-      for (const socket of busy) socket.write('}');
-      expect(await Promise.all(answered)).toEqual(Array(3).fill('HTTP/1.1 202'));
+      expect(await finishBusy(busy)).toEqual(Array(3).fill('HTTP/1.1 202'));
       for (const socket of busy) socket.destroy();
       await until(() => ingestLoad(few.server).connections === 0, 'the busy connections closed');
       expect(await httpsGet(few, '/health')).toBe(200);
@@ -110,29 +89,12 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
     }
   });
 
-  it('stops reading a TLS connection while maxPipelinedRequests of its requests are unanswered', async () => {
+  it('stops reading a TLS connection while maxPipelinedRequests of its requests are unanswered, and refuses none of them', async () => {
+    // Node's https server alone fails such a client with 400 HPE_PAUSED once its answers back up
+    // (keepTlsParserRunning in connections.ts).
     const piped = await startServer({ maxPipelinedRequests: 8 }, undefined, {}, { configure: tls });
     try {
-      let open!: () => void;
-      piped.target.hold = new Promise<void>((resolve) => (open = resolve));
-      const client = await openClient(piped.port, trust());
-      const total = 5_000;
-      pipeline(client.socket, beacon, total);
-      const taken = await settled(() => piped.target.calls.length, 'the server stopped taking requests');
-      expect(taken).toBeGreaterThanOrEqual(8);
-      // What one read of the socket held (64 KiB) can be in Node's parser when the limit is
-      // reached, as on a plain connection; those are answered, and nothing more is read.
-      expect(taken).toBeLessThanOrEqual(8 + perRead);
-      expect(ingestLoad(piped.server).requestsInFlight).toBe(taken);
-      expect(await httpsGet(piped, '/health')).toBe(200);
-      open();
-      piped.target.hold = undefined;
-      await until(() => client.count(202) === total, `all ${total} requests were answered`);
-      expect(piped.target.calls).toHaveLength(total);
-      // None refused: Node's https server alone fails such a client with 400 HPE_PAUSED once its
-      // answers back up (keepTlsParserRunning in connections.ts).
-      expect(piped.refusals.snapshot()).toEqual([]);
-      client.socket.destroy();
+      await expectPipeliningBounded(piped, 8, () => httpsGet(piped, '/health'), trust());
     } finally {
       await piped.close();
     }
@@ -145,11 +107,7 @@ describe('the operations listener', () => {
     const ops = await startServer({ headersTimeoutMs: 10_000 }, { stats: () => ({ ok: true }), metrics: () => '' }, {}, { role: 'ops' });
     const sockets: Socket[] = [];
     try {
-      for (let i = 0; i < 2; i++) {
-        const { socket } = await openClient(ingest.port);
-        socket.write('POST /v1/topics/busy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
-        sockets.push(socket);
-      }
+      sockets.push(...(await busyConnections(ingest.port, 2)));
       await until(() => ingestLoad(ingest.server).requestsInFlight === 2, 'the ingest is full');
       expect((await sendTo(ops.url, '/stats')).body).toEqual({ ok: true });
       expect((await sendTo(ops.url, '/v1/topics/t?data=1')).status).toBe(404);
