@@ -18,7 +18,7 @@ import { acceptEvents } from './accept';
 import { readBody } from './body';
 import type { Exchange, IngestContext } from './context';
 import { readMeta } from './meta';
-import { isJson, oneLine } from './parse';
+import { isJson, oneLine, trimJsonWhitespace } from './parse';
 import { badRequest, sendJson } from './respond';
 import { validateTopic } from './topic';
 
@@ -133,7 +133,7 @@ function typedPayload(data: Buffer, serializeType: string | undefined): { type: 
   if (serializeType === 'xml') return { type: isUtf8(data) ? 'text' : 'binary', data };
   if (isUtf8(data)) {
     const text = data.toString('utf8');
-    const trimmed = text.trim();
+    const trimmed = trimJsonWhitespace(text);
     if (trimmed !== '' && isJson(trimmed)) {
       const compact = oneLine(trimmed);
       return { type: 'json', data: compact === text ? data : Buffer.from(compact, 'utf8') };

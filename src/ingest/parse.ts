@@ -73,9 +73,18 @@ function splitContentType(header: string | undefined): { media: string; charset:
 
 /** A beacon's `data` parameter: JSON if it parses as JSON, text otherwise. */
 export function parseBeacon(data: string): Batch {
-  const trimmed = data.trim();
+  const trimmed = trimJsonWhitespace(data);
   if (trimmed !== '' && isJson(trimmed)) return { type: 'json', items: [Buffer.from(oneLine(trimmed), 'utf8')] };
   return { type: 'text', items: [Buffer.from(data, 'utf8')] };
+}
+
+/**
+ * Cuts JSON's own white space (space, tab, CR, LF: RFC 8259 §2) from both ends. Not String.trim(),
+ * which also cuts U+00A0, U+FEFF and others that JSON does not allow there: those must make the text
+ * not JSON (kept as sent), never be dropped.
+ */
+export function trimJsonWhitespace(text: string): string {
+  return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
 }
 
 export function isJson(text: string): boolean {
@@ -247,7 +256,7 @@ function isJsonLine(line: string, number: number): boolean {
     JSON.parse(line);
     return true;
   } catch (error) {
-    if (line.trim() === '') return false;
+    if (trimJsonWhitespace(line) === '') return false;
     throw parseError(error, `line ${number}`);
   }
 }

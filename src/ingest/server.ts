@@ -112,6 +112,10 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     if (guard.track(request, response)) handle(context, request, response, true);
   });
+  // Any other expectation: Node would answer 417 with an empty body; ours is the JSON error.
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    if (guard.track(request, response)) refuseExpectation(context, request, response);
+  });
   loads.set(server, () => ({ ...guard.load(), bufferedBytes: budget.heldBytes() }));
   return server;
 }
@@ -210,6 +214,14 @@ function handle(context: IngestContext, request: IncomingMessage, response: Serv
   } catch (error) {
     fail(context, exchange, route, error);
   }
+}
+
+/** `Expect:` with anything but `100-continue` (RFC 9110 §10.1.1): 417, and the body, if any, is not read. */
+function refuseExpectation(context: IngestContext, request: IncomingMessage, response: ServerResponse): void {
+  const { path } = splitUrl(request.url ?? '/');
+  const exchange: Exchange = { request, response, method: request.method ?? 'GET', path, query: undefined, expectsContinue: true, memory: undefined, client: undefined };
+  const expectation = String(request.headers.expect ?? '').slice(0, 100);
+  fail(context, exchange, undefined, new RequestError(417, 'EXPECTATION_FAILED', `the expectation '${expectation}' is not supported; only 'Expect: 100-continue' is`));
 }
 
 function fail(context: IngestContext, exchange: Exchange, route: Route | undefined, error: unknown): void {

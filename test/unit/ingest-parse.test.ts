@@ -123,6 +123,13 @@ describe('bodyParser', () => {
     expect(parseBeacon('plain words')).toEqual({ type: 'text', items: [Buffer.from('plain words')] });
     expect(oneLine('{"a":1}')).toBe('{"a":1}');
   });
+
+  it('trims only JSON white space: U+00A0 or U+FEFF around JSON make it text, kept byte for byte', () => {
+    expect(parseBeacon(' \t{"v":1}\r\n')).toEqual({ type: 'json', items: [Buffer.from('{"v":1}')] });
+    for (const odd of ['\u00a0{}', '{}\ufeff', '\u2028[1]']) expect(parseBeacon(odd)).toEqual({ type: 'text', items: [Buffer.from(odd, 'utf8')] });
+    // An NDJSON line of such white space is not a blank line to skip: the request is refused.
+    expect(refusal(() => parse('application/x-ndjson', '{"a":1}\n\u00a0\n'))).toMatchObject({ status: 400 });
+  });
 });
 
 describe('topic names', () => {

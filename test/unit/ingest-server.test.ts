@@ -173,6 +173,27 @@ describe('POST /v1/topics/{topic}', () => {
     // Refused without asking for the body; the connection closes since the body was never sent.
     expect(await exchange('application/xml')).toEqual({ status: 415, continued: false, connection: 'close' });
   });
+
+  it('answers any other expectation with a JSON 417 and stores nothing', async () => {
+    // fetch refuses to send Expect, so node:http does.
+    const post = (expectation: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${h.url}/v1/topics/expect`, { method: 'POST', headers: { 'content-type': 'application/json', expect: expectation } });
+        req.on('response', (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+    for (const expectation of ['foo', '']) {
+      const answer = await post(expectation);
+      expect(answer.status).toBe(417);
+      expect(JSON.parse(answer.body).error.code).toBe('EXPECTATION_FAILED');
+    }
+    expect(h.target.events).toHaveLength(0);
+  });
 });
 
 describe('GET /v1/topics/{topic} (beacon)', () => {
@@ -226,6 +247,13 @@ describe('the original Sparkngin /message/json', () => {
     const keyless = await send('/message/json', { method: 'POST', body: JSON.stringify(message(null, '[1]')) });
     expect(keyless.body).toEqual({ messageId: h.target.events[1]!.id, status: 'OK', message: null });
     expect(h.target.events[1]!.key).toBeUndefined();
+  });
+
+  it('keeps data with non-JSON white space around JSON as binary, byte for byte', async () => {
+    const data = Buffer.from([0xc2, 0xa0, 0x7b, 0x7d]); // U+00A0 then {}
+    const posted = { header: { topic: 'legacy', key: 'nbsp' }, data: { data: data.toString('base64'), serializeType: 'json' } };
+    expect((await send('/message/json', { method: 'POST', body: JSON.stringify(posted) })).status).toBe(200);
+    expect(h.target.events[0]).toMatchObject({ type: 'binary', data });
   });
 
   it('answers failures in the Ack shape with status ERROR and a matching HTTP status', async () => {
