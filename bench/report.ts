@@ -67,7 +67,7 @@ if (machine) {
   out.push('| | |', '|---|---|');
   out.push(`| date | ${machine.date} (commit ${machine.commit}${machine.dirty ? ', uncommitted changes' : ''}) |`);
   out.push(`| machine | ${machine.cpu}, ${machine.memoryGiB} GiB, kernel ${machine.kernel}; load average at start ${machine.loadavg.split(' ').slice(0, 3).join(' ')}; append + fdatasync in the temp dir ${machine.fdatasyncMs} ms (median of 50) |`);
-  out.push(`| Node | ${v.node} (daemon, kafkajs, confluent); ${v.node22} (\`node\` package from npm: @platformatic/kafka, kafkajs@node22) |`);
+  out.push(`| Node | ${v.node} (the \`node\` devDependency: daemon, kafkajs, @platformatic/kafka); ${v.node20} (the machine's: kafkajs@node20, and the confluent client, whose addon is built for it) |`);
   out.push(`| Kafka | ${v.kafka['3.9']} (one local KRaft broker, test/peers/kafka.ts; every topic created beforehand with 3 partitions) |`);
   out.push(`| references | ${v.nginx}, libnginx-mod-http-lua ${v['libnginx-mod-http-lua']}, lua-resty-kafka ${v['lua-nginx-kafka (lua-resty-kafka)']}; kcat ${v.kcat} (librdkafka ${v['kcat librdkafka']}); wrk ${v.wrk} |`);
   out.push(`| Kafka clients | kafkajs ${v.kafkajs}, @platformatic/kafka ${v['@platformatic/kafka']}, @confluentinc/kafka-javascript ${v['@confluentinc/kafka-javascript']} |`);
@@ -126,7 +126,6 @@ if (drain) {
   for (const v of Object.keys(drain.medianSteadyPerSecond)) out.push(`| ${v} | ${int(drain.medianSteadyPerSecond[v])} | ${int(drain.medianWallPerSecond[v])} | ${fixed(drain.medianCpuSecondsPerMillion[v], 1)} | ${foreign(drain.runs.filter((r: Json) => r.variant === v))} |`);
   out.push('');
   ratios.push({ name: 'drain (vs kcat)', value: drain.ratioToKcat, target: 0.25 });
-  if (drain.ratioToKcatOnNode22 !== undefined) ratios.push({ name: 'drain on Node 22 (vs kcat)', value: drain.ratioToKcatOnNode22, target: 0.25 });
 }
 
 if (outage) {

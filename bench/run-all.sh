@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BENCH_MODE=${BENCH_MODE:-smoke}
+export PATH="$PWD/node_modules/.bin:$PATH"
 bash bench/setup.sh
 bash bench/run.sh "$@"
 npx esbuild bench/report.ts --bundle --platform=node --format=esm --outfile=build/bench/report.mjs --log-level=warning

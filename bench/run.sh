@@ -5,6 +5,8 @@
 # Results: bench/results/$BENCH_MODE/<scenario>.json. bench/setup.sh must have run once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The repository's pinned Node (the `node` devDependency, what the daemon and executables run on).
+export PATH="$PWD/node_modules/.bin:$PATH"
 npm run -s build
 npx esbuild bench/main.ts --bundle --platform=node --format=esm --outfile=build/bench/main.mjs --log-level=warning \
   --external:kafkajs --banner:js="import{createRequire}from'module';const require=createRequire(import.meta.url);"

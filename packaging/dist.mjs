@@ -1,5 +1,5 @@
-// Entry of `npm run dist`. The packaging code is TypeScript like the rest; Node 20 cannot run it
-// directly, so esbuild (already a dev dependency) bundles it to build/packaging.mjs first (~50 ms).
+// Entry of `npm run dist`. The packaging code is TypeScript like the rest; Node 22's type stripping cannot run it
+// (extensionless imports), so esbuild (already a dev dependency) bundles it to build/packaging.mjs first (~50 ms).
 import { build } from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -11,7 +11,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22',
   packages: 'external',
   logLevel: 'warning',
 });

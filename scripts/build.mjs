@@ -19,7 +19,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node20',
+  target: 'node22',
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',

@@ -1,8 +1,9 @@
 // The Kafka client bake-off: one produce scenario (idempotent, acks=all, ~100-byte records with 5
 // headers, 50 keys, a pre-created topic of 3 partitions, batches of 2 000 with up to 5 sends
 // outstanding) run for each client in turn, alternating, each run in its own process and topic:
-//   kafkajs (patched, Node 20 and Node 22), @platformatic/kafka (Node 22), @confluentinc/kafka-javascript
-//   (librdkafka, Node 20; its KafkaJS-compatible API and its lower-level produce() API), and kcat
+//   kafkajs (patched, on Node 22 like the daemon, and on the machine's Node 20), @platformatic/kafka,
+//   @confluentinc/kafka-javascript (librdkafka, on Node 20, which its addon is built for; its
+//   KafkaJS-compatible API and its lower-level produce() API), and kcat
 //   (librdkafka's own C producer) as the ceiling.
 // Per run: records/s (client's clock, connect and the first batch excluded), CPU seconds per million
 // records (the client's whole process via bash `times`, and the timed part as the client measured
@@ -12,12 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Broker } from '../lib/kafka';
 import { KCAT_COMMAND, kcatProduceArgs, runTimed, writeKcatInput } from '../lib/kcat';
-import { alternate, benchDir, cpuSecondsOf, medians, runs, setting, watchLoad, writeResult } from '../lib/run';
+import { alternate, benchDir, cpuSecondsOf, medians, NODE20, runs, setting, watchLoad, writeResult } from '../lib/run';
 
 const records = setting('BENCH_CLIENT_RECORDS', 300_000, 3_000_000);
 const BATCH = 2000;
 const IN_FLIGHT = 5;
-const node22 = join(benchDir, 'node_modules', '.bin', 'node');
 const here = join(benchDir, 'kafka-clients');
 
 interface Client {
@@ -28,10 +28,10 @@ const js = (nodeBin: string, client: string): Client['command'] => (broker, topi
 const confluentAddon = join(benchDir, 'node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node');
 const clients: Record<string, Client> = {
   kafkajs: { command: js(process.execPath, 'kafkajs'), available: () => true },
-  'kafkajs@node22': { command: js(node22, 'kafkajs'), available: () => existsSync(node22) },
-  platformatic: { command: js(node22, 'platformatic'), available: () => existsSync(node22) },
-  confluent: { command: js(process.execPath, 'confluent'), available: () => existsSync(confluentAddon) },
-  'confluent-native': { command: js(process.execPath, 'confluent-native'), available: () => existsSync(confluentAddon) },
+  'kafkajs@node20': { command: js(NODE20, 'kafkajs'), available: () => existsSync(NODE20) },
+  platformatic: { command: js(process.execPath, 'platformatic'), available: () => true },
+  confluent: { command: js(NODE20, 'confluent'), available: () => existsSync(confluentAddon) && existsSync(NODE20) },
+  'confluent-native': { command: js(NODE20, 'confluent-native'), available: () => existsSync(confluentAddon) && existsSync(NODE20) },
   kcat: { command: (broker, topic, input) => ['kcat', ...kcatProduceArgs(broker, topic, input)], available: () => true },
 };
 

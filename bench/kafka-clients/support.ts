@@ -9,16 +9,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startKafka } from '../../test/peers/kafka';
-import { benchDir, writeResult } from '../lib/run';
+import { benchDir, NODE20, writeResult } from '../lib/run';
 
 const here = join(benchDir, 'kafka-clients');
-const node22 = join(benchDir, 'node_modules', '.bin', 'node');
 const confluentAddon = join(benchDir, 'node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node');
 const clients: Record<string, { node: string; available: boolean }> = {
   kafkajs: { node: process.execPath, available: true },
-  platformatic: { node: node22, available: existsSync(node22) },
-  confluent: { node: process.execPath, available: existsSync(confluentAddon) },
-  'confluent-native': { node: process.execPath, available: existsSync(confluentAddon) },
+  platformatic: { node: process.execPath, available: true },
+  confluent: { node: NODE20, available: existsSync(confluentAddon) && existsSync(NODE20) },
+  'confluent-native': { node: NODE20, available: existsSync(confluentAddon) && existsSync(NODE20) },
 };
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 

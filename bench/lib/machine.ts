@@ -3,7 +3,7 @@ import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaVersionOf } from '../../test/peers/kafka';
-import { benchDir, commandOutput, repoRoot } from './run';
+import { benchDir, commandOutput, NODE20, repoRoot } from './run';
 
 function dpkgVersion(name: string): string {
   const out = commandOutput('dpkg-query', ['-W', '-f=${Version}', name]);
@@ -54,7 +54,7 @@ export function machineFacts(): Record<string, unknown> {
     dirty: commandOutput('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']) !== '',
     versions: {
       node: process.version,
-      node22: commandOutput(join(benchDir, 'node_modules', '.bin', 'node'), ['--version']),
+      node20: commandOutput(NODE20, ['--version']),
       kafka: { '3.9': kafkaVersionOf('3.9'), '4': kafkaVersionOf('4') },
       java: commandOutput('java', ['-version']).split('\n')[0],
       nginx: commandOutput('nginx', ['-v']).replace('nginx version: ', ''),

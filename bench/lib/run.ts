@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const benchDir = join(repoRoot, 'bench');
+/**
+ * The bench runs on the repository's Node (the pinned `node` devDependency, 22.23.2, like the daemon
+ * and the executables: bench/run.sh puts it first on PATH). The machine's own Node 20 still runs
+ * the bake-off rows measured on it (kafkajs@node20, and the confluent client, built for it).
+ */
+export const NODE20 = process.env.BENCH_NODE20 ?? '/usr/bin/node';
 
 /** `smoke` (short runs to validate the harness, numbers not to be quoted) or `full`. */
 export const mode: 'smoke' | 'full' = process.env.BENCH_MODE === 'full' ? 'full' : 'smoke';

@@ -5,19 +5,19 @@
 // The rate is read on the broker's side (end offsets sampled every 100 ms): records / seconds from
 // the first record to the last (`steady`), and records / seconds from the producer's start (`wall`).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KCAT_COMMAND, KCAT_HEADERS, kcatProduceArgs, runTimed, writeKcatInput } from '../lib/kcat';
 import { type Broker, traceDelivery } from '../lib/kafka';
 import { alternate, cpuSecondsOf, medians, runs, setting, watchLoad, writeResult } from '../lib/run';
-import { NODE22, startSparkngin } from '../lib/servers';
+import { startSparkngin } from '../lib/servers';
 
 const events = setting('BENCH_DRAIN_EVENTS', 200_000, 2_000_000);
 const KEYS = 50;
 const line = JSON.stringify({ user: 42, page: '/home', ref: 'https://example.com/some/path?x=1', ua: 'Mozilla/5.0' });
-// The daemon on the machine's Node 20 and on Node 22 (what the executables embed), and kcat.
-type Variant = 'sparkngin' | 'sparkngin@node22' | 'kcat';
+// The daemon (on the repository's Node 22, what the executables embed) and kcat.
+type Variant = 'sparkngin' | 'kcat';
 
 /** A spool holding `events` for the Kafka sink. The sink is on but its broker unreachable (port 1),
  *  so that its cursor stays at the start: with no sink at all, the spool would delete what no sink
@@ -43,7 +43,7 @@ export async function drain(broker: Broker): Promise<void> {
     // The same keys as the spool: one per request of 1 000 events.
     writeKcatInput(kcatInput, events, (i) => `k${Math.floor(i / 1000) % KEYS}\t${line}\n`);
     let serial = 0;
-    const variants: Variant[] = existsSync(NODE22) ? ['sparkngin', 'sparkngin@node22', 'kcat'] : ['sparkngin', 'kcat'];
+    const variants: Variant[] = ['sparkngin', 'kcat'];
     const all = await alternate<Variant, { steadyPerSecond: number; wallPerSecond: number; cpuSecondsPerMillion: number; delivered: number }>(variants, runs, async (variant) => {
       const run = ++serial;
       const topic = `d${run}-kbench`;
@@ -56,7 +56,7 @@ export async function drain(broker: Broker): Promise<void> {
       }
       const copy = join(dir, `spool-${run}`);
       execFileSync('cp', ['-a', spool, copy]);
-      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `d${run}-`, dataDir: copy, ...(variant === 'sparkngin@node22' ? { node: NODE22 } : {}) });
+      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `d${run}-`, dataDir: copy });
       try {
         const load = watchLoad(() => [...server.pids(), broker.peer.pid]);
         const cpuBefore = cpuSecondsOf(server.mainPid);
@@ -84,7 +84,6 @@ export async function drain(broker: Broker): Promise<void> {
       medianWallPerSecond: medians(all, (r) => r.wallPerSecond),
       medianCpuSecondsPerMillion: medians(all, (r) => r.cpuSecondsPerMillion),
       ratioToKcat: (steady.sparkngin ?? Number.NaN) / (steady.kcat ?? Number.NaN),
-      ratioToKcatOnNode22: (steady['sparkngin@node22'] ?? Number.NaN) / (steady.kcat ?? Number.NaN),
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
