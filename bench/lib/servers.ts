@@ -32,10 +32,9 @@ export interface SparknginOptions {
   kafkaYaml?: string;
   /** The Node binary to run the bundle with (default: the one running the bench). */
   node?: string;
+  /** Another build of the daemon to run (an A/B against a baseline: BENCH_BASE_BUNDLE). */
+  bundle?: string;
 }
-
-/** Node 22 from the npm registry (bench/node_modules, bench/setup.sh): the version the executables embed. */
-export const NODE22 = join(benchDir, 'node_modules', '.bin', 'node');
 
 export const SPARKNGIN_BUNDLE = join(repoRoot, 'build', 'sparkngin.cjs');
 
@@ -47,13 +46,13 @@ export async function startSparkngin(options: SparknginOptions = {}): Promise<Se
     ? `  kafka: {enabled: true, brokers: ['${options.kafka}'], topicPrefix: '${options.topicPrefix ?? ''}'${options.kafkaYaml ? `, ${options.kafkaYaml}` : ''}}\n`
     : '  kafka: {enabled: false}\n';
   writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\nsinks:\n  file: {enabled: false}\n${kafka}`);
-  const child = spawnOwned(options.node ?? process.execPath, [SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnOwned(options.node ?? process.execPath, [options.bundle ?? SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   await Promise.race([waitForHttp(`${url}/stats`), exited(child).then(() => Promise.reject(new Error(`sparkngin exited: ${stderr}`)))]);
   return {
-    name: 'sparkngin',
+    name: options.bundle === undefined ? 'sparkngin' : 'sparkngin@base',
     url,
     dir,
     mainPid: child.pid,

@@ -13,13 +13,19 @@ import { EVENTS_PER_REQUEST, latencyMedians, wrk, type WrkScenario } from '../li
 
 const seconds = setting('BENCH_SECONDS', 5, 15);
 const warmup = setting('BENCH_WARMUP', 2, 5);
-type Variant = 'sparkngin' | 'nginx-lua-kafka';
+type Variant = 'sparkngin' | 'sparkngin@base' | 'nginx-lua-kafka';
+/** A/B of a change: BENCH_BASE_BUNDLE=<a build/sparkngin.cjs from before it> adds it as `sparkngin@base`. */
+const baseBundle = process.env.BENCH_BASE_BUNDLE;
+/** The servers to run (a comma list; default all). */
+const only = process.env.BENCH_SERVERS?.split(',').filter(Boolean);
 
 export async function e2e(broker: Broker): Promise<void> {
-  const start: Record<Variant, () => Promise<Server>> = {
+  const all: Record<Variant, (() => Promise<Server>) | undefined> = {
     sparkngin: () => startSparkngin({ kafka: broker.peer.brokers }),
+    'sparkngin@base': baseBundle === undefined ? undefined : () => startSparkngin({ kafka: broker.peer.brokers, bundle: baseBundle }),
     'nginx-lua-kafka': () => startNginx('lua-kafka', broker.peer.port),
   };
+  const start = Object.fromEntries(Object.entries(all).filter(([name, starter]) => starter !== undefined && (only === undefined || only.includes(name)))) as Record<Variant, () => Promise<Server>>;
   const scenarios: Record<string, unknown> = {};
   let serial = 0;
   for (const scenario of ['single', 'ndjson100'] as WrkScenario[]) {

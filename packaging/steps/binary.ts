@@ -7,6 +7,7 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { BUNDLE_ASSET } from '../../src/delivery/protocol';
 import { names } from '../context';
 import { run } from '../exec';
 import { injectableNodeBinary, nodeBinary } from '../node-dist';
@@ -32,6 +33,8 @@ export const binary: Step = {
       JSON.stringify({
         main: join(ctx.root, 'build/sparkngin.cjs'),
         output: blob,
+        // The delivery threads run the same script; an executable has no file of it to point a Worker at.
+        assets: { [BUNDLE_ASSET]: join(ctx.root, 'build/sparkngin.cjs') },
         disableExperimentalSEAWarning: true,
         // Both would tie the blob to one platform and V8 build flags; startup is fast without them.
         useSnapshot: false,

@@ -1,5 +1,8 @@
 // The `sparkngin` command: the table of commands, and how an outcome becomes an exit code.
 // Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
+import { isMainThread, workerData } from 'node:worker_threads';
+import { DELIVERY_ROLE } from '../delivery/protocol';
+import { runDeliveryThread } from '../delivery/worker';
 import { ConfigError, SparknginError } from '../errors';
 import { type Command, commandList, print, runCommand, unknownCommand, UsageError } from './command';
 import { configCommand } from './config';
@@ -42,7 +45,9 @@ export async function main(argv: string[]): Promise<number> {
   return runCommand(command, rest);
 }
 
-main(process.argv.slice(2)).then(
+// The same script runs the daemon's delivery threads (src/delivery/), one per sink.
+if (!isMainThread && (workerData as { role?: unknown } | null)?.role === DELIVERY_ROLE) runDeliveryThread();
+else void main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

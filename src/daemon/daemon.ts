@@ -1,5 +1,7 @@
 // The daemon: spool, sinks with their dispatchers, and the HTTP ingest, started in that order (so
-// that nothing is accepted before it can be stored) and stopped in the reverse one.
+// that nothing is accepted before it can be stored) and stopped in the reverse one. Each sink is
+// delivered on a thread of its own (src/delivery/), reading the spool itself: ingest and delivery
+// each get a core, and a slow or busy sink never holds up the thread that answers HTTP.
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,10 +15,9 @@ import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from 
 import type { Logger } from '../ops/log';
 import { renderPrometheus } from '../ops/prometheus';
 import { withoutPaths } from '../ops/redact';
-import { DeadLetterFile } from '../sinks/dead-letter';
-import { Dispatcher, type DispatcherStats } from '../sinks/dispatcher';
-import { createSinks } from '../sinks/registry';
-import { topicFilter } from '../sinks/route';
+import { DeliveryThread } from '../delivery/delivery-thread';
+import type { DispatcherStats } from '../sinks/dispatcher';
+import { enabledSinks } from '../sinks/registry';
 import { Spool, type SpoolStats } from '../spool/spool';
 import { VERSION } from '../version';
 import { type DataDirLock, lockDataDir } from './data-dir-lock';
@@ -51,7 +52,7 @@ export class Daemon {
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly spool: Spool,
-    private readonly dispatchers: Dispatcher[],
+    private readonly deliveries: DeliveryThread[],
     private readonly target: SpoolIngestTarget,
     private readonly server: IngestServer,
     private readonly lock: DataDirLock,
@@ -63,37 +64,38 @@ export class Daemon {
   static async start(config: Config, logger: Logger): Promise<Daemon> {
     const lock = await lockDataDir(config.dataDir, { logger });
     let spool: Spool | undefined;
-    const dispatchers: Dispatcher[] = [];
+    // Each sink's thread starts now and loads and starts its sink while the spool opens.
+    const deliveries = enabledSinks(config).map(({ name, delivery }) => new DeliveryThread({ name, delivery, config, logger }));
+    let server: IngestServer | undefined;
     let opsServer: IngestServer | undefined;
     try {
-      spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger });
-      for (const { sink, delivery } of createSinks(config, logger)) {
-        await sink.start();
-        const reader = await spool.openReader(sink.name);
-        const deadLetters = new DeadLetterFile(join(config.dataDir, 'dead-letter'), sink.name);
-        const dispatcher = new Dispatcher(sink, reader, delivery, topicFilter(delivery.topics), deadLetters, logger);
-        dispatcher.start();
-        dispatchers.push(dispatcher);
-      }
-      const target = new SpoolIngestTarget(spool, dispatchers, { timeoutMs: config.http.sinkAckTimeoutMs, maxWaiting: config.http.maxSinkAckRequests });
-      // The ops endpoints read the daemon's stats; the daemon exists once the server listens. What
-      // they send over the network names no absolute path (ops/redact.ts).
+      const opened = (spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger }));
+      await Promise.all(deliveries.map((delivery) => delivery.open(opened)));
+      const target = new SpoolIngestTarget(spool, deliveries, { timeoutMs: config.http.sinkAckTimeoutMs, maxWaiting: config.http.maxSinkAckRequests });
+      // The ops endpoints read the daemon's stats. What they send over the network names no
+      // absolute path (ops/redact.ts).
       let daemon: Daemon | undefined;
       const stats = () => withoutPaths(daemon!.stats(), config.dataDir);
       const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()) };
       const refusals = new RefusalCounter();
       const separateOps = config.ops.listen !== '';
-      const server = createIngestServer({ config, target, logger, refusals, ops, role: separateOps ? 'events' : 'all' });
+      server = createIngestServer({ config, target, logger, refusals, ops, role: separateOps ? 'events' : 'all' });
+      const events = server;
       await listen(server, config.listen).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
       if (separateOps) {
         const address = opsAddress(config.ops.listen);
         opsServer = createIngestServer({ config, target, logger, refusals, ops, role: 'ops' });
         await listen(opsServer, address).catch((error: NodeJS.ErrnoException) => {
-          server.close();
+          events.close();
           return Promise.reject(new ListenError(address, error));
         });
       }
-      daemon = new Daemon(config, logger, spool, dispatchers, target, server, lock, refusals, opsServer);
+      daemon = new Daemon(config, logger, spool, deliveries, target, server, lock, refusals, opsServer);
+      // Serving already (what is accepted is stored; delivery catches up), but the start fails, as
+      // before the threads, if a sink cannot start.
+      const started = await Promise.allSettled(deliveries.map((delivery) => delivery.started()));
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       const { address, port } = daemon.address();
       logger.info('daemon.started', {
         version: VERSION,
@@ -103,12 +105,12 @@ export class Daemon {
         authRequired: authRequired(config),
         ...(opsServer ? { opsPort: (opsServer.address() as AddressInfo).port } : {}),
         dataDir: config.dataDir,
-        sinks: dispatchers.map((d) => d.sink.name),
+        sinks: deliveries.map((delivery) => delivery.name),
       });
       return daemon;
     } catch (error) {
-      if (opsServer?.listening) opsServer.close();
-      await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop(Date.now(), () => true)));
+      for (const listening of [server, opsServer]) if (listening?.listening) listening.close().closeAllConnections();
+      await Promise.all(deliveries.map((delivery) => delivery.stop(Date.now())));
       await spool?.close();
       await lock.release();
       throw error;
@@ -137,8 +139,8 @@ export class Daemon {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       ingest: { refused: this.refusals.snapshot(), ...ingestLoad(this.server), sinkAckWaiting: this.target.sinkAckWaiting, ...this.certificateStats() },
       spool,
-      sinks: this.dispatchers.map((dispatcher) => {
-        const stats = dispatcher.stats();
+      sinks: this.deliveries.map((delivery) => {
+        const stats = delivery.stats();
         return { ...stats, lagRecords: Math.max(0, spool.nextSeq - stats.nextSeq) };
       }),
     };
@@ -161,10 +163,9 @@ export class Daemon {
     const cutOff = setTimeout(() => servers.forEach((server) => server.closeAllConnections()), this.config.shutdownTimeoutMs / 2);
     await closed;
     clearTimeout(cutOff);
-    const caughtUp = (dispatcher: Dispatcher) => () => dispatcher.stats().nextSeq >= this.spool.stats().nextSeq;
-    await Promise.all(this.dispatchers.map((dispatcher) => dispatcher.stop(deadline, caughtUp(dispatcher))));
+    // Each thread drains until caught up with the spool or the deadline, saves its cursor and closes its sink.
+    await Promise.all(this.deliveries.map((delivery) => delivery.stop(deadline)));
     await this.spool.close();
-    await Promise.all(this.dispatchers.map((dispatcher) => dispatcher.sink.stop().catch(() => undefined)));
     await this.lock.release();
     const stats = this.stats();
     this.logger.info('daemon.stopped', { spooledRecords: stats.spool.nextSeq, sinks: stats.sinks.map((s) => ({ sink: s.sink, lagRecords: s.lagRecords })) });

@@ -3,7 +3,7 @@ import { encodeEnvelopes } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { RequestError } from '../errors';
 import type { AcceptOptions, AckMode, IngestTarget } from '../ingest/target';
-import type { Dispatcher } from '../sinks/dispatcher';
+import type { SinkDelivery } from '../sinks/dispatcher';
 import type { Spool } from '../spool/spool';
 
 export interface SinkAckLimits {
@@ -20,7 +20,7 @@ export class SpoolIngestTarget implements IngestTarget {
 
   constructor(
     private readonly spool: Spool,
-    private readonly dispatchers: Dispatcher[],
+    private readonly dispatchers: SinkDelivery[],
     private readonly sinkAck: SinkAckLimits,
   ) {}
 
@@ -57,7 +57,7 @@ export class SpoolIngestTarget implements IngestTarget {
    * client left) aborts: then each dispatcher drops this waiter at once, rather than keeping it until
    * the sink recovers.
    */
-  private untilDelivered(routed: Dispatcher[], firstSeq: number, lastSeq: number, gone: AbortSignal | undefined): Promise<void> {
+  private untilDelivered(routed: SinkDelivery[], firstSeq: number, lastSeq: number, gone: AbortSignal | undefined): Promise<void> {
     const controller = new AbortController();
     const timer = setTimeout(
       () =>

@@ -7,13 +7,14 @@
 // The states and the contract are described in README.md beside this file.
 import { decodeEnvelope } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
-import { isProgrammingError, SinkError } from '../errors';
+import { isProgrammingError } from '../errors';
 import type { Logger } from '../ops/log';
 import type { SpoolReader, SpoolRecord } from '../spool/reader';
 import type { DeadLetterFile } from './dead-letter';
 import { backoffMs, settleWithin, sleep } from './retry';
 import type { TopicFilter } from './route';
 import type { DeliveryConfig, FailureClass, Sink, SinkHealth } from './sink';
+import { DeliveryWaiters } from './waiters';
 
 /** How often a sink that can probe its destination is asked while a retry waits longer than this. */
 export const PROBE_INTERVAL_MS = 1000;
@@ -35,11 +36,28 @@ export interface DispatcherStats {
   lastError?: string;
 }
 
-interface Waiter {
-  firstSeq: number;
-  lastSeq: number;
-  resolve(): void;
-  reject(error: Error): void;
+/**
+ * What the ingest needs of a sink's delivery, wherever it runs (this thread, or a delivery thread
+ * behind src/delivery/delivery-thread.ts): its routes for `ack=sink`, waits on its progress, its
+ * numbers, and a graceful stop.
+ */
+export interface SinkDelivery {
+  readonly name: string;
+  routes(topic: string): boolean;
+  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void>;
+  stats(): DispatcherStats;
+  /** Delivers what it can by `deadline`, then stops (see Dispatcher.stop). */
+  stop(deadline: number, caughtUp: () => boolean): Promise<void>;
+}
+
+/** What a Dispatcher tells whoever carries its progress elsewhere (the delivery thread's messages to the ingest). */
+export interface DispatcherListener {
+  /** Records before `nextSeq` are delivered or parked: the cursor moved. */
+  committed(nextSeq: number): void;
+  /** Record `seq` was parked in the dead-letter file for `cause`. */
+  deadLettered(seq: number, cause: { code?: string; message: string }): void;
+  /** The state or a counter changed. */
+  changed(): void;
 }
 
 interface Routed {
@@ -53,9 +71,9 @@ interface Pending {
   routed?: Routed[];
 }
 
-export class Dispatcher {
+export class Dispatcher implements SinkDelivery {
   readonly routes: TopicFilter;
-  private state: DispatcherStats['state'] = 'idle';
+  private _state: DispatcherStats['state'] = 'idle';
   private readonly counters = { deliveredRecords: 0, deadLetteredRecords: 0, failedSends: 0, undecodableRecords: 0, loopRestarts: 0 };
   private lastError: string | undefined;
   /** Set when the loop failed unexpectedly; cleared once a batch is delivered again. */
@@ -65,9 +83,7 @@ export class Dispatcher {
   private pending: Pending | undefined;
   private readAhead: Promise<SpoolRecord[]> | undefined;
   private readonly abort = new AbortController();
-  private waiters: Waiter[] = [];
-  /** Waiters given up (aborted) but still in `waiters`; they are swept out once they are half of it. */
-  private droppedWaiters = 0;
+  private readonly waiters: DeliveryWaiters;
 
   constructor(
     readonly sink: Sink,
@@ -76,8 +92,24 @@ export class Dispatcher {
     routes: TopicFilter,
     private readonly deadLetters: DeadLetterFile,
     private readonly logger: Logger,
+    private readonly listener?: DispatcherListener,
   ) {
     this.routes = routes;
+    this.waiters = new DeliveryWaiters(sink.name);
+  }
+
+  get name(): string {
+    return this.sink.name;
+  }
+
+  private get state(): DispatcherStats['state'] {
+    return this._state;
+  }
+
+  private set state(state: DispatcherStats['state']) {
+    if (state === this._state) return;
+    this._state = state;
+    this.listener?.changed();
   }
 
   start(): void {
@@ -106,6 +138,7 @@ export class Dispatcher {
         this.failure = describeError(error);
         this.lastError = this.failure;
         this.state = 'failed';
+        this.listener?.changed();
         this.logger.error('sink.loop_failed', { sink: this.sink.name, error: this.failure, stack: (error as Error)?.stack, restartInMs: wait });
         await sleep(wait, this.abort.signal);
       }
@@ -127,39 +160,12 @@ export class Dispatcher {
     const timeLeft = Math.max(0, deadline - Date.now());
     await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, timeLeft).unref())]);
     this.state = 'stopped';
-    for (const waiter of this.waiters) waiter.reject(new SinkError(this.sink.name, 'stopped before delivery', { retriable: true }));
-    this.waiters = [];
+    this.waiters.stopped();
   }
 
-  /**
-   * Resolves once records firstSeq..lastSeq are accepted; rejects if any was dead-lettered, or with
-   * the signal's reason once `signal` aborts (the request timed out or its client left): the waiter
-   * then holds nothing of the request any more.
-   */
+  /** See DeliveryWaiters.wait: resolves once firstSeq..lastSeq are accepted by this sink. */
   whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void> {
-    if (this.reader.nextSeq > lastSeq) return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => this.dropWaiter(waiter, signal!.reason);
-      const settled = <T>(settle: (value: T) => void) => (value: T) => {
-        signal?.removeEventListener('abort', onAbort);
-        settle(value);
-      };
-      const waiter: Waiter = { firstSeq, lastSeq, resolve: settled(resolve), reject: settled(reject) };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
-  }
-
-  /** Settles an aborted waiter now; its entry is a few bytes and goes with the next sweep (amortised O(1)). */
-  private dropWaiter(waiter: Waiter, reason: unknown): void {
-    const reject = waiter.reject;
-    waiter.resolve = waiter.reject = dropped;
-    reject(reason as Error);
-    if (++this.droppedWaiters * 2 >= this.waiters.length) {
-      this.waiters = this.waiters.filter((entry) => entry.resolve !== dropped);
-      this.droppedWaiters = 0;
-    }
+    return this.waiters.wait(() => this.reader.nextSeq, firstSeq, lastSeq, signal);
   }
 
   stats(): DispatcherStats {
@@ -179,9 +185,10 @@ export class Dispatcher {
         if (pending.routed.length > 0 && !(await this.deliver(pending.routed))) return; // stopping mid-retry: keep the cursor
         this.reader.commit(pending.records.at(-1)!.seq + 1);
         this.failure = undefined;
+        this.listener?.committed(this.reader.nextSeq);
       }
       this.pending = undefined;
-      this.settleWaiters();
+      this.waiters.deliveredBelow(this.reader.nextSeq);
     }
   }
 
@@ -210,6 +217,7 @@ export class Dispatcher {
       } catch (error) {
         // The CRC held, so these are the bytes we wrote: a record from an incompatible version.
         this.counters.undecodableRecords++;
+        this.listener?.changed();
         this.logger.error('dispatcher.undecodable_record', { sink: this.sink.name, seq: record.seq, error });
         continue;
       }
@@ -234,6 +242,7 @@ export class Dispatcher {
       } catch (error) {
         this.counters.failedSends++;
         this.lastError = describeError(error);
+        this.listener?.changed();
         const failure = this.classify(error);
         if (failure === 'bug') throw error;
         if (failure === 'permanent') return this.isolate(batch, error);
@@ -291,33 +300,16 @@ export class Dispatcher {
       await this.deadLetters.park(only.envelope, { code: (cause as { code?: string }).code ?? 'UNKNOWN', message: (cause as Error).message });
       this.counters.deadLetteredRecords++;
       this.logger.error('sink.dead_lettered', { sink: this.sink.name, id: only.envelope.id, topic: only.envelope.topic, file: this.deadLetters.path, error: cause });
-      this.rejectWaitersCovering(only.seq, cause);
+      const reason = { code: (cause as { code?: string }).code, message: (cause as Error).message };
+      this.waiters.deadLettered(only.seq, reason);
+      this.listener?.deadLettered(only.seq, reason);
       return true;
     }
     const half = Math.ceil(batch.length / 2);
     return (await this.deliver(batch.slice(0, half))) && (await this.deliver(batch.slice(half)));
   }
 
-  private settleWaiters(): void {
-    if (this.waiters.length === 0) return;
-    const next = this.reader.nextSeq;
-    this.waiters = this.waiters.filter((waiter) => {
-      if (waiter.lastSeq >= next) return true;
-      waiter.resolve();
-      return false;
-    });
-  }
-
-  private rejectWaitersCovering(seq: number, cause: unknown): void {
-    this.waiters = this.waiters.filter((waiter) => {
-      if (seq < waiter.firstSeq || seq > waiter.lastSeq) return true;
-      waiter.reject(new SinkError(this.sink.name, `the destination refused an event for good: ${(cause as Error).message}`, { cause }));
-      return false;
-    });
-  }
 }
-
-function dropped(): void {}
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

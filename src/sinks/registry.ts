@@ -1,26 +1,38 @@
 // Sinks register here by name; the daemon starts every one its configuration enables. Adding a sink
-// is one entry: a factory that returns the sink and its delivery settings, or nothing when disabled.
+// is one entry: its delivery settings (or nothing when disabled) and a factory for the sink itself.
+// The two are apart because they are used on different threads: the ingest thread needs only the
+// names and settings (routes for ack=sink, stats), the sink's delivery thread makes the sink.
 import type { Config } from '../config/defaults';
 import type { Logger } from '../ops/log';
 import { FileSink } from './file/sink';
 import { KafkaSink } from './kafka/sink';
 import type { DeliveryConfig, Sink } from './sink';
 
-export interface ConfiguredSink {
-  sink: Sink;
+export interface EnabledSink {
+  name: string;
   delivery: DeliveryConfig;
 }
 
-type SinkFactory = (config: Config, logger: Logger) => ConfiguredSink | undefined;
+interface SinkKind {
+  /** The sink's delivery settings when the configuration enables it. */
+  enabled(config: Config): DeliveryConfig | undefined;
+  create(config: Config, logger: Logger): Sink;
+}
 
-const FACTORIES: Record<string, SinkFactory> = {
-  file: (config, logger) => (config.sinks.file.enabled ? { sink: new FileSink(config.sinks.file, logger), delivery: config.sinks.file } : undefined),
-  kafka: (config, logger) =>
-    config.sinks.kafka.enabled ? { sink: new KafkaSink(config.sinks.kafka, logger), delivery: config.sinks.kafka } : undefined,
+const KINDS: Record<string, SinkKind> = {
+  file: { enabled: (config) => (config.sinks.file.enabled ? config.sinks.file : undefined), create: (config, logger) => new FileSink(config.sinks.file, logger) },
+  kafka: { enabled: (config) => (config.sinks.kafka.enabled ? config.sinks.kafka : undefined), create: (config, logger) => new KafkaSink(config.sinks.kafka, logger) },
 };
 
-export function createSinks(config: Config, logger: Logger): ConfiguredSink[] {
-  return Object.values(FACTORIES)
-    .map((factory) => factory(config, logger))
-    .filter((configured): configured is ConfiguredSink => configured !== undefined);
+/** The sinks the configuration enables, by name (each sink's `name` is its key here). */
+export function enabledSinks(config: Config): EnabledSink[] {
+  return Object.entries(KINDS).flatMap(([name, kind]) => {
+    const delivery = kind.enabled(config);
+    return delivery === undefined ? [] : [{ name, delivery }];
+  });
+}
+
+export function createSink(name: string, config: Config, logger: Logger): Sink {
+  if (!Object.hasOwn(KINDS, name)) throw new Error(`no sink named ${name}`);
+  return KINDS[name]!.create(config, logger);
 }

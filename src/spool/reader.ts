@@ -8,9 +8,40 @@
 // a batch is read once, retried by the dispatcher from memory, and only `commit` moves the cursor.
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Logger } from '../ops/log';
-import type { LossReason } from './damage';
+import type { CursorStore } from './cursor-store';
+import type { LossReason, SpoolDamage } from './damage';
 import { HEADER_BYTES, parseStep } from './record';
-import type { Retirement, Segment, Spool } from './spool';
+import type { Retirement, Segment } from './spool';
+
+/**
+ * What a reader needs of the spool: the Spool itself on its own thread, or a mirror of it on a
+ * delivery thread (src/delivery/spool-mirror.ts), which forwards `retire` and the damage notes.
+ */
+export interface ReaderSpool {
+  /** The segments as they are now; the last is the active one, its `size` what is committed. */
+  segmentList(): readonly Segment[];
+  /** Every record before this one is committed. */
+  readonly committedSeq: number;
+  readonly isClosed: boolean;
+  /** Resolves on the next commit (or on close). */
+  waitForData(): Promise<void>;
+  /** Lets go of a segment that cannot be read; false if that cannot be done now. */
+  retire(segment: Segment, how: Retirement, cause: unknown): Promise<boolean>;
+  readonly damage: Pick<SpoolDamage, 'noteLoss' | 'noteStretch'>;
+  readonly cursors: Pick<CursorStore, 'save'>;
+}
+
+/** What the spool needs of a reader, wherever it runs: its delivered point for retention, and a way to move it past a drop. */
+export interface ReaderHandle {
+  readonly name: string;
+  /** Every record before this one has been accepted by the sink. */
+  readonly nextSeq: number;
+  readonly skippedRecords: number;
+  /** The spool dropped records before `seq` (size or age limit, counted there): continue from there. */
+  skipTo(seq: number): void;
+  persistCursor(): Promise<void>;
+  close(): Promise<void>;
+}
 
 export interface SpoolRecord {
   seq: number;
@@ -24,7 +55,7 @@ const CURSOR_SYNC_MS = 100;
 const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EINTR', 'EBUSY', 'ETIMEDOUT']);
 const RETRY_MS = 1000;
 
-export class SpoolReader {
+export class SpoolReader implements ReaderHandle {
   /** Every record before this one has been accepted by the sink. */
   nextSeq: number;
   /** Records this reader jumped over because they were lost. */
@@ -47,7 +78,7 @@ export class SpoolReader {
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: ReaderSpool,
     readonly name: string,
     startSeq: number,
     private readonly logger: Logger,

@@ -14,7 +14,7 @@ import { syncDir } from './durable-file';
 import { saveManifest } from './manifest';
 import { framedSize, MAX_SEQ, writeRecord } from './record';
 import { recoverSegments } from './recovery';
-import { SpoolReader } from './reader';
+import { type ReaderHandle, type ReaderSpool, SpoolReader } from './reader';
 import { quarantine, segmentName } from './segment-files';
 
 export interface SpoolOptions extends SpoolConfig {
@@ -58,6 +58,18 @@ export interface Segment {
 /** How a segment that cannot be read is let go: moved aside, or noted as deleted from outside. */
 export type Retirement = 'quarantine' | 'missing';
 
+/**
+ * What changed in the segment list, in the order it changed: how a reader on another thread keeps
+ * its mirror of the list (src/delivery/spool-mirror.ts). `commit`: the active segment's committed
+ * size and the next sequence number moved (one group commit); `roll`: a new active segment (the
+ * previous one is sealed); `gone`: a segment left the list (delivered, dropped, retired); `closed`.
+ */
+export type SpoolEvent =
+  | { kind: 'commit'; nextSeq: number; size: number }
+  | { kind: 'roll'; firstSeq: number; path: string; createdMs: number }
+  | { kind: 'gone'; firstSeq: number }
+  | { kind: 'closed' };
+
 interface PendingAppend {
   payloads: Buffer[];
   bytes: number;
@@ -70,7 +82,7 @@ type SpoolConfig = Config['spool'];
 /** Disk errors that mean "no room": answered like a full spool, retriable, nothing accepted lost. */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
-export class Spool {
+export class Spool implements ReaderSpool {
   readonly segmentsDir: string;
   readonly cursors: CursorStore;
   readonly damage: SpoolDamage;
@@ -93,7 +105,8 @@ export class Spool {
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
-  private readonly readers = new Map<string, SpoolReader>();
+  private readonly readers = new Map<string, ReaderHandle>();
+  private readonly watchers = new Set<(event: SpoolEvent) => void>();
   private readonly waiters = new Set<() => void>();
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private noSpaceUntil = 0;
@@ -140,7 +153,9 @@ export class Spool {
       if (previous) previous.sealed = true;
       const old = this.active as FileHandle | undefined;
       this.active = handle;
-      this.segments.push({ firstSeq, path, size: 0, createdMs: Date.now(), sealed: false });
+      const createdMs = Date.now();
+      this.segments.push({ firstSeq, path, size: 0, createdMs, sealed: false });
+      this.emit({ kind: 'roll', firstSeq, path, createdMs });
       if (old) await old.close().catch(() => undefined);
     } finally {
       this.creating = undefined;
@@ -355,6 +370,7 @@ export class Spool {
     this.counters.appendedRecords += seq - firstSeq;
     if (this.options.fsync !== 'never') this.counters.syncs++;
     group.forEach((append, index) => append.resolve(results[index]!));
+    this.emit({ kind: 'commit', nextSeq: seq, size: segment.size });
     this.wakeReaders();
   }
 
@@ -371,6 +387,24 @@ export class Spool {
     this.noSpaceUntil = Date.now() + 1000;
     this.logger.error('spool.disk_full', { error });
     return new SpoolFullError(1);
+  }
+
+  /**
+   * Calls `listener` with every change of the segment list from now on, synchronously as it happens;
+   * returns the unsubscribe. With `snapshot()`, taken in the same turn, it is the whole story.
+   */
+  watch(listener: (event: SpoolEvent) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private emit(event: SpoolEvent): void {
+    for (const listener of this.watchers) listener(event);
+  }
+
+  /** The segment list and the committed point as they are now: where a mirror starts. */
+  snapshot(): { segments: Array<Omit<Segment, 'gone'>>; nextSeq: number; closed: boolean } {
+    return { segments: this.segments.map(({ firstSeq, path, size, createdMs, sealed }) => ({ firstSeq, path, size, createdMs, sealed })), nextSeq: this.nextSeq, closed: this.closed };
   }
 
   private wakeReaders(): void {
@@ -406,7 +440,18 @@ export class Spool {
    */
   async openReader(name: string): Promise<SpoolReader> {
     const existing = this.readers.get(name);
-    if (existing) return existing;
+    if (existing instanceof SpoolReader) return existing;
+    const reader = new SpoolReader(this, name, await this.readerStart(name), this.logger);
+    this.readers.set(name, reader);
+    return reader;
+  }
+
+  /**
+   * Where the reader named `name` resumes: its durable cursor, or the oldest record when it has none
+   * or it cannot be right (logged and counted as a reset). For a reader on another thread, which
+   * then joins with `attachReader`.
+   */
+  async readerStart(name: string): Promise<number> {
     const stored = await this.cursors.load(name);
     let start = this.floorSeq;
     if (stored.kind === 'unusable') {
@@ -418,9 +463,17 @@ export class Spool {
     } else if (stored.kind === 'cursor') {
       start = stored.cursor.nextSeq;
     }
-    const reader = new SpoolReader(this, name, start, this.logger);
-    this.readers.set(name, reader);
-    return reader;
+    return start;
+  }
+
+  /** Counts a reader that lives elsewhere (another thread) in retention, drops and stats, like one of openReader's. */
+  attachReader(handle: ReaderHandle): void {
+    this.readers.set(handle.name, handle);
+  }
+
+  /** The segment that starts at `firstSeq`, while the spool holds it. */
+  segmentAt(firstSeq: number): Segment | undefined {
+    return this.segments.find((segment) => segment.firstSeq === firstSeq);
   }
 
   /**
@@ -447,6 +500,7 @@ export class Spool {
     const toSeq = (this.segments[index + 1]?.firstSeq ?? this.nextSeq) - 1;
     this.segments.splice(index, 1);
     segment.gone = true;
+    this.emit({ kind: 'gone', firstSeq: segment.firstSeq });
     if (how === 'quarantine') {
       this.damage.noteQuarantine(segment.path, await quarantine(this.options.dir, segment.path), segment.firstSeq, toSeq, cause);
     } else {
@@ -484,6 +538,7 @@ export class Spool {
   private removeOldest(): void {
     const oldest = this.segments.shift()!;
     oldest.gone = true;
+    this.emit({ kind: 'gone', firstSeq: oldest.firstSeq });
     this.floorSeq = this.segments[0]!.firstSeq;
     this.damage.forgetBelow(this.floorSeq, oldest.path);
     this.refusedForSize = false;
@@ -541,6 +596,7 @@ export class Spool {
       this.beginWriting();
       await this.flushLoop();
     }
+    this.emit({ kind: 'closed' });
     this.wakeReaders();
     await Promise.all([...this.readers.values()].map((reader) => reader.close()));
     await Promise.all(this.deletions);

@@ -11,6 +11,7 @@ import { DeadLetterFile } from '../../src/sinks/dead-letter';
 import { Dispatcher } from '../../src/sinks/dispatcher';
 import { topicFilter } from '../../src/sinks/route';
 import type { FailureClass, Sink, SinkHealth } from '../../src/sinks/sink';
+import type { DeliveryWaiters } from '../../src/sinks/waiters';
 import { until } from '../wait';
 import { openSpool, tempDir } from './spool-helpers';
 
@@ -51,11 +52,7 @@ async function setup(limits: { timeoutMs: number; maxWaiting: number }) {
   });
   const target = new SpoolIngestTarget(spool, [dispatcher], limits);
   /** The dispatcher's ack=sink waiters (private state, but what this test is about): live, and dropped but not yet swept. */
-  const waiters = () => {
-    const all = (dispatcher as unknown as { waiters: Array<{ resolve: { name: string } }> }).waiters;
-    const dropped = all.filter((waiter) => waiter.resolve.name === 'dropped').length;
-    return { live: all.length - dropped, dropped };
-  };
+  const waiters = () => (dispatcher as unknown as { waiters: DeliveryWaiters }).waiters.count();
   return { spool, sink, dispatcher, target, waiters };
 }
 

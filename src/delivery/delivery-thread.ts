@@ -1,0 +1,258 @@
+// One sink's delivery, seen from the ingest thread: starts the sink's thread (worker.ts), feeds it
+// the spool's changes, and keeps here what the ingest needs synchronously: the delivered point
+// (for retention, lag, /stats), the `ack=sink` waiters with their AbortSignals, the latest numbers.
+// A thread that dies (an exception nothing caught, in the sink's library say) is restarted with
+// backoff from the delivered point, like a failed delivery loop: delivery is never left stopped
+// while ingest answers 202. The boundary and why it is drawn here: README.md beside this file.
+import { join } from 'node:path';
+import { getAsset, isSea } from 'node:sea';
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/defaults';
+import type { Logger, LogLevel } from '../ops/log';
+import type { DispatcherStats, SinkDelivery } from '../sinks/dispatcher';
+import { backoffMs, settleWithin } from '../sinks/retry';
+import { type TopicFilter, topicFilter } from '../sinks/route';
+import type { DeliveryConfig } from '../sinks/sink';
+import { DeliveryWaiters } from '../sinks/waiters';
+import type { ReaderHandle } from '../spool/reader';
+import type { Spool } from '../spool/spool';
+import { BUNDLE_ASSET, DELIVERY_ROLE, type DeliveryInit, type DeliveryStats, errorFrom, type ToDelivery, type ToIngest } from './protocol';
+
+/** Past the stop deadline, how long a thread has to save its cursor and close its sink before it is ended. */
+const STOP_GRACE_MS = 2000;
+
+export interface DeliveryThreadOptions {
+  name: string;
+  delivery: DeliveryConfig;
+  config: Config;
+  logger: Logger;
+  /** The script file the thread runs: by default this very bundle (or, in the single executable, its copy of it). */
+  script?: string;
+}
+
+type Counters = Pick<DeliveryStats, 'deliveredRecords' | 'deadLetteredRecords' | 'failedSends' | 'undecodableRecords' | 'loopRestarts' | 'skippedRecords'>;
+const COUNTERS: ReadonlyArray<keyof Counters> = ['deliveredRecords', 'deadLetteredRecords', 'failedSends', 'undecodableRecords', 'loopRestarts', 'skippedRecords'];
+
+export class DeliveryThread implements SinkDelivery, ReaderHandle {
+  readonly name: string;
+  readonly routes: TopicFilter;
+  /** Every record before this one has been accepted by the sink (as its thread last told). */
+  nextSeq = 0;
+  private readonly waiters: DeliveryWaiters;
+  /** The running thread's latest numbers; those of threads before it are in `carried`. */
+  private latest: DeliveryStats | undefined;
+  private readonly carried: Counters = { deliveredRecords: 0, deadLetteredRecords: 0, failedSends: 0, undecodableRecords: 0, loopRestarts: 0, skippedRecords: 0 };
+  private worker: Worker | undefined;
+  private alive = false;
+  /** Set once the spool is open (`open`): a thread started after that is opened at once. */
+  private spool: Spool | undefined;
+  /** Settles when the running thread's sink started and its reader is set up (or it failed to). */
+  private ready: Promise<void> = Promise.resolve();
+  private unwatch: () => void = () => undefined;
+  /** Why the last thread died, until a batch is delivered again (health `down` meanwhile). */
+  private failure: string | undefined;
+  private threadRestarts = 0;
+  private failedInARow = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private finished = false;
+  private onStopped: (() => void) | undefined;
+
+  /**
+   * Starts the sink's thread at once: it loads and starts its sink while the spool is being opened
+   * (start-up time overlaps); `open` then gives it the spool.
+   */
+  constructor(private readonly options: DeliveryThreadOptions) {
+    this.name = options.name;
+    this.routes = topicFilter(options.delivery.topics);
+    this.waiters = new DeliveryWaiters(options.name);
+    this.launch();
+  }
+
+  /** Gives the thread the open spool: its reader resumes from the sink's cursor. */
+  async open(spool: Spool): Promise<void> {
+    this.nextSeq = await spool.readerStart(this.name);
+    spool.attachReader(this);
+    this.spool = spool;
+    this.sendOpen();
+  }
+
+  /** Resolves once the thread's sink started and its delivery runs (rejects as `sink.start()` did). */
+  started(): Promise<void> {
+    return this.ready;
+  }
+
+  get skippedRecords(): number {
+    return this.carried.skippedRecords + (this.latest?.skippedRecords ?? 0);
+  }
+
+  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void> {
+    return this.waiters.wait(() => this.nextSeq, firstSeq, lastSeq, signal);
+  }
+
+  stats(): DispatcherStats {
+    const latest = this.latest;
+    const stats: DispatcherStats = {
+      sink: this.name,
+      state: this.finished ? 'stopped' : !this.alive && this.failure !== undefined ? 'failed' : (latest?.state ?? 'idle'),
+      health: this.failure !== undefined ? { state: 'down', detail: this.failure } : (latest?.health ?? { state: 'starting' }),
+      nextSeq: this.nextSeq,
+      deliveredRecords: 0,
+      deadLetteredRecords: 0,
+      failedSends: 0,
+      undecodableRecords: 0,
+      loopRestarts: this.threadRestarts,
+    };
+    for (const key of COUNTERS) if (key !== 'skippedRecords') stats[key] += this.carried[key] + (latest?.[key] ?? 0);
+    const lastError = this.failure ?? latest?.lastError;
+    if (lastError !== undefined) stats.lastError = lastError;
+    return stats;
+  }
+
+  /** The spool dropped records before `seq` (a limit): the thread's reader continues from there. */
+  skipTo(seq: number): void {
+    if (seq > this.nextSeq) this.nextSeq = seq;
+    this.post({ type: 'skipTo', seq });
+  }
+
+  /**
+   * Asks the thread to deliver what it can by `deadline` and stop (its dispatcher judges being caught
+   * up against its mirror of the spool, which has seen every commit before this message), then to
+   * save its cursor and close its sink; ends it if that takes past the deadline and a grace.
+   */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    if (worker !== undefined && this.alive && this.spool === undefined) {
+      await worker.terminate(); // never opened: nothing to deliver or save
+    } else if (worker !== undefined && this.alive) {
+      const stopped = new Promise<void>((resolve) => (this.onStopped = resolve));
+      this.post({ type: 'stop', deadline });
+      await settleWithin(stopped, Math.max(0, deadline - Date.now()) + STOP_GRACE_MS, new AbortController().signal);
+      await worker.terminate();
+    }
+    this.finished = true;
+    this.waiters.stopped();
+  }
+
+  /** The thread saves the cursor within 100 ms of each delivery; only with no thread running is it saved from here. */
+  async persistCursor(): Promise<void> {
+    if (this.alive) return;
+    try {
+      await this.spool?.cursors.save(this.name, { nextSeq: this.nextSeq });
+    } catch (error) {
+      this.options.logger.error('spool.cursor_save_failed', { sink: this.name, error });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.persistCursor();
+  }
+
+  private post(message: ToDelivery): void {
+    if (this.alive) this.worker!.postMessage(message);
+  }
+
+  /** Starts a thread; it loads and starts the sink, and waits for `open` (sent at once when the spool is already open). */
+  private launch(): void {
+    const { config, name } = this.options;
+    const init: DeliveryInit = { role: DELIVERY_ROLE, sink: name, config, cursorsDir: join(config.dataDir, 'spool', 'cursors'), deadLetterDir: join(config.dataDir, 'dead-letter') };
+    const script = this.options.script === undefined ? ownScript() : { code: this.options.script, eval: false };
+    const worker = new Worker(script.code, { eval: script.eval, workerData: init, name: `sparkngin ${name} delivery` });
+    this.worker = worker;
+    this.alive = true;
+    this.ready = new Promise((resolve, reject) => {
+      let ready = false;
+      let crash: unknown;
+      worker.on('message', (message: ToIngest) => {
+        if (message.type === 'ready') {
+          ready = true;
+          this.latest = message.stats;
+          resolve();
+        } else if (message.type === 'startFailed') {
+          reject(errorFrom(message.error));
+          void worker.terminate();
+        } else {
+          this.onMessage(worker, message);
+        }
+      });
+      worker.on('error', (error) => (crash = error));
+      worker.on('exit', (code) => {
+        this.unwatch();
+        this.alive = false;
+        this.onStopped?.();
+        if (!ready) return reject(crash ?? new Error(`the delivery thread of sink ${name} ended (exit code ${code}) before its sink started`));
+        if (!this.stopping) this.restartAfter(crash ?? new Error(`the delivery thread ended (exit code ${code})`));
+      });
+    });
+    // Awaited by `open` (or, after a restart, below); until then a failure must not be unhandled.
+    this.ready.catch(() => undefined);
+    if (this.spool !== undefined) this.sendOpen();
+  }
+
+  /** Gives the thread the spool: the snapshot, and from the same turn on every change, in order. */
+  private sendOpen(): void {
+    const spool = this.spool!;
+    this.post({ type: 'open', startSeq: this.nextSeq, spool: spool.snapshot() });
+    this.unwatch = spool.watch((event) => this.post({ type: 'spool', event }));
+  }
+
+  private onMessage(worker: Worker, message: ToIngest): void {
+    const { logger } = this.options;
+    const spool = this.spool!;
+    switch (message.type) {
+      case 'progress':
+        if (message.nextSeq > this.nextSeq) this.nextSeq = message.nextSeq;
+        this.latest = message.stats;
+        this.failure = undefined;
+        this.failedInARow = 0;
+        this.waiters.deliveredBelow(this.nextSeq);
+        return;
+      case 'stats':
+        this.latest = message.stats;
+        return;
+      case 'deadLettered':
+        return this.waiters.deadLettered(message.seq, message.cause);
+      case 'log': {
+        const { level, event, ...fields } = JSON.parse(message.line) as { level: LogLevel; event: string };
+        return logger[level](event, fields);
+      }
+      case 'loss':
+        return spool.damage.noteLoss(message.range);
+      case 'stretch':
+        return spool.damage.noteStretch(message.file, message.from, message.to);
+      case 'retire': {
+        const segment = spool.segmentAt(message.firstSeq);
+        const retiring = segment === undefined ? Promise.resolve(true) : spool.retire(segment, message.how, message.cause).catch(() => false);
+        void retiring.then((done) => worker.postMessage({ type: 'retired', id: message.id, done } satisfies ToDelivery));
+        return;
+      }
+      case 'stopped':
+        if (message.stats !== undefined) this.latest = message.stats;
+        this.onStopped?.();
+        return;
+    }
+  }
+
+  /** The thread died unexpectedly: keep its numbers, show the sink down, start another after a backoff. */
+  private restartAfter(error: unknown): void {
+    if (this.latest !== undefined) for (const key of COUNTERS) this.carried[key] += this.latest[key];
+    this.latest = undefined;
+    this.threadRestarts++;
+    const wait = backoffMs(this.options.delivery.retry, this.failedInARow++);
+    this.failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.options.logger.error('sink.thread_failed', { sink: this.name, error: this.failure, stack: (error as Error)?.stack, restartInMs: wait });
+    this.restartTimer = setTimeout(() => {
+      if (this.stopping) return;
+      this.launch();
+      this.ready.catch((failed: unknown) => this.restartAfter(failed));
+    }, wait);
+  }
+}
+
+/** This bundle's own file; in the single executable (no file to point at) the copy of it it carries as an asset. */
+function ownScript(): { code: string; eval: boolean } {
+  if (isSea()) return { code: getAsset(BUNDLE_ASSET, 'utf8'), eval: true };
+  return { code: __filename, eval: false };
+}

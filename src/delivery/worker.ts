@@ -1,0 +1,82 @@
+// The delivery thread of one sink: the sink itself, its Dispatcher and its SpoolReader, reading the
+// spool's files directly through a mirror of the segment list (spool-mirror.ts). It tells the
+// ingest thread its progress, dead letters, numbers and log lines (protocol.ts); everything else
+// about delivery happens here, off the thread that answers HTTP.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../ops/log';
+import { DeadLetterFile } from '../sinks/dead-letter';
+import { Dispatcher } from '../sinks/dispatcher';
+import { createSink, enabledSinks } from '../sinks/registry';
+import { topicFilter } from '../sinks/route';
+import type { Sink } from '../sinks/sink';
+import { SpoolReader } from '../spool/reader';
+import { type DeliveryInit, type DeliveryStats, errorInfo, type ToDelivery, type ToIngest } from './protocol';
+import { SpoolMirror } from './spool-mirror';
+
+export function runDeliveryThread(): void {
+  const init = workerData as DeliveryInit;
+  const port = parentPort!;
+  const post = (message: ToIngest) => port.postMessage(message);
+  // Formatted here as the daemon formats every line, and written by the ingest thread's logger.
+  const logger = createLogger(init.config.log.level, {}, (line) => post({ type: 'log', line }));
+  let mirror: SpoolMirror | undefined;
+  let reader: SpoolReader | undefined;
+  let dispatcher: Dispatcher | undefined;
+  const stats = (): DeliveryStats => ({ ...dispatcher!.stats(), skippedRecords: reader!.skippedRecords });
+
+  // Counters and states change several times per batch; one message per turn carries them all.
+  let statsQueued = false;
+  const queueStats = () => {
+    if (statsQueued) return;
+    statsQueued = true;
+    setImmediate(() => {
+      statsQueued = false;
+      post({ type: 'stats', stats: stats() });
+    });
+  };
+
+  // The sink loads and starts while the ingest thread opens the spool.
+  const sink = createSink(init.sink, init.config, logger);
+  const sinkStarted = sink.start();
+  let opened: (open: Extract<ToDelivery, { type: 'open' }>) => void;
+  const open = new Promise<Extract<ToDelivery, { type: 'open' }>>((resolve) => (opened = resolve));
+
+  const started = (async () => {
+    await sinkStarted;
+    await open;
+    const { delivery } = enabledSinks(init.config).find((enabled) => enabled.name === init.sink)!;
+    dispatcher = new Dispatcher(sink, reader!, delivery, topicFilter(delivery.topics), new DeadLetterFile(init.deadLetterDir, sink.name), logger, {
+      committed: (nextSeq) => post({ type: 'progress', nextSeq, stats: stats() }),
+      deadLettered: (seq, cause) => post({ type: 'deadLettered', seq, cause }),
+      changed: queueStats,
+    });
+    dispatcher.start();
+    post({ type: 'ready', stats: stats() });
+  })();
+  started.catch((error: unknown) => post({ type: 'startFailed', error: errorInfo(error) }));
+
+  const stop = async (deadline: number) => {
+    await started.catch(() => undefined);
+    await dispatcher?.stop(deadline, () => reader!.nextSeq >= mirror!.committedSeq);
+    await reader?.close();
+    await sink.stop().catch(() => undefined);
+    post({ type: 'stopped', ...(dispatcher === undefined ? {} : { stats: stats() }) });
+  };
+
+  port.on('message', (message: ToDelivery) => {
+    switch (message.type) {
+      case 'open':
+        mirror = new SpoolMirror(message.spool, init.cursorsDir, post);
+        reader = new SpoolReader(mirror, init.sink, message.startSeq, logger);
+        return opened(message);
+      case 'spool':
+        return mirror!.apply(message.event);
+      case 'retired':
+        return mirror!.retired(message.id, message.done);
+      case 'skipTo':
+        return reader!.skipTo(message.seq);
+      case 'stop':
+        return void stop(message.deadline);
+    }
+  });
+}

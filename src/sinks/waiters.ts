@@ -1,0 +1,86 @@
+// The `ack=sink` requests waiting for one sink: each waits for a range of sequence numbers to be
+// delivered, and is settled by the sink's progress (resolved once its cursor passes the range,
+// rejected when a record of it was dead-lettered or the sink stopped). Kept beside whatever knows
+// that progress: the Dispatcher on its own thread, or, when it runs on a delivery thread, the
+// ingest thread's proxy of it (src/delivery/delivery-thread.ts), so that the requests, their
+// AbortSignals and their bound never leave the thread that answers them.
+import { SinkError } from '../errors';
+
+interface Waiter {
+  firstSeq: number;
+  lastSeq: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export class DeliveryWaiters {
+  private waiters: Waiter[] = [];
+  /** Waiters given up (aborted) but still in `waiters`; they are swept out once they are half of it. */
+  private dropped = 0;
+
+  constructor(private readonly sink: string) {}
+
+  /**
+   * Resolves once records firstSeq..lastSeq are delivered (`delivered()` is past lastSeq); rejects
+   * if any was dead-lettered, or with the signal's reason once `signal` aborts (the request timed
+   * out or its client left): the waiter then holds nothing of the request any more.
+   */
+  wait(delivered: () => number, firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void> {
+    if (delivered() > lastSeq) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => this.drop(waiter, signal!.reason);
+      const settled = <T>(settle: (value: T) => void) => (value: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        settle(value);
+      };
+      const waiter: Waiter = { firstSeq, lastSeq, resolve: settled(resolve), reject: settled(reject) };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Every record before `nextSeq` is delivered: settles the waiters it covers. */
+  deliveredBelow(nextSeq: number): void {
+    if (this.waiters.length === 0) return;
+    this.waiters = this.waiters.filter((waiter) => {
+      if (waiter.lastSeq >= nextSeq) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  /** Record `seq` was dead-lettered: the requests holding it learn that a sink refused it for good. */
+  deadLettered(seq: number, cause: { message: string }): void {
+    this.waiters = this.waiters.filter((waiter) => {
+      if (seq < waiter.firstSeq || seq > waiter.lastSeq) return true;
+      waiter.reject(new SinkError(this.sink, `the destination refused an event for good: ${cause.message}`, { cause }));
+      return false;
+    });
+  }
+
+  /** The sink stopped: nobody waits for it any more. */
+  stopped(): void {
+    for (const waiter of this.waiters) waiter.reject(new SinkError(this.sink, 'stopped before delivery', { retriable: true }));
+    this.waiters = [];
+  }
+
+  /** Live waiters and those dropped but not yet swept (for tests of the sweep). */
+  count(): { live: number; dropped: number } {
+    const gone = this.waiters.filter((waiter) => waiter.resolve === dropped).length;
+    return { live: this.waiters.length - gone, dropped: gone };
+  }
+
+  /** Settles an aborted waiter now; its entry is a few bytes and goes with the next sweep (amortised O(1)). */
+  private drop(waiter: Waiter, reason: unknown): void {
+    const reject = waiter.reject;
+    waiter.resolve = waiter.reject = dropped;
+    reject(reason as Error);
+    if (++this.dropped * 2 >= this.waiters.length) {
+      this.waiters = this.waiters.filter((entry) => entry.resolve !== dropped);
+      this.dropped = 0;
+    }
+  }
+}
+
+function dropped(): void {}
