@@ -35,25 +35,26 @@ export async function runDaemon(config: Config): Promise<number> {
   // (a `systemctl reload` during startup must not kill the daemon).
   let started: Daemon | undefined;
   process.on('SIGHUP', () => started?.reload());
+  // SIGTERM and SIGINT too: the daemon listens before its sinks' threads are up, and a stop asked
+  // for then is carried out gracefully once the start is done (a second one exits at once).
+  const signals = new StopSignals();
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    const action = signals.receive(signal, Date.now());
+    if (action === 'repeat') return;
+    if (action === 'force') {
+      logger.warn('daemon.forced_exit', { signal });
+      process.exit(130);
+    }
+    logger.info('daemon.signal', { signal });
+    requestStop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const daemon = await Daemon.start(config, logger);
   started = daemon;
-  await new Promise<void>((resolve) => {
-    const signals = new StopSignals();
-    const onSignal = (signal: NodeJS.Signals) => {
-      const action = signals.receive(signal, Date.now());
-      if (action === 'repeat') return;
-      if (action === 'force') {
-        logger.warn('daemon.forced_exit', { signal });
-        process.exit(130);
-      }
-      logger.info('daemon.signal', { signal });
-      void daemon.stop().then(resolve, (error: unknown) => {
-        logger.error('daemon.stop_failed', { error });
-        resolve();
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await stopRequested;
+  await daemon.stop().catch((error: unknown) => logger.error('daemon.stop_failed', { error }));
   return 0;
 }
