@@ -219,6 +219,15 @@ export interface Config {
     file: FileSinkConfig;
     kafka: KafkaSinkConfig;
   };
+  /** Advertising on the LAN over mDNS/DNS-SD (`_sparkngin._tcp`), so that clients and `sparkngin discover` find this instance. */
+  discovery: {
+    /** Advertise when the ingest listens on an address other machines can reach (not on 127.0.0.1 or ::1). */
+    enabled: boolean;
+    /** Interfaces to advertise on, by name (eth0); empty = every interface the ingest can be reached on. */
+    interfaces: string[];
+    /** Instance name shown by browsers; '' = `Sparkngin on HOST`. On a conflict, ` (2)`, ` (3)`, … is added. */
+    name: string;
+  };
   /** Least level that is logged (JSON lines on stderr). */
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
   /** Longest a graceful stop waits for sinks to drain, in ms. */
@@ -293,6 +302,7 @@ export function defaultConfig(): Config {
         sasl: { mechanism: 'none', username: '', password: '' },
       },
     },
+    discovery: { enabled: true, interfaces: [], name: '' },
     log: { level: 'info' },
     shutdownTimeoutMs: 10_000,
   };

@@ -327,6 +327,13 @@ function checkRelations(config: Config, problems: string[]): void {
   for (const name of config.tracker.headers) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) problems.push(`tracker.headers: expected header names, got '${name}'`);
   }
+  for (const name of config.discovery.interfaces) {
+    if (!/^[^\s/]{1,15}$/.test(name)) problems.push(`discovery.interfaces: expected interface names (1 to 15 characters, no space or /), got '${name}'`);
+  }
+  // A DNS label holds 63 bytes; the ` (N)` a conflict adds is kept whole, the name is cut before it.
+  if (Buffer.byteLength(config.discovery.name) > 63 || /[\x00-\x1f\x7f]/.test(config.discovery.name)) {
+    problems.push('discovery.name: expected at most 63 bytes of UTF-8 without control characters');
+  }
   if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
     problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
   }

@@ -6,6 +6,8 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
+import { advertiseDaemon } from '../discovery/advertise';
+import type { Advertiser } from '../discovery/advertiser';
 import { SparknginError } from '../errors';
 import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
 import { authRequired } from '../ingest/auth';
@@ -47,6 +49,8 @@ export class ListenError extends SparknginError {
 export class Daemon {
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
+  /** The mDNS advertisement (src/discovery/), from listen until the start of a stop. */
+  private advertiser: Advertiser | undefined;
 
   private constructor(
     private readonly config: Config,
@@ -107,6 +111,11 @@ export class Daemon {
         dataDir: config.dataDir,
         sinks: deliveries.map((delivery) => delivery.name),
       });
+      // Discovery is a convenience: an instance that cannot be advertised still takes events.
+      daemon.advertiser = await advertiseDaemon(config, daemon.address(), logger).catch((error: unknown) => {
+        logger.warn('discovery.failed', { error });
+        return undefined;
+      });
       return daemon;
     } catch (error) {
       for (const listening of [server, opsServer]) if (listening?.listening) listening.close().closeAllConnections();
@@ -155,6 +164,8 @@ export class Daemon {
   private async shutdown(): Promise<void> {
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     this.logger.info('daemon.stopping', { timeoutMs: this.config.shutdownTimeoutMs });
+    // Clients stop choosing this instance before it stops answering them (goodbye packets).
+    await this.advertiser?.stop();
     this.target.stopping = true;
     const servers = this.opsServer ? [this.server, this.opsServer] : [this.server];
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
