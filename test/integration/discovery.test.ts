@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscoveredInstance } from '../../src/discovery/browse';
 import { until } from '../wait';
 import { BUNDLE } from './daemon-process';
+import { startAvahi } from '../peers/avahi';
 import { createLan, type Lan, type NetnsHost } from '../peers/netns';
 import { type NetnsDaemon, startDaemonOn } from '../peers/netns-daemon';
 
@@ -57,5 +58,97 @@ describe('sparkngin discover', () => {
     expect(instance!.instanceId).toMatch(/^[0-9a-f-]{36}$/);
     expect(instance!.version).toBeDefined();
     await daemon.stop();
+  });
+
+  it('--watch shows the instance join, and leave when it stops gracefully (goodbye packets)', async () => {
+    const [, h2, h3] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost];
+    const watcher = h2.spawn(process.execPath, [BUNDLE, 'discover', '--watch', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    watcher.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    watcher.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const events = () => out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { event: string; instance: DiscoveredInstance });
+    try {
+      const daemon = await daemonOn(h3, { config: { discovery: { name: 'Watched', enabled: true, interfaces: [] } } });
+      await until(() => events().some((e) => e.event === 'join' && e.instance.name === 'Watched'), `a join of Watched in:\n${out}`, 30_000);
+      const joined = events().find((e) => e.event === 'join' && e.instance.name === 'Watched')!;
+      expect(joined.instance).toMatchObject({ host: 'h3.local', addresses: [h3.address], reachable: true });
+      expect(await daemon.stop()).toBe(0);
+      // The goodbye removes it at once; without it, it would stay for the SRV record's 120 s.
+      await until(() => events().some((e) => e.event === 'leave' && e.instance.name === 'Watched'), `a leave of Watched in:\n${out}`, 20_000);
+      expect(events().filter((e) => e.instance.name === 'Watched').map((e) => e.event)).toEqual(['join', 'leave']);
+    } finally {
+      watcher.kill('SIGINT');
+      expect(await new Promise((resolve) => watcher.once('exit', resolve))).toBe(0);
+    }
+  });
+
+  it('two instances with one name: the later one is renamed "(2)", on one host and across hosts', async () => {
+    const [h1, h2, h3, h4] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost, NetnsHost];
+    const config = { discovery: { name: 'Ingest', enabled: true, interfaces: [] } };
+    const first = await daemonOn(h1, { port: 7101, config });
+    expect((await first.logged('discovery.advertised')).name).toBe('Ingest');
+    const second = await daemonOn(h2, { port: 7101, config });
+    expect((await second.logged('discovery.advertised')).name).toBe('Ingest (2)');
+    // Two daemons on one host (same host name, other port).
+    const third = await daemonOn(h1, { port: 7102, config });
+    expect((await third.logged('discovery.advertised')).name).toBe('Ingest (3)');
+    const { found } = await discover(h4);
+    const ingest = found.filter((instance) => instance.name.startsWith('Ingest')).map((instance) => [instance.name, instance.host, instance.port, instance.reachable]);
+    expect(ingest.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+      ['Ingest', 'h1.local', 7101, true],
+      ['Ingest (2)', 'h2.local', 7101, true],
+      ['Ingest (3)', 'h1.local', 7102, true],
+    ]);
+    // Distinct instance ids whatever the names.
+    expect(new Set(found.filter((instance) => instance.name.startsWith('Ingest')).map((instance) => instance.instanceId)).size).toBe(3);
+    await Promise.all([first.stop(), second.stop(), third.stop()]);
+  });
+});
+
+describe('interoperability with avahi (Debian)', () => {
+  it("avahi-browse sees our advertisement with its TXT record, as _sparkngin._tcp and as an _http._tcp subtype", async () => {
+    const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
+    const avahi = await startAvahi(h2);
+    try {
+      const daemon = await daemonOn(h1, { port: 7201, config: { discovery: { name: 'Seen by avahi', enabled: true, interfaces: [] } } });
+      const seen = await avahi.seen('_sparkngin._tcp', (service) => service.name === 'Seen by avahi');
+      expect(seen).toMatchObject({ type: '_sparkngin._tcp', hostName: 'h1.local', address: h1.address, port: 7201 });
+      const id = (await daemon.logged('discovery.advertised')).txt as Record<string, string>;
+      expect(seen.txt.sort()).toEqual(Object.entries(id).map(([key, value]) => `${key}=${value}`).sort());
+      const http = await avahi.seen('_http._tcp', (service) => service.name === 'Seen by avahi');
+      expect(http).toMatchObject({ port: 7201, address: h1.address });
+      expect(http.txt).toContain('path=/health');
+      const subtype = await avahi.seen('_sparkngin._sub._http._tcp', (service) => service.name === 'Seen by avahi');
+      expect(subtype.port).toBe(7201);
+      await daemon.stop();
+    } finally {
+      await avahi.stop();
+    }
+  });
+
+  it('discover sees a _sparkngin._tcp service published by avahi-publish (here for a daemon that does not advertise itself)', async () => {
+    const [, h2, h3] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost];
+    const avahi = await startAvahi(h2);
+    try {
+      const daemon = await daemonOn(h2, { port: 7301, config: { discovery: { enabled: false, interfaces: [], name: '' } } });
+      expect(daemon.logs().some((line) => line.event === 'discovery.off')).toBe(true);
+      const published = await avahi.publish('Published by avahi', '_sparkngin._tcp', 7301, ['txtvers=1', 'id=avahi-published-1', 'path=/v1', 'proto=http', 'ingest=http', 'auth=required']);
+      const { found } = await discover(h3);
+      const instance = found.find((candidate) => candidate.name === 'Published by avahi');
+      expect(instance, JSON.stringify(found)).toMatchObject({
+        host: `avahi-${h2.hostname}.local`,
+        port: 7301,
+        instanceId: 'avahi-published-1',
+        tokenRequired: true,
+        urls: [`http://${h2.address}:7301`],
+        reachable: true,
+      });
+      // avahi adds its IPv6 link-local address; the URLs leave it out (no zone to reach it with).
+      expect(instance!.addresses[0]).toBe(h2.address);
+      await published.stop();
+      await daemon.stop();
+    } finally {
+      await avahi.stop();
+    }
   });
 });
