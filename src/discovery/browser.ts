@@ -203,7 +203,13 @@ export class InstanceBrowser extends EventEmitter<BrowserEvents> implements Asyn
       touched.add(entry);
     }
     const targets = new Map<string, Entry[]>();
-    for (const entry of this.entries.values()) if (entry.srv) targets.set(entry.srv.target.toLowerCase(), [...(targets.get(entry.srv.target.toLowerCase()) ?? []), entry]);
+    for (const entry of this.entries.values()) {
+      if (entry.srv === undefined) continue;
+      const target = entry.srv.target.toLowerCase();
+      const users = targets.get(target);
+      if (users) users.push(entry);
+      else targets.set(target, [entry]);
+    }
     for (const record of records) {
       if ((record.type !== 'A' && record.type !== 'AAAA') || typeof record.data !== 'string' || isIP(record.data) === 0) continue;
       const target = record.name.toLowerCase();

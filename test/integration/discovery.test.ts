@@ -1,6 +1,7 @@
 // Discovery between real processes on a LAN of network namespaces (test/peers/netns.ts): the daemon
 // advertises, `sparkngin discover` (another process, on another host) finds it, probes it, follows
 // it with --watch; names in conflict are renamed. No multicast leaves the test's namespaces.
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscoveredInstance } from '../../src/discovery/browse';
 import { until } from '../wait';
@@ -8,6 +9,8 @@ import { BUNDLE } from './daemon-process';
 import { startAvahi } from '../peers/avahi';
 import { createLan, type Lan, type NetnsHost } from '../peers/netns';
 import { type NetnsDaemon, startDaemonOn } from '../peers/netns-daemon';
+
+const RESPONDER = fileURLToPath(new URL('../peers/netns-mdns-responder.mjs', import.meta.url));
 
 let lan: Lan;
 const daemons: NetnsDaemon[] = [];
@@ -151,4 +154,57 @@ describe('interoperability with avahi (Debian)', () => {
       await avahi.stop();
     }
   });
+});
+
+describe('hostile advertisements', () => {
+  /** The hostile responder (test/peers/netns-mdns-responder.mjs) on `host` until `use` ends. */
+  async function withResponder<T>(host: NetnsHost, scenario: Record<string, unknown>, use: () => Promise<T>): Promise<T> {
+    const responder = host.spawn(process.execPath, [RESPONDER, JSON.stringify({ via: host.address, address: lan.unusedAddress, ...scenario })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    responder.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    responder.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await until(() => out.includes('ready'), `the responder is ready:\n${out}`, 20_000);
+      return await use();
+    } finally {
+      responder.kill('SIGTERM');
+      await new Promise((resolve) => responder.once('exit', resolve));
+    }
+  }
+
+  it('bad TXT data is skipped and named, an unreachable address is listed unreachable, 500 at once neither crash nor hang', async () => {
+    const [, h2, h3, h4] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost, NetnsHost];
+    const daemon = await daemonOn(h3, { port: 7401, config: { discovery: { name: 'Real one', enabled: true, interfaces: [] } } });
+    await daemon.logged('discovery.advertised');
+    const { found, stderr } = await withResponder(h2, { flood: 500, bad: true }, () => discover(h4));
+    const flood = found.filter((instance) => instance.name.startsWith('Flood '));
+    expect(flood).toHaveLength(500);
+    expect(flood.every((instance) => instance.reachable === false && instance.urls[0] === `http://${lan.unusedAddress}:7080`)).toBe(true);
+    expect(found.find((instance) => instance.name === 'Real one')).toMatchObject({ reachable: true, urls: [`http://${h3.address}:7401`] });
+    for (const [name, why] of [
+      ['Bad version', 'txtvers="2" is not 1'],
+      ['Bad proto', 'proto="gopher" is neither http nor https'],
+      ['Bad path', 'is not an absolute path'],
+      ['Bad auth', 'auth="maybe" is neither required nor none'],
+      ['Bad port', 'no usable port'],
+    ]) {
+      expect(stderr).toContain(`skipped '${name}': `);
+      expect(stderr.split('\n').find((line) => line.includes(`'${name}'`))).toContain(why);
+      expect(found.some((instance) => instance.name === name)).toBe(false);
+    }
+    expect(found.find((instance) => instance.name === 'Bad utf8')).toMatchObject({ instanceId: 'bad-utf8', proto: 'http', txt: { txtvers: '1', id: 'bad-utf8' } });
+    const repeats = found.find((instance) => instance.name === 'Bad repeats')!;
+    expect(repeats.proto).toBe('https');
+    expect(Object.getPrototypeOf(repeats.txt)).toBe(Object.prototype);
+    expect(Object.keys(found.find((instance) => instance.name === 'Bad many keys')!.txt)).toHaveLength(64);
+    expect(found.some((instance) => instance.name === 'Stray' || instance.name.includes('Elsewhere'))).toBe(false);
+    await daemon.stop();
+  }, 120_000);
+
+  it('past maxInstances (1024) advertisements are skipped, so that memory stays bounded', async () => {
+    const [, h2, , h4] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost, NetnsHost];
+    const { found, stderr } = await withResponder(h2, { flood: 1500 }, () => discover(h4, '--no-probe', '--timeout', '5'));
+    expect(found).toHaveLength(1024);
+    expect(stderr).toContain('more than 1024 instances');
+  }, 120_000);
 });
