@@ -108,6 +108,73 @@ describe('sparkngin discover', () => {
   });
 });
 
+describe('advertising', () => {
+  it('two instances started at the same moment under one name end with two names (the tie-break renames one)', async () => {
+    const [h1, h2, , h4] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost, NetnsHost];
+    const config = { discovery: { name: 'Twin', enabled: true, interfaces: [] } };
+    const [a, b] = await Promise.all([daemonOn(h1, { port: 7501, config }), daemonOn(h2, { port: 7501, config })]);
+    await Promise.all([a.logged('discovery.advertised'), b.logged('discovery.advertised')]);
+    await until(async () => {
+      const { found } = await discover(h4, '--no-probe', '--timeout', '2');
+      const twins = found.filter((instance) => instance.name.startsWith('Twin')).map((instance) => instance.name);
+      return twins.length === 2 && new Set(twins).size === 2;
+    }, 'two Twin instances with distinct names', 60_000);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it('an address added to the interface is announced; with discovery.interfaces, other interfaces are not advertised on', async () => {
+    const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
+    // A second interface on h1 (a veth pair with both ends on h1: up, with an address, on no LAN) that must not be advertised.
+    await h1.ip('link', 'add', 'side0', 'type', 'veth', 'peer', 'name', 'side1');
+    await h1.ip('addr', 'add', '198.19.7.1/24', 'dev', 'side0');
+    await h1.ip('link', 'set', 'side0', 'up');
+    await h1.ip('link', 'set', 'side1', 'up');
+    const daemon = await daemonOn(h1, { port: 7601, config: { discovery: { name: 'Moving', enabled: true, interfaces: ['lan0'] } } });
+    const advertised = await daemon.logged('discovery.advertised');
+    expect(advertised.interfaces).toEqual([{ name: 'lan0', addresses: [h1.address] }]);
+    await h1.ip('addr', 'add', '198.18.0.77/24', 'dev', 'lan0');
+    try {
+      await daemon.logged('discovery.addresses-changed', undefined, 30_000);
+      await until(async () => {
+        const { found } = await discover(h2, '--timeout', '2');
+        const moving = found.find((instance) => instance.name === 'Moving');
+        return moving !== undefined && moving.addresses.join() === [h1.address, '198.18.0.77'].join() && moving.reachable === true;
+      }, 'Moving advertised with its new address too', 60_000);
+      expect(JSON.stringify(daemon.logs())).not.toContain('198.19.7.1');
+    } finally {
+      await h1.ip('addr', 'del', '198.18.0.77/24', 'dev', 'lan0');
+      await h1.ip('link', 'del', 'side0');
+    }
+    await daemon.stop();
+  });
+
+  it('an instance listening on loopback only is not advertised, nor one with discovery.enabled false', async () => {
+    const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
+    const local = await daemonOn(h1, { port: 7701, listenHost: '127.0.0.1', config: { discovery: { name: 'Local only', enabled: true, interfaces: [] } } });
+    const off = await daemonOn(h1, { port: 7702, config: { discovery: { name: 'Switched off', enabled: false, interfaces: [] } } });
+    expect(local.logs().find((line) => line.event === 'discovery.off')?.reason).toMatch(/127\.0\.0\.1/);
+    expect(off.logs().find((line) => line.event === 'discovery.off')?.reason).toMatch(/discovery\.enabled is false/);
+    const { found } = await discover(h2, '--no-probe');
+    expect(found.map((instance) => instance.name)).not.toContain('Local only');
+    expect(found.map((instance) => instance.name)).not.toContain('Switched off');
+    await Promise.all([local.stop(), off.stop()]);
+  });
+
+  it('the instance id is kept in the data dir across restarts', async () => {
+    const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
+    const config = { discovery: { name: 'Restarted', enabled: true, interfaces: [] } };
+    const first = await startDaemonOn(h1, { port: 7801, config });
+    const id = ((await first.logged('discovery.advertised')).txt as Record<string, string>).id;
+    expect(await first.stop()).toBe(0);
+    const again = await daemonOn(h1, { port: 7801, config, dataDir: first.dataDir });
+    expect(((await again.logged('discovery.advertised')).txt as Record<string, string>).id).toBe(id);
+    const { found } = await discover(h2, '--no-probe');
+    expect(found.find((instance) => instance.name === 'Restarted')?.instanceId).toBe(id);
+    await again.stop();
+    await first.close();
+  });
+});
+
 describe('interoperability with avahi (Debian)', () => {
   it("avahi-browse sees our advertisement with its TXT record, as _sparkngin._tcp and as an _http._tcp subtype", async () => {
     const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
