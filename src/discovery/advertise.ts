@@ -3,12 +3,13 @@
 // (it is not bound to a loopback address); then from listen until the start of a graceful stop.
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/defaults';
+import { authRequired } from '../ingest/auth';
+import { tlsEnabled } from '../ingest/tls';
 import type { Logger } from '../ops/log';
 import { VERSION } from '../version';
 import { isLoopback } from './addresses';
 import { Advertiser } from './advertiser';
 import { loadInstanceId } from './instance-id';
-import type { Proto } from './txt';
 
 /** The ingest protocols this daemon takes (ZeroMQ joins the list when its ingest exists). */
 const INGEST_PROTOCOLS = ['http'];
@@ -30,13 +31,7 @@ export async function advertiseDaemon(config: Config, address: AddressInfo, logg
     name: config.discovery.name,
     host: config.host,
     interfaces: config.discovery.interfaces,
-    facts: { instanceId, version: VERSION, ingest: INGEST_PROTOCOLS, ...security(config) },
+    facts: { instanceId, version: VERSION, ingest: INGEST_PROTOCOLS, proto: tlsEnabled(config.tls) ? 'https' : 'http', authRequired: authRequired(config) },
     logger: logger.child({ component: 'discovery' }),
   });
-}
-
-/** Whether clients speak TLS and must bring a credential. */
-function security(config: Config): { proto: Proto; authRequired: boolean } {
-  const { tls, auth } = config as Partial<{ tls: { cert: string }; auth: { tokens: unknown[] } }>;
-  return { proto: tls?.cert ? 'https' : 'http', authRequired: (auth?.tokens.length ?? 0) > 0 };
 }

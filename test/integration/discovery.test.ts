@@ -1,6 +1,9 @@
 // Discovery between real processes on a LAN of network namespaces (test/peers/netns.ts): the daemon
 // advertises, `sparkngin discover` (another process, on another host) finds it, probes it, follows
 // it with --watch; names in conflict are renamed. No multicast leaves the test's namespaces.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscoveredInstance } from '../../src/discovery/browse';
@@ -8,6 +11,7 @@ import { until } from '../wait';
 import { BUNDLE } from './daemon-process';
 import { startAvahi } from '../peers/avahi';
 import { createLan, type Lan, type NetnsHost } from '../peers/netns';
+import { makeTestCa } from '../peers/test-ca';
 import { type NetnsDaemon, startDaemonOn } from '../peers/netns-daemon';
 
 const RESPONDER = fileURLToPath(new URL('../peers/netns-mdns-responder.mjs', import.meta.url));
@@ -158,6 +162,23 @@ describe('advertising', () => {
     expect(found.map((instance) => instance.name)).not.toContain('Local only');
     expect(found.map((instance) => instance.name)).not.toContain('Switched off');
     await Promise.all([local.stop(), off.stop()]);
+  });
+
+  it('an instance with TLS and tokens says https and auth=required (never a token), and is probed over TLS', async () => {
+    const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
+    const dir = await mkdtemp(join(tmpdir(), 'sparkngin-discovery-ca-'));
+    try {
+      const server = await (await makeTestCa(dir)).issue('server');
+      const token = { name: 'app', sha256: 'ab'.repeat(32), topics: ['*'] };
+      const daemon = await daemonOn(h1, { port: 7901, config: { discovery: { name: 'Secure', enabled: true, interfaces: [] }, tls: { cert: server.cert, key: server.key }, auth: { tokens: [token] } } });
+      const advertised = await daemon.logged('discovery.advertised');
+      expect(JSON.stringify(advertised)).not.toContain(token.sha256);
+      const { found } = await discover(h2);
+      expect(found.find((instance) => instance.name === 'Secure')).toMatchObject({ proto: 'https', tokenRequired: true, urls: [`https://${h1.address}:7901`], reachable: true, txt: { proto: 'https', auth: 'required' } });
+      await daemon.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the instance id is kept in the data dir across restarts', async () => {

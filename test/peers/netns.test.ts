@@ -42,8 +42,8 @@ print(seen)
   return new Promise((resolve, reject) => {
     const child = host ? host.spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(out))));
   });
 }
