@@ -99,7 +99,7 @@ export function readTxt(txt: Record<string, string>): TxtFacts | TxtProblem {
   const proto = txt.proto ?? 'http';
   if (proto !== 'http' && proto !== 'https') return `proto=${printable(proto)} is neither http nor https`;
   const basePath = txt.path ?? API_BASE_PATH;
-  if (!PATH.test(basePath)) return `path=${printable(basePath)} is not an absolute path`;
+  if (!PATH.test(basePath) || /(^|\/)\.\.?(\/|$)/.test(basePath)) return `path=${printable(basePath)} is not a plain absolute path`;
   const ingest = (txt.ingest ?? 'http').split(',').filter((name) => name !== '');
   if (ingest.length === 0 || ingest.length > 8 || !ingest.every((name) => PROTOCOL.test(name))) return `ingest=${printable(txt.ingest ?? '')} is not a list of protocols`;
   const auth = txt.auth ?? 'none';

@@ -272,7 +272,7 @@ describe('hostile advertisements', () => {
     for (const [name, why] of [
       ['Bad version', 'txtvers="2" is not 1'],
       ['Bad proto', 'proto="gopher" is neither http nor https'],
-      ['Bad path', 'is not an absolute path'],
+      ['Bad path', 'is not a plain absolute path'],
       ['Bad auth', 'auth="maybe" is neither required nor none'],
       ['Bad port', 'no usable port'],
     ]) {
