@@ -7,6 +7,7 @@ import { probeReachability } from './reachability';
 
 export type { DiscoveredInstance, WatchEvent } from './browser';
 export { InstanceBrowser, NoInterfaceError } from './browser';
+export { probeReachability } from './reachability';
 
 export interface DiscoverOptions extends BrowseOptions {
   /** How long to listen for advertisements, in ms (default 3000). */

@@ -86,6 +86,8 @@ const FIRST_QUERY_INTERVAL_MS = 1000;
 const MAX_QUERY_INTERVAL_MS = 30_000;
 /** An instance whose SRV is known joins after this even if its TXT or addresses never come. */
 const RESOLVE_GRACE_MS = 1500;
+/** A name heard in a pointer whose SRV record never comes is forgotten after this (heard again, it is asked for again). */
+const UNRESOLVED_MS = 10_000;
 /** A goodbye's records live on this long (RFC 6762 §10.1), so that a packet reordered after it does not resurrect them. */
 const GOODBYE_MS = 1000;
 /** Events waiting for an async iterator that does not read; older ones are dropped past this. */
@@ -102,6 +104,7 @@ interface Entry {
   joined?: DiscoveredInstance;
   /** The TXT problem last reported, so that one is reported once. */
   reported?: string;
+  createdAt: number;
   askedAt: number;
 }
 
@@ -236,7 +239,7 @@ export class InstanceBrowser extends EventEmitter<BrowserEvents> implements Asyn
     if (entry === undefined) {
       const name = fqdn.slice(0, -suffix.length);
       if (this.entries.size >= this.maxInstances) return this.skip(name, `more than ${this.maxInstances} instances`);
-      entry = { fqdn, name, ptrExpires: 0, askedAt: 0 };
+      entry = { fqdn, name, ptrExpires: 0, createdAt: now, askedAt: 0 };
       this.entries.set(key, entry);
     }
     entry.ptrExpires = now + ttl * 1000;
@@ -341,7 +344,8 @@ export class InstanceBrowser extends EventEmitter<BrowserEvents> implements Asyn
     }
     const questions: Question[] = [];
     for (const entry of [...this.entries.values()]) {
-      if (entry.ptrExpires <= now || (entry.srv !== undefined && entry.srv.expires <= now)) {
+      const unresolved = entry.srv === undefined && now - entry.createdAt >= UNRESOLVED_MS;
+      if (entry.ptrExpires <= now || (entry.srv !== undefined && entry.srv.expires <= now) || unresolved) {
         this.remove(entry);
         continue;
       }

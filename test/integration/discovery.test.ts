@@ -64,6 +64,10 @@ describe('sparkngin discover', () => {
     expect(instance!.txt).toMatchObject({ txtvers: '1', path: '/v1', proto: 'http', ingest: 'http', auth: 'none' });
     expect(instance!.instanceId).toMatch(/^[0-9a-f-]{36}$/);
     expect(instance!.version).toBeDefined();
+    // Browsing on the named interface only; an interface that does not exist is an error (exit 1).
+    expect((await discover(h2, '--interface', 'lan0', '--no-probe')).found.map((candidate) => candidate.name)).toContain('Sparkngin on h1');
+    const none = await h2.exec(process.execPath, [BUNDLE, 'discover', '--interface', 'nope']);
+    expect([none.code, none.stderr.trim()]).toEqual([1, 'sparkngin: no interface named nope with an IPv4 address']);
     await daemon.stop();
   });
 
