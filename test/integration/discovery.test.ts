@@ -221,6 +221,27 @@ describe('interoperability with avahi (Debian)', () => {
     }
   });
 
+  it('name conflicts with avahi: a name avahi holds makes ours "(2)"; a name we hold makes avahi rename its own', async () => {
+    const [h1, h2, h3] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost];
+    const avahi = await startAvahi(h2);
+    try {
+      const held = await avahi.publish('Held by avahi', '_sparkngin._tcp', 9, ['txtvers=1']);
+      const ours = await daemonOn(h1, { port: 7251, config: { discovery: { name: 'Held by avahi', enabled: true, interfaces: [] } } });
+      expect((await ours.logged('discovery.advertised')).name).toBe('Held by avahi (2)');
+      const mine = await daemonOn(h3, { port: 7252, config: { discovery: { name: 'Held by us', enabled: true, interfaces: [] } } });
+      await mine.logged('discovery.advertised');
+      // avahi-publish probes, meets our answer, and takes another name (avahi's own scheme: "#2").
+      const theirs = await avahi.publish('Held by us', '_sparkngin._tcp', 9, ['txtvers=1']);
+      expect(theirs.name).toBe('Held by us #2');
+      const seen = await avahi.seen('_sparkngin._tcp', (service) => service.name === 'Held by us' && service.port === 7252);
+      expect(seen.hostName).toBe('h3.local');
+      await Promise.all([held.stop(), theirs.stop()]);
+      await Promise.all([ours.stop(), mine.stop()]);
+    } finally {
+      await avahi.stop();
+    }
+  });
+
   it('discover sees a _sparkngin._tcp service published by avahi-publish (here for a daemon that does not advertise itself)', async () => {
     const [, h2, h3] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost];
     const avahi = await startAvahi(h2);

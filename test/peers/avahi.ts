@@ -28,8 +28,8 @@ export interface Avahi {
   browse(type: string): Promise<AvahiService[]>;
   /** Waits until `browse(type)` shows a service that `match` accepts. */
   seen(type: string, match: (service: AvahiService) => boolean, timeoutMs?: number): Promise<AvahiService>;
-  /** avahi-publish -s: advertises a service until the returned stop() (which withdraws it). */
-  publish(name: string, type: string, port: number, txt: string[]): Promise<{ stop(): Promise<void> }>;
+  /** avahi-publish -s: advertises a service until stop() (which withdraws it); `name` is the one avahi established (another after a conflict). */
+  publish(name: string, type: string, port: number, txt: string[]): Promise<{ name: string; stop(): Promise<void> }>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -116,8 +116,13 @@ publish-workstation=no
     },
     async publish(name, type, port, txt) {
       const child = track(host.spawn('avahi-publish', ['--service', name, type, String(port), ...txt], { stdio: ['ignore', 'pipe', 'pipe'], env }));
-      await until(() => output.includes(`Established under name '${name}'`), `avahi-publish established ${name}:\n${output}`, 30_000);
+      let own = '';
+      child.stdout!.on('data', (chunk: Buffer) => (own += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (own += chunk.toString()));
+      let established: RegExpExecArray | null = null;
+      await until(() => (established = /Established under name '([^']*)'/.exec(own)) !== null, `avahi-publish established ${name}:\n${own}`, 30_000);
       return {
+        name: established![1]!,
         async stop() {
           child.kill('SIGTERM');
           await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));

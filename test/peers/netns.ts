@@ -49,18 +49,6 @@ export interface Lan {
   close(): Promise<void>;
 }
 
-/** Whether this process may make namespaces (root with iproute2, unshare and a kernel that allows it). */
-export async function netnsAvailable(): Promise<boolean> {
-  try {
-    const probe = `${PREFIX}${process.pid}-probe`;
-    await run('ip', ['netns', 'add', probe]);
-    await run('ip', ['netns', 'del', probe]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function createLan(count: number): Promise<Lan> {
   await removeStale();
   const id = `${PREFIX}${process.pid}-${++lans}`;
