@@ -208,6 +208,9 @@ export class Advertiser {
         void this.enqueue(async () => {
           if (this.current === name) await this.rename();
         });
+      } else if (theirs.port !== ours.port || !sameName(theirs.target, ours.target)) {
+        // We keep the name; they rename (or are not a DNS-SD responder that cares).
+        this.options.logger.debug('discovery.conflict-won', { name: this.current, theirs: { port: theirs.port, target: theirs.target } });
       }
       return;
     }

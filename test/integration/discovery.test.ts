@@ -41,6 +41,21 @@ async function discover(host: NetnsHost, ...args: string[]): Promise<{ found: Di
   return { found: JSON.parse(ran.stdout) as DiscoveredInstance[], stderr: ran.stderr };
 }
 
+/** The hostile responder (test/peers/netns-mdns-responder.mjs) on `host` until `use` ends. */
+async function withResponder<T>(host: NetnsHost, scenario: Record<string, unknown>, use: () => Promise<T>): Promise<T> {
+  const responder = host.spawn(process.execPath, [RESPONDER, JSON.stringify({ via: host.address, address: lan.unusedAddress, ...scenario })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  responder.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  responder.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  try {
+    await until(() => out.includes('ready'), `the responder is ready:\n${out}`, 20_000);
+    return await use();
+  } finally {
+    responder.kill('SIGTERM');
+    await new Promise((resolve) => responder.once('exit', resolve));
+  }
+}
+
 describe('sparkngin discover', () => {
   it('finds an instance on another host of the LAN, with its TXT record, and probes it reachable', async () => {
     const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
@@ -128,6 +143,19 @@ describe('advertising', () => {
       return twins.length === 2 && new Set(twins).size === 2;
     }, 'two Twin instances with distinct names', 60_000);
     await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it('a host announcing other data under our name after we announced it: the lower SRV data renames, the higher keeps its name', async () => {
+    const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
+    const loser = await daemonOn(h1, { port: 7551, config: { discovery: { name: 'Contested', enabled: true, interfaces: [] } } });
+    const winner = await daemonOn(h1, { port: 7552, config: { discovery: { name: 'Defended', enabled: true, interfaces: [] } } });
+    await Promise.all([loser.logged('discovery.advertised'), winner.logged('discovery.advertised')]);
+    // Port 9999 on zz.local compares higher than 7551 on h1.local; port 1 compares lower than 7552.
+    await withResponder(h2, { claim: { name: 'Contested', port: 9999, target: 'zz.local' } }, () => loser.logged('discovery.renamed'));
+    expect(loser.logs().find((line) => line.event === 'discovery.renamed')).toMatchObject({ from: 'Contested', to: 'Contested (2)' });
+    await withResponder(h2, { claim: { name: 'Defended', port: 1, target: 'zz.local' } }, () => winner.logged('discovery.conflict-won'));
+    expect(winner.logs().some((line) => line.event === 'discovery.renamed')).toBe(false);
+    await Promise.all([loser.stop(), winner.stop()]);
   });
 
   it('an address added to the interface is announced; with discovery.interfaces, other interfaces are not advertised on', async () => {
@@ -270,21 +298,6 @@ describe('interoperability with avahi (Debian)', () => {
 });
 
 describe('hostile advertisements', () => {
-  /** The hostile responder (test/peers/netns-mdns-responder.mjs) on `host` until `use` ends. */
-  async function withResponder<T>(host: NetnsHost, scenario: Record<string, unknown>, use: () => Promise<T>): Promise<T> {
-    const responder = host.spawn(process.execPath, [RESPONDER, JSON.stringify({ via: host.address, address: lan.unusedAddress, ...scenario })], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    responder.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    responder.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    try {
-      await until(() => out.includes('ready'), `the responder is ready:\n${out}`, 20_000);
-      return await use();
-    } finally {
-      responder.kill('SIGTERM');
-      await new Promise((resolve) => responder.once('exit', resolve));
-    }
-  }
-
   it('bad TXT data is skipped and named, an unreachable address is listed unreachable, 500 at once neither crash nor hang', async () => {
     const [, h2, h3, h4] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost, NetnsHost];
     const daemon = await daemonOn(h3, { port: 7401, config: { discovery: { name: 'Real one', enabled: true, interfaces: [] } } });

@@ -7,6 +7,8 @@
 //     TXT record of another version, an unknown proto, a path that is no path, a string that is not
 //     UTF-8, repeated keys, 200 keys, an SRV record with port 0, a pointer out of the service, and a
 //     packet that is not DNS at all.
+//   - with `claim: {name, port, target}`, unsolicited announcements of an SRV record for that
+//     instance name, twice a second, as a host that took the name at the same moment would send.
 // Answers are paced (one packet a millisecond, a few instances each, as a real responder splits
 // them) so that they arrive rather than overflow a socket buffer. Prints "ready" once listening.
 import dgram from 'node:dgram';
@@ -96,5 +98,10 @@ mdns.on('query', (query) => {
     }
   }
 });
+if (scenario.claim) {
+  const { name, port, target } = scenario.claim;
+  const fqdn = `${name}.${SERVICE}`;
+  setInterval(() => send({ answers: [{ name: SERVICE, type: 'PTR', ttl: 4500, data: fqdn }, { name: fqdn, type: 'SRV', ttl: 120, flush: true, data: { port, target } }] }), 500);
+}
 mdns.on('ready', () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => mdns.destroy(() => process.exit(0)));
