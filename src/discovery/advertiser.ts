@@ -52,6 +52,8 @@ export class Advertiser {
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** No interface to advertise on was logged (once, until one comes). */
+  private idle = false;
   private readonly target: string;
   private readonly txt: Record<string, string>;
 
@@ -124,8 +126,13 @@ export class Advertiser {
         this.publish(link);
       }
     }
+    if (wanted.length === 0 && this.links.size === 0 && !this.idle) {
+      this.idle = true;
+      this.options.logger.info('discovery.no-interface', { listen: this.options.listenAddress, interfaces: this.options.interfaces, note: 'advertised as soon as one comes up' });
+    }
     const added = wanted.filter((iface) => !this.links.has(iface.name)).map((iface) => this.open(iface));
     if (added.length === 0) return;
+    this.idle = false;
     for (const link of added) this.links.set(link.iface.name, link);
     if (this.current === undefined) {
       this.current = await this.claim(baseName(this.options.name, this.options.host));
@@ -182,7 +189,14 @@ export class Advertiser {
     // bonjour-service leaves 'error' (the mDNS port cannot be bound) to us; unheard, it would end the process.
     mdns.on('error', (error: Error) => logger.warn('discovery.socket-failed', { interface: iface.name, error }));
     mdns.on('warning', (error: Error) => logger.debug('discovery.socket-warning', { interface: iface.name, error }));
-    mdns.on('response', (packet: ResponsePacket) => this.watchConflicts(packet));
+    mdns.on('response', (packet: ResponsePacket) => {
+      // Packets come from anyone on the LAN: whatever is in one, the daemon goes on.
+      try {
+        this.watchConflicts(packet);
+      } catch (error) {
+        logger.warn('discovery.bad-packet', { interface: iface.name, error });
+      }
+    });
     return { iface, bonjour, mdns };
   }
 
