@@ -141,7 +141,8 @@ describe('delivery to Kafka 3.9', () => {
       await kafka.restart();
       for (let i = 0; i < 20; i++) await postBatch();
 
-      const messages = await consumeAll(kafka.brokers, 'outage', { expected: accepted.length, timeoutMs: 90_000 });
+      const distinctBy = (message: { value: Buffer }) => JSON.parse(message.value.toString()).n as number;
+      const messages = await consumeAll(kafka.brokers, 'outage', { expected: accepted.length, distinctBy, timeoutMs: 90_000 });
       const seen = new Set(messages.map((message) => JSON.parse(message.value.toString()).n as number));
       expect(accepted.filter((value) => !seen.has(value))).toEqual([]);
       console.log(`outage: ${accepted.length} events accepted during and around a 30 s Kafka outage, ${messages.length - seen.size} duplicates`);
@@ -228,7 +229,9 @@ describe('delivery to Kafka 3.9', () => {
       expect(kills).toBeGreaterThanOrEqual(3);
       expect(acknowledged.size).toBeGreaterThanOrEqual(20_000);
 
-      const messages = await consumeAll(kafka.brokers, 'crash', { expected: acknowledged.size, timeoutMs: 120_000 });
+      // Duplicates are expected (a killed daemon redelivers past its last saved cursor): count distinct events.
+      const distinctBy = (message: { value: Buffer }) => JSON.parse(message.value.toString()).n as number;
+      const messages = await consumeAll(kafka.brokers, 'crash', { expected: acknowledged.size, distinctBy, timeoutMs: 120_000 });
       const seen = new Set(messages.map((message) => JSON.parse(message.value.toString()).n as number));
       const missing = [...acknowledged].filter((value) => !seen.has(value));
       expect(missing).toEqual([]);

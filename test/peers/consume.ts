@@ -22,6 +22,10 @@ export interface ConsumeOptions {
    *  holds at that moment, so duplicates written so far are seen too). Without it: read what the
    *  topic holds when the call starts. */
   expected?: number;
+  /** Count toward `expected` only messages with a value of this not seen before: where a producer
+   *  may have written some twice (at-least-once), so that duplicates cannot end the wait while
+   *  others are still on their way. */
+  distinctBy?: (message: ConsumedMessage) => string | number;
   /** Give up after this long and return what has arrived. */
   timeoutMs: number;
 }
@@ -107,6 +111,7 @@ export async function consumeAll(brokers: string | string[], topic: string, opti
       return [];
     }
     let snapshotting = false;
+    const distinct = new Set<string | number>();
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
@@ -117,7 +122,7 @@ export async function consumeAll(brokers: string | string[], topic: string, opti
             if (text !== undefined) headers[name] = text;
           }
           const offset = Number(message.offset);
-          messages.push({
+          const consumed: ConsumedMessage = {
             topic: batch.topic,
             partition: batch.partition,
             offset,
@@ -125,10 +130,13 @@ export async function consumeAll(brokers: string | string[], topic: string, opti
             value: message.value ?? Buffer.alloc(0),
             headers,
             timestamp: message.timestamp,
-          });
+          };
+          messages.push(consumed);
+          if (options.distinctBy) distinct.add(options.distinctBy(consumed));
           nextOffset.set(batch.partition, Math.max(nextOffset.get(batch.partition) ?? 0, offset + 1));
         }
-        if (options.expected !== undefined && target === undefined && messages.length >= options.expected && !snapshotting) {
+        const arrived = options.distinctBy ? distinct.size : messages.length;
+        if (options.expected !== undefined && target === undefined && arrived >= options.expected && !snapshotting) {
           // Enough: read on to the end of what the topic holds now (bounded by a short grace).
           snapshotting = true;
           settleDeadline = Date.now() + 2_000;
