@@ -159,7 +159,7 @@ function startWatchdog(javaPid: number, dir: string): void {
 // ---- files --------------------------------------------------------------------------------------
 
 /** A Kafka Uuid string (16 random bytes, base64url without padding, not starting with '-'). */
-function randomClusterId(): string {
+export function randomClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
@@ -200,7 +200,7 @@ function securityProperties(secure: SecureFiles): Record<string, string> {
   return props;
 }
 
-function serverProperties(dir: string, port: number, controllerPort: number, options: StartKafkaOptions, secure?: SecureFiles): string {
+export function serverProperties(dir: string, port: number, controllerPort: number, options: StartKafkaOptions, secure?: SecureFiles): string {
   const extra = secure ? SECURE_LISTENERS.map((name, i) => `${name}://127.0.0.1:${secure.ports[i]}`) : [];
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
@@ -291,7 +291,8 @@ function jvmArgs(dir: string, line: KafkaLine, libs: string, tuning: string[]): 
   ];
 }
 
-async function format(dir: string, line: KafkaLine, install: KafkaInstall, scram: boolean): Promise<void> {
+/** Formats a node's storage; nodes of one cluster share `clusterId`. */
+export async function format(dir: string, line: KafkaLine, install: KafkaInstall, scram: boolean, clusterId = randomClusterId()): Promise<void> {
   // A short-lived JVM: the C1 compiler alone and the serial collector start it fastest.
   const tuning = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
   if (install.toolArchive) tuning.push(`-XX:SharedArchiveFile=${install.toolArchive}`);
@@ -300,7 +301,7 @@ async function format(dir: string, line: KafkaLine, install: KafkaInstall, scram
     'kafka.tools.StorageTool',
     'format',
     '--cluster-id',
-    randomClusterId(),
+    clusterId,
     '--config',
     join(dir, 'server.properties'),
     ...(scram
@@ -334,7 +335,7 @@ function brokerTuning(install: KafkaInstall): string[] {
   return tuning;
 }
 
-class BrokerProcess implements KafkaPeer {
+export class BrokerProcess implements KafkaPeer {
   child: ChildProcess | undefined;
   exited: Promise<void> = Promise.resolve();
   exitInfo: string | undefined;
@@ -455,6 +456,14 @@ class BrokerProcess implements KafkaPeer {
     }
   }
 
+  /** SIGKILL: no clean shutdown, no flush; resolves when the JVM is gone. No-op when stopped. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || this.exitInfo !== undefined) return;
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
   async restart(): Promise<void> {
     if (this.closed) throw new Error('restart() after close()');
     await this.stop();
@@ -469,8 +478,14 @@ class BrokerProcess implements KafkaPeer {
   }
 }
 
-function bindFailure(file: string): boolean {
+export function bindFailure(file: string): boolean {
   return /BindException|Address already in use/.test(tail(file, 400));
+}
+
+/** The logging configuration of both release lines, in a node's dir. */
+export async function writeLogConfig(dir: string): Promise<void> {
+  await writeFile(join(dir, 'log4j.properties'), log4j1);
+  await writeFile(join(dir, 'log4j2.properties'), log4j2);
 }
 
 /** Starts a one-node KRaft Kafka on free loopback ports; resolves when it answers clients. */
@@ -480,8 +495,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const version = install.version;
   const dir = await mkdtemp(join(tmpdir(), `sparkngin-kafka-${version}-`));
   try {
-    await writeFile(join(dir, 'log4j.properties'), log4j1);
-    await writeFile(join(dir, 'log4j2.properties'), log4j2);
+    await writeLogConfig(dir);
     const tls = options.security ? await brokerCertificates(join(dir, 'tls')) : undefined;
     // Another process may take a port between freePort() and the JVM's bind: then try fresh ports.
     for (let attempt = 1; ; attempt++) {
