@@ -47,21 +47,29 @@ export function recordReliability(suite: string, row: ReliabilityRow): void {
 }
 
 /**
- * Runs one case and records its row whatever happens: `body` fills in counts as the case goes,
- * and the row says `fail` (with the error's first line) when the case throws.
+ * Runs one case and records its rows whatever happens: `body` fills in counts as the case goes, and
+ * the rows say `fail` (with the error's first line) when the case throws.
  */
-export async function withRow(suite: string, fault: string, body: (row: ReliabilityRow) => Promise<void>): Promise<void> {
-  const row: ReliabilityRow = { fault, sent: 0, acknowledged: 0, delivered: 0, duplicated: 0, lost: 0, outcome: 'fail' };
+export async function withRows(suite: string, faults: string[], body: (rows: ReliabilityRow[]) => Promise<void>): Promise<void> {
+  const rows = faults.map((fault): ReliabilityRow => ({ fault, sent: 0, acknowledged: 0, delivered: 0, duplicated: 0, lost: 0, outcome: 'fail' }));
+  let failure: string | undefined;
   try {
-    await body(row);
-    row.outcome = 'pass';
+    await body(rows);
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 240);
-    row.notes = row.notes ? `${row.notes}; FAILED: ${message}` : `FAILED: ${message}`;
+    failure = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 240);
     throw error;
   } finally {
-    recordReliability(suite, row);
+    for (const row of rows) {
+      if (failure === undefined) row.outcome = 'pass';
+      else row.notes = row.notes ? `${row.notes}; FAILED: ${failure}` : `FAILED: ${failure}`;
+      recordReliability(suite, row);
+    }
   }
+}
+
+/** `withRows` for a case with one row. */
+export function withRow(suite: string, fault: string, body: (row: ReliabilityRow) => Promise<void>): Promise<void> {
+  return withRows(suite, [fault], ([row]) => body(row!));
 }
 
 /** Counts of a delivery check: which acknowledged ids arrived, how often. */
