@@ -13,7 +13,11 @@ npx tsc --noEmit || exit 1
 mkdir -p test-results
 report=test-results/vitest.json
 rm -f "$report"
+# The chaos and fuzz suites write what they measured here; a full run starts from nothing, so the
+# rendered docs/reliability.md holds only this run's numbers (a partial run updates its own suites).
+[ $# -eq 0 ] && rm -rf test-results/reliability
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 status=$?
+node scripts/reliability-report.mjs || status=1
 node scripts/test-summary.mjs "$report" || status=1
 exit $status

@@ -26,7 +26,8 @@ afterAll(async () => {
 
 describe('daemon SIGKILLed in a loop under load', () => {
   it(`delivers every acknowledged event to Kafka and the file sink after ${KILLS} kill -9s`, async () => {
-    const faults = ['ack=spool', 'ack=sink'].flatMap((ack) => ['kafka', 'file'].map((destination) => `daemon SIGKILLed ${KILLS}× at random moments under load, ${ack} (→ ${destination})`));
+    // One row per load and destination (the row's `destination` names it).
+    const faults = ['ack=spool', 'ack=spool', 'ack=sink', 'ack=sink'].map((ack) => `daemon SIGKILLed ${KILLS}× at random moments under load, ${ack}`);
     await withRows('daemon-kill', faults, async (rows) => {
       const spoolLoad = new LoadGenerator(daemon.url, 'kill-spool', { clients: 3, batch: 50, query: '?ack=spool' });
       const sinkLoad = new LoadGenerator(daemon.url, 'kill-sink', { clients: 1, batch: 20, query: '?ack=sink' });
