@@ -25,11 +25,10 @@ beforeAll(async () => {
   console.log(`Kafka ${cluster.version} cluster of ${cluster.nodeIds.length} nodes: ${cluster.brokers}`);
   const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
-  });
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
   await admin.disconnect();
+  // kafkajs's own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION while a new cluster settles.
+  await fullyInSync(60_000);
   daemon = await startDaemon({
     config: { sinks: { file: { enabled: false }, kafka: { brokers: cluster.brokers.split(','), retry: { initialMs: 100, maxMs: 1000 } } } },
   });
