@@ -58,10 +58,10 @@ async function fuzz(fault: string, requests: fc.Arbitrary<FuzzRequest>, index: n
   } finally {
     target.fill(row);
     if (failure !== undefined) {
-      const counterexample = /Counterexample: (.*)/.exec(failure)?.[1] ?? '';
-      const first = (target.tally.problems[0] ?? failure).split('\n')[0]!;
+      // Shrinking keeps the last failing input as the counterexample: the last problem is the minimal one.
+      const minimal = (target.tally.problems.at(-1) ?? failure).replace(/\n\s*/g, ' — ');
       console.log(`${fault}: every failing run, shrinking included:\n${target.tally.problems.map((problem) => `- ${problem}`).join('\n')}`);
-      row.notes += `; FAILED (${target.tally.problems.length} failing runs incl. shrinking): ${first.slice(0, 300)}${counterexample ? `; minimal: ${counterexample.slice(0, 300)}` : ''}`;
+      row.notes += `; FAILED (${target.tally.problems.length} failing runs incl. shrinking), minimal: ${minimal.slice(0, 500)}`;
     }
     recordReliability(SUITE, row);
   }

@@ -274,7 +274,7 @@ export class FuzzTarget {
   fill(row: ReliabilityRow): void {
     Object.assign(row, { unit: 'requests', destination: 'file', sent: this.tally.requests, acknowledged: this.tally.acknowledged, delivered: this.tally.delivered, duplicated: this.tally.duplicated, lost: this.tally.lost });
     const statuses = [...this.tally.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ');
-    row.notes = `answers ${statuses}${this.tally.altered ? `; ${this.tally.altered} stored altered` : ''}${this.tally.daemonsReplaced ? `; ${this.tally.daemonsReplaced} daemons replaced after a failure` : ''}`;
+    row.notes = `answers ${statuses}${this.tally.altered ? `; ${this.tally.altered} stored altered` : ''}${this.tally.daemonsReplaced ? `; daemon replaced after each failure (${this.tally.daemonsReplaced})` : ''}`;
   }
 }
 
