@@ -1,18 +1,19 @@
-// How the chaos suites read the daemon's own account of spool damage, per issue 7: "every lost or
-// skipped spool range is logged at error, counted in /stats and /metrics"; "an unreadable segment
-// is quarantined (moved aside, counted)". The contract assumed here (the spool's accounting is
-// being built beside these suites; the names are the ones its /stats and logs are expected to use):
-//   - /stats `spool.lostRecords`: acknowledged records the spool could not deliver (damage, a
-//     missing or unreadable segment), summed with any other `spool.lost*` counter;
-//   - /stats `spool.quarantinedSegments` (any `spool.quarantine*` counter): segments moved aside;
-//   - /metrics: a `sparkngin_spool_lost_records_total` sample equal to the /stats count;
-//   - one error-level log line per lost range, its event `spool.*`, with `fromSeq` (first lost
-//     sequence number) and `toSeq` (exclusive; inclusive is accepted too).
+// How the chaos suites read the daemon's own account of spool damage (src/spool/damage.ts), per
+// issue 7: "every lost or skipped spool range is logged at error, counted in /stats and /metrics";
+// "an unreadable segment is quarantined (moved aside, counted)". What is read:
+//   - /stats `spool.lostRecords`: acknowledged records found lost, each counted once;
+//   - /stats `spool.quarantinedSegments`: unreadable segments moved aside to spool/quarantine, and
+//     `spool.strayFiles`: files in the way (a directory with a segment's name found at start) moved there;
+//   - /metrics `sparkngin_spool_lost_records_total`, which must equal the /stats count;
+//   - the error-level log lines of the spool (`spool.records_lost`, `spool.records_skipped`) with
+//     `fromSeq` and `toSeq` (inclusive): every event not delivered must be inside one.
 export interface LossAccount {
   /** Records the daemon says it lost. */
   counted: number;
   /** Segments the daemon says it moved aside. */
   quarantined: number;
+  /** Stray files (not segments) it moved aside. */
+  strays: number;
   /** Value of the lost-records metric, if /metrics has it. */
   metric: number | undefined;
   /** [fromSeq, toSeq] of every error-level spool line that names a range. */
@@ -21,11 +22,7 @@ export interface LossAccount {
   errorEvents: string[];
 }
 
-function sumMatching(spool: Record<string, unknown>, pattern: RegExp): number {
-  let sum = 0;
-  for (const [key, value] of Object.entries(spool)) if (pattern.test(key) && typeof value === 'number') sum += value;
-  return sum;
-}
+const count = (value: unknown) => (typeof value === 'number' ? value : 0);
 
 export async function lossAccount(url: string, logs: string): Promise<LossAccount> {
   const stats = (await (await fetch(`${url}/stats`)).json()) as { spool: Record<string, unknown> };
@@ -46,8 +43,9 @@ export async function lossAccount(url: string, logs: string): Promise<LossAccoun
     if (String(entry.event).startsWith('spool.') && typeof entry.fromSeq === 'number' && typeof entry.toSeq === 'number') ranges.push([entry.fromSeq, entry.toSeq]);
   }
   return {
-    counted: sumMatching(stats.spool, /^lost/i),
-    quarantined: sumMatching(stats.spool, /^quarantin/i),
+    counted: count(stats.spool.lostRecords),
+    quarantined: count(stats.spool.quarantinedSegments),
+    strays: count(stats.spool.strayFiles),
     metric: sample ? Number(sample[1]) : undefined,
     ranges,
     errorEvents,
