@@ -66,6 +66,16 @@ export class SinkError extends SparknginError {
   }
 }
 
+/**
+ * The Kafka client reported a batch delivered, but its answer does not acknowledge every partition the
+ * batch's records were given: the batch is sent again (at least once), never counted as delivered.
+ */
+export class KafkaUnacknowledgedError extends SparknginError {
+  constructor(readonly partitions: string[]) {
+    super('KAFKA_UNACKNOWLEDGED', `the Kafka client reported success without an acknowledgement for ${partitions.join(', ')}`, { retriable: true });
+  }
+}
+
 /** Programming errors are never retried: retrying a TypeError only hides the bug. */
 export function isProgrammingError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;

@@ -1,17 +1,28 @@
-// The Kafka sink (kafkajs): an idempotent producer with acks=all. kafkajs retries a little on its
-// own; beyond that the dispatcher retries for as long as Kafka is away, probing it meanwhile with a
-// metadata request (probe) so that a broker back is used at once. After any failed send the
-// producer is dropped and a fresh one connects on the next try: a new producer id sidesteps the
-// sequence-number state a half-failed idempotent send can leave behind (duplicates are possible,
-// loss is not: delivery is at least once). What a failure means is classify.ts's call.
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+// The Kafka sink (kafkajs). What makes a batch delivered, in order (README.md beside this file
+// says it at length):
+// - acks=all with an idempotent producer: a record Kafka acknowledges is on every in-sync replica
+//   (at least min.insync.replicas of them), and a retried batch is never written twice by the same
+//   producer;
+// - kafkajs patched (patches/kafkajs+2.2.4.patch) to retry per partition: upstream resolved
+//   sendBatch without sending a partition whose leader had died (tulios/kafkajs#1303);
+// - the delivery guard (partitions.ts): our code gives every record its partition, and a batch is
+//   delivered only when the producer's answer acknowledges every (topic, partition) it went to;
+//   otherwise the send fails retriably and the whole batch is sent again.
+// kafkajs retries a little on its own; beyond that the dispatcher retries for as long as Kafka is
+// away, probing it meanwhile with a metadata request (probe) so that a broker back is used at once.
+// After any failed send the producer is dropped and a fresh one connects on the next try: a new
+// producer id sidesteps the sequence-number state a half-failed idempotent send can leave behind
+// (duplicates are possible, loss is not: delivery is at least once). What a failure means is
+// classify.ts's call.
+import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import type { KafkaSinkConfig } from '../../config/defaults';
 import type { Envelope } from '../../envelope/envelope';
-import { SinkError } from '../../errors';
+import { KafkaUnacknowledgedError, SinkError } from '../../errors';
 import type { Logger } from '../../ops/log';
 import type { FailureClass, Sink, SinkHealth } from '../sink';
 import { classifyKafkaError, kafkaErrorType } from './classify';
+import { PartitionAssignment, unacknowledgedPartitions } from './partitions';
 import { chunkByRequestSize } from './record';
 import { kafkaSecurity } from './security';
 
@@ -25,6 +36,7 @@ export class KafkaSink implements Sink {
   readonly name = 'kafka';
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
+  private readonly partitions = new PartitionAssignment();
   private healthState: SinkHealth = { state: 'starting' };
 
   constructor(
@@ -58,7 +70,7 @@ export class KafkaSink implements Sink {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: this.partitions.createPartitioner,
       retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
     await producer.connect();
@@ -72,7 +84,13 @@ export class KafkaSink implements Sink {
       // One sendBatch per chunk that fits a produce request; a failure part-way makes the dispatcher
       // send the whole batch again, so chunks already sent may arrive twice (at least once).
       for (const topicMessages of chunkByRequestSize(this.config, batch)) {
-        await producer.sendBatch({ topicMessages, acks: -1, timeout: this.config.requestTimeoutMs, compression: COMPRESSION[this.config.compression] });
+        const answer = await producer.sendBatch({ topicMessages, acks: -1, timeout: this.config.requestTimeoutMs, compression: COMPRESSION[this.config.compression] });
+        const unacknowledged = unacknowledgedPartitions(topicMessages, (message) => this.partitions.partitionOf(message), answer);
+        if (unacknowledged.length > 0) {
+          // A client bug caught before it lost anything: worth an operator's (and an upstream report's) attention.
+          this.logger.error('kafka.unacknowledged', { partitions: unacknowledged, answer });
+          throw new KafkaUnacknowledgedError(unacknowledged);
+        }
       }
       this.healthState = { state: 'up' };
     } catch (error) {

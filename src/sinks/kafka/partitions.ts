@@ -1,0 +1,94 @@
+// Which partition each record goes to, decided by our code, and the delivery guard that checks
+// Kafka's answer against it. A batch counts as delivered only when the producer's answer
+// acknowledges every (topic, partition) the batch's records were given: kafkajs 2.2.4 resolved
+// sendBatch without ever sending a partition whose leader had died (tulios/kafkajs#1303; fixed in
+// patches/kafkajs+2.2.4.patch), and a client that resolves early must never again move our cursor.
+//
+// Keyed records go where Kafka's own default partitioner (Java's, kafkajs's DefaultPartitioner,
+// librdkafka's murmur2_random) puts them: toPositive(murmur2(key bytes)) % partitions, so a key
+// keeps its partition whichever client wrote it. A record without a key is hashed on its event id
+// instead of taking a round-robin turn: the same record lands in the same partition on every retry,
+// after a restart and with any client, so a retried batch carries exactly the records it carried
+// before (what the broker's idempotence check assumes) and a redelivered event is a duplicate in
+// its own partition, not somewhere else.
+import type { Message, PartitionerArgs, RecordMetadata, TopicMessages } from 'kafkajs';
+import { HEADER } from './record';
+
+const M = 0x5bd1e995;
+const SEED = 0x9747b28c;
+
+/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2): a signed 32-bit hash of the bytes. */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length;
+  const tail = length & ~3;
+  let h = SEED ^ length;
+  for (let i = 0; i < tail; i += 4) {
+    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  const left = length & 3;
+  if (left === 3) h ^= data[tail + 2]! << 16;
+  if (left >= 2) h ^= data[tail + 1]! << 8;
+  if (left >= 1) h = Math.imul(h ^ data[tail]!, M);
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+function bytes(value: Buffer | string): Uint8Array {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+/** The partition of a record among `partitions`: by its key, else by its event id (header `sparkngin-id`). */
+export function partitionOf(message: Message, partitions: number): number {
+  const basis = message.key ?? message.headers?.[HEADER.id];
+  if (basis === undefined || basis === null || Array.isArray(basis)) throw new TypeError('a Kafka record has neither a key nor a sparkngin-id header');
+  return (murmur2(bytes(basis)) & 0x7fffffff) % partitions;
+}
+
+/**
+ * The partitioner handed to the client and the record of what it decided. The client calls it with
+ * the topic's current metadata (it has just created the topic when that was needed), so the
+ * partition count is the one the records are sent with; the guard reads the decisions back.
+ */
+export class PartitionAssignment {
+  private readonly decided = new WeakMap<Message, number>();
+
+  /** kafkajs's `createPartitioner` shape: a factory of `({ topic, partitionMetadata, message }) => partition`. */
+  readonly createPartitioner = () => ({ partitionMetadata, message }: PartitionerArgs): number => {
+    const partition = partitionOf(message, partitionMetadata.length);
+    this.decided.set(message, partition);
+    return partition;
+  };
+
+  /** The partition a record was last given, if it was given one. */
+  partitionOf(message: Message): number | undefined {
+    return this.decided.get(message);
+  }
+}
+
+/**
+ * The (topic, partition) pairs that `sent` went to and that `answer` does not acknowledge (no entry,
+ * or an entry with an error code or a negative offset), as `topic[partition]` strings; records that
+ * were never given a partition are reported as `topic[?]`. Empty when every record is acknowledged.
+ */
+export function unacknowledgedPartitions(sent: TopicMessages[], partitionOf: (message: Message) => number | undefined, answer: readonly RecordMetadata[]): string[] {
+  const acknowledged = new Set<string>();
+  for (const entry of answer) {
+    const offset = entry.baseOffset ?? entry.offset;
+    if (entry.errorCode === 0 && (offset === undefined || Number(offset) >= 0)) acknowledged.add(`${entry.topicName}[${entry.partition}]`);
+  }
+  const missing = new Set<string>();
+  for (const { topic, messages } of sent) {
+    for (const message of messages) {
+      const partition = partitionOf(message);
+      const name = `${topic}[${partition ?? '?'}]`;
+      if (partition === undefined || !acknowledged.has(name)) missing.add(name);
+    }
+  }
+  return [...missing];
+}
