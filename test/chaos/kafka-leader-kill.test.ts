@@ -25,9 +25,13 @@ beforeAll(async () => {
   console.log(`Kafka ${cluster.version} cluster of ${cluster.nodeIds.length} nodes: ${cluster.brokers}`);
   const admin = new Kafka({ brokers: cluster.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
+  // kafkajs's own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION while a new cluster settles
+  // (seen on Kafka 3.9): fullyInSync below waits for leaders and replicas instead.
+  await admin.createTopics({
+    topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+    waitForLeaders: false,
+  });
   await admin.disconnect();
-  // kafkajs's own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION while a new cluster settles.
   await fullyInSync(60_000);
   daemon = await startDaemon({
     config: { sinks: { file: { enabled: false }, kafka: { brokers: cluster.brokers.split(','), retry: { initialMs: 100, maxMs: 1000 } } } },
