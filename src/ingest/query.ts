@@ -5,7 +5,11 @@
 // request is refused. Raw bytes outside ASCII never get this far: Node's parser refuses them (400).
 import { badRequest } from './respond';
 
-/** Parameter → value; a parameter given twice keeps its first value (as URLSearchParams.get does). */
+/**
+ * Parameter → value; a parameter given twice keeps its first value (as URLSearchParams.get does).
+ * Every name and value is decoded, repeats and parameters no route reads included: a malformed query
+ * is bad input wherever it is malformed.
+ */
 export type Query = ReadonlyMap<string, string> | undefined;
 
 /** `a=1&b=x+y&c` → a: '1', b: 'x y', c: ''. */
@@ -16,8 +20,8 @@ export function parseQuery(search: string): Query {
     if (part === '') continue;
     const equals = part.indexOf('=');
     const name = decode(equals === -1 ? part : part.slice(0, equals), 'a parameter name');
-    if (query.has(name)) continue;
-    query.set(name, equals === -1 ? '' : decode(part.slice(equals + 1), `the parameter '${name.slice(0, 40)}'`));
+    const value = equals === -1 ? '' : decode(part.slice(equals + 1), `the parameter '${name.slice(0, 40)}'`);
+    if (!query.has(name)) query.set(name, value);
   }
   return query;
 }

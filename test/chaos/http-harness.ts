@@ -17,8 +17,6 @@ export interface Answer {
   body: Buffer;
 }
 
-/** Node's limit on the request head (request line and headers), which its parser enforces with 431. */
-export const MAX_HEADER_BYTES = 16 * 1024;
 /** The event header every fuzz request carries, naming it, so its events can be found in the output. */
 export const TAG_HEADER = 'X-Sparkngin-Header-Fuzz-Tag';
 const TAG = 'fuzz-tag';
@@ -45,7 +43,7 @@ export function send(port: number, fuzz: FuzzRequest, agent: Agent | false, time
 export function answerProblems(fuzz: FuzzRequest, expectation: Expectation, answer: Answer): string[] {
   const problems: string[] = [];
   const { status } = answer;
-  if (!statusAllowed(expectation, status)) problems.push(`status ${status}, expected ${expectation.statuses.join(' or ')} (${expectation.why})`);
+  if (!statusAllowed(expectation, status)) problems.push(`status ${status}, expected ${expectation.statuses.join(' or ')} (${expectation.why}): ${answer.body.toString('latin1').slice(0, 200)}`);
   if (status >= 500 && status !== 503 && status !== 504) problems.push(`server error ${status}`);
   if (fuzz.method === 'HEAD' || status === 204 || status === 304) return problems;
   const type = String(answer.headers['content-type'] ?? '');
@@ -278,9 +276,12 @@ export class FuzzTarget {
   }
 }
 
+/** DEL and C1 controls, which JSON.stringify leaves raw and a terminal shows as nothing. */
+const visible = (text: string) => text.replace(/[\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+
 /** A request, short enough for a failure message. */
 export function describe(fuzz: FuzzRequest): string {
   const headers: Array<[string, string]> = fuzz.headers.length > 12 ? [...fuzz.headers.slice(0, 10), ['…', `${fuzz.headers.length - 10} more`]] : fuzz.headers;
   const body = fuzz.body.length > 200 ? `${JSON.stringify(fuzz.body.subarray(0, 200).toString('latin1'))}… (${fuzz.body.length} bytes)` : JSON.stringify(fuzz.body.toString('latin1'));
-  return `${fuzz.method} ${fuzz.target.length > 300 ? `${fuzz.target.slice(0, 300)}… (${fuzz.target.length} chars)` : fuzz.target} ${JSON.stringify(headers.map(([n, v]) => `${n}: ${v.length > 100 ? `${v.slice(0, 100)}… (${v.length})` : v}`))} body ${body}`;
+  return visible(`${fuzz.method} ${fuzz.target.length > 300 ? `${fuzz.target.slice(0, 300)}… (${fuzz.target.length} chars)` : fuzz.target} ${JSON.stringify(headers.map(([n, v]) => `${n}: ${v.length > 100 ? `${v.slice(0, 100)}… (${v.length})` : v}`))} body ${body}`);
 }

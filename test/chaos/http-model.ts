@@ -74,24 +74,37 @@ function formBytes(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
-/** First value of each query parameter, as bytes. */
-function queryParams(query: string): Map<string, Buffer> {
+/** Whether a query name or value is well-formed percent-encoding of UTF-8. */
+const strictlyEncoded = (text: string) => !/%(?![0-9a-fA-F]{2})/.test(text) && isUtf8(formBytes(text));
+
+/**
+ * First value of each query parameter, as bytes; undefined when any part of the query is not
+ * strictly percent-encoded UTF-8: the whole query is bad input then, even a parameter the route does
+ * not read or a repeat of one (src/ingest/README.md).
+ */
+function queryParams(query: string): Map<string, Buffer> | undefined {
   const params = new Map<string, Buffer>();
   for (const part of query.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const name = formBytes(eq === -1 ? part : part.slice(0, eq)).toString('utf8');
-    if (!params.has(name)) params.set(name, formBytes(eq === -1 ? '' : part.slice(eq + 1)));
+    const [name, value] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    if (!strictlyEncoded(name) || !strictlyEncoded(value)) return undefined;
+    const key = formBytes(name).toString('utf8');
+    if (!params.has(key)) params.set(key, formBytes(value));
   }
   return params;
 }
 
 // ---- headers ------------------------------------------------------------------------------------
 
-/** A header value as text: UTF-8 when its bytes are UTF-8, else Latin-1 (HTTP's obs-text). */
-function headerText(latin1: string): string {
+/**
+ * A header value the ingest reads (key, time, ack, event headers) as text: its bytes must be UTF-8
+ * (src/ingest/README.md: a value outside ASCII that is not UTF-8 is 400 INVALID_UTF8, never read as
+ * Latin-1). Headers the ingest does not read may carry any bytes.
+ */
+function headerText(latin1: string, name: string): string | Error {
   const bytes = Buffer.from(latin1, 'latin1');
-  return isUtf8(bytes) ? bytes.toString('utf8') : latin1;
+  return isUtf8(bytes) ? bytes.toString('utf8') : new Error(`${name} is not UTF-8`);
 }
 
 /** HTTP's optional white space around a field value: spaces and tabs only (not U+00A0, which is a byte of UTF-8 too). */
@@ -105,13 +118,14 @@ function headerValue(request: FuzzRequest, name: string): string | undefined {
 
 const EVENT_HEADER = 'x-sparkngin-header-';
 
-function eventHeaders(request: FuzzRequest): Array<[string, string]> {
+function eventHeaders(request: FuzzRequest): Array<[string, string]> | Error {
   const out = new Map<string, string>();
   for (const [field, value] of request.headers) {
     const lower = field.toLowerCase();
     if (!lower.startsWith(EVENT_HEADER) || lower.length === EVENT_HEADER.length) continue;
     const name = lower.slice(EVENT_HEADER.length);
-    const text = headerText(trimOws(value));
+    const text = headerText(trimOws(value), field);
+    if (text instanceof Error) return text;
     out.set(name, out.has(name) ? `${out.get(name)}, ${text}` : text);
   }
   return [...out];
@@ -286,9 +300,9 @@ interface Meta {
 function meta(request: FuzzRequest, params: Map<string, Buffer>): Meta | string {
   const textParam = (name: string, header: string): string | undefined | Error => {
     const raw = params.get(name);
-    if (raw !== undefined) return isUtf8(raw) ? raw.toString('utf8') : new Error(`${name} is not UTF-8`);
+    if (raw !== undefined) return raw.toString('utf8');
     const value = headerValue(request, header);
-    return value === undefined ? undefined : headerText(value);
+    return value === undefined ? undefined : headerText(value, header);
   };
   const key = textParam('key', 'x-sparkngin-key');
   if (key instanceof Error) return key.message;
@@ -299,7 +313,9 @@ function meta(request: FuzzRequest, params: Map<string, Buffer>): Meta | string 
   if (sts !== undefined && !/^\d{1,15}$/.test(sts)) return 'sts not digits';
   const ack = textParam('ack', 'x-sparkngin-ack') ?? 'spool';
   if (ack !== 'spool' && ack !== 'sink') return 'bad ack';
-  return { key, sts: sts === undefined ? undefined : Number(sts), ack, headers: eventHeaders(request) };
+  const headers = eventHeaders(request);
+  if (headers instanceof Error) return headers.message;
+  return { key, sts: sts === undefined ? undefined : Number(sts), ack, headers };
 }
 
 function topicOf(segment: string): string | undefined {
@@ -321,7 +337,8 @@ export function expectationOf(request: FuzzRequest): Expectation {
   // Node's client sends the method upper-cased.
   const method = request.method.toUpperCase();
   // The transport first: Node's parser knows a fixed set of methods and takes at most
-  // maxHeaderSize bytes of request head (431 beyond; near the limit either answer is right).
+  // maxHeaderSize bytes of request head as it counts them (431 beyond; near the limit, where leading
+  // white space of values it does not count blurs the line, either answer is right).
   if (!METHODS.includes(method)) return refused(`method ${method} unknown to HTTP parsers`);
   const head = headBytes(request);
   if (head > maxHeaderSize + 512) return { statuses: [431], legacy: false, why: `request head of ${head} bytes` };
@@ -331,10 +348,14 @@ export function expectationOf(request: FuzzRequest): Expectation {
   return expectation;
 }
 
-/** Bytes of the request line and header fields as sent (Host and Content-Length included). */
+/**
+ * The request head's bytes as Node's parser counts them against maxHeaderSize: the request target
+ * and every header name and value (Host and Content-Length included), not the method, the
+ * protocol, the separators or the line ends (node_http_parser.cc, TrackHeader).
+ */
 export function headBytes(request: FuzzRequest): number {
-  let bytes = request.method.length + request.target.length + 12 + 40;
-  for (const [name, value] of request.headers) bytes += name.length + value.length + 4;
+  let bytes = request.target.length + 'Host127.0.0.1:65535'.length + 'Content-Length'.length + String(request.body.length).length;
+  for (const [name, value] of request.headers) bytes += name.length + value.length;
   return bytes;
 }
 
@@ -347,6 +368,7 @@ function routeExpectation(request: FuzzRequest, target: string, method: string):
 
   if (path.startsWith(TOPICS)) {
     if (method !== 'POST' && method !== 'GET') return { statuses: [405], legacy: false, why: `${method} on a topic` };
+    if (params === undefined) return refused('query not strictly percent-encoded UTF-8');
     const topic = topicOf(path.slice(TOPICS.length));
     if (topic === undefined) return refused('invalid topic');
     const m = meta(request, params);
@@ -356,7 +378,6 @@ function routeExpectation(request: FuzzRequest, target: string, method: string):
     if (method === 'GET') {
       const data = params.get('data');
       if (data === undefined) return refused('beacon without data');
-      if (!isUtf8(data)) return refused('beacon data not UTF-8');
       const text = data.toString('utf8');
       if (isJsonText(text)) return { statuses: ok, legacy: false, events: [event('json', oneLine(trimWs(text)))], why: 'JSON beacon' };
       // White space JSON does not know (U+00A0…) around JSON: read as JSON or as text, both fine.
@@ -368,6 +389,7 @@ function routeExpectation(request: FuzzRequest, target: string, method: string):
   const methods = EXACT_ROUTES.get(path);
   if (methods === undefined) return { statuses: [404], legacy: false, why: 'no such route' };
   if (!methods.includes(method)) return { statuses: [405], legacy: path === '/message/json', why: `${method} on ${path}` };
+  if (params === undefined) return refused('query not strictly percent-encoded UTF-8', path === '/message/json');
   if (path === '/message/json') return legacyExpectation(request, params);
   return { statuses: [200], legacy: false, why: path };
 }
@@ -412,14 +434,21 @@ function postExpectation(request: FuzzRequest, ok: number[], event: (type: Event
   return { statuses, legacy: false, events: items.map((text) => event('json', text)), why: 'ndjson' };
 }
 
-/** Base64 as Jackson writes a byte[] (MIME line breaks allowed; standard or URL-safe; padding optional but never wrong). */
+/**
+ * Base64 as Jackson writes a byte[]: the standard alphabet or the URL-safe one (not both), padded
+ * with `=` to a multiple of 4 characters, MIME line breaks (CRLF or LF) allowed; the text an encoder
+ * gives for the bytes it decodes to (src/ingest/README.md). Unpadded text is refused: it cannot be
+ * told from text cut short, which must never be stored shorter.
+ */
 function strictBase64(text: string): Buffer | undefined {
-  const clean = text.replace(/[\r\n]/g, '');
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean)) return undefined;
-  const unpadded = clean.replace(/=+$/, '');
-  if (unpadded.length % 4 === 1) return undefined;
-  if (clean.length !== unpadded.length && clean.length % 4 !== 0) return undefined;
-  return Buffer.from(unpadded.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  const clean = text.replace(/\r?\n/g, '');
+  const digits = clean.replace(/={1,2}$/, '');
+  const alphabet = /[-_]/.test(digits) ? /^[A-Za-z0-9_-]*$/ : /^[A-Za-z0-9+/]*$/;
+  if (clean.length % 4 !== 0 || !alphabet.test(digits)) return undefined;
+  const standard = clean.replace(/-/g, '+').replace(/_/g, '/');
+  const bytes = Buffer.from(standard, 'base64');
+  // Bits past the last byte that are not zero: no encoder wrote that.
+  return bytes.toString('base64') === standard ? bytes : undefined;
 }
 
 function legacyExpectation(request: FuzzRequest, params: Map<string, Buffer>): Expectation {
