@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeAll } from '../peers/consume';
 import { type KafkaPeer, startKafka } from '../peers/kafka';
 import { type DaemonProcess, startDaemon } from '../integration/daemon-process';
-import { daemonStats, fileSinkLines, LoadGenerator, waitFor, waitForDrain } from './load';
+import { daemonStats, eventNumber, fileSinkLines, LoadGenerator, waitFor, waitForDrain } from './load';
 import { tally, withRows } from './reliability';
 import { join } from 'node:path';
 
@@ -53,7 +53,7 @@ describe('daemon SIGKILLed in a loop under load', () => {
       const results: Array<{ load: LoadGenerator; counts: ReturnType<typeof tally>; torn: number; total: number }> = [];
       for (const [index, load] of [spoolLoad, sinkLoad].entries()) {
         const topic = index === 0 ? 'kill-spool' : 'kill-sink';
-        const messages = await consumeAll(kafka.brokers, topic, { expected: load.acknowledged.size, timeoutMs: 120_000 });
+        const messages = await consumeAll(kafka.brokers, topic, { expected: load.acknowledged.size, distinctBy: eventNumber, timeoutMs: 120_000 });
         const fromKafka = messages.map((message) => JSON.parse(message.value.toString()).n as number);
         const lines = await fileSinkLines(join(daemon.dataDir, 'out'), topic);
         const torn = lines.filter((line) => line.unparsable !== undefined).length;

@@ -10,7 +10,7 @@ import { consumeAll } from '../peers/consume';
 import { javaAvailable } from '../peers/kafka';
 import { type KafkaCluster, startKafkaCluster } from '../peers/kafka-cluster';
 import { type DaemonProcess, startDaemon } from '../integration/daemon-process';
-import { daemonStats, LoadGenerator, waitFor, waitForDrain } from './load';
+import { daemonStats, eventNumber, LoadGenerator, waitFor, waitForDrain } from './load';
 import { tally, withRow } from './reliability';
 
 const TOPIC = 'chaos-leader';
@@ -94,7 +94,7 @@ describe('Kafka partition leader killed mid-stream', () => {
       const kafkaSink = stats.sinks.find((sink) => sink.sink === 'kafka')!;
 
       // The sink has caught up (lag 0): what is not readable within this bound is not there.
-      const messages = await consumeAll(cluster.brokers, TOPIC, { expected: load.acknowledged.size, timeoutMs: 90_000 });
+      const messages = await consumeAll(cluster.brokers, TOPIC, { expected: load.acknowledged.size, distinctBy: eventNumber, timeoutMs: 90_000 });
       const seen = messages.map((message) => JSON.parse(message.value.toString()).n as number);
       const counts = tally(load.acknowledged, seen);
       Object.assign(row, { delivered: counts.delivered, duplicated: counts.duplicated, lost: counts.lost });

@@ -123,3 +123,6 @@ export async function fileSinkLines(outDir: string, topic: string): Promise<any[
   }
   return lines;
 }
+
+/** The number `n` a LoadGenerator event carries, read from a consumed Kafka message. */
+export const eventNumber = (message: { value: Buffer }): number => JSON.parse(message.value.toString()).n as number;
