@@ -1,6 +1,7 @@
 // Payloads + request metadata → envelopes. Per event this is one id and one object of a fixed shape
 // (key and sts always present, possibly undefined, so every envelope shares one hidden class);
 // everything else — topic, ts, ip, host, the headers object — is computed once per request and shared.
+// NW1 envelopes bring their own id, type, key, client time and headers per event (nw1.ts).
 import { type Envelope, newEventId } from '../envelope/envelope';
 import type { IngestContext } from './context';
 import type { EventMeta } from './meta';
@@ -20,6 +21,16 @@ export function buildEnvelopes(context: IngestContext, topic: string, meta: Even
   const count = items.length;
   const envelopes = new Array<Envelope>(count);
   const ids = new Array<string>(count);
+  const given = batch.given;
+  if (given !== undefined) {
+    // NW1: the client's own id, type, key, time and headers; receive time, address and host are ours.
+    for (let i = 0; i < count; i++) {
+      const event = given[i]!;
+      ids[i] = event.id;
+      envelopes[i] = { id: event.id, topic, key: event.key, ts, sts: event.sts, ip, host, headers: event.headers, type: event.type, data: items[i]! };
+    }
+    return { envelopes, ids };
+  }
   for (let i = 0; i < count; i++) {
     const id = newEventId(ts);
     ids[i] = id;

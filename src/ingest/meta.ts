@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import { newHeaders } from '../envelope/envelope';
+import { keyProblem } from '../envelope/rules';
 import type { Query } from './query';
 import { badRequest } from './respond';
 import type { AckMode } from './target';
@@ -19,9 +20,6 @@ export interface EventMeta {
 }
 
 const HEADER_PREFIX = 'x-sparkngin-header-';
-// Keys are Kafka record keys (partitioning, compaction): short strings in practice. The limit only
-// stops a mistake (a payload sent as the key) from being copied into every event of a batch.
-const MAX_KEY_BYTES = 4096;
 // Milliseconds since the epoch as plain digits; 15 digits reach the year 33658 and stay exact in a double.
 const EPOCH_MS = /^\d{1,15}$/;
 
@@ -63,9 +61,8 @@ export function eventKey(request: IncomingMessage, query: Query): string | undef
     key = headerText(header, 'x-sparkngin-key');
   }
   if (key === '') throw badRequest('INVALID_KEY', 'the key is empty; leave out key= (or X-Sparkngin-Key) for events without a key');
-  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw badRequest('INVALID_KEY', `the key is longer than ${MAX_KEY_BYTES} bytes`);
-  }
+  const problem = keyProblem(key);
+  if (problem !== undefined) throw badRequest('INVALID_KEY', problem);
   return key;
 }
 

@@ -18,18 +18,34 @@
 // pretty-printed JSON is compacted by dropping them (and the indentation after them) — nothing else.
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { EventType } from '../envelope/envelope';
+import { NW1_CONTENT_TYPE } from '../envelope/nw1';
 import { RequestError } from '../errors';
-import { badRequest } from './respond';
+import { parseEnvelopes } from './nw1';
+import { badRequest, tooManyEvents } from './respond';
 
 export interface Batch {
   type: EventType;
   items: Buffer[];
+  /**
+   * Set for NW1 envelopes (nw1.ts), whose events each carry their own id, type, key, client time and
+   * headers: then `given[i]` describes `items[i]`, and `type` and the request's parameters are unused.
+   */
+  given?: GivenFields[];
 }
 
-/** Body → payloads, at most `maxEvents` of them (413 TOO_MANY_EVENTS beyond). */
-export type BodyParser = (body: Buffer, maxEvents: number) => Batch;
+/** What a client-made envelope says of its event beyond the payload. */
+export interface GivenFields {
+  id: string;
+  type: EventType;
+  key: string | undefined;
+  sts: number | undefined;
+  headers: Record<string, string>;
+}
 
-const SUPPORTED = 'application/json, application/x-ndjson (or application/jsonl), text/plain, application/octet-stream';
+/** Body → payloads, at most `maxEvents` of them (413 TOO_MANY_EVENTS beyond); `topic` is the path's. */
+export type BodyParser = (body: Buffer, maxEvents: number, topic: string) => Batch;
+
+const SUPPORTED = `application/json, application/x-ndjson (or application/jsonl), text/plain, application/octet-stream, ${NW1_CONTENT_TYPE}`;
 
 // A Map, not an object literal: the media type is the client's, and `constructor` must not find Object.
 const PARSERS = new Map<string, BodyParser>([
@@ -40,6 +56,7 @@ const PARSERS = new Map<string, BodyParser>([
   ['application/jsonlines', parseNdjson],
   ['text/plain', parseText],
   ['application/octet-stream', parseBinary],
+  [NW1_CONTENT_TYPE, parseEnvelopes],
 ]);
 
 // Charsets we read as they are (US-ASCII is a subset of UTF-8), and Latin-1, which is what Java's
@@ -58,8 +75,9 @@ export function bodyParser(contentType: string | undefined): BodyParser {
     const problem = media === '' ? 'a Content-Type header is required' : `the Content-Type '${media}' is not supported`;
     throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', `${problem}; use one of: ${SUPPORTED}`);
   }
-  if (charset === undefined || parser === parseBinary || AS_UTF8.has(charset)) return parser;
-  if (LATIN1.has(charset)) return (body, maxEvents) => parser(Buffer.from(body.toString('latin1'), 'utf8'), maxEvents);
+  // Binary bodies have no charset: a label on them (some clients add one to everything) changes nothing.
+  if (charset === undefined || parser === parseBinary || parser === parseEnvelopes || AS_UTF8.has(charset)) return parser;
+  if (LATIN1.has(charset)) return (body, maxEvents, topic) => parser(Buffer.from(body.toString('latin1'), 'utf8'), maxEvents, topic);
   throw new RequestError(415, 'UNSUPPORTED_CHARSET', `the charset '${charset}' is not supported; send UTF-8 (or ISO-8859-1)`);
 }
 
@@ -117,9 +135,6 @@ function utf8Body(body: Buffer): { body: Buffer; ascii: boolean } {
 
 const emptyBody = () => badRequest('EMPTY_BODY', 'the request body is empty');
 const malformed = (message: string) => badRequest('MALFORMED_JSON', message);
-
-export const tooManyEvents = (max: number): RequestError =>
-  new RequestError(413, 'TOO_MANY_EVENTS', `the request holds more than ${max} events (http.maxEventsPerRequest); send them in smaller requests`);
 
 /** Adds a payload, refusing the request once it would hold more than `maxEvents`. */
 function push(items: Buffer[], item: Buffer, maxEvents: number): void {

@@ -7,6 +7,7 @@ import { readBody } from './body';
 import type { Exchange, IngestContext } from './context';
 import { legacyMessageRoute } from './legacy';
 import { readMeta } from './meta';
+import { parseEnvelopes, refuseRequestMeta } from './nw1';
 import { bodyParser, parseBeacon } from './parse';
 import { acceptedBody, badRequest, sendJson, sendText } from './respond';
 import { topicFromPath } from './topic';
@@ -51,14 +52,15 @@ export function findRoute(path: string, context: IngestContext): { route: Route;
   return { route, param: '' };
 }
 
-/** `POST /v1/topics/{topic}`: the body is one event, a JSON array of events, NDJSON, text lines or binary. */
+/** `POST /v1/topics/{topic}`: the body is one event, a JSON array of events, NDJSON, text lines, binary or NW1 envelopes. */
 async function postEvents(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
   const topic = topicFromPath(segment);
   context.access.authorize(exchange, topic);
   const meta = readMeta(exchange.request, exchange.query, context.trustProxy);
   const parse = bodyParser(exchange.request.headers['content-type']);
+  if (parse === parseEnvelopes) refuseRequestMeta(meta);
   // The body is a parameter of the callback, not a local here: nothing keeps it while the answer waits.
-  const ids = await readBody(exchange, context.limits).then((body) => acceptEvents(exchange, context, topic, meta, parse(body, context.maxEvents)));
+  const ids = await readBody(exchange, context.limits).then((body) => acceptEvents(exchange, context, topic, meta, parse(body, context.maxEvents, topic)));
   sendText(exchange.response, 202, acceptedBody(ids));
 }
 

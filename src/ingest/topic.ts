@@ -1,17 +1,14 @@
-// Topic names follow Kafka's own rule (org.apache.kafka.common.internals.Topic), so that whatever we
-// accept can be delivered to Kafka unchanged: 1 to 249 of [a-zA-Z0-9._-], and not "." or "..".
+// Topic names follow Kafka's own rule (src/envelope/rules.ts), so that whatever we accept can be
+// delivered to Kafka unchanged.
+import { isLegalTopic, TOPIC_RULE } from '../envelope/rules';
 import { badRequest } from './respond';
 
-const LEGAL = /^[a-zA-Z0-9._-]{1,249}$/;
-
-export function isLegalTopic(topic: string): boolean {
-  return LEGAL.test(topic) && topic !== '.' && topic !== '..';
-}
+export { isLegalTopic };
 
 export function validateTopic(topic: string): string {
   if (!isLegalTopic(topic)) {
     const shown = topic.length > 60 ? `${topic.slice(0, 60)}…' (${topic.length} characters)` : `${topic}'`;
-    throw badRequest('INVALID_TOPIC', `invalid topic name '${shown}: use 1 to 249 of [a-zA-Z0-9._-], not '.' or '..'`);
+    throw badRequest('INVALID_TOPIC', `invalid topic name '${shown}: ${TOPIC_RULE}`);
   }
   return topic;
 }

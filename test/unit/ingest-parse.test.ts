@@ -7,7 +7,7 @@ import { bodyParser, oneLine, parseBeacon } from '../../src/ingest/parse';
 import { topicFromPath, validateTopic } from '../../src/ingest/topic';
 
 const parse = (contentType: string, body: string | Buffer, maxEvents = 1000) => {
-  const batch = bodyParser(contentType)(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), maxEvents);
+  const batch = bodyParser(contentType)(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), maxEvents, 't');
   return { type: batch.type, items: batch.items.map((item) => item.toString('utf8')) };
 };
 
@@ -67,7 +67,7 @@ describe('bodyParser', () => {
   it('takes text one event per non-empty line, and binary as one event', () => {
     expect(parse('text/plain', 'alpha\r\n\r\nbeta\n  \ngamma ü')).toEqual({ type: 'text', items: ['alpha', 'beta', '  ', 'gamma ü'] });
     const bytes = Buffer.from([0, 10, 13, 0xff, 0xfe]);
-    const batch = bodyParser('application/octet-stream')(bytes, 1);
+    const batch = bodyParser('application/octet-stream')(bytes, 1, 't');
     expect(batch.type).toBe('binary');
     expect(batch.items).toEqual([bytes]);
   });

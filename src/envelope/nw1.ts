@@ -1,0 +1,74 @@
+// NW protocol v1 over HTTP: a batch of binary envelopes (codec-binary.ts, the bytes the spool stores)
+// as one request body, `Content-Type: application/vnd.sparkngin.nw1`. Byte layout in README.md here.
+// The client library writes it, the ingest reads it (src/ingest/nw1.ts), `sparkngin drain` forwards
+// spooled records in it as they are on disk.
+//
+// Strict on read: a frame is taken only if it is exactly the encoding of what it decodes to. One
+// comparison catches what a lenient decoder would silently change: bytes that are not UTF-8 (decoded
+// to U+FFFD), a header name given twice (the second would replace the first), unknown flag bits,
+// bytes after the payload, a length that disagrees with the frame.
+import { encodeEnvelope, EnvelopeDecodeError, decodeEnvelope } from './codec-binary';
+import type { Envelope } from './envelope';
+
+export const NW1_CONTENT_TYPE = 'application/vnd.sparkngin.nw1';
+/** "SNW1": the first four bytes of every body, so that a mislabelled body is refused at once. */
+export const NW1_MAGIC = Buffer.from('SNW1', 'latin1');
+const FRAME_HEADER = 4;
+
+/** One body holding the given encoded envelopes, each framed by its u32 LE length. */
+export function frameEnvelopes(encoded: readonly Buffer[]): Buffer {
+  let size = NW1_MAGIC.length;
+  for (const envelope of encoded) size += FRAME_HEADER + envelope.length;
+  const body = Buffer.allocUnsafe(size);
+  let at = NW1_MAGIC.copy(body, 0);
+  for (const envelope of encoded) {
+    at = body.writeUInt32LE(envelope.length, at);
+    at += envelope.copy(body, at);
+  }
+  return body;
+}
+
+/** Bytes a frame adds to an envelope in a body (for batch size accounting). */
+export const framedEnvelopeBytes = (encodedLength: number): number => FRAME_HEADER + encodedLength;
+export const NW1_OVERHEAD = NW1_MAGIC.length;
+
+/**
+ * The envelopes of a body, each exactly as encoded (see the top), at most `maxEvents` of them:
+ * `tooMany` is thrown past that, counted while cutting. Throws EnvelopeDecodeError naming the frame.
+ */
+export function readFrames(body: Buffer, maxEvents: number, tooMany: () => Error): Envelope[] {
+  if (body.length < NW1_MAGIC.length || !body.subarray(0, NW1_MAGIC.length).equals(NW1_MAGIC)) {
+    throw new EnvelopeDecodeError('the body does not start with the NW1 magic "SNW1"');
+  }
+  const envelopes: Envelope[] = [];
+  let at = NW1_MAGIC.length;
+  while (at < body.length) {
+    const frame = envelopes.length + 1;
+    if (envelopes.length >= maxEvents) throw tooMany();
+    if (at + FRAME_HEADER > body.length) throw new EnvelopeDecodeError(`envelope ${frame}: the body ends inside its length`);
+    const length = body.readUInt32LE(at);
+    at += FRAME_HEADER;
+    if (at + length > body.length) throw new EnvelopeDecodeError(`envelope ${frame}: ${length} bytes announced, ${body.length - at} left in the body`);
+    const bytes = body.subarray(at, at + length);
+    at += length;
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(bytes);
+    } catch (error) {
+      throw new EnvelopeDecodeError(`envelope ${frame}: ${(error as Error).message}`);
+    }
+    if (!encodeEnvelope(envelope).equals(bytes)) {
+      throw new EnvelopeDecodeError(`envelope ${frame}: not in canonical form (text that is not UTF-8, a header name given twice, unknown flags or bytes after the payload)`);
+    }
+    envelopes.push(envelope);
+  }
+  if (envelopes.length === 0) throw new EnvelopeDecodeError('the body holds no envelope');
+  return envelopes;
+}
+
+/** Why `id` cannot be a client-made event id, or undefined: a UUIDv7 (RFC 9562: version 7, variant 10). */
+export function eventIdProblem(id: string): string | undefined {
+  // The codec wrote it from 16 bytes as lower-case hex: only the version and variant nibbles remain to check.
+  if (id[14] === '7' && '89ab'.includes(id[19]!)) return undefined;
+  return `the event id ${id} is not a UUIDv7 (version 7, RFC 9562 variant)`;
+}

@@ -1,0 +1,75 @@
+// What an event must be for Sparkngin to take it, whichever way it comes: the HTTP routes check their
+// parameters against these rules, the NW1 envelope route (nw1.ts) checks every envelope against them,
+// and the client library checks each event before it goes into a batch, so that a batch the server
+// would refuse whole (a request is all or nothing) is never made of one bad event and many good ones.
+import { isUtf8 } from 'node:buffer';
+import type { Envelope } from './envelope';
+
+/** Topic names follow Kafka's rule (org.apache.kafka.common.internals.Topic): 1 to 249 of [a-zA-Z0-9._-], not "." or "..". */
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export function isLegalTopic(topic: string): boolean {
+  return LEGAL_TOPIC.test(topic) && topic !== '.' && topic !== '..';
+}
+
+export const TOPIC_RULE = "use 1 to 249 of [a-zA-Z0-9._-], not '.' or '..'";
+
+// Keys are Kafka record keys (partitioning, compaction): short strings in practice. The limit only
+// stops a mistake (a payload sent as the key) from being copied into every event of a batch.
+export const MAX_KEY_BYTES = 4096;
+
+/** Client times are milliseconds since the epoch; 15 digits reach the year 33658 and stay exact in a double. */
+export const MAX_CLIENT_TIME = 999_999_999_999_999;
+
+/** Why `key` cannot be an event key, or undefined when it can. */
+export function keyProblem(key: string): string | undefined {
+  if (key === '') return 'the key is empty; leave it out for events without a key';
+  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) return `the key is longer than ${MAX_KEY_BYTES} bytes`;
+  return undefined;
+}
+
+/** Why `sts` cannot be a client time, or undefined when it can. */
+export function clientTimeProblem(sts: number): string | undefined {
+  if (Number.isInteger(sts) && sts >= 0 && sts <= MAX_CLIENT_TIME) return undefined;
+  return `the client time must be whole milliseconds since the epoch (0 to ${MAX_CLIENT_TIME}), got ${String(sts).slice(0, 40)}`;
+}
+
+/** Why the payload cannot be an event of `type`, or undefined when it can. */
+export function dataProblem(type: Envelope['type'], data: Buffer): string | undefined {
+  if (type === 'binary') return undefined;
+  if (!isUtf8(data)) return `a ${type} payload must be UTF-8`;
+  if (type === 'text') return undefined;
+  const text = data.toString('utf8');
+  if (text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1) return 'a json payload must be one line (no raw CR or LF; JSON never needs them)';
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (error) {
+    return `the json payload is not JSON: ${(error as Error).message.slice(0, 120)}`;
+  }
+}
+
+/** Header names are lower-case (HTTP's are case-insensitive, and every route stores them so); values any text. */
+export function headersProblem(headers: Record<string, string>): string | undefined {
+  let count = 0;
+  for (const name in headers) {
+    if (name === '') return 'a header name is empty';
+    if (name !== name.toLowerCase()) return `the header name '${name.slice(0, 60)}' is not lower-case`;
+    if (++count > 0xffff) return 'more than 65535 headers';
+  }
+  return undefined;
+}
+
+/**
+ * Why an event a client made (topic, key, client time, headers, type, payload) cannot be taken, or
+ * undefined when it can. The fields a server sets (ts, ip, host) are not looked at here.
+ */
+export function eventProblem(envelope: Pick<Envelope, 'topic' | 'key' | 'sts' | 'headers' | 'type' | 'data'>): string | undefined {
+  if (!isLegalTopic(envelope.topic)) return `invalid topic name '${envelope.topic.slice(0, 60)}': ${TOPIC_RULE}`;
+  return (
+    (envelope.key === undefined ? undefined : keyProblem(envelope.key)) ??
+    (envelope.sts === undefined ? undefined : clientTimeProblem(envelope.sts)) ??
+    headersProblem(envelope.headers) ??
+    dataProblem(envelope.type, envelope.data)
+  );
+}

@@ -1,0 +1,48 @@
+// `POST /v1/topics/{topic}` with `Content-Type: application/vnd.sparkngin.nw1`: a batch of binary
+// envelopes (src/envelope/nw1.ts, byte layout in src/envelope/README.md) made by a client that chose
+// each event's id, type, key, client time and headers itself. The id is kept as given, so that a
+// retry of the same event (after a timeout, through another instance) carries the same id and a
+// consumer can tell the copies apart. The fields only a server can vouch for (receive time, client
+// address, host) are the server's: an envelope must leave them empty. Each envelope is checked like
+// any other input (src/envelope/rules.ts) and against the path's topic; one bad envelope refuses the
+// whole request, as one bad NDJSON line does.
+import { EnvelopeDecodeError } from '../envelope/codec-binary';
+import { eventIdProblem, readFrames } from '../envelope/nw1';
+import { eventProblem } from '../envelope/rules';
+import type { EventMeta } from './meta';
+import type { Batch, GivenFields } from './parse';
+import { badRequest, tooManyEvents } from './respond';
+
+const invalid = (message: string) => badRequest('INVALID_ENVELOPE', message);
+
+/** NW1 body → one payload per envelope, with each envelope's own fields in `given`. */
+export function parseEnvelopes(body: Buffer, maxEvents: number, topic: string): Batch {
+  let envelopes;
+  try {
+    envelopes = readFrames(body, maxEvents, () => tooManyEvents(maxEvents));
+  } catch (error) {
+    if (error instanceof EnvelopeDecodeError) throw invalid(error.message);
+    throw error;
+  }
+  const items = new Array<Buffer>(envelopes.length);
+  const given = new Array<GivenFields>(envelopes.length);
+  for (let i = 0; i < envelopes.length; i++) {
+    const envelope = envelopes[i]!;
+    const where = `envelope ${i + 1}`;
+    if (envelope.topic !== topic) throw invalid(`${where}: its topic '${envelope.topic.slice(0, 60)}' is not the path's ('${topic}')`);
+    if (envelope.ts !== 0 || envelope.ip !== '' || envelope.host !== '') {
+      throw invalid(`${where}: ts, ip and host are set by the server that receives it; send 0, '' and ''`);
+    }
+    const problem = eventIdProblem(envelope.id) ?? eventProblem(envelope);
+    if (problem !== undefined) throw invalid(`${where}: ${problem}`);
+    items[i] = envelope.data;
+    given[i] = { id: envelope.id, type: envelope.type, key: envelope.key, sts: envelope.sts, headers: envelope.headers };
+  }
+  return { type: 'binary', items, given };
+}
+
+/** An NW1 request carries key, client time and headers in each envelope; the same given beside them would be ambiguous. */
+export function refuseRequestMeta(meta: EventMeta): void {
+  const extra = [meta.key !== undefined && 'key', meta.sts !== undefined && 'sts', Object.keys(meta.headers).length > 0 && 'X-Sparkngin-Header-*'].filter(Boolean);
+  if (extra.length > 0) throw invalid(`NW1 envelopes carry their own key, client time and headers; leave ${extra.join(', ')} out of the request`);
+}

@@ -1,0 +1,123 @@
+// NW1 envelopes over HTTP (src/ingest/nw1.ts, layout in src/envelope/README.md), through a real
+// ingest server (ingest-harness.ts): the client's ids, types, keys, times and headers are kept, the
+// server sets receive time, address and host, and every malformed or dishonest body is a 400 that
+// stores nothing.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeEnvelope } from '../../src/envelope/codec-binary';
+import { type Envelope, newEventId, newHeaders } from '../../src/envelope/envelope';
+import { frameEnvelopes, NW1_CONTENT_TYPE } from '../../src/envelope/nw1';
+import { NOW, sendTo, serverPerFile } from './ingest-harness';
+
+const h = serverPerFile({ maxEventsPerRequest: 50 });
+
+function event(fields: Partial<Envelope> = {}): Envelope {
+  return { id: newEventId(), topic: 'orders', ts: 0, ip: '', host: '', headers: newHeaders(), type: 'json', data: Buffer.from('{"n":1}'), ...fields };
+}
+
+const postBody = (body: Buffer, query = '', headers: Record<string, string> = {}, topic = 'orders') =>
+  sendTo(h.url, `/v1/topics/${topic}${query}`, { method: 'POST', headers: { 'content-type': NW1_CONTENT_TYPE, ...headers }, body });
+
+const postEnvelopes = (envelopes: Envelope[], query = '', headers: Record<string, string> = {}) => postBody(frameEnvelopes(envelopes.map(encodeEnvelope)), query, headers);
+
+describe('POST /v1/topics/{topic} with NW1 envelopes', () => {
+  it("keeps each event's own id, type, key, client time and headers; sets receive time, address and host", async () => {
+    const headers = newHeaders();
+    headers['trace-id'] = 'abc';
+    headers['constructor'] = 'a header like any other';
+    const sent = [
+      event({ key: 'customer-7', sts: 1_700_000_000_000, headers }),
+      event({ type: 'text', data: Buffer.from('line one\nline two ü') }),
+      event({ type: 'binary', data: Buffer.from([0, 255, 10, 13]) }),
+      event({ type: 'binary', data: Buffer.alloc(0) }),
+    ];
+    const answer = await postEnvelopes(sent, '?ack=sink');
+    expect(answer.status).toBe(202);
+    expect(answer.body).toEqual({ accepted: 4, ids: sent.map((e) => e.id) });
+    expect(h.target.calls[0]!.ack).toBe('sink');
+    expect(h.target.events).toEqual(sent.map((e) => ({ ...e, ts: NOW, ip: '127.0.0.1', host: 'ingest-test' })));
+    expect(Object.getPrototypeOf(h.target.events[0]!.headers)).toBeNull();
+  });
+
+  it('takes a charset label on the body as meaningless, and any valid batch up to the event limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ key: fc.option(fc.string({ minLength: 1, maxLength: 50 }), { nil: undefined }), text: fc.string() }), { minLength: 1, maxLength: 50 }), async (drawn) => {
+        h.target.reset();
+        const sent = drawn.map(({ key, text }) => event({ key, type: 'text', data: Buffer.from(text) }));
+        const answer = await postEnvelopes(sent, '', { 'content-type': `${NW1_CONTENT_TYPE}; charset=utf-8` });
+        expect(answer.status).toBe(202);
+        expect(h.target.events.map((e) => [e.id, e.key, e.data.toString()])).toEqual(sent.map((e) => [e.id, e.key, e.data.toString()]));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  const refusals: Array<[string, () => Promise<{ status: number; body: any }>, RegExp]> = [
+    ['a body without the magic', () => postBody(Buffer.from('{"n":1}')), /magic/],
+    ['a body with the magic and nothing else', () => postBody(Buffer.from('SNW1')), /no envelope/],
+    ['a frame cut short', () => postBody(frameEnvelopes([encodeEnvelope(event())]).subarray(0, 30)), /announced/],
+    ['a length cut short', () => postBody(Buffer.concat([frameEnvelopes([encodeEnvelope(event())]), Buffer.from([1, 0])])), /ends inside its length/],
+    ['an envelope with bytes after its payload', () => postBody(frameEnvelopes([Buffer.concat([encodeEnvelope(event()), Buffer.from('x')])])), /canonical/],
+    ['text that is not UTF-8', () => postEnvelopes([event({ type: 'text', data: Buffer.from([0xc3, 0x28]) })]), /UTF-8/],
+    ['a key that is not UTF-8', () => postBody(frameEnvelopes([utf8Broken(encodeEnvelope(event({ key: 'kü' })), 'kü')])), /canonical/],
+    ['a json payload that is not JSON', () => postEnvelopes([event({ data: Buffer.from('{nope') })]), /not JSON/],
+    ['a json payload with a raw line break', () => postEnvelopes([event({ data: Buffer.from('{\n"n":1}') })]), /one line/],
+    ['another topic than the path', () => postEnvelopes([event(), event({ topic: 'other' })]), /envelope 2: its topic 'other'/],
+    ['a receive time', () => postEnvelopes([event({ ts: 5 })]), /set by the server/],
+    ['a client address', () => postEnvelopes([event({ ip: '10.0.0.1' })]), /set by the server/],
+    ['a host', () => postEnvelopes([event({ host: 'forged' })]), /set by the server/],
+    ['an id that is no UUIDv7', () => postEnvelopes([event({ id: '6f9619ff-8b86-4011-b42d-00c04fc964ff' })]), /UUIDv7/],
+    ['an empty key', () => postEnvelopes([event({ key: '' })]), /key is empty/],
+    ['a client time with a fraction', () => postEnvelopes([event({ sts: 1.5 })]), /whole milliseconds/],
+    ['an upper-case header name', () => postEnvelopes([event({ headers: Object.assign(newHeaders(), { Trace: 'x' }) })]), /lower-case/],
+    ['a key parameter beside the envelopes', () => postEnvelopes([event()], '?key=k'), /leave key out/],
+    ['an event header beside the envelopes', () => postEnvelopes([event()], '', { 'x-sparkngin-header-a': 'b' }), /X-Sparkngin-Header/],
+  ];
+  for (const [what, post, message] of refusals) {
+    it(`refuses ${what} with 400 INVALID_ENVELOPE, storing nothing`, async () => {
+      const answer = await post();
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('INVALID_ENVELOPE');
+      expect(answer.body.error.message).toMatch(message);
+      expect(h.target.calls).toHaveLength(0);
+    });
+  }
+
+  it('refuses a header name given twice (the decoder would keep one) and more events than the limit', async () => {
+    const once = encodeEnvelope(event({ headers: Object.assign(newHeaders(), { aa: '1', ab: '2' }) }));
+    const twice = Buffer.from(once.toString('latin1').replace('\u0002\u0000ab', '\u0002\u0000aa'), 'latin1');
+    const answer = await postBody(frameEnvelopes([twice]));
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.message).toMatch(/canonical/);
+    const tooMany = await postEnvelopes(Array.from({ length: 51 }, () => event()));
+    expect(tooMany.status).toBe(413);
+    expect(tooMany.body.error.code).toBe('TOO_MANY_EVENTS');
+    expect(h.target.calls).toHaveLength(0);
+  });
+});
+
+/** The encoding of an envelope whose `text` (a key or header) has its UTF-8 bytes replaced by invalid ones of the same length. */
+function utf8Broken(encoded: Buffer, text: string): Buffer {
+  const bytes = Buffer.from(text);
+  const at = encoded.indexOf(bytes);
+  const out = Buffer.from(encoded);
+  out[at + bytes.length - 1] = 0x28; // the second byte of 'ü' becomes '(' : C3 28 is not UTF-8
+  return out;
+}
+
+describe('the byte layout in src/envelope/README.md', () => {
+  it('is what the codec writes: its worked example, and the NW1 body around it', () => {
+    const envelope: Envelope = { id: '01890a5d-ac96-7abc-8def-0123456789ab', topic: 't', ts: NOW, ip: '::1', host: 'h', headers: newHeaders(), type: 'text', data: Buffer.from('hi') };
+    const ts = Buffer.alloc(8);
+    ts.writeDoubleLE(NOW);
+    const expected = Buffer.concat([
+      Buffer.from([1, 1, 0]),
+      Buffer.from('01890a5dac967abc8def0123456789ab', 'hex'),
+      ts,
+      Buffer.from('01 74 03 3a 3a 31 01 68 00 00 02 00 00 00 68 69'.replaceAll(' ', ''), 'hex'),
+    ]);
+    expect(expected).toHaveLength(43);
+    expect(encodeEnvelope(envelope)).toEqual(expected);
+    expect(frameEnvelopes([expected])).toEqual(Buffer.concat([Buffer.from('SNW1'), Buffer.from([43, 0, 0, 0]), expected]));
+  });
+});
