@@ -1,6 +1,8 @@
 // Bundles the TypeScript CLI into one CommonJS file: what `npm start` runs and what the
 // single-executable build (packaging/) injects into a Node binary. CommonJS because Node's
 // single-executable mechanism only runs a CommonJS main script.
+// Also the client library `sparkngin/client` (src/client), as ESM and CJS bundles with nothing
+// outside Node's own modules; its type declarations come from `npm run build:types`.
 import { build } from 'esbuild';
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,11 @@ try {
   // Not a git checkout (an unpacked source tarball): keep the env value or 'unknown'.
 }
 
+const define = {
+  SPARKNGIN_VERSION: JSON.stringify(pkg.version),
+  SPARKNGIN_COMMIT: JSON.stringify(commit),
+};
+
 await build({
   entryPoints: [new URL('../src/cli/main.ts', import.meta.url).pathname],
   outfile: new URL('../build/sparkngin.cjs', import.meta.url).pathname,
@@ -23,8 +30,20 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  define: {
-    SPARKNGIN_VERSION: JSON.stringify(pkg.version),
-    SPARKNGIN_COMMIT: JSON.stringify(commit),
-  },
+  define,
 });
+
+for (const [format, file] of [['esm', 'index.mjs'], ['cjs', 'index.cjs']]) {
+  await build({
+    entryPoints: [new URL('../src/client/index.ts', import.meta.url).pathname],
+    outfile: new URL(`../build/client/${file}`, import.meta.url).pathname,
+    bundle: true,
+    platform: 'node',
+    format,
+    target: 'node20',
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+    define,
+  });
+}

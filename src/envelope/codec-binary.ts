@@ -8,6 +8,7 @@
 //   u32+ data
 //
 // `u8+ x` is a length of that width followed by the UTF-8 bytes of x.
+import { isUtf8 } from 'node:buffer';
 import { SparknginError } from '../errors';
 import { type Envelope, type EventType, newHeaders } from './envelope';
 
@@ -136,7 +137,13 @@ function writeUuid(out: Buffer, at: number, id: string): void {
 
 const hexValue = (code: number): number => (code <= 57 ? code - 48 : (code | 0x20) - 87);
 
-export function decodeEnvelope(bytes: Buffer): Envelope {
+/**
+ * Decodes one envelope. `strict` (for envelopes from outside: NW1 over HTTP) also refuses what the
+ * lenient read would quietly change or ignore: text that is not UTF-8 (it would read as U+FFFD), a
+ * header name given twice (the second would replace the first), unknown flag bits, and bytes after
+ * the payload. What passes it is exactly what `encodeEnvelope` writes for the decoded fields.
+ */
+export function decodeEnvelope(bytes: Buffer, strict = false): Envelope {
   let at = 0;
   const need = (n: number) => {
     if (at + n > bytes.length) throw new EnvelopeDecodeError(`envelope truncated at byte ${at} (needs ${n} more)`);
@@ -146,6 +153,7 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
     const length = width === 1 ? bytes[at]! : width === 2 ? bytes.readUInt16LE(at) : bytes.readUInt32LE(at);
     at += width;
     need(length);
+    if (strict && !isUtf8(bytes.subarray(at, at + length))) throw new EnvelopeDecodeError(`text at byte ${at} is not UTF-8`);
     const text = bytes.toString('utf8', at, at + length);
     at += length;
     return text;
@@ -157,6 +165,7 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
   const type = TYPES[bytes[at++]!];
   if (type === undefined) throw new EnvelopeDecodeError(`unknown event type ${bytes[at - 1]}`);
   const flags = bytes[at++]!;
+  if (strict && (flags & ~(FLAG_KEY | FLAG_STS)) !== 0) throw new EnvelopeDecodeError(`unknown flags ${flags}`);
   const hex = bytes.toString('hex', at, at + 16);
   at += 16;
   const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
@@ -178,12 +187,14 @@ export function decodeEnvelope(bytes: Buffer): Envelope {
   const headers = newHeaders();
   for (let i = 0; i < headerCount; i++) {
     const name = string(2);
+    if (strict && name in headers) throw new EnvelopeDecodeError(`the header name '${name.slice(0, 60)}' is given twice`);
     headers[name] = string(4);
   }
   need(4);
   const length = bytes.readUInt32LE(at);
   at += 4;
   need(length);
+  if (strict && at + length !== bytes.length) throw new EnvelopeDecodeError(`${bytes.length - at - length} bytes after the payload`);
   const data = bytes.subarray(at, at + length);
   const envelope: Envelope = { id, topic, ts, ip, host, headers, type, data };
   if (key !== undefined) envelope.key = key;

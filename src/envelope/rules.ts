@@ -60,16 +60,16 @@ export function headersProblem(headers: Record<string, string>): string | undefi
   return undefined;
 }
 
+/** Why the topic, key, client time or headers of an event cannot be taken, or undefined when they can. */
+export function metaProblem(envelope: Pick<Envelope, 'topic' | 'key' | 'sts' | 'headers'>): string | undefined {
+  if (!isLegalTopic(envelope.topic)) return `invalid topic name '${envelope.topic.slice(0, 60)}': ${TOPIC_RULE}`;
+  return (envelope.key === undefined ? undefined : keyProblem(envelope.key)) ?? (envelope.sts === undefined ? undefined : clientTimeProblem(envelope.sts)) ?? headersProblem(envelope.headers);
+}
+
 /**
  * Why an event a client made (topic, key, client time, headers, type, payload) cannot be taken, or
  * undefined when it can. The fields a server sets (ts, ip, host) are not looked at here.
  */
 export function eventProblem(envelope: Pick<Envelope, 'topic' | 'key' | 'sts' | 'headers' | 'type' | 'data'>): string | undefined {
-  if (!isLegalTopic(envelope.topic)) return `invalid topic name '${envelope.topic.slice(0, 60)}': ${TOPIC_RULE}`;
-  return (
-    (envelope.key === undefined ? undefined : keyProblem(envelope.key)) ??
-    (envelope.sts === undefined ? undefined : clientTimeProblem(envelope.sts)) ??
-    headersProblem(envelope.headers) ??
-    dataProblem(envelope.type, envelope.data)
-  );
+  return metaProblem(envelope) ?? dataProblem(envelope.type, envelope.data);
 }

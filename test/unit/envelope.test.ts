@@ -39,6 +39,14 @@ describe('envelope', () => {
     );
   });
 
+  it('a strict read takes everything the codec writes', () => {
+    fc.assert(
+      fc.property(arbitraryEnvelope, (envelope) => {
+        expect(withoutUndefined(decodeEnvelope(encodeEnvelope(envelope), true))).toEqual(withoutUndefined(decodeEnvelope(encodeEnvelope(envelope))));
+      }),
+    );
+  });
+
   it('a request\'s envelopes encoded together are byte for byte those encoded one by one', () => {
     // Envelopes of one request share their fields but the id and data; shared and changed fields mixed.
     const request = fc.tuple(arbitraryEnvelope, fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.option(arbitraryEnvelope)), { maxLength: 8 }));

@@ -1,0 +1,470 @@
+// The Sparkngin client: send() → a bounded memory buffer → batches (batch.ts) → at most maxInFlight
+// NW1 requests (transport.ts) to the instances up (instances.ts), retried with backoff, failed over,
+// and — with a spill — written to local disk (spill.ts) while no instance can take them, then
+// delivered from there. Each send() promise settles once: acknowledged per its ack mode, spilled,
+// or rejected (the event was refused, or not acknowledged within deliveryTimeoutMs without a spill).
+//
+// Why a file over 300 lines: the buffer, the send queue, the retry timers and the spill pumps share
+// one set of counters (in flight, outstanding per flush epoch) that flush() and close() wait on;
+// split, each part would need the others' internals.
+import { frameEnvelopes } from '../envelope/nw1';
+import { decodeEnvelope } from '../envelope/codec-binary';
+import { backoffMs } from '../sinks/retry';
+import { addEvent, type Batch, Batcher, deadlineOf, newBatch, type PendingEvent, splitBatch } from './batch';
+import { discoverUrls } from './endpoints';
+import { BufferFullError, ClientClosedError, DeliveryTimeoutError, EventRefusedError, InvalidEventError } from './errors';
+import { type EncodedEvent, jsonEvent, type RawSendOptions, rawEvent, type SendOptions } from './event';
+import { type Instance, InstancePool, type InstanceStats } from './instances';
+import { type AckMode, type ClientOptions, type ClientSettings, resolveOptions } from './options';
+import { Spill } from './spill';
+import { post, type Outcome } from './transport';
+
+export interface Delivery {
+  id: string;
+  /** `acked`: an instance acknowledged it per its ack mode; `spilled`: it is on the local spill, to be delivered later. */
+  status: 'acked' | 'spilled';
+  /** The instance that acknowledged it. */
+  instance?: string;
+}
+
+export interface ClientStats {
+  /** Events given to send() and accepted into the buffer. */
+  sent: number;
+  acked: number;
+  spilled: number;
+  /** Events rejected (refused, timed out, buffer full, closed). */
+  failed: number;
+  /** Failed requests that were tried again. */
+  retries: number;
+  /** Spilled events delivered from the spill (by this process; earlier runs' included). */
+  deliveredFromSpill: number;
+  bufferedBytes: number;
+  inFlight: number;
+  queuedBatches: number;
+  instances: InstanceStats[];
+}
+
+interface Waiter {
+  event: EncodedEvent;
+  ack: AckMode;
+  epoch: number;
+  resolve(delivery: Delivery): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** How often queued batches are checked against their deadline while work is outstanding. */
+const TICK_MS = 250;
+
+export class SparknginClient {
+  readonly settings: ClientSettings;
+  private readonly pool: InstancePool;
+  private readonly batcher: Batcher;
+  private readonly queue: Batch[] = [];
+  /** Batches waiting out a backoff, by their timer. */
+  private readonly waiting = new Map<NodeJS.Timeout, Batch>();
+  /** Aborted at close: requests still in flight then (spill deliveries) are given up, their records stay spilled. */
+  private readonly stopping = new AbortController();
+  private starting = true;
+  private readonly blocked: Waiter[] = [];
+  private spill: Spill | undefined;
+  private readonly pumps = new Map<AckMode, Promise<void>>();
+  private readonly started: Promise<void>;
+  private startError: Error | undefined;
+  private inFlight = 0;
+  private spilling = 0;
+  private bufferedBytes = 0;
+  private epoch = 0;
+  /** Events not yet settled, per the flush epoch they were sent in. */
+  private readonly outstanding = new Map<number, number>();
+  private readonly flushes: Array<{ epoch: number; resolve: () => void }> = [];
+  private ticker: NodeJS.Timeout | undefined;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private spillWarned = false;
+  private readonly counters = { sent: 0, acked: 0, spilled: 0, failed: 0, retries: 0, deliveredFromSpill: 0 };
+
+  constructor(options: ClientOptions = {}) {
+    this.settings = resolveOptions(options);
+    const { balance, healthIntervalMs, maxInFlight, logger } = this.settings;
+    this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger }, this.settings.urls ?? []);
+    this.pool.onAvailable(() => this.pump());
+    this.batcher = new Batcher(this.settings.batch, (batch) => this.enqueue(batch));
+    this.started = this.start().then(
+      () => {
+        this.starting = false;
+        this.pump();
+      },
+      (error: Error) => {
+        this.starting = false;
+        this.startError = error;
+        this.failAll(error);
+      },
+    );
+  }
+
+  /** Resolves once the instances are known and the spill is open; rejects with what kept the client from starting. */
+  async ready(): Promise<void> {
+    await this.started;
+    if (this.startError) throw this.startError;
+  }
+
+  private async start(): Promise<void> {
+    if (this.settings.spill) {
+      this.spill = await Spill.open(this.settings.spill.dir, this.settings.spill.maxBytes, this.settings.logger);
+      if (this.closing) return;
+      for (const ack of this.spill.openModes()) this.startPump(ack);
+    }
+    if (this.settings.urls === undefined) this.pool.setUrls(await discoverUrls(this.settings.discovery));
+  }
+
+  /** Sends a JSON value (anything JSON.stringify takes) as a `json` event. */
+  send(topic: string, value: unknown, options: SendOptions = {}): Promise<Delivery> {
+    return this.admit(() => jsonEvent(topic, value, options), options.ack);
+  }
+
+  /** Sends bytes as they are: `binary` by default, or `text` / `json` (`options.type`). */
+  sendRaw(topic: string, data: Uint8Array | string, options: RawSendOptions = {}): Promise<Delivery> {
+    return this.admit(() => rawEvent(topic, data, options), options.ack);
+  }
+
+  private admit(make: () => EncodedEvent, ackOption: AckMode | undefined): Promise<Delivery> {
+    if (this.closing) return Promise.reject(new ClientClosedError());
+    if (this.startError) return Promise.reject(this.startError);
+    let event: EncodedEvent;
+    const ack = ackOption ?? this.settings.ack;
+    try {
+      if (ack !== 'spool' && ack !== 'sink') throw new InvalidEventError(`ack must be 'spool' or 'sink', got ${String(ack)}`);
+      event = make();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { maxBytes, whenFull, maxBlockMs } = this.settings.buffer;
+    if (event.bytes.length > maxBytes) return Promise.reject(new InvalidEventError(`the event (${event.bytes.length} bytes encoded) is larger than buffer.maxBytes`));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { event, ack, epoch: this.epoch, resolve, reject, timer: undefined };
+      this.track(waiter.epoch, +1);
+      if (this.blocked.length === 0 && this.bufferedBytes + event.bytes.length <= maxBytes) return this.accept(waiter);
+      if (whenFull === 'fail') return this.refuseWaiter(waiter, new BufferFullError(maxBytes));
+      waiter.timer = setTimeout(() => {
+        this.blocked.splice(this.blocked.indexOf(waiter), 1);
+        this.refuseWaiter(waiter, new BufferFullError(maxBytes));
+      }, maxBlockMs);
+      this.blocked.push(waiter);
+    });
+  }
+
+  private refuseWaiter(waiter: Waiter, error: Error): void {
+    this.counters.failed++;
+    waiter.reject(error);
+    this.track(waiter.epoch, -1);
+  }
+
+  /** Into the buffer and an open batch; settles the caller's promise exactly once. */
+  private accept(waiter: Waiter): void {
+    const { event, ack, epoch } = waiter;
+    const size = event.bytes.length;
+    this.bufferedBytes += size;
+    this.counters.sent++;
+    let settled = false;
+    const settle = (done: () => void) => {
+      if (settled) return;
+      settled = true;
+      this.bufferedBytes -= size;
+      done();
+      this.track(epoch, -1);
+      this.admitBlocked();
+    };
+    const timeout = this.settings.deliveryTimeoutMs;
+    const pending: PendingEvent = {
+      id: event.id,
+      bytes: event.bytes,
+      deadline: timeout > 0 ? Date.now() + timeout : Infinity,
+      acked: (instance) => settle(() => (this.counters.acked++, waiter.resolve({ id: event.id, status: 'acked', instance }))),
+      spilled: () => settle(() => (this.counters.spilled++, waiter.resolve({ id: event.id, status: 'spilled' }))),
+      failed: (error) => settle(() => (this.counters.failed++, waiter.reject(error))),
+    };
+    this.keepTicking();
+    this.batcher.add(event.topic, ack, pending);
+  }
+
+  private admitBlocked(): void {
+    const max = this.settings.buffer.maxBytes;
+    while (this.blocked.length > 0 && this.bufferedBytes + this.blocked[0]!.event.bytes.length <= max) {
+      const waiter = this.blocked.shift()!;
+      clearTimeout(waiter.timer);
+      this.accept(waiter);
+    }
+  }
+
+  private enqueue(batch: Batch): void {
+    this.queue.push(batch);
+    this.pump();
+  }
+
+  /** Sends what the queue holds, as far as requests in flight and available instances allow. */
+  private pump(): void {
+    if (this.startError) return;
+    const now = Date.now();
+    while (this.inFlight < this.settings.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue[0]!;
+      if (deadlineOf(batch) <= now) {
+        this.queue.shift();
+        this.expire(batch);
+        continue;
+      }
+      let instance = this.pool.pick(batch.failedOn);
+      if (instance === undefined && batch.failedOn.size > 0) {
+        batch.failedOn.clear();
+        instance = this.pool.pick();
+      }
+      if (instance === undefined) {
+        // Nobody can take it now: to the spill if there is one (the pool wakes the pump otherwise).
+        if (this.spill === undefined || batch.fromSpill || this.starting) break;
+        this.queue.shift();
+        this.spillBatch(batch);
+        continue;
+      }
+      this.queue.shift();
+      this.dispatch(batch, instance);
+    }
+  }
+
+  private dispatch(batch: Batch, instance: Instance): void {
+    this.inFlight++;
+    instance.inFlight++;
+    const body = frameEnvelopes(batch.events.map((event) => event.bytes));
+    const { token, requestTimeoutMs } = this.settings;
+    const request = { base: instance.base, agent: instance.agent, topic: batch.topic, ack: batch.ack, body, events: batch.events.length, token, timeoutMs: requestTimeoutMs, signal: this.stopping.signal };
+    void post(request).then((outcome) => {
+      this.inFlight--;
+      instance.inFlight--;
+      this.settleRequest(batch, instance, outcome);
+      this.pump();
+    });
+  }
+
+  private settleRequest(batch: Batch, instance: Instance, outcome: Outcome): void {
+    if (outcome.kind === 'acked') {
+      this.pool.succeeded(instance, batch.events.length);
+      for (const event of batch.events) event.acked(instance.url);
+      return;
+    }
+    if (outcome.kind === 'refused') {
+      if (outcome.split && batch.events.length > 1) {
+        this.queue.unshift(...splitBatch(batch));
+        return;
+      }
+      const error = new EventRefusedError(outcome.status, outcome.code, outcome.message, instance.url);
+      for (const event of batch.events) event.failed(error);
+      return;
+    }
+    this.counters.retries++;
+    this.pool.failed(instance, outcome.instance, outcome.afterMs, outcome.why);
+    batch.failures++;
+    batch.lastError = `${instance.url}: ${outcome.why}`;
+    batch.failedOn.add(instance);
+    if (this.stopping.signal.aborted) return this.abandon(batch);
+    // Fail over at once when another instance can take it; otherwise wait (at least Retry-After).
+    if (this.pool.pick(batch.failedOn) !== undefined) {
+      this.queue.unshift(batch);
+      return;
+    }
+    batch.failedOn.clear();
+    if (this.spill !== undefined && !batch.fromSpill && !this.pool.anyUp()) return this.spillBatch(batch);
+    this.later(Math.max(backoffMs(this.settings.retry, batch.failures - 1), outcome.afterMs), batch);
+  }
+
+  /** Puts `batch` back in the queue after `ms`. */
+  private later(ms: number, batch: Batch): void {
+    const timer = setTimeout(() => {
+      this.waiting.delete(timer);
+      this.queue.unshift(batch);
+      this.pump();
+    }, ms);
+    this.waiting.set(timer, batch);
+  }
+
+  private expire(batch: Batch): void {
+    if (this.spill !== undefined && !batch.fromSpill) return this.spillBatch(batch);
+    const error = new DeliveryTimeoutError(this.settings.deliveryTimeoutMs, batch.lastError);
+    for (const event of batch.events) event.failed(error);
+  }
+
+  private spillBatch(batch: Batch): void {
+    const spill = this.spill!;
+    this.spilling++;
+    if (!this.spillWarned) {
+      this.spillWarned = true;
+      this.settings.logger.warn('client.spilling', { dir: spill.dir, why: batch.lastError ?? 'no instance is up' });
+    }
+    const first = !this.pumps.has(batch.ack);
+    spill.append(batch.ack, batch.events.map((event) => event.bytes)).then(
+      () => {
+        this.spilling--;
+        for (const event of batch.events) event.spilled();
+        if (first) this.startPump(batch.ack);
+      },
+      (error: Error) => {
+        this.spilling--;
+        // Spill full or failing: the batch stays in memory and is tried again (the buffer pushes back).
+        this.settings.logger.error('client.spill_failed', { dir: spill.dir, error });
+        batch.lastError = `spill: ${error.message}`;
+        batch.failures++;
+        this.later(backoffMs(this.settings.retry, batch.failures - 1), batch);
+      },
+    );
+  }
+
+  /** Delivers what the spill of `ack` holds, a chunk at a time, while the client runs. */
+  private startPump(ack: AckMode): void {
+    if (this.pumps.has(ack) || this.spill === undefined) return;
+    const spill = this.spill;
+    const { maxEvents, maxBytes } = this.settings.batch;
+    const chunkEvents = maxEvents * Math.max(1, Math.floor(this.settings.maxInFlight / 2));
+    const pump = (async () => {
+      while (!this.stopping.signal.aborted) {
+        const chunk = await spill.read(ack, chunkEvents, maxBytes * Math.max(1, Math.floor(this.settings.maxInFlight / 2)));
+        if (chunk === undefined) break;
+        if (!(await this.deliverChunk(ack, chunk.records))) break;
+        spill.commit(ack, chunk.nextSeq);
+      }
+    })().catch((error: Error) => this.settings.logger.error('client.spill_pump_failed', { error }));
+    this.pumps.set(ack, pump);
+  }
+
+  /** Sends spilled records as batches per topic; true once every one is acknowledged (or set aside), false when the client closed first. */
+  private deliverChunk(ack: AckMode, records: Buffer[]): Promise<boolean> {
+    const spill = this.spill!;
+    return new Promise((resolve) => {
+      let left = records.length;
+      let abandoned = false;
+      const done = () => {
+        if (--left === 0) resolve(!abandoned);
+      };
+      const batches = new Map<string, Batch>();
+      for (const record of records) {
+        let topic: string;
+        try {
+          topic = decodeEnvelope(record).topic;
+        } catch (error) {
+          void spill.setAside(record, (error as Error).message).finally(done);
+          continue;
+        }
+        let batch = batches.get(topic);
+        if (batch === undefined || batch.events.length >= this.settings.batch.maxEvents || batch.bytes + record.length > this.settings.batch.maxBytes) {
+          if (batch !== undefined) this.queue.push(batch);
+          batch = newBatch(topic, ack, true);
+          batches.set(topic, batch);
+        }
+        addEvent(batch, {
+          id: '',
+          bytes: record,
+          deadline: Infinity,
+          acked: () => (this.counters.deliveredFromSpill++, done()),
+          spilled: done,
+          failed: (error) => {
+            if (error instanceof ClientClosedError) abandoned = true;
+            if (abandoned) return done();
+            void spill.setAside(record, error.message).finally(done);
+          },
+        });
+      }
+      for (const batch of batches.values()) this.queue.push(batch);
+      this.pump();
+    });
+  }
+
+  /** A spill batch left behind at close: not acknowledged, so it stays in the spill for the next run. */
+  private abandon(batch: Batch): void {
+    const closed = new ClientClosedError();
+    for (const event of batch.events) event.failed(closed);
+  }
+
+  private track(epoch: number, delta: number): void {
+    const count = (this.outstanding.get(epoch) ?? 0) + delta;
+    if (count === 0) this.outstanding.delete(epoch);
+    else this.outstanding.set(epoch, count);
+    if (delta < 0) this.checkFlushes();
+  }
+
+  private checkFlushes(): void {
+    const oldest = this.outstanding.keys().next();
+    const open = oldest.done ? Infinity : oldest.value;
+    for (let i = this.flushes.length - 1; i >= 0; i--) {
+      if (this.flushes[i]!.epoch < open) this.flushes.splice(i, 1)[0]!.resolve();
+    }
+    if (this.outstanding.size === 0 && this.queue.length === 0 && this.inFlight === 0 && this.spilling === 0) this.stopTicking();
+  }
+
+  private keepTicking(): void {
+    if (this.ticker !== undefined) return;
+    // Keeps the process alive while events are outstanding: a program that awaits close() must not
+    // exit in the middle because every other timer is unref'd.
+    this.ticker = setInterval(() => this.pump(), TICK_MS);
+  }
+
+  private stopTicking(): void {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+
+  /** Resolves once every event sent before the call is acknowledged, spilled or rejected. */
+  flush(): Promise<void> {
+    const epoch = this.epoch++;
+    this.batcher.sealAll();
+    const promise = new Promise<void>((resolve) => this.flushes.push({ epoch, resolve }));
+    this.checkFlushes();
+    return promise;
+  }
+
+  /**
+   * Refuses later sends, waits for every event sent to be acknowledged, spilled or rejected, then
+   * stops. Spilled events not delivered yet stay in the spill for the next client on its dir.
+   */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      await this.started;
+      await this.flush();
+      // What is left is spill deliveries: given up, their chunk uncommitted, so the next run sends them.
+      this.stopping.abort();
+      for (const [timer, batch] of this.waiting) {
+        clearTimeout(timer);
+        this.abandon(batch);
+      }
+      this.waiting.clear();
+      for (const batch of this.queue.splice(0)) this.abandon(batch);
+      await this.spill?.close();
+      await Promise.all(this.pumps.values());
+      this.stopTicking();
+      this.pool.close();
+    })();
+    return this.closed;
+  }
+
+  /** Rejects everything waiting: the client could not start. */
+  private failAll(error: Error): void {
+    this.batcher.sealAll();
+    for (const waiter of this.blocked.splice(0)) {
+      clearTimeout(waiter.timer);
+      this.refuseWaiter(waiter, error);
+    }
+    for (const batch of this.queue.splice(0)) for (const event of batch.events) event.failed(error);
+  }
+
+  stats(): ClientStats {
+    return {
+      ...this.counters,
+      bufferedBytes: this.bufferedBytes,
+      inFlight: this.inFlight,
+      queuedBatches: this.queue.length,
+      instances: this.pool.stats(),
+    };
+  }
+
+  /** Events spilled and not delivered yet, per ack mode (0 without a spill). */
+  async spillBacklog(): Promise<Record<AckMode, number>> {
+    return this.spill === undefined || this.spill.isClosed ? { spool: 0, sink: 0 } : this.spill.backlog();
+  }
+}

@@ -1,0 +1,140 @@
+// One request: an NW1 body POSTed to one instance, and what its answer means for the batch (acked,
+// worth trying again, or refused for good) and for the instance (down, busy for a while, or fine).
+// node:http with a keep-alive agent per instance rather than fetch: the agent's sockets are bounded
+// and can be dropped with the instance, and a timeout is one timer per request.
+import { type Agent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { NW1_CONTENT_TYPE } from '../envelope/nw1';
+import { VERSION } from '../version';
+import type { AckMode } from './options';
+
+export type Outcome =
+  | { kind: 'acked' }
+  /** Try again: `instance` says what the failure tells of the instance; `afterMs` is its Retry-After. */
+  | { kind: 'retry'; instance: 'down' | 'busy' | 'fine'; afterMs: number; why: string }
+  /** The instance will not take these events: `split` when a smaller batch might pass (400, 413). */
+  | { kind: 'refused'; status: number; code: string; message: string; split: boolean };
+
+export interface PostOptions {
+  base: URL;
+  agent: Agent;
+  topic: string;
+  ack: AckMode;
+  body: Buffer;
+  events: number;
+  token: string | undefined;
+  timeoutMs: number;
+  /** Aborting gives the request up (answered as a failure to retry). */
+  signal?: AbortSignal;
+}
+
+/** Largest answer read: a 202 lists the ids (about 40 bytes each); errors are short. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+const USER_AGENT = `sparkngin-client/${VERSION}`;
+
+/** The request URL of a topic on an instance whose base URL may carry a path (behind a proxy). */
+export function topicUrl(base: URL, topic: string, ack: AckMode): URL {
+  const url = new URL(base);
+  url.pathname = `${base.pathname.replace(/\/+$/, '')}/v1/topics/${encodeURIComponent(topic)}`;
+  if (ack === 'sink') url.search = '?ack=sink';
+  return url;
+}
+
+export function post(options: PostOptions): Promise<Outcome> {
+  const url = topicUrl(options.base, options.topic, options.ack);
+  const headers: Record<string, string | number> = {
+    'content-type': NW1_CONTENT_TYPE,
+    'content-length': options.body.length,
+    'user-agent': USER_AGENT,
+  };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    let settled = false;
+    const onAbort = () => request.destroy();
+    const finish = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const request = send(url, { method: 'POST', agent: options.agent, headers }, (response) => {
+      readAnswer(response).then(
+        (text) => finish(judge(response, text, options.events)),
+        (error: Error) => finish({ kind: 'retry', instance: 'down', afterMs: 0, why: `answer cut off: ${error.message}` }),
+      );
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      // A host that died answers nothing at all: out of rotation until its /health answers again.
+      finish({ kind: 'retry', instance: 'down', afterMs: 0, why: `no answer within ${options.timeoutMs} ms` });
+    }, options.timeoutMs);
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (options.signal?.aborted) finish({ kind: 'retry', instance: 'fine', afterMs: 0, why: 'given up: the client closed' });
+      else finish({ kind: 'retry', instance: 'down', afterMs: 0, why: error.code ?? error.message });
+    });
+    if (options.signal?.aborted) request.destroy();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    request.end(options.body);
+  });
+}
+
+function readAnswer(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_ANSWER_BYTES) response.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
+      else chunks.push(chunk);
+    });
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', reject);
+    response.on('aborted', () => reject(new Error('aborted')));
+  });
+}
+
+/** Retry-After in ms (seconds or an HTTP date), or `fallback`. */
+function retryAfterMs(response: IncomingMessage, fallback: number): number {
+  const value = response.headers['retry-after'];
+  if (value === undefined) return fallback;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? fallback : Math.max(0, date - Date.now());
+}
+
+function errorOf(text: string): { code: string; message: string } {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof parsed.error?.code === 'string') return { code: parsed.error.code, message: String(parsed.error.message ?? '') };
+  } catch {
+    // not our JSON: a proxy's page
+  }
+  return { code: 'UNKNOWN', message: text.slice(0, 200) };
+}
+
+/** What an answer means; see Outcome. */
+export function judge(response: IncomingMessage, text: string, events: number): Outcome {
+  const status = response.statusCode ?? 0;
+  if (status === 202) {
+    const accepted = acceptedCount(text);
+    if (accepted === events) return { kind: 'acked' };
+    return { kind: 'retry', instance: 'down', afterMs: 0, why: `202 for ${String(accepted)} of ${events} events: not a Sparkngin answer` };
+  }
+  const { code, message } = errorOf(text);
+  const why = `${status} ${code}`;
+  // Busy: full spool, too many connections or requests, rate limit; it says when to come back.
+  if (status === 503 || status === 429) return { kind: 'retry', instance: 'busy', afterMs: retryAfterMs(response, 1000), why };
+  // Stored there but the sinks were slow (ack=sink), or our body was slow: the instance is fine.
+  if (status === 504 || status === 408) return { kind: 'retry', instance: 'fine', afterMs: retryAfterMs(response, 0), why };
+  if (status === 400 || status === 413) return { kind: 'refused', status, code, message, split: true };
+  // 502: a sink refused the events for good and parked them in its dead-letter file.
+  if (status >= 400 && status < 500 || status === 502) return { kind: 'refused', status, code, message, split: false };
+  return { kind: 'retry', instance: 'down', afterMs: retryAfterMs(response, 0), why };
+}
+
+function acceptedCount(text: string): number | undefined {
+  const match = /^\{"accepted":(\d+)/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
