@@ -7,13 +7,15 @@ import { ConfigError, SparknginError } from '../errors';
 import { type Command, commandList, print, runCommand, unknownCommand, UsageError } from './command';
 import { configCommand } from './config';
 import { discoverCommand } from './discover';
+import { drainCommand } from './drain';
+import { sendCommand } from './send';
 import { spoolCommand } from './spool';
 import { startCommand } from './start';
 import { tokenCommand } from './token';
 import { versionCommand } from './version';
 
 /** Every command, in the order the usage lists them. A new command is its module and one line here. */
-const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand];
+const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand];
 
 const USAGE = `Usage: sparkngin <command> [options]
 

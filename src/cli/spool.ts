@@ -5,6 +5,7 @@ import { probeDataDirLock } from '../daemon/data-dir-lock';
 import { SparknginError } from '../errors';
 import { locateSpool, type SpoolInfo, spoolInfo, type VerifyReport, verifySpool } from '../spool/inspect';
 import { type Command, commandGroup, parseOptions, print, UsageError } from './command';
+import { formatBytes, progressLine } from './progress';
 
 export const EXIT_DAMAGED = 3;
 /** Spools smaller than this verify too fast for a progress bar to help. */
@@ -79,29 +80,13 @@ export const spoolCommand = commandGroup('spool', 'Examine a spool offline (read
 
 /** A bar on stderr while a big spool is read, when stderr is a terminal; nothing otherwise. */
 function progressBar(): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  let shown = -1;
+  const line = progressLine('verifying', formatBytes);
+  if (line === undefined) return undefined;
   return (done, total) => {
     if (total < PROGRESS_FROM_BYTES) return;
-    const percent = Math.floor((100 * done) / total);
-    if (percent === shown) return;
-    shown = percent;
-    const width = 30;
-    const filled = Math.round((width * percent) / 100);
-    process.stderr.write(`\rverifying [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}% ${formatBytes(done)} of ${formatBytes(total)}`);
-    if (done >= total) process.stderr.write('\n');
+    line.update(done, total);
+    if (done >= total) line.end();
   };
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 const seqRange = (from: number | undefined, to: number | undefined): string => (from === undefined || to === undefined ? 'no records' : from === to ? `record ${from}` : `records ${from}..${to}`);

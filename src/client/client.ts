@@ -9,11 +9,12 @@
 // split, each part would need the others' internals.
 import { frameEnvelopes } from '../envelope/nw1';
 import { decodeEnvelope } from '../envelope/codec-binary';
+import type { Envelope } from '../envelope/envelope';
 import { backoffMs } from '../sinks/retry';
 import { addEvent, type Batch, Batcher, deadlineOf, newBatch, type PendingEvent, splitBatch } from './batch';
 import { discoverUrls } from './endpoints';
 import { BufferFullError, ClientClosedError, DeliveryTimeoutError, EventRefusedError, InvalidEventError } from './errors';
-import { type EncodedEvent, jsonEvent, type RawSendOptions, rawEvent, type SendOptions } from './event';
+import { type EncodedEvent, jsonEvent, type RawSendOptions, rawEvent, relayedEvent, type SendOptions } from './event';
 import { type Instance, InstancePool, type InstanceStats } from './instances';
 import { type AckMode, type ClientOptions, type ClientSettings, resolveOptions } from './options';
 import { Spill } from './spill';
@@ -126,6 +127,14 @@ export class SparknginClient {
   /** Sends bytes as they are: `binary` by default, or `text` / `json` (`options.type`). */
   sendRaw(topic: string, data: Uint8Array | string, options: RawSendOptions = {}): Promise<Delivery> {
     return this.admit(() => rawEvent(topic, data, options), options.ack);
+  }
+
+  /**
+   * Sends on an event received elsewhere (a relay, as `sparkngin drain` does): its id, type, key,
+   * client time, headers and payload are kept; the receiving instance sets receive time, address, host.
+   */
+  sendEnvelope(envelope: Envelope, options: { ack?: AckMode } = {}): Promise<Delivery> {
+    return this.admit(() => relayedEvent(envelope), options.ack);
   }
 
   private admit(make: () => EncodedEvent, ackOption: AckMode | undefined): Promise<Delivery> {

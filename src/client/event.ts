@@ -4,7 +4,8 @@
 // event, through any instance or from the spill, carries the same one.
 import { isUtf8 } from 'node:buffer';
 import { encodeEnvelope } from '../envelope/codec-binary';
-import { type EventType, newEventId, newHeaders } from '../envelope/envelope';
+import { type Envelope, type EventType, newEventId, newHeaders } from '../envelope/envelope';
+import { eventIdProblem } from '../envelope/nw1';
 import { eventProblem, metaProblem } from '../envelope/rules';
 import type { AckMode } from './options';
 import { InvalidEventError } from './errors';
@@ -73,4 +74,15 @@ function encodedEvent(topic: string, type: EventType, data: Buffer, options: Sen
   const problem = check(envelope);
   if (problem !== undefined) throw new InvalidEventError(problem);
   return { id: envelope.id, topic, bytes: encodeEnvelope(envelope) };
+}
+
+/**
+ * An event received elsewhere, sent on as it is (a relay: `sparkngin drain`): id, type, key, client
+ * time, headers and payload kept; receive time, address and host left for the receiving instance.
+ */
+export function relayedEvent(envelope: Envelope): EncodedEvent {
+  const relayed = { ...envelope, ts: 0, ip: '', host: '' };
+  const problem = eventIdProblem(envelope.id) ?? eventProblem(relayed);
+  if (problem !== undefined) throw new InvalidEventError(problem);
+  return { id: envelope.id, topic: envelope.topic, bytes: encodeEnvelope(relayed) };
 }

@@ -8,7 +8,7 @@ export type { ClientStats, Delivery } from './client';
 export type { RawSendOptions, SendOptions } from './event';
 export type { InstanceStats } from './instances';
 export type { AckMode, Balance, ClientLogger, ClientOptions, WhenFull } from './options';
-export type { EventType } from '../envelope/envelope';
+export type { Envelope, EventType } from '../envelope/envelope';
 export { BufferFullError, ClientClosedError, ClientOptionError, DeliveryTimeoutError, EventRefusedError, InvalidEventError, NoInstanceError } from './errors';
 export { SparknginError } from '../errors';
 
