@@ -211,7 +211,11 @@ export class SparknginClient {
     this.pump();
   }
 
-  /** Sends what the queue holds, as far as requests in flight and available instances allow. */
+  /**
+   * Sends what the queue holds, as far as requests in flight and available instances allow. When no
+   * instance can take anything, the batches of the application go to the spill (if there is one);
+   * batches read back from the spill stay queued until an instance can take them.
+   */
   private pump(): void {
     if (this.startError) return;
     const now = Date.now();
@@ -227,16 +231,25 @@ export class SparknginClient {
         batch.failedOn.clear();
         instance = this.pool.pick();
       }
-      if (instance === undefined) {
-        // Nobody can take it now: to the spill if there is one (the pool wakes the pump otherwise).
-        if (this.spill === undefined || batch.fromSpill || this.starting) break;
-        this.queue.shift();
-        this.spillBatch(batch);
-        continue;
-      }
+      if (instance === undefined) break;
       this.queue.shift();
       this.dispatch(batch, instance);
     }
+    if (this.spill !== undefined && !this.starting && this.queue.length > 0 && this.pool.pick() === undefined) {
+      const kept = this.queue.filter((batch) => batch.fromSpill);
+      const spilled = this.queue.filter((batch) => !batch.fromSpill);
+      this.queue.splice(0, this.queue.length, ...kept);
+      for (const batch of spilled) this.spillBatch(batch);
+    }
+  }
+
+  /** Expires the queued batches past their deadline (the pump only looks at the head). */
+  private tick(): void {
+    const now = Date.now();
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (deadlineOf(this.queue[i]!) <= now) this.expire(this.queue.splice(i, 1)[0]!);
+    }
+    this.pump();
   }
 
   private dispatch(batch: Batch, instance: Instance): void {
@@ -280,7 +293,7 @@ export class SparknginClient {
       return;
     }
     batch.failedOn.clear();
-    if (this.spill !== undefined && !batch.fromSpill && !this.pool.anyUp()) return this.spillBatch(batch);
+    if (this.spill !== undefined && !batch.fromSpill && this.pool.pick() === undefined) return this.spillBatch(batch);
     this.later(Math.max(backoffMs(this.settings.retry, batch.failures - 1), outcome.afterMs), batch);
   }
 
@@ -410,7 +423,7 @@ export class SparknginClient {
     if (this.ticker !== undefined) return;
     // Keeps the process alive while events are outstanding: a program that awaits close() must not
     // exit in the middle because every other timer is unref'd.
-    this.ticker = setInterval(() => this.pump(), TICK_MS);
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
   }
 
   private stopTicking(): void {

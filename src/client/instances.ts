@@ -93,11 +93,6 @@ export class InstancePool {
     return chosen;
   }
 
-  /** True when some instance is up (busy or not): worth waiting for rather than spilling. */
-  anyUp(): boolean {
-    return this.instances.some((instance) => instance.state === 'up');
-  }
-
   /** Milliseconds until the first busy instance is free again (undefined if none is busy and up). */
   private soonestFree(now: number): number | undefined {
     let soonest: number | undefined;
