@@ -87,8 +87,8 @@ export class SparknginClient {
 
   constructor(options: ClientOptions = {}) {
     this.settings = resolveOptions(options);
-    const { balance, healthIntervalMs, maxInFlight, logger } = this.settings;
-    this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger }, this.settings.urls ?? []);
+    const { balance, healthIntervalMs, maxInFlight, logger, tls } = this.settings;
+    this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger, tls }, this.settings.urls ?? []);
     this.pool.onAvailable(() => this.pump());
     this.batcher = new Batcher(this.settings.batch, (batch) => this.enqueue(batch));
     this.started = this.start().then(

@@ -6,7 +6,7 @@
 // failed one, goes to another instance up), and failing back takes at most one probe interval.
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Balance, ClientLogger } from './options';
+import type { Balance, ClientLogger, ClientSettings } from './options';
 
 export interface InstanceStats {
   url: string;
@@ -33,9 +33,9 @@ export class Instance {
     readonly url: string,
     readonly base: URL,
     maxSockets: number,
+    readonly tls: ClientSettings['tls'],
   ) {
-    const Agent = base.protocol === 'https:' ? HttpsAgent : HttpAgent;
-    this.agent = new Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
+    this.agent = base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets, scheduling: 'lifo', ...tls }) : new HttpAgent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
   }
 
   available(now: number): boolean {
@@ -51,7 +51,7 @@ export class InstancePool {
   private closed = false;
 
   constructor(
-    private readonly options: { balance: Balance; healthIntervalMs: number; maxInFlight: number; logger: ClientLogger },
+    private readonly options: { balance: Balance; healthIntervalMs: number; maxInFlight: number; logger: ClientLogger; tls: ClientSettings['tls'] },
     urls: readonly string[] = [],
   ) {
     this.setUrls(urls);
@@ -64,7 +64,7 @@ export class InstancePool {
   /** Replaces the list (discovery found others); instances kept keep their state. */
   setUrls(urls: readonly string[]): void {
     const kept = new Map(this.instances.map((instance) => [instance.url, instance]));
-    this.instances = [...new Set(urls)].map((url) => kept.get(url) ?? new Instance(url, new URL(url), this.options.maxInFlight));
+    this.instances = [...new Set(urls)].map((url) => kept.get(url) ?? new Instance(url, new URL(url), this.options.maxInFlight, this.options.tls));
     for (const [url, instance] of kept) if (!urls.includes(url)) this.retire(instance);
     if (this.instances.length > 0) this.notify();
   }
@@ -191,7 +191,7 @@ function health(instance: Instance, timeoutMs: number): Promise<boolean> {
   url.pathname = `${instance.base.pathname.replace(/\/+$/, '')}/health`;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
-    const request = send(url, { method: 'GET', agent: false, timeout: timeoutMs }, (response) => {
+    const request = send(url, { method: 'GET', agent: false, timeout: timeoutMs, ...(url.protocol === 'https:' ? instance.tls : {}) }, (response) => {
       response.resume();
       response.on('end', () => resolve(response.statusCode === 200));
       response.on('error', () => resolve(false));

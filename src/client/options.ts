@@ -22,6 +22,8 @@ export interface ClientOptions {
   urls?: string | readonly string[];
   /** Bearer token for ingest auth; default `SPARKNGIN_TOKEN`. */
   token?: string;
+  /** For https:// instances: the CA to trust (PEM; default Node's), and a client certificate and key for mutual TLS. */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   /** `spool` (default): acknowledged once an instance has the event on its disk; `sink`: once every routed sink (Kafka) has it. */
   ack?: AckMode;
   batch?: {
@@ -66,6 +68,7 @@ export interface ClientOptions {
 export interface ClientSettings {
   urls: string[] | undefined;
   token: string | undefined;
+  tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   ack: AckMode;
   batch: { maxEvents: number; maxBytes: number; lingerMs: number };
   maxInFlight: number;
@@ -97,12 +100,13 @@ export const CLIENT_DEFAULTS = {
   discoveryTimeoutMs: 2000,
 } as const;
 
-const TOP = new Set(['urls', 'token', 'ack', 'batch', 'maxInFlight', 'buffer', 'retry', 'deliveryTimeoutMs', 'requestTimeoutMs', 'balance', 'healthIntervalMs', 'spill', 'discovery', 'logger']);
+const TOP = new Set(['urls', 'token', 'tls', 'ack', 'batch', 'maxInFlight', 'buffer', 'retry', 'deliveryTimeoutMs', 'requestTimeoutMs', 'balance', 'healthIntervalMs', 'spill', 'discovery', 'logger']);
 const NESTED: Record<string, Set<string>> = {
   batch: new Set(['maxEvents', 'maxBytes', 'lingerMs']),
   buffer: new Set(['maxBytes', 'whenFull', 'maxBlockMs']),
   retry: new Set(['initialMs', 'maxMs', 'factor', 'jitter']),
   spill: new Set(['dir', 'maxBytes']),
+  tls: new Set(['ca', 'cert', 'key']),
   discovery: new Set(['timeoutMs', 'interfaces']),
 };
 
@@ -132,6 +136,7 @@ export function resolveOptions(options: ClientOptions, env: NodeJS.ProcessEnv = 
   const settings: ClientSettings = {
     urls: endpointUrls(options.urls, env, problems),
     token: options.token ?? (env.SPARKNGIN_TOKEN || undefined),
+    tls: { ...options.tls },
     ack: oneOf('ack', options.ack, d.ack, ['spool', 'sink']),
     batch: {
       maxEvents: number('batch.maxEvents', options.batch?.maxEvents, d.batch.maxEvents, 1),

@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BufferFullError, ClientClosedError, ClientOptionError, createClient, DeliveryTimeoutError, EventRefusedError, InvalidEventError, type SparknginClient } from '../../src/client/index';
 import { RequestError, SinkError, SpoolFullError } from '../../src/errors';
 import type { Envelope } from '../../src/envelope/envelope';
+import { newToken, tokenSha256 } from '../../src/ingest/auth';
 import { freePort } from '../peers/ports';
+import { makeTestCa } from '../peers/test-ca';
 import { type Harness, NOW, serverPerFile, settled, startServer, until } from './ingest-harness';
 
 const h = serverPerFile();
@@ -279,6 +281,34 @@ describe('failover', () => {
       await Promise.all(sent);
     } finally {
       await slow.close();
+    }
+  });
+});
+
+describe('security', () => {
+  it('speaks HTTPS with the CA it is given, and sends its token as Bearer (without it: refused, 401)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sparkngin-client-tls-'));
+    const token = newToken();
+    let secure: Harness | undefined;
+    try {
+      const ca = await makeTestCa(dir);
+      const cert = await ca.issue('server');
+      secure = await startServer({}, undefined, {}, {
+        configure: (config) => {
+          Object.assign(config.tls, { cert: cert.cert, key: cert.key });
+          config.auth.tokens = [{ name: 'app', sha256: tokenSha256(token), topics: ['*'] }];
+        },
+      });
+      expect(secure.url).toMatch(/^https:/);
+      const trusted = client({ urls: secure.url, token, tls: { ca: ca.certPem } });
+      expect((await trusted.send('secure', 1)).status).toBe('acked');
+      expect(secure.target.events).toHaveLength(1);
+      const anonymous = client({ urls: secure.url, tls: { ca: ca.certPem }, token: undefined });
+      await expect(anonymous.send('secure', 2)).rejects.toMatchObject({ code: 'EVENT_REFUSED', status: 401 });
+      expect(secure.target.events).toHaveLength(1);
+    } finally {
+      await secure?.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
