@@ -347,7 +347,8 @@ export class SparknginClient {
     const pump = (async () => {
       while (!this.stopping.signal.aborted) {
         const chunk = await spill.read(ack, chunkEvents, maxBytes * Math.max(1, Math.floor(this.settings.maxInFlight / 2)));
-        if (chunk === undefined) break;
+        // Read as close() began: left in the spill for the next run.
+        if (chunk === undefined || this.stopping.signal.aborted) break;
         if (!(await this.deliverChunk(ack, chunk.records))) break;
         spill.commit(ack, chunk.nextSeq);
       }
