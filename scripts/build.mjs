@@ -5,7 +5,7 @@
 // outside Node's own modules; its type declarations come from `npm run build:types`.
 import { build } from 'esbuild';
 import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 let commit = process.env.SPARKNGIN_COMMIT ?? 'unknown';
@@ -33,6 +33,7 @@ await build({
   define,
 });
 
+rmSync(new URL('../build/client', import.meta.url), { recursive: true, force: true });
 for (const [format, file] of [['esm', 'index.mjs'], ['cjs', 'index.cjs']]) {
   await build({
     entryPoints: [new URL('../src/client/index.ts', import.meta.url).pathname],

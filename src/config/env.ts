@@ -9,9 +9,12 @@ const PREFIX = 'SPARKNGIN_';
 
 /**
  * Variables of the project's build, test and install scripts (packaging/, scripts/, test/peers/,
- * the repository's setup.sh): not settings, but often exported in a developer's shell.
+ * the repository's setup.sh), and of the client (`sparkngin send`, the client library): not
+ * settings, but often exported in a developer's shell.
  */
 const TOOL_VARIABLES = new Set([
+  'SPARKNGIN_URL',
+  'SPARKNGIN_TOKEN',
   'SPARKNGIN_CACHE',
   'SPARKNGIN_COMMIT',
   'SPARKNGIN_VERSION',
