@@ -7,6 +7,7 @@ import { support } from './kafka-clients/support';
 import { startBroker } from './lib/kafka';
 import { machineFacts } from './lib/machine';
 import { mode, writeResult } from './lib/run';
+import { client } from './scenarios/client';
 import { drain } from './scenarios/drain';
 import { e2e } from './scenarios/e2e';
 import { ingest } from './scenarios/ingest';
@@ -15,7 +16,7 @@ import { outage } from './scenarios/outage';
 
 // Scenarios that start their own brokers (or need none), then those sharing one Kafka 3.9.
 const withoutKafka = { ingest, 'clients-support': support } as const;
-const withKafka = { e2e, drain, kill9, outage, clients: bakeoff } as const;
+const withKafka = { e2e, drain, kill9, outage, clients: bakeoff, client } as const;
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)];
 for (const name of names) if (!(name in withoutKafka) && !(name in withKafka)) throw new Error(`unknown scenario ${name}: ${Object.keys({ ...withoutKafka, ...withKafka }).join(', ')}`);

@@ -12,7 +12,8 @@ export interface PendingEvent {
   bytes: Buffer;
   /** When it must be acknowledged or spilled by (ms since the epoch; Infinity: never). */
   deadline: number;
-  acked(instance: string): void;
+  /** `attempts`: the requests its batch took, this one included. */
+  acked(instance: string, attempts: number): void;
   spilled(): void;
   failed(error: Error): void;
 }
@@ -67,7 +68,8 @@ export interface BatchLimits {
 
 /** The open batches; `seal` gets each one as it closes. */
 export class Batcher {
-  private readonly open = new Map<string, { batch: Batch; timer: NodeJS.Timeout | undefined }>();
+  /** Open batches by ack mode, then topic (two lookups rather than a string made per event). */
+  private readonly open: Record<AckMode, Map<string, OpenBatch>> = { spool: new Map(), sink: new Map() };
 
   constructor(
     private readonly limits: BatchLimits,
@@ -75,37 +77,44 @@ export class Batcher {
   ) {}
 
   add(topic: string, ack: AckMode, event: PendingEvent): void {
-    const name = `${ack}/${topic}`;
-    let entry = this.open.get(name);
+    const open = this.open[ack];
+    let entry = open.get(topic);
     if (entry !== undefined && entry.batch.bytes + framedEnvelopeBytes(event.bytes.length) > this.limits.maxBytes) {
-      this.close(name);
+      this.close(ack, topic);
       entry = undefined;
     }
     if (entry === undefined) {
-      entry = { batch: newBatch(topic, ack, false), timer: undefined };
-      this.open.set(name, entry);
-      entry.timer = this.limits.lingerMs > 0 ? setTimeout(() => this.close(name), this.limits.lingerMs) : undefined;
+      const made: OpenBatch = { batch: newBatch(topic, ack, false), timer: undefined };
+      open.set(topic, made);
       // lingerMs 0: what is sent in this tick goes together.
-      if (entry.timer === undefined) setImmediate(() => this.closeIf(name, entry!.batch));
+      if (this.limits.lingerMs > 0) made.timer = setTimeout(() => this.closeIf(made), this.limits.lingerMs);
+      else setImmediate(() => this.closeIf(made));
+      entry = made;
     }
     addEvent(entry.batch, event);
-    if (entry.batch.events.length >= this.limits.maxEvents || entry.batch.bytes >= this.limits.maxBytes) this.close(name);
+    if (entry.batch.events.length >= this.limits.maxEvents || entry.batch.bytes >= this.limits.maxBytes) this.close(ack, topic);
   }
 
   /** Seals every open batch now (flush, close). */
   sealAll(): void {
-    for (const name of [...this.open.keys()]) this.close(name);
+    for (const ack of ['spool', 'sink'] as const) for (const topic of [...this.open[ack].keys()]) this.close(ack, topic);
   }
 
-  private closeIf(name: string, batch: Batch): void {
-    if (this.open.get(name)?.batch === batch) this.close(name);
+  private closeIf(entry: OpenBatch): void {
+    const { topic, ack } = entry.batch;
+    if (this.open[ack].get(topic) === entry) this.close(ack, topic);
   }
 
-  private close(name: string): void {
-    const entry = this.open.get(name);
+  private close(ack: AckMode, topic: string): void {
+    const entry = this.open[ack].get(topic);
     if (entry === undefined) return;
-    this.open.delete(name);
+    this.open[ack].delete(topic);
     clearTimeout(entry.timer);
     this.seal(entry.batch);
   }
+}
+
+interface OpenBatch {
+  batch: Batch;
+  timer: NodeJS.Timeout | undefined;
 }

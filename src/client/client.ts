@@ -7,6 +7,7 @@
 // Why a file over 300 lines: the buffer, the send queue, the retry timers and the spill pumps share
 // one set of counters (in flight, outstanding per flush epoch) that flush() and close() wait on;
 // split, each part would need the others' internals.
+import { setMaxListeners } from 'node:events';
 import { frameEnvelopes } from '../envelope/nw1';
 import { decodeEnvelope } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
@@ -26,6 +27,8 @@ export interface Delivery {
   status: 'acked' | 'spilled';
   /** The instance that acknowledged it. */
   instance?: string;
+  /** Requests it took to be acknowledged (1: the first one; more after failures and failovers). */
+  attempts?: number;
 }
 
 export interface ClientStats {
@@ -45,13 +48,46 @@ export interface ClientStats {
   instances: InstanceStats[];
 }
 
-interface Waiter {
-  event: EncodedEvent;
-  ack: AckMode;
-  epoch: number;
-  resolve(delivery: Delivery): void;
-  reject(error: Error): void;
+type Outcome3 = 'acked' | 'spilled' | 'failed';
+
+/** An event of the application from send() to its settlement: the promise's two ends and what the client counts of it. */
+class AppEvent implements PendingEvent {
+  /** In the buffer (counted in bufferedBytes), as opposed to waiting for room. */
+  admitted = false;
+  private done = false;
+  /** The wait for room under `block` (maxBlockMs). */
   timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: { settled(event: AppEvent, outcome: Outcome3): void },
+    readonly id: string,
+    readonly topic: string,
+    readonly bytes: Buffer,
+    readonly ack: AckMode,
+    readonly epoch: number,
+    public deadline: number,
+    private readonly resolve: (delivery: Delivery) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  acked(instance: string, attempts: number): void {
+    if (this.finish('acked')) this.resolve({ id: this.id, status: 'acked', instance, attempts });
+  }
+
+  spilled(): void {
+    if (this.finish('spilled')) this.resolve({ id: this.id, status: 'spilled' });
+  }
+
+  failed(error: Error): void {
+    if (this.finish('failed')) this.reject(error);
+  }
+
+  private finish(outcome: Outcome3): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.client.settled(this, outcome);
+    return true;
+  }
 }
 
 /** How often queued batches are checked against their deadline while work is outstanding. */
@@ -67,7 +103,7 @@ export class SparknginClient {
   /** Aborted at close: requests still in flight then (spill deliveries) are given up, their records stay spilled. */
   private readonly stopping = new AbortController();
   private starting = true;
-  private readonly blocked: Waiter[] = [];
+  private readonly blocked: AppEvent[] = [];
   private spill: Spill | undefined;
   private readonly pumps = new Map<AckMode, Promise<void>>();
   private readonly started: Promise<void>;
@@ -87,6 +123,8 @@ export class SparknginClient {
 
   constructor(options: ClientOptions = {}) {
     this.settings = resolveOptions(options);
+    // One listener per request in flight (transport.ts), up to maxInFlight of them.
+    setMaxListeners(this.settings.maxInFlight + 10, this.stopping.signal);
     const { balance, healthIntervalMs, maxInFlight, logger, tls } = this.settings;
     this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger, tls }, this.settings.urls ?? []);
     this.pool.onAvailable(() => this.pump());
@@ -151,58 +189,45 @@ export class SparknginClient {
     const { maxBytes, whenFull, maxBlockMs } = this.settings.buffer;
     if (event.bytes.length > maxBytes) return Promise.reject(new InvalidEventError(`the event (${event.bytes.length} bytes encoded) is larger than buffer.maxBytes`));
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { event, ack, epoch: this.epoch, resolve, reject, timer: undefined };
-      this.track(waiter.epoch, +1);
-      if (this.blocked.length === 0 && this.bufferedBytes + event.bytes.length <= maxBytes) return this.accept(waiter);
-      if (whenFull === 'fail') return this.refuseWaiter(waiter, new BufferFullError(maxBytes));
-      waiter.timer = setTimeout(() => {
-        this.blocked.splice(this.blocked.indexOf(waiter), 1);
-        this.refuseWaiter(waiter, new BufferFullError(maxBytes));
+      const pending = new AppEvent(this.ledger, event.id, event.topic, event.bytes, ack, this.epoch, Infinity, resolve, reject);
+      this.track(pending.epoch, +1);
+      if (this.blocked.length === 0 && this.bufferedBytes + event.bytes.length <= maxBytes) return this.accept(pending);
+      if (whenFull === 'fail') return pending.failed(new BufferFullError(maxBytes));
+      pending.timer = setTimeout(() => {
+        this.blocked.splice(this.blocked.indexOf(pending), 1);
+        pending.failed(new BufferFullError(maxBytes));
       }, maxBlockMs);
-      this.blocked.push(waiter);
+      this.blocked.push(pending);
     });
   }
 
-  private refuseWaiter(waiter: Waiter, error: Error): void {
-    this.counters.failed++;
-    waiter.reject(error);
-    this.track(waiter.epoch, -1);
+  /** Into the buffer and an open batch. */
+  private accept(event: AppEvent): void {
+    event.admitted = true;
+    this.bufferedBytes += event.bytes.length;
+    this.counters.sent++;
+    const timeout = this.settings.deliveryTimeoutMs;
+    if (timeout > 0) event.deadline = Date.now() + timeout;
+    this.keepTicking();
+    this.batcher.add(event.topic, event.ack, event);
   }
 
-  /** Into the buffer and an open batch; settles the caller's promise exactly once. */
-  private accept(waiter: Waiter): void {
-    const { event, ack, epoch } = waiter;
-    const size = event.bytes.length;
-    this.bufferedBytes += size;
-    this.counters.sent++;
-    let settled = false;
-    const settle = (done: () => void) => {
-      if (settled) return;
-      settled = true;
-      this.bufferedBytes -= size;
-      done();
-      this.track(epoch, -1);
+  /** Where an event of the application reports its settlement (once). */
+  private readonly ledger = {
+    settled: (event: AppEvent, outcome: Outcome3): void => {
+      this.counters[outcome]++;
+      if (event.admitted) this.bufferedBytes -= event.bytes.length;
+      this.track(event.epoch, -1);
       this.admitBlocked();
-    };
-    const timeout = this.settings.deliveryTimeoutMs;
-    const pending: PendingEvent = {
-      id: event.id,
-      bytes: event.bytes,
-      deadline: timeout > 0 ? Date.now() + timeout : Infinity,
-      acked: (instance) => settle(() => (this.counters.acked++, waiter.resolve({ id: event.id, status: 'acked', instance }))),
-      spilled: () => settle(() => (this.counters.spilled++, waiter.resolve({ id: event.id, status: 'spilled' }))),
-      failed: (error) => settle(() => (this.counters.failed++, waiter.reject(error))),
-    };
-    this.keepTicking();
-    this.batcher.add(event.topic, ack, pending);
-  }
+    },
+  };
 
   private admitBlocked(): void {
     const max = this.settings.buffer.maxBytes;
-    while (this.blocked.length > 0 && this.bufferedBytes + this.blocked[0]!.event.bytes.length <= max) {
-      const waiter = this.blocked.shift()!;
-      clearTimeout(waiter.timer);
-      this.accept(waiter);
+    while (this.blocked.length > 0 && this.bufferedBytes + this.blocked[0]!.bytes.length <= max) {
+      const event = this.blocked.shift()!;
+      clearTimeout(event.timer);
+      this.accept(event);
     }
   }
 
@@ -269,7 +294,7 @@ export class SparknginClient {
   private settleRequest(batch: Batch, instance: Instance, outcome: Outcome): void {
     if (outcome.kind === 'acked') {
       this.pool.succeeded(instance, batch.events.length);
-      for (const event of batch.events) event.acked(instance.url);
+      for (const event of batch.events) event.acked(instance.url, batch.failures + 1);
       return;
     }
     if (outcome.kind === 'refused') {
@@ -469,9 +494,9 @@ export class SparknginClient {
   /** Rejects everything waiting: the client could not start. */
   private failAll(error: Error): void {
     this.batcher.sealAll();
-    for (const waiter of this.blocked.splice(0)) {
-      clearTimeout(waiter.timer);
-      this.refuseWaiter(waiter, error);
+    for (const event of this.blocked.splice(0)) {
+      clearTimeout(event.timer);
+      event.failed(error);
     }
     for (const batch of this.queue.splice(0)) for (const event of batch.events) event.failed(error);
   }

@@ -3,7 +3,7 @@
 // refuse the whole batch it would have gone into. The id is made here, once: every retry of the
 // event, through any instance or from the spill, carries the same one.
 import { isUtf8 } from 'node:buffer';
-import { encodeEnvelope } from '../envelope/codec-binary';
+import { EnvelopeEncoder } from '../envelope/codec-binary';
 import { type Envelope, type EventType, newEventId, newHeaders } from '../envelope/envelope';
 import { eventIdProblem } from '../envelope/nw1';
 import { eventProblem, metaProblem } from '../envelope/rules';
@@ -11,6 +11,8 @@ import type { AckMode } from './options';
 import { InvalidEventError } from './errors';
 
 const NO_HEADERS: Record<string, string> = Object.freeze(newHeaders());
+/** Events mostly share topic, key and headers: their encoded fields are made once (one thread, one encoder). */
+const encoder = new EnvelopeEncoder();
 
 export interface SendOptions {
   /** Kafka record key. */
@@ -73,7 +75,7 @@ function encodedEvent(topic: string, type: EventType, data: Buffer, options: Sen
   const envelope = { id: newEventId(), topic, key: options.key, ts: 0, sts, ip: '', host: '', headers, type, data };
   const problem = check(envelope);
   if (problem !== undefined) throw new InvalidEventError(problem);
-  return { id: envelope.id, topic, bytes: encodeEnvelope(envelope) };
+  return { id: envelope.id, topic, bytes: encoder.encode(envelope) };
 }
 
 /**
@@ -84,5 +86,5 @@ export function relayedEvent(envelope: Envelope): EncodedEvent {
   const relayed = { ...envelope, ts: 0, ip: '', host: '' };
   const problem = eventIdProblem(envelope.id) ?? eventProblem(relayed);
   if (problem !== undefined) throw new InvalidEventError(problem);
-  return { id: envelope.id, topic: envelope.topic, bytes: encodeEnvelope(relayed) };
+  return { id: envelope.id, topic: envelope.topic, bytes: encoder.encode(relayed) };
 }
