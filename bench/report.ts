@@ -44,6 +44,7 @@ const kill9 = load('kill9');
 const drain = load('drain');
 const outage = load('outage');
 const clients = load('clients');
+const client = load('client');
 const support = load('clients-support');
 const build = existsSync(join(benchDir, 'results', 'confluent-build.json')) ? JSON.parse(readFileSync(join(benchDir, 'results', 'confluent-build.json'), 'utf8')) : undefined;
 
@@ -153,6 +154,29 @@ if (outage) {
     resolve: { scale: { color: 'independent' } },
   });
   plots.push({ file: 'outage.svg', title: `Outage run: ingest and delivery rates, RSS and spool size (Kafka down for ${outage.outageSeconds} s)`, spec: { vconcat: [panel('events/s', 'events/s'), panel('MB', 'MB')] } });
+}
+
+if (client) {
+  const t = client.throughput;
+  out.push(`### The client library (\`client.json\`)`, '');
+  out.push(`Against a fresh daemon (spool only) per run, ${client.seconds} s each, ${client.runsPerVariant} run(s) each, alternating: wrk posting a 100-event NDJSON body on 64 connections, and bench/client-load.mjs (the ESM bundle, its own process) sending the same event through \`send()\`. p99: per request for wrk, per event (send() to its promise, batching wait included) for the client. CPU per event: the daemon's, and the client process's (the application's cost).`, '');
+  out.push('| load | events/s | p99 ms | daemon CPU µs/event | client CPU µs/event | foreign CPU |', '|---|---:|---:|---:|---:|---:|');
+  for (const v of Object.keys(t.medianEventsPerSecond)) {
+    out.push(`| ${v} | ${int(t.medianEventsPerSecond[v])} | ${fixed(t.medianP99Ms[v])} | ${fixed(t.medianServerCpuMicrosPerEvent?.[v])} | ${v === 'wrk-ndjson100' ? '—' : fixed(t.medianClientCpuMicrosPerEvent?.[v])} | ${foreign(t.runs.filter((r: Json) => r.variant === v))} |`);
+  }
+  out.push('');
+  ratios.push({ name: 'client, batches of 100 (vs wrk, same body size)', value: t.clientOverWrk, target: 0.8 });
+  const f = client.failover;
+  out.push(`Failover: two daemons, the client streaming to both for ${client.failoverSeconds} s, SIGKILL of one at half time; failover = until every event sent before the kill is acknowledged (target < 2 s), first re-sent = until the first event whose batch failed is acknowledged by the other.`, '');
+  out.push('| run | in flight at the kill | failover ms | first re-sent ms | acknowledged | failed |', '|---:|---:|---:|---:|---:|---:|');
+  f.runs.forEach((r: Json, i: number) => out.push(`| ${i + 1} | ${int(r.inFlightAtKill)} | ${int(r.failoverMs)} | ${int(r.firstResentMs ?? undefined)} | ${int(r.acked)} | ${int(r.failed)} |`));
+  out.push('');
+  ratios.push({ name: 'client failover after SIGKILL, s (target: under 2)', value: f.medianFailoverMs / 1000 });
+  const a = client.ackCost;
+  out.push('ack=sink against ack=spool through the client (batches of 100, 64 in flight), one daemon delivering to the local Kafka:', '');
+  out.push('| ack | events/s | p50 ms | p99 ms | foreign CPU |', '|---|---:|---:|---:|---:|');
+  for (const v of Object.keys(a.medianEventsPerSecond)) out.push(`| ${v} | ${int(a.medianEventsPerSecond[v])} | ${fixed(a.medianP50Ms[v])} | ${fixed(a.medianP99Ms[v])} | ${foreign(a.runs.filter((r: Json) => r.variant === v))} |`);
+  out.push('');
 }
 
 if (clients) {
