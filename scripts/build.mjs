@@ -42,6 +42,8 @@ for (const [format, file] of [['esm', 'index.mjs'], ['cjs', 'index.cjs']]) {
     platform: 'node',
     format,
     target: 'node20',
+    // CommonJS packages inside the ESM bundle (bonjour-service's, for discovery) require Node's modules.
+    ...(format === 'esm' ? { banner: { js: "import { createRequire as __sparknginRequire } from 'node:module'; const require = __sparknginRequire(import.meta.url);" } } : {}),
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'warning',

@@ -90,6 +90,8 @@ class AppEvent implements PendingEvent {
   }
 }
 
+/** Least time between two discoveries while no instance found on the LAN answers. */
+const REDISCOVER_MS = 10_000;
 /** How often queued batches are checked against their deadline while work is outstanding. */
 const TICK_MS = 250;
 
@@ -103,6 +105,9 @@ export class SparknginClient {
   /** Aborted at close: requests still in flight then (spill deliveries) are given up, their records stay spilled. */
   private readonly stopping = new AbortController();
   private starting = true;
+  /** When discovery last ran (instances found on the LAN, no URL given). */
+  private discoveredAt = 0;
+  private rediscovering = false;
   private readonly blocked: AppEvent[] = [];
   private spill: Spill | undefined;
   private readonly pumps = new Map<AckMode, Promise<void>>();
@@ -154,7 +159,10 @@ export class SparknginClient {
       if (this.closing) return;
       for (const ack of this.spill.openModes()) this.startPump(ack);
     }
-    if (this.settings.urls === undefined) this.pool.setUrls(await discoverUrls(this.settings.discovery));
+    if (this.settings.urls === undefined) {
+      this.discoveredAt = Date.now();
+      this.pool.setUrls(await discoverUrls(this.settings.discovery, this.settings.logger));
+    }
   }
 
   /** Sends a JSON value (anything JSON.stringify takes) as a `json` event. */
@@ -260,12 +268,30 @@ export class SparknginClient {
       this.queue.shift();
       this.dispatch(batch, instance);
     }
+    if (this.queue.length > 0 && !this.starting && this.pool.pick() === undefined) this.rediscover();
     if (this.spill !== undefined && !this.starting && this.queue.length > 0 && this.pool.pick() === undefined) {
       const kept = this.queue.filter((batch) => batch.fromSpill);
       const spilled = this.queue.filter((batch) => !batch.fromSpill);
       this.queue.splice(0, this.queue.length, ...kept);
       for (const batch of spilled) this.spillBatch(batch);
     }
+  }
+
+  /**
+   * No instance can take anything, and they were found on the LAN: look again (at most every
+   * REDISCOVER_MS), adding what is found to those known (they may come back too).
+   */
+  private rediscover(): void {
+    if (this.settings.urls !== undefined || this.rediscovering || Date.now() - this.discoveredAt < REDISCOVER_MS) return;
+    this.rediscovering = true;
+    this.discoveredAt = Date.now();
+    discoverUrls(this.settings.discovery, this.settings.logger).then(
+      (urls) => {
+        this.rediscovering = false;
+        if (!this.stopping.signal.aborted) this.pool.setUrls([...this.pool.urls(), ...urls]);
+      },
+      () => (this.rediscovering = false),
+    );
   }
 
   /** Expires the queued batches past their deadline (the pump only looks at the head). */

@@ -61,6 +61,10 @@ export class InstancePool {
     return this.instances.length;
   }
 
+  urls(): string[] {
+    return this.instances.map((instance) => instance.url);
+  }
+
   /** Replaces the list (discovery found others); instances kept keep their state. */
   setUrls(urls: readonly string[]): void {
     const kept = new Map(this.instances.map((instance) => [instance.url, instance]));

@@ -1,0 +1,62 @@
+// The client finds its instances on the LAN when it is given no URL: a daemon on one host of a LAN
+// of network namespaces (test/peers/netns.ts; no multicast leaves them), and on another host
+// `sparkngin send` and an application using the library (the ESM bundle), neither told where it is.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLan, type Lan, type NetnsHost } from '../peers/netns';
+import { type NetnsDaemon, startDaemonOn } from '../peers/netns-daemon';
+import { until } from '../wait';
+import { BUNDLE } from './daemon-process';
+
+const CHILD = fileURLToPath(new URL('./client-process.mjs', import.meta.url));
+let lan: Lan;
+let daemon: NetnsDaemon;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sparkngin-client-lan-'));
+  lan = await createLan(2);
+});
+afterAll(async () => {
+  await daemon?.close();
+  await lan?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function stored(topic: string, count: number): Promise<Array<{ id: string; data: unknown }>> {
+  const file = join(daemon.dataDir, 'out', `${topic}.ndjson`);
+  const lines = async () => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  await until(async () => (await lines()).length >= count, `${count} events of ${topic} are stored`, 30_000);
+  return (await lines()).map((line) => JSON.parse(line) as { id: string; data: unknown });
+}
+
+describe('the client without a URL', () => {
+  it('says so when no instance is advertised on the LAN (exit 1)', async () => {
+    const nowhere = await lan.hosts[1]!.exec(process.execPath, [BUNDLE, 'send', 't', '/dev/null'], { timeoutMs: 60_000, env: { ...process.env, SPARKNGIN_URL: '' } });
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toMatch(/no Sparkngin instance to send to: none given \(urls, SPARKNGIN_URL\) and none usable found on the LAN/);
+  });
+
+  it('sparkngin send and the library find the instance advertised on the LAN and deliver to it', async () => {
+    daemon = await startDaemonOn(lan.hosts[0]!);
+    await daemon.logged('discovery.advertised');
+    const h2 = lan.hosts[1] as NetnsHost;
+    const input = join(dir, 'events.ndjson');
+    await writeFile(input, '{"n":1}\n{"n":2}\n{"n":3}\n');
+    const env = { ...process.env, SPARKNGIN_URL: '' };
+    const sent = await h2.exec(process.execPath, [BUNDLE, 'send', 'found', input], { timeoutMs: 120_000, env });
+    expect(sent.stderr).toContain('3 events sent to found, all acknowledged');
+    expect(sent.code).toBe(0);
+    expect((await stored('found', 3)).map((event) => event.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+
+    const app = await h2.exec(process.execPath, [CHILD, JSON.stringify({ urls: null, spillDir: join(dir, 'spill'), topic: 'found-lib', count: 100, ack: 'spool' })], { timeoutMs: 120_000, env });
+    expect(app.code, app.stderr).toBe(0);
+    const lines = app.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(100);
+    expect(lines.every((line) => line.startsWith('acked ') && line.endsWith(` http://${lan.hosts[0]!.address}:7080`))).toBe(true);
+    expect((await stored('found-lib', 100)).map((event) => event.id).sort()).toEqual(lines.map((line) => line.split(' ')[1]).sort());
+  });
+});
