@@ -4,32 +4,23 @@
 // delivered from there. Each send() promise settles once: acknowledged per its ack mode, spilled,
 // or rejected (the event was refused, or not acknowledged within deliveryTimeoutMs without a spill).
 //
-// Why a file over 300 lines: the buffer, the send queue, the retry timers and the spill pumps share
+// Past 400 lines on purpose: the buffer, the send queue, the retry timers and the spill pumps share
 // one set of counters (in flight, outstanding per flush epoch) that flush() and close() wait on;
-// split, each part would need the others' internals.
+// split further, each part would need the others' internals.
 import { setMaxListeners } from 'node:events';
 import { frameEnvelopes } from '../envelope/nw1';
-import { decodeEnvelope } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { backoffMs } from '../sinks/retry';
-import { addEvent, type Batch, Batcher, deadlineOf, newBatch, type PendingEvent, splitBatch } from './batch';
+import { AppEvent, type Delivery, type Settlement } from './app-event';
+import { type Batch, Batcher, deadlineOf, splitBatch } from './batch';
 import { discoverUrls } from './endpoints';
 import { BufferFullError, ClientClosedError, DeliveryTimeoutError, EventRefusedError, InvalidEventError } from './errors';
 import { type EncodedEvent, jsonEvent, type RawSendOptions, rawEvent, relayedEvent, type SendOptions } from './event';
 import { type Instance, InstancePool, type InstanceStats } from './instances';
 import { type AckMode, type ClientOptions, type ClientSettings, resolveOptions } from './options';
 import { Spill } from './spill';
+import { deliverSpill } from './spill-delivery';
 import { post, type Outcome } from './transport';
-
-export interface Delivery {
-  id: string;
-  /** `acked`: an instance acknowledged it per its ack mode; `spilled`: it is on the local spill, to be delivered later. */
-  status: 'acked' | 'spilled';
-  /** The instance that acknowledged it. */
-  instance?: string;
-  /** Requests it took to be acknowledged (1: the first one; more after failures and failovers). */
-  attempts?: number;
-}
 
 export interface ClientStats {
   /** Events given to send() and accepted into the buffer. */
@@ -46,48 +37,6 @@ export interface ClientStats {
   inFlight: number;
   queuedBatches: number;
   instances: InstanceStats[];
-}
-
-type Outcome3 = 'acked' | 'spilled' | 'failed';
-
-/** An event of the application from send() to its settlement: the promise's two ends and what the client counts of it. */
-class AppEvent implements PendingEvent {
-  /** In the buffer (counted in bufferedBytes), as opposed to waiting for room. */
-  admitted = false;
-  private done = false;
-  /** The wait for room under `block` (maxBlockMs). */
-  timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly client: { settled(event: AppEvent, outcome: Outcome3): void },
-    readonly id: string,
-    readonly topic: string,
-    readonly bytes: Buffer,
-    readonly ack: AckMode,
-    readonly epoch: number,
-    public deadline: number,
-    private readonly resolve: (delivery: Delivery) => void,
-    private readonly reject: (error: Error) => void,
-  ) {}
-
-  acked(instance: string, attempts: number): void {
-    if (this.finish('acked')) this.resolve({ id: this.id, status: 'acked', instance, attempts });
-  }
-
-  spilled(): void {
-    if (this.finish('spilled')) this.resolve({ id: this.id, status: 'spilled' });
-  }
-
-  failed(error: Error): void {
-    if (this.finish('failed')) this.reject(error);
-  }
-
-  private finish(outcome: Outcome3): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.client.settled(this, outcome);
-    return true;
-  }
 }
 
 /** Least time between two discoveries while no instance found on the LAN answers. */
@@ -222,7 +171,7 @@ export class SparknginClient {
 
   /** Where an event of the application reports its settlement (once). */
   private readonly ledger = {
-    settled: (event: AppEvent, outcome: Outcome3): void => {
+    settled: (event: AppEvent, outcome: Settlement): void => {
       this.counters[outcome]++;
       if (event.admitted) this.bufferedBytes -= event.bytes.length;
       this.track(event.epoch, -1);
@@ -389,64 +338,21 @@ export class SparknginClient {
     );
   }
 
-  /** Delivers what the spill of `ack` holds, a chunk at a time, while the client runs. */
+  /** Delivers what the spill of `ack` holds (spill-delivery.ts), while the client runs. */
   private startPump(ack: AckMode): void {
     if (this.pumps.has(ack) || this.spill === undefined) return;
-    const spill = this.spill;
-    const { maxEvents, maxBytes } = this.settings.batch;
-    const chunkEvents = maxEvents * Math.max(1, Math.floor(this.settings.maxInFlight / 2));
-    const pump = (async () => {
-      while (!this.stopping.signal.aborted) {
-        const chunk = await spill.read(ack, chunkEvents, maxBytes * Math.max(1, Math.floor(this.settings.maxInFlight / 2)));
-        // Read as close() began: left in the spill for the next run.
-        if (chunk === undefined || this.stopping.signal.aborted) break;
-        if (!(await this.deliverChunk(ack, chunk.records))) break;
-        spill.commit(ack, chunk.nextSeq);
-      }
-    })().catch((error: Error) => this.settings.logger.error('client.spill_pump_failed', { error }));
+    const pump = deliverSpill(ack, {
+      spill: this.spill,
+      batch: this.settings.batch,
+      chunks: Math.max(1, Math.floor(this.settings.maxInFlight / 2)),
+      stopped: this.stopping.signal,
+      send: (batches) => {
+        this.queue.push(...batches);
+        this.pump();
+      },
+      delivered: () => this.counters.deliveredFromSpill++,
+    }).catch((error: Error) => this.settings.logger.error('client.spill_pump_failed', { error }));
     this.pumps.set(ack, pump);
-  }
-
-  /** Sends spilled records as batches per topic; true once every one is acknowledged (or set aside), false when the client closed first. */
-  private deliverChunk(ack: AckMode, records: Buffer[]): Promise<boolean> {
-    const spill = this.spill!;
-    return new Promise((resolve) => {
-      let left = records.length;
-      let abandoned = false;
-      const done = () => {
-        if (--left === 0) resolve(!abandoned);
-      };
-      const batches = new Map<string, Batch>();
-      for (const record of records) {
-        let topic: string;
-        try {
-          topic = decodeEnvelope(record).topic;
-        } catch (error) {
-          void spill.setAside(record, (error as Error).message).finally(done);
-          continue;
-        }
-        let batch = batches.get(topic);
-        if (batch === undefined || batch.events.length >= this.settings.batch.maxEvents || batch.bytes + record.length > this.settings.batch.maxBytes) {
-          if (batch !== undefined) this.queue.push(batch);
-          batch = newBatch(topic, ack, true);
-          batches.set(topic, batch);
-        }
-        addEvent(batch, {
-          id: '',
-          bytes: record,
-          deadline: Infinity,
-          acked: () => (this.counters.deliveredFromSpill++, done()),
-          spilled: done,
-          failed: (error) => {
-            if (error instanceof ClientClosedError) abandoned = true;
-            if (abandoned) return done();
-            void spill.setAside(record, error.message).finally(done);
-          },
-        });
-      }
-      for (const batch of batches.values()) this.queue.push(batch);
-      this.pump();
-    });
   }
 
   /** A spill batch left behind at close: not acknowledged, so it stays in the spill for the next run. */

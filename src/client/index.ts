@@ -4,7 +4,8 @@ import { SparknginClient } from './client';
 import type { ClientOptions } from './options';
 
 export { SparknginClient };
-export type { ClientStats, Delivery } from './client';
+export type { Delivery } from './app-event';
+export type { ClientStats } from './client';
 export type { RawSendOptions, SendOptions } from './event';
 export type { InstanceStats } from './instances';
 export type { AckMode, Balance, ClientLogger, ClientOptions, WhenFull } from './options';
