@@ -195,11 +195,16 @@ describe('HA logger with a real Kafka', () => {
     expect(first.stderr).toContain('1500 events delivered');
     const again = await drainCli(['--spool', copy, '--kafka', kafka.brokers]);
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toContain('0 events delivered');
+    expect(again.stderr).toMatch(/drain: 0 events delivered/);
 
     const messages = await consumeAll(kafka.brokers, 'drained', { expected: 2500, timeoutMs: 60_000 });
-    const ids = messages.map((message) => message.headers['sparkngin-id']!).sort();
-    expect(ids).toEqual([...delivered, ...undelivered].map((delivery) => delivery.id).sort());
+    const copies = new Map<string, number>();
+    for (const message of messages) copies.set(message.headers['sparkngin-id']!, (copies.get(message.headers['sparkngin-id']!) ?? 0) + 1);
+    expect([...copies.keys()].sort()).toEqual([...delivered, ...undelivered].map((delivery) => delivery.id).sort());
+    // What the drain sent, it sent once, both runs together. (The first 1000 came from the daemon's own
+    // Kafka sink, at least once: a retried produce under load can write a batch twice.)
+    expect(undelivered.filter((delivery) => copies.get(delivery.id) !== 1)).toEqual([]);
+    console.log(`drain: 2500 sent, ${messages.length} records in Kafka, ${messages.length - copies.size} duplicates (from the daemon's own delivery)`);
   });
 });
 
