@@ -132,7 +132,8 @@ describe('HA logger with a real Kafka', () => {
     const [a, b] = [await instance(), await instance()];
     const [spillDir, childSpill] = [await tempDir('sparkngin-spill-'), await tempDir('sparkngin-spill-child-')];
     const client = createClient({ urls: [a.url, b.url], spill: { dir: spillDir }, healthIntervalMs: 200, batch: { maxEvents: 200, lingerMs: 2 } });
-    const child = runClient({ urls: [a.url, b.url], spillDir: childSpill, topic: 'ha-spill-child', count: EVENTS, ack: 'spool' });
+    // More than it can send before it is killed: it is still sending (spilling) when the SIGKILL comes.
+    const child = runClient({ urls: [a.url, b.url], spillDir: childSpill, topic: 'ha-spill-child', count: 10 * EVENTS, ack: 'spool' });
 
     let downAt = 0;
     const deliveries = await stream(
@@ -153,6 +154,7 @@ describe('HA logger with a real Kafka', () => {
     // The client process is killed while it spills: what it resolved is on its disk.
     const spilledBefore = child.lines().filter((line) => line.startsWith('spilled')).length;
     await until(() => child.lines().filter((line) => line.startsWith('spilled')).length >= spilledBefore + 1000, 'the client process spills', 60_000);
+    expect(child.process.exitCode, 'the client process is still running').toBeNull();
     child.process.kill('SIGKILL');
     await child.exited;
     const childResolved = child.lines().filter((line) => /^(acked|spilled) /.test(line)).map((line) => line.split(' ')[1]!);
