@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../../src/envelope/codec-binary';
 import { type Envelope, newEventId, newHeaders } from '../../src/envelope/envelope';
-import { frameEnvelopes, NW1_CONTENT_TYPE } from '../../src/envelope/nw1';
+import { frameEnvelopes, NW1_CONTENT_TYPE, readFrames } from '../../src/envelope/nw1';
 import { NOW, sendTo, serverPerFile } from './ingest-harness';
 
 const h = serverPerFile({ maxEventsPerRequest: 50 });
@@ -49,6 +49,35 @@ describe('POST /v1/topics/{topic} with NW1 envelopes', () => {
         expect(h.target.events.map((e) => [e.id, e.key, e.data.toString()])).toEqual(sent.map((e) => [e.id, e.key, e.data.toString()]));
       }),
       { numRuns: 20 },
+    );
+  });
+
+  it('answers any damaged body with 400 (never 500, never a partial store); what it takes is exactly what the bytes say', async () => {
+    const valid = frameEnvelopes([event({ key: 'k' }), event({ type: 'text', data: Buffer.from('tëxt') }), event({ headers: Object.assign(newHeaders(), { a: 'b' }) })].map(encodeEnvelope));
+    const damage = fc.oneof(
+      fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((flips) => {
+        const out = Buffer.from(valid);
+        for (const [at, byte] of flips) out[at] = byte;
+        return out;
+      }),
+      fc.nat(valid.length - 1).map((cut) => valid.subarray(0, cut)),
+      fc.tuple(fc.nat(valid.length), fc.uint8Array({ minLength: 1, maxLength: 8 })).map(([at, bytes]) => Buffer.concat([valid.subarray(0, at), Buffer.from(bytes), valid.subarray(at)])),
+    );
+    await fc.assert(
+      fc.asyncProperty(damage, async (body) => {
+        h.target.reset();
+        const answer = await postBody(body);
+        expect([202, 400]).toContain(answer.status);
+        if (answer.status === 400) {
+          expect(answer.body.error.code).toMatch(/^(INVALID_ENVELOPE|EMPTY_BODY)$/);
+          expect(h.target.calls).toHaveLength(0);
+        } else {
+          const said = readFrames(body, 100, () => new Error('too many'));
+          expect(h.target.events.map((e) => [e.id, e.type, e.key, e.sts, { ...e.headers }, e.data])).toEqual(said.map((e) => [e.id, e.type, e.key, e.sts, { ...e.headers }, e.data]));
+          expect(answer.body.ids).toEqual(said.map((e) => e.id));
+        }
+      }),
+      { numRuns: 60 },
     );
   });
 
