@@ -188,8 +188,13 @@ describe('advertising', () => {
     const [h1, h2] = lan.hosts as [NetnsHost, NetnsHost];
     const local = await daemonOn(h1, { port: 7701, listenHost: '127.0.0.1', config: { discovery: { name: 'Local only', enabled: true, interfaces: [] } } });
     const off = await daemonOn(h1, { port: 7702, config: { discovery: { name: 'Switched off', enabled: false, interfaces: [] } } });
-    expect(local.logs().find((line) => line.event === 'discovery.off')?.reason).toMatch(/127\.0\.0\.1/);
-    expect(off.logs().find((line) => line.event === 'discovery.off')?.reason).toMatch(/discovery\.enabled is false/);
+    // Advertising is decided after the daemon has started (it never delays the start): wait for the line.
+    const offReason = async (daemon: NetnsDaemon) => {
+      await until(() => daemon.logs().some((line) => line.event === 'discovery.off'), 'the discovery.off log line', 20_000);
+      return daemon.logs().find((line) => line.event === 'discovery.off')?.reason as string;
+    };
+    expect(await offReason(local)).toMatch(/127\.0\.0\.1/);
+    expect(await offReason(off)).toMatch(/discovery\.enabled is false/);
     const { found } = await discover(h2, '--no-probe');
     expect(found.map((instance) => instance.name)).not.toContain('Local only');
     expect(found.map((instance) => instance.name)).not.toContain('Switched off');
