@@ -8,17 +8,19 @@ import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { advertiseDaemon } from '../discovery/advertise';
 import type { Advertiser } from '../discovery/advertiser';
+import { loadInstanceId } from '../discovery/instance-id';
 import { SparknginError } from '../errors';
+import { type AcceptedStats, AcceptedCounter } from '../ingest/accepted';
 import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
 import { authRequired } from '../ingest/auth';
 import type { OpsEndpoints } from '../ingest/context';
 import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
-import type { Logger } from '../ops/log';
+import type { LogEventCount, Logger } from '../ops/log';
+import { type ProcessStats, processStats } from '../ops/process';
 import { renderPrometheus } from '../ops/prometheus';
 import { withoutPaths } from '../ops/redact';
-import { DeliveryThread } from '../delivery/delivery-thread';
-import type { DispatcherStats } from '../sinks/dispatcher';
+import { DeliveryThread, type SinkThreadStats } from '../delivery/delivery-thread';
 import { enabledSinks } from '../sinks/registry';
 import { Spool, type SpoolStats } from '../spool/spool';
 import { VERSION } from '../version';
@@ -26,17 +28,39 @@ import { type DataDirLock, lockDataDir } from './data-dir-lock';
 import { SpoolIngestTarget } from './ingest-target';
 import { listen } from './listen';
 
+/**
+ * What /stats shows (through ops/redact.ts), and what every other view renders from: the catalogue
+ * (src/ops/catalogue.ts) names each metric by its place here.
+ */
 export interface DaemonStats {
   version: string;
+  /** The instance id (DATADIR/instance-id, kept across restarts) and host name. */
+  instance: { id: string; host: string };
   uptimeSeconds: number;
+  process: ProcessStats;
+  /** Log lines at warn and error since start, by event. */
+  log: { events: LogEventCount[] };
   /**
-   * Requests the ingest refused since start, by status and code; what it holds now; ack=sink requests
-   * waiting; the certificate it serves, with TLS on.
+   * Requests the ingest acknowledged and refused since start (refusals by status and code); what it
+   * holds now; ack=sink requests waiting; the certificate it serves, with TLS on.
    */
-  ingest: { refused: RefusalCount[] } & IngestLoad & { sinkAckWaiting: number; tls?: Pick<CertificateFacts, 'subject' | 'notAfter'> };
-  spool: SpoolStats;
-  sinks: Array<DispatcherStats & { lagRecords: number }>;
+  ingest: AcceptedStats & { refused: RefusalCount[] } & IngestLoad & { sinkAckWaiting: number; tls?: Pick<CertificateFacts, 'subject' | 'notAfter'> };
+  spool: SpoolStats & { maxBytes: number };
+  sinks: SinkStats[];
+  /** The mDNS advertisement: the interfaces advertised on now (0: none) and the name in use. */
+  discovery: { interfaces: number; name?: string };
 }
+
+export type SinkStats = SinkThreadStats & {
+  /** False while the destination is down (health `down`). */
+  up: boolean;
+  /** Records spooled that the sink has not had accepted. */
+  lagRecords: number;
+  /** Age of the oldest of them, in seconds (0 when caught up). */
+  lagSeconds: number;
+  /** Bytes of the segments the sink has not passed. */
+  spoolBytes: number;
+};
 
 /** The ingest port cannot be had (in use, or below 1024 without the capability). */
 export class ListenError extends SparknginError {
@@ -61,8 +85,10 @@ export class Daemon {
     private readonly server: IngestServer,
     private readonly lock: DataDirLock,
     private readonly refusals: RefusalCounter,
+    private readonly accepted: AcceptedCounter,
     /** The separate operations listener (ops.listen), if any. */
     private readonly opsServer: IngestServer | undefined,
+    private readonly instanceId: string,
   ) {}
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
@@ -73,6 +99,7 @@ export class Daemon {
     let server: IngestServer | undefined;
     let opsServer: IngestServer | undefined;
     try {
+      const instanceId = await loadInstanceId(config.dataDir);
       const opened = (spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger }));
       await Promise.all(deliveries.map((delivery) => delivery.open(opened)));
       const target = new SpoolIngestTarget(spool, deliveries, { timeoutMs: config.http.sinkAckTimeoutMs, maxWaiting: config.http.maxSinkAckRequests });
@@ -82,19 +109,20 @@ export class Daemon {
       const stats = () => withoutPaths(daemon!.stats(), config.dataDir);
       const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()) };
       const refusals = new RefusalCounter();
+      const accepted = new AcceptedCounter();
       const separateOps = config.ops.listen !== '';
-      server = createIngestServer({ config, target, logger, refusals, ops, role: separateOps ? 'events' : 'all' });
+      server = createIngestServer({ config, target, logger, refusals, accepted, ops, role: separateOps ? 'events' : 'all' });
       const events = server;
       await listen(server, config.listen).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
       if (separateOps) {
         const address = opsAddress(config.ops.listen);
-        opsServer = createIngestServer({ config, target, logger, refusals, ops, role: 'ops' });
+        opsServer = createIngestServer({ config, target, logger, refusals, accepted, ops, role: 'ops' });
         await listen(opsServer, address).catch((error: NodeJS.ErrnoException) => {
           events.close();
           return Promise.reject(new ListenError(address, error));
         });
       }
-      daemon = new Daemon(config, logger, spool, deliveries, target, server, lock, refusals, opsServer);
+      daemon = new Daemon(config, logger, spool, deliveries, target, server, lock, refusals, accepted, opsServer, instanceId);
       // Serving already (what is accepted is stored; delivery catches up), but the start fails, as
       // before the threads, if a sink cannot start.
       const started = await Promise.allSettled(deliveries.map((delivery) => delivery.started()));
@@ -143,15 +171,29 @@ export class Daemon {
 
   stats(): DaemonStats {
     const spool = this.spool.stats();
+    const now = Date.now();
+    const advertiser = this.advertiser;
     return {
       version: VERSION,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      ingest: { refused: this.refusals.snapshot(), ...ingestLoad(this.server), sinkAckWaiting: this.target.sinkAckWaiting, ...this.certificateStats() },
-      spool,
+      instance: { id: this.instanceId, host: this.config.host },
+      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      process: processStats(),
+      log: { events: this.logger.eventCounts() },
+      ingest: {
+        ...this.accepted.snapshot(),
+        refused: this.refusals.snapshot(),
+        ...ingestLoad(this.server),
+        sinkAckWaiting: this.target.sinkAckWaiting,
+        ...this.certificateStats(),
+      },
+      spool: { ...spool, maxBytes: this.config.spool.maxBytes },
       sinks: this.deliveries.map((delivery) => {
         const stats = delivery.stats();
-        return { ...stats, lagRecords: Math.max(0, spool.nextSeq - stats.nextSeq) };
+        const lagRecords = Math.max(0, spool.nextSeq - stats.nextSeq);
+        const lagSeconds = lagRecords > 0 && stats.oldestPendingTs !== undefined ? Math.max(0, (now - stats.oldestPendingTs) / 1000) : 0;
+        return { ...stats, up: stats.health.state !== 'down', lagRecords, lagSeconds, spoolBytes: this.spool.bytesFrom(stats.nextSeq) };
       }),
+      discovery: { interfaces: advertiser?.interfaces.length ?? 0, ...(advertiser?.name === undefined ? {} : { name: advertiser.name }) },
     };
   }
 

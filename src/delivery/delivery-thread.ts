@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { getAsset, isSea } from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/defaults';
+import { addHistograms, COUNT_BUCKETS, emptyHistogram, SECONDS_BUCKETS } from '../ops/histogram';
 import type { Logger, LogLevel } from '../ops/log';
-import type { DispatcherStats, SinkDelivery } from '../sinks/dispatcher';
+import type { SinkDelivery } from '../sinks/dispatcher';
 import { backoffMs, settleWithin } from '../sinks/retry';
 import { type TopicFilter, topicFilter } from '../sinks/route';
 import type { DeliveryConfig } from '../sinks/sink';
@@ -30,8 +31,13 @@ export interface DeliveryThreadOptions {
   script?: string;
 }
 
-type Counters = Pick<DeliveryStats, 'deliveredRecords' | 'deadLetteredRecords' | 'failedSends' | 'undecodableRecords' | 'loopRestarts' | 'skippedRecords'>;
-const COUNTERS: ReadonlyArray<keyof Counters> = ['deliveredRecords', 'deadLetteredRecords', 'failedSends', 'undecodableRecords', 'loopRestarts', 'skippedRecords'];
+type Counters = Pick<DeliveryStats, 'deliveredRecords' | 'deadLetteredRecords' | 'failedSends' | 'undecodableRecords' | 'loopRestarts' | 'skippedRecords' | 'cursorSaveFailures'>;
+const COUNTERS: ReadonlyArray<keyof Counters> = ['deliveredRecords', 'deadLetteredRecords', 'failedSends', 'undecodableRecords', 'loopRestarts', 'skippedRecords', 'cursorSaveFailures'];
+type Histograms = Pick<DeliveryStats, 'batchRecords' | 'sendSeconds'>;
+const HISTOGRAMS: ReadonlyArray<keyof Histograms> = ['batchRecords', 'sendSeconds'];
+
+/** A sink's numbers as the ingest thread knows them: its thread's, plus those of threads before it, plus the restarts of its thread. */
+export type SinkThreadStats = DeliveryStats & { threadRestarts: number };
 
 export class DeliveryThread implements SinkDelivery, ReaderHandle {
   readonly name: string;
@@ -41,7 +47,19 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   private readonly waiters: DeliveryWaiters;
   /** The running thread's latest numbers; those of threads before it are in `carried`. */
   private latest: DeliveryStats | undefined;
-  private readonly carried: Counters = { deliveredRecords: 0, deadLetteredRecords: 0, failedSends: 0, undecodableRecords: 0, loopRestarts: 0, skippedRecords: 0 };
+  private readonly carried: Counters & Histograms = {
+    deliveredRecords: 0,
+    deadLetteredRecords: 0,
+    failedSends: 0,
+    undecodableRecords: 0,
+    loopRestarts: 0,
+    skippedRecords: 0,
+    cursorSaveFailures: 0,
+    batchRecords: emptyHistogram(COUNT_BUCKETS),
+    sendSeconds: emptyHistogram(SECONDS_BUCKETS),
+  };
+  /** Server time of the oldest event the sink has in hand and not delivered, as last told (kept while a dead thread is restarted). */
+  private oldestPendingTs: number | undefined;
   private worker: Worker | undefined;
   private alive = false;
   /** Set once the spool is open (`open`): a thread started after that is opened at once. */
@@ -90,9 +108,9 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
     return this.waiters.wait(() => this.nextSeq, firstSeq, lastSeq, signal);
   }
 
-  stats(): DispatcherStats {
+  stats(): SinkThreadStats {
     const latest = this.latest;
-    const stats: DispatcherStats = {
+    const stats: SinkThreadStats = {
       sink: this.name,
       state: this.finished ? 'stopped' : !this.alive && this.failure !== undefined ? 'failed' : (latest?.state ?? 'idle'),
       health: this.failure !== undefined ? { state: 'down', detail: this.failure } : (latest?.health ?? { state: 'starting' }),
@@ -102,10 +120,17 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
       failedSends: 0,
       undecodableRecords: 0,
       loopRestarts: this.threadRestarts,
+      skippedRecords: 0,
+      cursorSaveFailures: 0,
+      threadRestarts: this.threadRestarts,
+      batchRecords: this.carried.batchRecords,
+      sendSeconds: this.carried.sendSeconds,
     };
-    for (const key of COUNTERS) if (key !== 'skippedRecords') stats[key] += this.carried[key] + (latest?.[key] ?? 0);
+    for (const key of COUNTERS) stats[key] += this.carried[key] + (latest?.[key] ?? 0);
+    if (latest !== undefined) for (const key of HISTOGRAMS) stats[key] = addHistograms(stats[key], latest[key]);
     const lastError = this.failure ?? latest?.lastError;
     if (lastError !== undefined) stats.lastError = lastError;
+    if (this.oldestPendingTs !== undefined) stats.oldestPendingTs = this.oldestPendingTs;
     return stats;
   }
 
@@ -142,6 +167,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
     try {
       await this.spool?.cursors.save(this.name, { nextSeq: this.nextSeq });
     } catch (error) {
+      this.carried.cursorSaveFailures++;
       this.options.logger.error('spool.cursor_save_failed', { sink: this.name, error });
     }
   }
@@ -168,7 +194,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
       worker.on('message', (message: ToIngest) => {
         if (message.type === 'ready') {
           ready = true;
-          this.latest = message.stats;
+          this.noteStats(message.stats);
           resolve();
         } else if (message.type === 'startFailed') {
           reject(errorFrom(message.error));
@@ -204,14 +230,13 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
     switch (message.type) {
       case 'progress':
         if (message.nextSeq > this.nextSeq) this.nextSeq = message.nextSeq;
-        this.latest = message.stats;
+        this.noteStats(message.stats);
         this.failure = undefined;
         this.failedInARow = 0;
         this.waiters.deliveredBelow(this.nextSeq);
         return;
       case 'stats':
-        this.latest = message.stats;
-        return;
+        return this.noteStats(message.stats);
       case 'deadLettered':
         return this.waiters.deadLettered(message.seq, message.cause);
       case 'log': {
@@ -229,15 +254,23 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
         return;
       }
       case 'stopped':
-        if (message.stats !== undefined) this.latest = message.stats;
+        if (message.stats !== undefined) this.noteStats(message.stats);
         this.onStopped?.();
         return;
     }
   }
 
+  private noteStats(stats: DeliveryStats): void {
+    this.latest = stats;
+    this.oldestPendingTs = stats.oldestPendingTs;
+  }
+
   /** The thread died unexpectedly: keep its numbers, show the sink down, start another after a backoff. */
   private restartAfter(error: unknown): void {
-    if (this.latest !== undefined) for (const key of COUNTERS) this.carried[key] += this.latest[key];
+    if (this.latest !== undefined) {
+      for (const key of COUNTERS) this.carried[key] += this.latest[key];
+      for (const key of HISTOGRAMS) this.carried[key] = addHistograms(this.carried[key], this.latest[key]);
+    }
     this.latest = undefined;
     this.threadRestarts++;
     const wait = backoffMs(this.options.delivery.retry, this.failedInARow++);

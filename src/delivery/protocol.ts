@@ -39,7 +39,7 @@ export interface ErrorInfo {
   stack?: string;
 }
 
-export type DeliveryStats = DispatcherStats & { skippedRecords: number };
+export type DeliveryStats = DispatcherStats & { skippedRecords: number; cursorSaveFailures: number };
 
 /** Ingest thread → delivery thread. */
 export type ToDelivery =

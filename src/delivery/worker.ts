@@ -3,7 +3,7 @@
 // ingest thread its progress, dead letters, numbers and log lines (protocol.ts); everything else
 // about delivery happens here, off the thread that answers HTTP.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLogger } from '../ops/log';
+import { createLogger, leastSevere } from '../ops/log';
 import { DeadLetterFile } from '../sinks/dead-letter';
 import { Dispatcher } from '../sinks/dispatcher';
 import { createSink, enabledSinks } from '../sinks/registry';
@@ -17,12 +17,13 @@ export function runDeliveryThread(): void {
   const init = workerData as DeliveryInit;
   const port = parentPort!;
   const post = (message: ToIngest) => port.postMessage(message);
-  // Formatted here as the daemon formats every line, and written by the ingest thread's logger.
-  const logger = createLogger(init.config.log.level, {}, (line) => post({ type: 'log', line }));
+  // Formatted here as the daemon formats every line, and written by the ingest thread's logger,
+  // which counts warnings and errors whatever its level: so they cross even below it.
+  const logger = createLogger(leastSevere(init.config.log.level, 'warn'), {}, (line) => post({ type: 'log', line }));
   let mirror: SpoolMirror | undefined;
   let reader: SpoolReader | undefined;
   let dispatcher: Dispatcher | undefined;
-  const stats = (): DeliveryStats => ({ ...dispatcher!.stats(), skippedRecords: reader!.skippedRecords });
+  const stats = (): DeliveryStats => ({ ...dispatcher!.stats(), skippedRecords: reader!.skippedRecords, cursorSaveFailures: reader!.cursorSaveFailures });
 
   // Counters and states change several times per batch; one message per turn carries them all.
   let statsQueued = false;

@@ -17,10 +17,14 @@ export function acceptEvents(exchange: Exchange, context: IngestContext, topic: 
   if (!share.take(REQUEST_BYTES + batch.items.length * EVENT_BYTES)) return Promise.reject(busy());
   context.access.charge(exchange, topic, batch);
   const { envelopes, ids } = buildEnvelopes(context, topic, meta, batch);
-  if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool').then(() => ids);
+  const acknowledged = () => {
+    context.accepted.note(exchange.receivedAt, ids.length);
+    return ids;
+  };
+  if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool').then(acknowledged);
   // Stored, the events' memory is given back while the request waits for its sinks.
   const onStored = () => share.keepOnly(REQUEST_BYTES + ids.length * ID_BYTES);
-  return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored }).then(() => ids);
+  return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored }).then(acknowledged);
 }
 
 /** Aborted when the connection closes before the answer was sent: nobody is left waiting for it. */

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/defaults';
 import type { Logger } from '../ops/log';
+import type { AcceptedCounter } from './accepted';
 import type { Access, Client } from './access';
 import type { BodyLimits } from './body';
 import type { Share } from './budget';
@@ -29,6 +30,8 @@ export interface IngestContext {
   trustProxy: boolean;
   ops: OpsEndpoints | undefined;
   refusals: RefusalCounter;
+  /** Requests and events acknowledged, with their latency and size (the daemon reads it for /stats). */
+  accepted: AcceptedCounter;
   tracker: Config['tracker'];
   /** Credentials, topic allow-list and rate limits (access.ts). */
   access: Access;
@@ -49,4 +52,6 @@ export interface Exchange {
   memory: Share | undefined;
   /** Who sent it, once access.ts has looked. */
   client: Client | undefined;
+  /** performance.now() when its headers were read: the start of its latency. */
+  receivedAt: number;
 }

@@ -28,6 +28,7 @@ import { parseQuery } from './query';
 import { findRoute, type Route } from './routes';
 import { sendError, toRequestError } from './respond';
 import { RefusalCounter } from './refusals';
+import { AcceptedCounter } from './accepted';
 import type { IngestTarget } from './target';
 import { createTlsServer, tlsEnabled } from './tls';
 
@@ -41,6 +42,8 @@ export interface IngestServerOptions {
   now?: () => number;
   /** Where refusals are counted (the daemon reads it for /stats and /metrics). */
   refusals?: RefusalCounter;
+  /** Where acknowledged requests are counted (likewise). */
+  accepted?: AcceptedCounter;
   /**
    * `all` (default): events and the operations endpoints; `events`: events only (the operations
    * endpoints have a listener of their own, ops.listen); `ops`: that listener, plain HTTP.
@@ -83,6 +86,7 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     trustProxy: http.trustProxy,
     ops: options.ops,
     refusals: options.refusals ?? new RefusalCounter(),
+    accepted: options.accepted ?? new AcceptedCounter(),
     tracker: config.tracker,
     access: new Access(config, options.now),
     serves: { events: role !== 'ops', ops: role !== 'events' },
@@ -195,7 +199,7 @@ function acceptFailed(server: IngestServer, logger: Logger): (error: NodeJS.Errn
 function handle(context: IngestContext, request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void {
   const method = request.method ?? 'GET';
   const { path, search } = splitUrl(request.url ?? '/');
-  const exchange: Exchange = { request, response, method, path, query: undefined, expectsContinue, memory: undefined, client: undefined };
+  const exchange: Exchange = { request, response, method, path, query: undefined, expectsContinue, memory: undefined, client: undefined, receivedAt: performance.now() };
   let route: Route | undefined;
   try {
     const found = findRoute(path, context);
@@ -219,7 +223,7 @@ function handle(context: IngestContext, request: IncomingMessage, response: Serv
 /** `Expect:` with anything but `100-continue` (RFC 9110 §10.1.1): 417, and the body, if any, is not read. */
 function refuseExpectation(context: IngestContext, request: IncomingMessage, response: ServerResponse): void {
   const { path } = splitUrl(request.url ?? '/');
-  const exchange: Exchange = { request, response, method: request.method ?? 'GET', path, query: undefined, expectsContinue: true, memory: undefined, client: undefined };
+  const exchange: Exchange = { request, response, method: request.method ?? 'GET', path, query: undefined, expectsContinue: true, memory: undefined, client: undefined, receivedAt: performance.now() };
   const expectation = String(request.headers.expect ?? '').slice(0, 100);
   fail(context, exchange, undefined, new RequestError(417, 'EXPECTATION_FAILED', `the expectation '${expectation}' is not supported; only 'Expect: 100-continue' is`));
 }

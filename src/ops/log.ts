@@ -1,8 +1,18 @@
 // Structured logs: one JSON object per line on stderr (journald and `docker logs` friendly).
-// Levels below the configured one cost one comparison.
+// Levels below the configured one cost one comparison. Lines at warn and error are counted by event
+// name whatever the level (sparkngin_log_events_total): an operator who logs only errors still sees
+// how often each warning happened, and no event of note goes without a number.
+import { COUNTED_LEVELS } from './catalogue';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface LogEventCount {
+  event: string;
+  level: LogLevel;
+  count: number;
+}
 
 export interface Logger {
   debug(event: string, fields?: Record<string, unknown>): void;
@@ -10,11 +20,29 @@ export interface Logger {
   warn(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Lines at warn and error so far, by event and level (this logger and its children share them). */
+  eventCounts(): LogEventCount[];
 }
 
-export function createLogger(level: LogLevel = 'info', base: Record<string, unknown> = {}, write: (line: string) => void = (line) => void process.stderr.write(line)): Logger {
+/** The least severe of two levels: a delivery thread logs at most at `warn`, so that its warnings are counted. */
+export function leastSevere(a: LogLevel, b: LogLevel): LogLevel {
+  return RANK[a] <= RANK[b] ? a : b;
+}
+
+export function createLogger(
+  level: LogLevel = 'info',
+  base: Record<string, unknown> = {},
+  write: (line: string) => void = (line) => void process.stderr.write(line),
+  counts: Map<string, LogEventCount> = new Map(),
+): Logger {
   const least = RANK[level];
   const emit = (at: LogLevel, event: string, fields?: Record<string, unknown>) => {
+    if (COUNTED_LEVELS.has(at)) {
+      const key = `${at} ${event}`;
+      const known = counts.get(key);
+      if (known) known.count++;
+      else counts.set(key, { event, level: at, count: 1 });
+    }
     if (RANK[at] < least) return;
     const record: Record<string, unknown> = { time: new Date().toISOString(), level: at, event, ...base, ...fields };
     for (const [key, value] of Object.entries(record)) {
@@ -27,7 +55,8 @@ export function createLogger(level: LogLevel = 'info', base: Record<string, unkn
     info: (event, fields) => emit('info', event, fields),
     warn: (event, fields) => emit('warn', event, fields),
     error: (event, fields) => emit('error', event, fields),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    child: (fields) => createLogger(level, { ...base, ...fields }, write, counts),
+    eventCounts: () => [...counts.values()].map((count) => ({ ...count })),
   };
 }
 

@@ -8,6 +8,7 @@
 import { decodeEnvelope } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { isProgrammingError } from '../errors';
+import { COUNT_BUCKETS, Histogram, type HistogramSnapshot, SECONDS_BUCKETS } from '../ops/histogram';
 import type { Logger } from '../ops/log';
 import type { SpoolReader, SpoolRecord } from '../spool/reader';
 import type { DeadLetterFile } from './dead-letter';
@@ -34,6 +35,12 @@ export interface DispatcherStats {
   /** Times the delivery loop was restarted after an unexpected error (a bug, or a dead-letter file it could not write). */
   loopRestarts: number;
   lastError?: string;
+  /** Records per send the sink accepted. */
+  batchRecords: HistogramSnapshot;
+  /** Seconds each accepted send took. */
+  sendSeconds: HistogramSnapshot;
+  /** Server time (ms) of the oldest event in hand not yet accepted; absent when none is (lag seconds are measured from it). */
+  oldestPendingTs?: number;
 }
 
 /**
@@ -75,6 +82,8 @@ export class Dispatcher implements SinkDelivery {
   readonly routes: TopicFilter;
   private _state: DispatcherStats['state'] = 'idle';
   private readonly counters = { deliveredRecords: 0, deadLetteredRecords: 0, failedSends: 0, undecodableRecords: 0, loopRestarts: 0 };
+  private readonly batchRecords = new Histogram(COUNT_BUCKETS);
+  private readonly sendSeconds = new Histogram(SECONDS_BUCKETS);
   private lastError: string | undefined;
   /** Set when the loop failed unexpectedly; cleared once a batch is delivered again. */
   private failure: string | undefined;
@@ -170,8 +179,18 @@ export class Dispatcher implements SinkDelivery {
 
   stats(): DispatcherStats {
     const health: SinkHealth = this.failure === undefined ? this.sink.health() : { state: 'down', detail: this.failure };
-    const stats: DispatcherStats = { sink: this.sink.name, state: this.state, health, nextSeq: this.reader.nextSeq, ...this.counters };
+    const stats: DispatcherStats = {
+      sink: this.sink.name,
+      state: this.state,
+      health,
+      nextSeq: this.reader.nextSeq,
+      ...this.counters,
+      batchRecords: this.batchRecords.snapshot(),
+      sendSeconds: this.sendSeconds.snapshot(),
+    };
     if (this.lastError !== undefined) stats.lastError = this.lastError;
+    const oldest = this.pending?.routed?.[0]?.envelope.ts;
+    if (oldest !== undefined) stats.oldestPendingTs = oldest;
     return stats;
   }
 
@@ -234,7 +253,10 @@ export class Dispatcher implements SinkDelivery {
     for (let attempt = 0; ; attempt++) {
       this.state = attempt === 0 ? 'sending' : 'retrying';
       try {
+        const started = performance.now();
         await this.sink.send(batch.map((item) => item.envelope));
+        this.sendSeconds.observe((performance.now() - started) / 1000);
+        this.batchRecords.observe(batch.length);
         this.state = 'idle';
         this.counters.deliveredRecords += batch.length;
         if (attempt > 0) this.logger.info('sink.recovered', { sink: this.sink.name, afterAttempts: attempt });

@@ -60,6 +60,8 @@ export class SpoolReader implements ReaderHandle {
   nextSeq: number;
   /** Records this reader jumped over because they were lost. */
   skippedRecords = 0;
+  /** Writes of the cursor file that failed (the next delivery tries again). */
+  cursorSaveFailures = 0;
   /** The next record expected: a record numbered higher means the ones between are lost. */
   private readSeq: number;
   private segment: Segment | undefined;
@@ -170,6 +172,7 @@ export class SpoolReader implements ReaderHandle {
         await this.spool.cursors.save(this.name, { nextSeq: seq });
         this.persistedSeq = seq;
       } catch (error) {
+        this.cursorSaveFailures++;
         this.logger.error('spool.cursor_save_failed', { sink: this.name, error });
       }
     });

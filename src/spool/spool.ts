@@ -245,6 +245,17 @@ export class Spool implements ReaderSpool {
     return bytes;
   }
 
+  /** Bytes of the segments that hold a record numbered `seq` or higher: what a reader at `seq` keeps on disk (0 when it is at the end). */
+  bytesFrom(seq: number): number {
+    let bytes = 0;
+    if (seq >= this.nextSeq) return 0;
+    this.segments.forEach((segment, index) => {
+      const next = this.segments[index + 1];
+      if (next === undefined || next.firstSeq > seq) bytes += segment.size;
+    });
+    return bytes;
+  }
+
   private scheduleFlush(): void {
     if (this.flushing || this.flushTimer) return;
     if (this.options.commitIntervalMs <= 0) {

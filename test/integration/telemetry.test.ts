@@ -1,0 +1,89 @@
+// Every metric of the catalogue (src/ops/catalogue.ts) appears in /metrics and in /stats of a live
+// daemon, with the same samples: a daemon with TLS on (the one conditional metric) and its
+// operations endpoints on a listener of their own, after some traffic: events acknowledged and
+// delivered, a refused request, a warning logged.
+import { request } from 'node:https';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS } from '../../src/ops/catalogue';
+import { samplesOf, statsHold } from '../../src/ops/samples';
+import { freePort } from '../peers/ports';
+import { makeTestCa } from '../peers/test-ca';
+import { type DaemonProcess, startDaemon } from './daemon-process';
+
+let dir: string;
+let daemon: DaemonProcess;
+let ops: string;
+let ca: string;
+
+function postHttps(path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${daemon.url}${path}`, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/x-ndjson' } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sparkngin-telemetry-'));
+  const testCa = await makeTestCa(dir);
+  ca = testCa.certPem;
+  const cert = await testCa.issue('server');
+  const opsPort = await freePort();
+  ops = `http://127.0.0.1:${opsPort}`;
+  daemon = await startDaemon({
+    config: { tls: { cert: cert.cert, key: cert.key }, ops: { listen: `127.0.0.1:${opsPort}` } },
+    https: { ca },
+    env: { SPARKNGIN_NO_SUCH_SETTING: '1' },
+  });
+  expect(await postHttps('/v1/topics/telemetry?ack=sink', '{"n":1}\n{"n":2}\n{"n":3}\n')).toBe(202);
+  expect(await postHttps('/v1/nowhere', '{}')).toBe(404);
+});
+afterAll(async () => {
+  await daemon?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the catalogue in a live daemon', () => {
+  it('every metric is in /metrics and /stats, each with the same samples', async () => {
+    const stats = await (await fetch(`${ops}/stats`)).json();
+    const text = await (await fetch(`${ops}/metrics`)).text();
+    const missing: string[] = [];
+    for (const metric of METRICS) {
+      if (!text.includes(`\n# TYPE ${metric.name} ${metric.type}\n`)) missing.push(`${metric.name}: not in /metrics`);
+      if (!statsHold(metric, stats)) missing.push(`${metric.name}: /stats has no ${metric.stat}`);
+      const samples = samplesOf(metric, stats);
+      if (samples.length === 0) missing.push(`${metric.name}: no sample in /stats at ${metric.stat}`);
+      for (const { labels } of samples) {
+        const pairs = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+        const line = text.split('\n').find((candidate) => candidate.startsWith(metric.name) && pairs.every((pair) => candidate.includes(pair)));
+        if (line === undefined) missing.push(`${metric.name}: /metrics has no sample labelled ${pairs.join(',')}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('counts what happened: the request, its events, their delivery, the refusal and the warning', async () => {
+    const stats = await (await fetch(`${ops}/stats`)).json();
+    expect(stats.ingest.accepted).toEqual({ requests: 1, events: 3 });
+    expect(stats.ingest.requestSeconds.count).toBe(1);
+    expect(stats.ingest.eventsPerRequest.count).toBe(1);
+    expect(stats.ingest.refused).toContainEqual({ status: 404, code: 'NOT_FOUND', count: 1 });
+    expect(stats.log.events).toContainEqual({ event: 'config.unknown_env', level: 'warn', count: 1 });
+    const [file] = stats.sinks;
+    expect(file).toMatchObject({ sink: 'file', up: true, deliveredRecords: 3, lagRecords: 0, lagSeconds: 0, spoolBytes: 0, cursorSaveFailures: 0, threadRestarts: 0 });
+    expect(file.batchRecords.sum).toBe(3);
+    expect(stats.instance.id).toMatch(/^[0-9a-f-]{36}$/);
+    const text = await (await fetch(`${ops}/metrics`)).text();
+    expect(text).toContain('sparkngin_ingest_accepted_events_total 3\n');
+    expect(text).toContain('sparkngin_ingest_request_events_bucket{le="5"} 1\n');
+    expect(text).toContain('sparkngin_sink_delivered_records_total{sink="file"} 3\n');
+    expect(text).toContain('sparkngin_log_events_total{event="config.unknown_env",level="warn"} 1\n');
+    expect(text).toContain('sparkngin_sink_state{sink="file",state="idle"} 1\n');
+  });
+});
