@@ -87,3 +87,32 @@ describe('the catalogue in a live daemon', () => {
     expect(text).toContain('sparkngin_sink_state{sink="file",state="idle"} 1\n');
   });
 });
+
+describe('a sink that cannot deliver', () => {
+  let stuck: DaemonProcess;
+  beforeAll(async () => {
+    // A Kafka sink whose broker is a closed port: it retries forever, holding its events.
+    stuck = await startDaemon({ config: { sinks: { kafka: { brokers: [`127.0.0.1:${await freePort()}`], retry: { initialMs: 50, maxMs: 200 } } } } });
+  });
+  afterAll(async () => {
+    await stuck?.close();
+  });
+
+  it('shows its lag in events, in seconds (the age of the oldest held) and in spool bytes, and the sink down', async () => {
+    const posted = await fetch(`${stuck.url}/v1/topics/held`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '{"a":1}\n{"a":2}\n' });
+    expect(posted.status).toBe(202);
+    let kafka: any;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+      kafka = (await (await fetch(`${stuck.url}/stats`)).json()).sinks.find((sink: any) => sink.sink === 'kafka');
+      if (kafka.lagSeconds >= 1.5 && !kafka.up) break;
+    }
+    expect(kafka).toMatchObject({ up: false, state: 'retrying', lagRecords: 2 });
+    expect(kafka.lagSeconds).toBeGreaterThanOrEqual(1.5);
+    expect(kafka.spoolBytes).toBeGreaterThan(0);
+    const text = await (await fetch(`${stuck.url}/metrics`)).text();
+    expect(Number(/\nsparkngin_sink_lag_seconds\{sink="kafka"\} (\S+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(1.5);
+    expect(text).toContain('sparkngin_sink_up{sink="kafka"} 0\n');
+    expect(text).toContain('sparkngin_sink_state{sink="kafka",state="retrying"} 1\n');
+    expect(text).toContain('sparkngin_sink_lag_records{sink="kafka"} 2\n');
+  });
+});
