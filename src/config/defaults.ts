@@ -228,6 +228,17 @@ export interface Config {
     /** Instance name shown by browsers; '' = `Sparkngin on HOST`. On a conflict, ` (2)`, ` (3)`, … is added. */
     name: string;
   };
+  /**
+   * A heartbeat event from this instance every intervalSeconds, into `topic`, through the spool and
+   * the sinks like any event: whoever reads it knows the whole path works (and how this instance is).
+   */
+  heartbeat: {
+    /** Off by default: the heartbeat goes to your destinations (create the Kafka topic first). */
+    enabled: boolean;
+    intervalSeconds: number;
+    /** Topic of the heartbeat events (routed to the sinks whose `topics` take it). */
+    topic: string;
+  };
   /** Least level that is logged (JSON lines on stderr). */
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
   /** Longest a graceful stop waits for sinks to drain, in ms. */
@@ -303,6 +314,7 @@ export function defaultConfig(): Config {
       },
     },
     discovery: { enabled: true, interfaces: [], name: '' },
+    heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
     log: { level: 'info' },
     shutdownTimeoutMs: 10_000,
   };

@@ -323,7 +323,10 @@ function checkRelations(config: Config, problems: string[]): void {
   for (const key of ['maxConnections', 'maxPipelinedRequests', 'maxEventsPerRequest', 'maxSinkAckRequests'] as const) {
     if (config.http[key] < 1) problems.push(`http.${key}: expected at least 1`);
   }
-  if (!isLegalTopic(config.tracker.topic)) problems.push(`tracker.topic: expected a topic name (1 to 249 of a-z A-Z 0-9 . _ -), got '${config.tracker.topic}'`);
+  for (const key of ['tracker', 'heartbeat'] as const) {
+    if (!isLegalTopic(config[key].topic)) problems.push(`${key}.topic: expected a topic name (1 to 249 of a-z A-Z 0-9 . _ -), got '${config[key].topic}'`);
+  }
+  if (config.heartbeat.intervalSeconds < 1) problems.push(`heartbeat.intervalSeconds: expected at least 1, got ${config.heartbeat.intervalSeconds}`);
   for (const name of config.tracker.headers) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) problems.push(`tracker.headers: expected header names, got '${name}'`);
   }

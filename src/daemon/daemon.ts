@@ -16,6 +16,8 @@ import { authRequired } from '../ingest/auth';
 import type { OpsEndpoints } from '../ingest/context';
 import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
+import { healthProblems } from '../ops/health';
+import { Heartbeat, type HeartbeatStats } from '../ops/heartbeat';
 import type { LogEventCount, Logger } from '../ops/log';
 import { type ProcessStats, processStats } from '../ops/process';
 import { renderPrometheus } from '../ops/prometheus';
@@ -37,6 +39,8 @@ export interface DaemonStats {
   /** The instance id (DATADIR/instance-id, kept across restarts) and host name. */
   instance: { id: string; host: string };
   uptimeSeconds: number;
+  /** Why it does not take events now (what /ready answers 503 with); empty when it does. */
+  notReady: string[];
   process: ProcessStats;
   /** Log lines at warn and error since start, by event. */
   log: { events: LogEventCount[] };
@@ -49,6 +53,7 @@ export interface DaemonStats {
   sinks: SinkStats[];
   /** The mDNS advertisement: the interfaces advertised on now (0: none) and the name in use. */
   discovery: { interfaces: number; name?: string };
+  heartbeat: HeartbeatStats;
 }
 
 export type SinkStats = SinkThreadStats & {
@@ -75,6 +80,7 @@ export class Daemon {
   private readonly startedAt = Date.now();
   /** The mDNS advertisement (src/discovery/), from listen until the start of a stop. */
   private advertiser: Advertiser | undefined;
+  private readonly heartbeat: Heartbeat;
 
   private constructor(
     private readonly config: Config,
@@ -89,7 +95,10 @@ export class Daemon {
     /** The separate operations listener (ops.listen), if any. */
     private readonly opsServer: IngestServer | undefined,
     private readonly instanceId: string,
-  ) {}
+    redactedStats: () => DaemonStats,
+  ) {
+    this.heartbeat = new Heartbeat({ config: config.heartbeat, stats: redactedStats, target, logger });
+  }
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
     const lock = await lockDataDir(config.dataDir, { logger });
@@ -107,7 +116,7 @@ export class Daemon {
       // absolute path (ops/redact.ts).
       let daemon: Daemon | undefined;
       const stats = () => withoutPaths(daemon!.stats(), config.dataDir);
-      const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()) };
+      const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()), problems: () => healthProblems(daemon!.stats()) };
       const refusals = new RefusalCounter();
       const accepted = new AcceptedCounter();
       const separateOps = config.ops.listen !== '';
@@ -122,7 +131,7 @@ export class Daemon {
           return Promise.reject(new ListenError(address, error));
         });
       }
-      daemon = new Daemon(config, logger, spool, deliveries, target, server, lock, refusals, accepted, opsServer, instanceId);
+      daemon = new Daemon(config, logger, spool, deliveries, target, server, lock, refusals, accepted, opsServer, instanceId, stats);
       // Serving already (what is accepted is stored; delivery catches up), but the start fails, as
       // before the threads, if a sink cannot start.
       const started = await Promise.allSettled(deliveries.map((delivery) => delivery.started()));
@@ -139,6 +148,7 @@ export class Daemon {
         dataDir: config.dataDir,
         sinks: deliveries.map((delivery) => delivery.name),
       });
+      daemon.heartbeat.start();
       // Discovery is a convenience: an instance that cannot be advertised still takes events.
       daemon.advertiser = await advertiseDaemon(config, daemon.address(), logger).catch((error: unknown) => {
         logger.warn('discovery.failed', { error });
@@ -177,6 +187,7 @@ export class Daemon {
       version: VERSION,
       instance: { id: this.instanceId, host: this.config.host },
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      notReady: this.target.notReadyReasons(),
       process: processStats(),
       log: { events: this.logger.eventCounts() },
       ingest: {
@@ -194,6 +205,7 @@ export class Daemon {
         return { ...stats, up: stats.health.state !== 'down', lagRecords, lagSeconds, spoolBytes: this.spool.bytesFrom(stats.nextSeq) };
       }),
       discovery: { interfaces: advertiser?.interfaces.length ?? 0, ...(advertiser?.name === undefined ? {} : { name: advertiser.name }) },
+      heartbeat: this.heartbeat.stats(),
     };
   }
 
@@ -208,6 +220,8 @@ export class Daemon {
     this.logger.info('daemon.stopping', { timeoutMs: this.config.shutdownTimeoutMs });
     // Clients stop choosing this instance before it stops answering them (goodbye packets).
     await this.advertiser?.stop();
+    // The last beat says so; appended now, it is delivered while the sinks drain.
+    await this.heartbeat.stop();
     this.target.stopping = true;
     const servers = this.opsServer ? [this.server, this.opsServer] : [this.server];
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));

@@ -11,11 +11,13 @@ import type { Query } from './query';
 import type { RefusalCounter } from './refusals';
 import type { IngestTarget } from './target';
 
-/** Operations endpoints served beside ingest (`/stats`, `/metrics`), when the daemon provides them. */
+/** Operations endpoints served beside ingest (`/stats`, `/metrics`, `/imok`), when the daemon provides them. */
 export interface OpsEndpoints {
   stats(): unknown;
   /** Prometheus text exposition format. */
   metrics(): string;
+  /** What keeps the instance from being well (src/ops/health.ts); empty when `/imok` answers imok (and without it). */
+  problems?(): string[];
 }
 
 export interface IngestContext {

@@ -40,6 +40,7 @@ const EXACT = new Map<string, Route>([
   ['/ready', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: ready }],
   ['/stats', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: stats }],
   ['/metrics', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: metrics }],
+  ['/imok', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: imok }],
 ]);
 
 /** The route for a path and the path parameter it carries (the topic segment), or undefined (404). */
@@ -48,7 +49,7 @@ export function findRoute(path: string, context: IngestContext): { route: Route;
   if (path.startsWith(TRACKER_PREFIX)) return context.serves.events && context.tracker.enabled ? { route: pixelRoute, param: path.slice(TRACKER_PREFIX.length) } : undefined;
   const route = EXACT.get(path);
   if (route === undefined || (route.kind !== 'open' && !context.serves[route.kind])) return undefined;
-  if (context.ops === undefined && (route.handle === stats || route.handle === metrics)) return undefined;
+  if (context.ops === undefined && (route.handle === stats || route.handle === metrics || route.handle === imok)) return undefined;
   return { route, param: '' };
 }
 
@@ -84,6 +85,17 @@ function ready({ response }: Exchange, context: IngestContext): void {
 
 function stats({ response }: Exchange, context: IngestContext): void {
   sendJson(response, 200, context.ops!.stats());
+}
+
+/**
+ * The original's planned four-letter word, after ZooKeeper's `ruok`: `imok` in plain text while the
+ * instance takes events and every sink delivers; 503 with what is wrong, one line each, otherwise.
+ */
+function imok({ response }: Exchange, context: IngestContext): void {
+  const problems = context.ops!.problems?.() ?? [];
+  const text = problems.length === 0 ? 'imok\n' : `${problems.join('\n')}\n`;
+  response.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  response.end(text);
 }
 
 function metrics({ response }: Exchange, context: IngestContext): void {

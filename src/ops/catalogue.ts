@@ -99,6 +99,9 @@ const DEFINITIONS: readonly MetricDefinition[] = [
   metric('sparkngin_sink_cursor_save_failures_total', 'counter', 'events', 'sinks[sink].cursorSaveFailures', 'Failed writes of the sink\'s cursor file (a restart then redelivers from the last one saved).'),
   metric('sparkngin_sink_batch_records', 'histogram', 'records', 'sinks[sink].batchRecords', 'Records per send the sink accepted.'),
   metric('sparkngin_sink_send_duration_seconds', 'histogram', 'seconds', 'sinks[sink].sendSeconds', 'Duration of the sends the sink accepted.'),
+  // The heartbeat
+  metric('sparkngin_heartbeat_sent_total', 'counter', 'heartbeats', 'heartbeat.sent', 'Heartbeat events appended to the spool (heartbeat.enabled), to be delivered like any event.'),
+  metric('sparkngin_heartbeat_failures_total', 'counter', 'heartbeats', 'heartbeat.failed', 'Heartbeat events the spool refused (full, or closing).'),
   // Discovery
   metric('sparkngin_discovery_interfaces', 'gauge', 'interfaces', 'discovery.interfaces', 'Network interfaces the instance is advertised on over mDNS (0: not advertised).'),
 ];
@@ -188,6 +191,8 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('file_sink.legacy_name_migrated', 'info', 'A file an earlier version named differently was renamed.'),
   event('file_sink.legacy_name_kept', 'error', 'A file an earlier version named differently could not be renamed.'),
   event('kafkajs', 'debug', 'A line of the Kafka client library, at debug.'),
+  // The heartbeat
+  event('heartbeat.failed', 'warn', 'A heartbeat could not be appended (the spool is full or closing).', 'sparkngin_heartbeat_failures_total'),
   // Discovery
   event('discovery.off', 'info', 'Not advertised, and why.'),
   event('discovery.advertised', 'info', 'Advertised: name, interfaces, addresses.', 'sparkngin_discovery_interfaces'),
