@@ -191,6 +191,7 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('file_sink.legacy_name_migrated', 'info', 'A file an earlier version named differently was renamed.'),
   event('file_sink.legacy_name_kept', 'error', 'A file an earlier version named differently could not be renamed.'),
   event('kafkajs', 'debug', 'A line of the Kafka client library, at debug.'),
+  event('kafka.unacknowledged', 'error', 'The broker answered a produce request without acknowledging every partition sent (a client bug caught before it lost anything); the batch is sent again.', 'sparkngin_sink_failed_sends_total'),
   // The heartbeat
   event('heartbeat.failed', 'warn', 'A heartbeat could not be appended (the spool is full or closing).', 'sparkngin_heartbeat_failures_total'),
   // Discovery
