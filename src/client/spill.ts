@@ -47,6 +47,8 @@ export class Spill {
       warn: (event, fields) => clientLogger.warn(event, fields),
       error: (event, fields) => clientLogger.error(event, fields),
       child: () => logger,
+      // The daemon counts its warnings for /metrics; a client has no such view.
+      eventCounts: () => [],
     };
     this.logger = logger;
   }
