@@ -26,6 +26,8 @@ function loggedEvents(): Map<string, string> {
   const found = new Map<string, string>();
   const patterns = [/\.(?:debug|info|warn|error)\(\s*'([a-z][a-z_]*(?:\.[a-z][a-z_-]*)?)'/g, /\]\(\s*'([a-z][a-z_]*\.[a-z][a-z_-]*)'/g, /logCertificate\(logger, '([^']+)'/g];
   for (const file of sourceFiles(SRC)) {
+    // The client library logs to the application's logger, not the daemon's: not daemon telemetry.
+    if (file.startsWith(join(SRC, 'client'))) continue;
     const text = readFileSync(file, 'utf8');
     for (const pattern of patterns) for (const match of text.matchAll(pattern)) found.set(match[1]!, file.slice(SRC.length + 1));
   }
