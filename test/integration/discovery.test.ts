@@ -280,7 +280,8 @@ describe('interoperability with avahi (Debian)', () => {
     const avahi = await startAvahi(h2);
     try {
       const daemon = await daemonOn(h2, { port: 7301, config: { discovery: { enabled: false, interfaces: [], name: '' } } });
-      expect(daemon.logs().some((line) => line.event === 'discovery.off')).toBe(true);
+      // Logged after daemon.started (the listener's address decides it): wait for the line.
+      expect((await daemon.logged('discovery.off')).reason).toBe('discovery.enabled is false');
       const published = await avahi.publish('Published by avahi', '_sparkngin._tcp', 7301, ['txtvers=1', 'id=avahi-published-1', 'path=/v1', 'proto=http', 'ingest=http', 'auth=required']);
       const { found } = await discover(h3);
       const instance = found.find((candidate) => candidate.name === 'Published by avahi');
