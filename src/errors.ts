@@ -32,7 +32,8 @@ export class RequestError extends SparknginError {
     readonly status: number,
     code: string,
     message: string,
-    readonly headers: Record<string, string> = {},
+    /** Answer headers; a list is sent as that many header lines (two WWW-Authenticate challenges). */
+    readonly headers: Record<string, string | string[]> = {},
   ) {
     super(code, message);
   }

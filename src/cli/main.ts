@@ -11,11 +11,12 @@ import { drainCommand } from './drain';
 import { sendCommand } from './send';
 import { spoolCommand } from './spool';
 import { startCommand } from './start';
+import { statusCommand, topCommand } from './status';
 import { tokenCommand } from './token';
 import { versionCommand } from './version';
 
 /** Every command, in the order the usage lists them. A new command is its module and one line here. */
-const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand];
+const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand, statusCommand, topCommand];
 
 const USAGE = `Usage: sparkngin <command> [options]
 

@@ -18,6 +18,7 @@ import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } fr
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import { healthProblems } from '../ops/health';
 import { Heartbeat, type HeartbeatStats } from '../ops/heartbeat';
+import { type HistoryStats, RateHistory, type Reading } from '../ops/history';
 import type { LogEventCount, Logger } from '../ops/log';
 import { type ProcessStats, processStats } from '../ops/process';
 import { renderPrometheus } from '../ops/prometheus';
@@ -41,6 +42,8 @@ export interface DaemonStats {
   uptimeSeconds: number;
   /** Why it does not take events now (what /ready answers 503 with); empty when it does. */
   notReady: string[];
+  /** What keeps it from being well (src/ops/health.ts: not ready, a sink down); empty when GET /imok answers imok. */
+  problems: string[];
   process: ProcessStats;
   /** Log lines at warn and error since start, by event. */
   log: { events: LogEventCount[] };
@@ -54,6 +57,8 @@ export interface DaemonStats {
   /** The mDNS advertisement: the interfaces advertised on now (0: none) and the name in use. */
   discovery: { interfaces: number; name?: string };
   heartbeat: HeartbeatStats;
+  /** The rates of the last minutes, for sparklines. */
+  history: HistoryStats;
 }
 
 export type SinkStats = SinkThreadStats & {
@@ -81,6 +86,7 @@ export class Daemon {
   /** The mDNS advertisement (src/discovery/), from listen until the start of a stop. */
   private advertiser: Advertiser | undefined;
   private readonly heartbeat: Heartbeat;
+  private readonly history: RateHistory;
 
   private constructor(
     private readonly config: Config,
@@ -98,6 +104,7 @@ export class Daemon {
     redactedStats: () => DaemonStats,
   ) {
     this.heartbeat = new Heartbeat({ config: config.heartbeat, stats: redactedStats, target, logger });
+    this.history = new RateHistory(() => this.reading());
   }
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
@@ -116,7 +123,7 @@ export class Daemon {
       // absolute path (ops/redact.ts).
       let daemon: Daemon | undefined;
       const stats = () => withoutPaths(daemon!.stats(), config.dataDir);
-      const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()), problems: () => healthProblems(daemon!.stats()) };
+      const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()), problems: () => stats().problems };
       const refusals = new RefusalCounter();
       const accepted = new AcceptedCounter();
       const separateOps = config.ops.listen !== '';
@@ -149,6 +156,7 @@ export class Daemon {
         sinks: deliveries.map((delivery) => delivery.name),
       });
       daemon.heartbeat.start();
+      daemon.history.start();
       // Discovery is a convenience: an instance that cannot be advertised still takes events.
       daemon.advertiser = await advertiseDaemon(config, daemon.address(), logger).catch((error: unknown) => {
         logger.warn('discovery.failed', { error });
@@ -179,15 +187,37 @@ export class Daemon {
     return certificate ? { tls: { subject: certificate.subject, notAfter: certificate.notAfter } } : {};
   }
 
+  /** The counters the rate history reads every few seconds. */
+  private reading(): Reading {
+    const { nextSeq, bytes } = this.spool.stats();
+    return {
+      acceptedEvents: this.accepted.snapshot().accepted.events,
+      refusedRequests: this.refusals.snapshot().reduce((sum, entry) => sum + entry.count, 0),
+      spoolBytes: bytes,
+      sinks: this.deliveries.map((delivery) => {
+        const stats = delivery.stats();
+        return { sink: delivery.name, deliveredRecords: stats.deliveredRecords, lagRecords: Math.max(0, nextSeq - stats.nextSeq) };
+      }),
+    };
+  }
+
   stats(): DaemonStats {
     const spool = this.spool.stats();
     const now = Date.now();
     const advertiser = this.advertiser;
+    const sinks = this.deliveries.map((delivery) => {
+      const stats = delivery.stats();
+      const lagRecords = Math.max(0, spool.nextSeq - stats.nextSeq);
+      const lagSeconds = lagRecords > 0 && stats.oldestPendingTs !== undefined ? Math.max(0, (now - stats.oldestPendingTs) / 1000) : 0;
+      return { ...stats, up: stats.health.state !== 'down', lagRecords, lagSeconds, spoolBytes: this.spool.bytesFrom(stats.nextSeq) };
+    });
+    const notReady = this.target.notReadyReasons();
     return {
       version: VERSION,
       instance: { id: this.instanceId, host: this.config.host },
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
-      notReady: this.target.notReadyReasons(),
+      notReady,
+      problems: healthProblems({ notReady, sinks }),
       process: processStats(),
       log: { events: this.logger.eventCounts() },
       ingest: {
@@ -198,14 +228,10 @@ export class Daemon {
         ...this.certificateStats(),
       },
       spool: { ...spool, maxBytes: this.config.spool.maxBytes },
-      sinks: this.deliveries.map((delivery) => {
-        const stats = delivery.stats();
-        const lagRecords = Math.max(0, spool.nextSeq - stats.nextSeq);
-        const lagSeconds = lagRecords > 0 && stats.oldestPendingTs !== undefined ? Math.max(0, (now - stats.oldestPendingTs) / 1000) : 0;
-        return { ...stats, up: stats.health.state !== 'down', lagRecords, lagSeconds, spoolBytes: this.spool.bytesFrom(stats.nextSeq) };
-      }),
+      sinks,
       discovery: { interfaces: advertiser?.interfaces.length ?? 0, ...(advertiser?.name === undefined ? {} : { name: advertiser.name }) },
       heartbeat: this.heartbeat.stats(),
+      history: this.history.stats(),
     };
   }
 
@@ -222,6 +248,7 @@ export class Daemon {
     await this.advertiser?.stop();
     // The last beat says so; appended now, it is delivered while the sinks drain.
     await this.heartbeat.stop();
+    this.history.stop();
     this.target.stopping = true;
     const servers = this.opsServer ? [this.server, this.opsServer] : [this.server];
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));

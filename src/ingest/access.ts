@@ -102,7 +102,7 @@ export class Access {
   private admitOps(exchange: Exchange): void {
     if (this.opsTokens.size === 0) return;
     const token = presentedToken(exchange.request, undefined);
-    if (token === undefined) throw unauthorized('the operations endpoints need Authorization: Bearer <ops token>', OPS_REALM);
-    if (this.opsTokens.find(token) === undefined) throw invalidCredential(OPS_REALM);
+    if (token === undefined) throw unauthorized('the operations endpoints need Authorization: Bearer <ops token> (or Basic, the token as the password, as a browser sends it)', OPS_REALM, true);
+    if (this.opsTokens.find(token) === undefined) throw invalidCredential(OPS_REALM, true);
   }
 }

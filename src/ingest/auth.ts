@@ -64,13 +64,22 @@ export interface Principal {
   mayWrite: TopicFilter;
 }
 
-/** 401 for a request without a credential (RFC 6750: the challenge names the scheme and realm). */
-export const unauthorized = (message: string, realm = 'sparkngin'): RequestError =>
-  new RequestError(401, 'UNAUTHORIZED', message, { 'www-authenticate': `Bearer realm="${realm}"` });
+/**
+ * The WWW-Authenticate challenges of a 401 (RFC 6750: the scheme and realm). `basic` adds a Basic
+ * challenge, as a header line of its own (browsers read one challenge per line), so that a browser
+ * asks for the token, as the password, to show the status page; its requests then carry it.
+ */
+const challenges = (bearer: string, realm: string, basic: boolean): string | string[] => (basic ? [bearer, `Basic realm="${realm}", charset="UTF-8"`] : bearer);
+
+/** 401 for a request without a credential. */
+export const unauthorized = (message: string, realm = 'sparkngin', basic = false): RequestError =>
+  new RequestError(401, 'UNAUTHORIZED', message, { 'www-authenticate': challenges(`Bearer realm="${realm}"`, realm, basic) });
 
 /** 401 for a credential that matches nothing. */
-export const invalidCredential = (realm = 'sparkngin'): RequestError =>
-  new RequestError(401, 'INVALID_CREDENTIAL', 'the credential is not valid (unknown or revoked token)', { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` });
+export const invalidCredential = (realm = 'sparkngin', basic = false): RequestError =>
+  new RequestError(401, 'INVALID_CREDENTIAL', 'the credential is not valid (unknown or revoked token)', {
+    'www-authenticate': challenges(`Bearer realm="${realm}", error="invalid_token"`, realm, basic),
+  });
 
 /** Stored token hashes (lower-case hex, as the config loader leaves them); finds the grant of a token by its hash. */
 export class TokenSet<Grant extends { sha256: string }> {

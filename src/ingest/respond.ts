@@ -4,12 +4,12 @@ import type { ServerResponse } from 'node:http';
 import { RequestError, SinkError, SpoolClosedError, SpoolFullError } from '../errors';
 import type { Logger } from '../ops/log';
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+export function sendJson(response: ServerResponse, status: number, body: unknown, headers?: Record<string, string | string[]>): void {
   sendText(response, status, JSON.stringify(body), headers);
 }
 
 /** `text` is JSON already (the hot path builds its answer by hand; see acceptedBody). */
-export function sendText(response: ServerResponse, status: number, text: string, headers?: Record<string, string>): void {
+export function sendText(response: ServerResponse, status: number, text: string, headers?: Record<string, string | string[]>): void {
   if (response.headersSent || response.destroyed) return;
   response.statusCode = status;
   response.setHeader('content-type', 'application/json');

@@ -1,6 +1,7 @@
 // The route table: which path and methods go to which handler. Topic routes take events; the rest
 // are the original Sparkngin's route and the operations endpoints. A handler validates everything it
 // can before reading the body (topic, parameters, content type), so that a bad request costs no upload.
+import { STATUS_PAGE } from '../ops/status-page';
 import { acceptEvents } from './accept';
 import type { RouteKind } from './access';
 import { readBody } from './body';
@@ -41,7 +42,12 @@ const EXACT = new Map<string, Route>([
   ['/stats', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: stats }],
   ['/metrics', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: metrics }],
   ['/imok', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: imok }],
+  ['/', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: statusPage }],
+  ['/status', { methods: ['GET', 'HEAD'], errors: 'json', kind: 'ops', handle: statusPage }],
 ]);
+
+/** The handlers that show what the daemon's OpsEndpoints give: absent (404) without them. */
+const NEEDS_OPS: ReadonlySet<Route['handle']> = new Set([stats, metrics, imok, statusPage]);
 
 /** The route for a path and the path parameter it carries (the topic segment), or undefined (404). */
 export function findRoute(path: string, context: IngestContext): { route: Route; param: string } | undefined {
@@ -49,7 +55,7 @@ export function findRoute(path: string, context: IngestContext): { route: Route;
   if (path.startsWith(TRACKER_PREFIX)) return context.serves.events && context.tracker.enabled ? { route: pixelRoute, param: path.slice(TRACKER_PREFIX.length) } : undefined;
   const route = EXACT.get(path);
   if (route === undefined || (route.kind !== 'open' && !context.serves[route.kind])) return undefined;
-  if (context.ops === undefined && (route.handle === stats || route.handle === metrics || route.handle === imok)) return undefined;
+  if (context.ops === undefined && NEEDS_OPS.has(route.handle)) return undefined;
   return { route, param: '' };
 }
 
@@ -96,6 +102,12 @@ function imok({ response }: Exchange, context: IngestContext): void {
   const text = problems.length === 0 ? 'imok\n' : `${problems.join('\n')}\n`;
   response.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   response.end(text);
+}
+
+/** The status page (src/ops/status-page.ts): it polls /stats from the browser. */
+function statusPage({ response }: Exchange): void {
+  response.writeHead(200, { ...STATUS_PAGE.headers, 'content-length': Buffer.byteLength(STATUS_PAGE.html) });
+  response.end(STATUS_PAGE.html);
 }
 
 function metrics({ response }: Exchange, context: IngestContext): void {

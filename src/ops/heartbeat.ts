@@ -12,7 +12,6 @@ import type { Config } from '../config/defaults';
 import type { DaemonStats } from '../daemon/daemon';
 import { newEventId, newHeaders } from '../envelope/envelope';
 import type { IngestTarget } from '../ingest/target';
-import { healthProblems } from './health';
 import type { Logger } from './log';
 
 /** The JSON payload of a heartbeat event (format 1). Readers (the agent, the Nagios check) parse this. */
@@ -109,7 +108,7 @@ export class Heartbeat {
     const previous = this.previous ?? { at: this.startedAt, accepted: 0, refused: 0, delivered: new Map<string, number>() };
     const seconds = (now - previous.at) / 1000;
     this.previous = counters;
-    const problems = healthProblems(stats);
+    const { problems } = stats;
     return {
       kind: 'sparkngin.heartbeat',
       format: 1,

@@ -127,7 +127,7 @@ describe('ingest authentication and topic permissions', () => {
     for (const path of ['/stats', '/metrics', '/ready']) {
       const none = await fetch(`${daemon.url}${path}`);
       expect(none.status).toBe(401);
-      expect(none.headers.get('www-authenticate')).toBe('Bearer realm="sparkngin-ops"');
+      expect(none.headers.get('www-authenticate')).toBe('Bearer realm="sparkngin-ops", Basic realm="sparkngin-ops", charset="UTF-8"');
       // An ingest token is not an ops token.
       expect((await fetch(`${daemon.url}${path}`, { headers: bearer(all) })).status).toBe(401);
       expect((await fetch(`${daemon.url}${path}`, { headers: bearer(ops) })).status).toBe(200);
