@@ -50,6 +50,8 @@ export interface Segment {
   path: string;
   size: number;
   createdMs: number;
+  /** When its newest record was written (the active one: the last commit; at start: the file's mtime). The age limit reads it. */
+  newestMs?: number;
   sealed: boolean;
   /** Set once the spool let go of it (delivered, dropped, quarantined, found missing): readers move on. */
   gone?: boolean;
@@ -133,7 +135,7 @@ export class Spool implements ReaderSpool {
     await mkdir(this.segmentsDir, { recursive: true });
     await this.cursors.init();
     const recovered = await recoverSegments({ spoolDir: this.options.dir, segmentsDir: this.segmentsDir, damage: this.damage, logger: this.logger });
-    this.segments = recovered.segments.map((file) => ({ firstSeq: file.firstSeq, path: file.path, size: file.size, createdMs: file.mtimeMs, sealed: true }));
+    this.segments = recovered.segments.map((file) => ({ firstSeq: file.firstSeq, path: file.path, size: file.size, createdMs: file.mtimeMs, newestMs: file.mtimeMs, sealed: true }));
     this.nextSeq = recovered.nextSeq;
     this.floorSeq = recovered.floorSeq;
     await this.startSegment(this.nextSeq);
@@ -378,6 +380,7 @@ export class Spool implements ReaderSpool {
     }
     this.nextSeq = seq;
     segment.size += bytes;
+    segment.newestMs = Date.now();
     this.counters.appendedRecords += seq - firstSeq;
     if (this.options.fsync !== 'never') this.counters.syncs++;
     group.forEach((append, index) => append.resolve(results[index]!));
@@ -564,14 +567,30 @@ export class Spool implements ReaderSpool {
   /** Periodic upkeep: delete delivered segments, apply the age limit, persist reader cursors and the manifest. */
   async maintain(): Promise<void> {
     this.deleteDelivered();
-    if (this.options.maxAgeSeconds > 0) {
-      const limit = Date.now() - this.options.maxAgeSeconds * 1000;
-      while (this.segments.length > 1 && this.segments[1]!.createdMs < limit && this.dropOldest('older than spool.maxAgeSeconds')) {
-        // the next segment's creation time is the oldest record's latest possible time
-      }
-    }
+    if (this.options.maxAgeSeconds > 0) await this.dropAged(Date.now() - this.options.maxAgeSeconds * 1000);
     const manifest = this.manifestNextSeq === this.nextSeq || this.closed ? undefined : this.persistManifestQuietly();
     await Promise.all([...[...this.readers.values()].map((reader) => reader.persistCursor()), manifest, ...this.deletions]);
+  }
+
+  /**
+   * The age limit, per segment as Kafka's retention.ms: a sealed segment whose newest record was
+   * written before `limit` goes (deleted when every sink has it, dropped and counted otherwise). The
+   * active segment is rolled away from once it is older than the limit (a quiet instance may take
+   * days to fill one), so no segment spans more than the limit and every record goes between
+   * maxAgeSeconds and twice that after it was written.
+   */
+  private async dropAged(limit: number): Promise<void> {
+    const newest = (segment: Segment) => segment.newestMs ?? segment.createdMs;
+    const active = this.segments.at(-1);
+    if (active !== undefined && active.size > 0 && active.createdMs < limit && !this.closed) {
+      await this.asWriter(async () => {
+        if (active === this.segments.at(-1) && !this.closed) await this.startSegment(this.nextSeq);
+      }).catch((error: unknown) => this.logger.error('spool.roll_failed', { dir: this.segmentsDir, nextSeq: this.nextSeq, error }));
+      this.deleteDelivered();
+    }
+    while (this.segments.length > 1 && newest(this.segments[0]!) < limit && this.dropOldest('older than spool.maxAgeSeconds')) {
+      // oldest first, each segment once all its records are past the limit
+    }
   }
 
   /** True from an append refused for lack of room (size limit under `reject`, or disk full) until room is made. */
