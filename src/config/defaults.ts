@@ -228,6 +228,13 @@ export interface Config {
     /** Instance name shown by browsers; '' = `Sparkngin on HOST`. On a conflict, ` (2)`, ` (3)`, … is added. */
     name: string;
   };
+  /** What a destination refused for good, kept per sink in `<dataDir>/dead-letter/<sink>.ndjson`: bounded. */
+  deadLetter: {
+    /** Past this size a sink's file becomes `<sink>.1.ndjson`, replacing (and dropping) the one before: at most about twice this per sink; 0 = no cap. */
+    maxBytes: number;
+    /** A file whose newest line is older than this is deleted; 0 = kept until the size cap. */
+    maxAgeSeconds: number;
+  };
   /**
    * A heartbeat event from this instance every intervalSeconds, into `topic`, through the spool and
    * the sinks like any event: whoever reads it knows the whole path works (and how this instance is).
@@ -314,6 +321,7 @@ export function defaultConfig(): Config {
       },
     },
     discovery: { enabled: true, interfaces: [], name: '' },
+    deadLetter: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * 24 * 3600 },
     heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
     log: { level: 'info' },
     shutdownTimeoutMs: 10_000,
@@ -343,6 +351,7 @@ export const SIZE_KEYS = new Set([
   'sinks.kafka.batch.maxBytes',
   'sinks.kafka.maxRequestBytes',
   'rateLimit.bytesPerSecond',
+  'deadLetter.maxBytes',
 ]);
 
 /** Keys whose value is a free-form string map rather than a fixed shape. */

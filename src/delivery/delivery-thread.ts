@@ -31,8 +31,20 @@ export interface DeliveryThreadOptions {
   script?: string;
 }
 
-type Counters = Pick<DeliveryStats, 'deliveredRecords' | 'deadLetteredRecords' | 'failedSends' | 'undecodableRecords' | 'loopRestarts' | 'skippedRecords' | 'cursorSaveFailures'>;
-const COUNTERS: ReadonlyArray<keyof Counters> = ['deliveredRecords', 'deadLetteredRecords', 'failedSends', 'undecodableRecords', 'loopRestarts', 'skippedRecords', 'cursorSaveFailures'];
+type Counters = Pick<
+  DeliveryStats,
+  'deliveredRecords' | 'deadLetteredRecords' | 'failedSends' | 'undecodableRecords' | 'loopRestarts' | 'skippedRecords' | 'cursorSaveFailures' | 'deadLetterDroppedRecords'
+>;
+const COUNTERS: ReadonlyArray<keyof Counters> = [
+  'deliveredRecords',
+  'deadLetteredRecords',
+  'failedSends',
+  'undecodableRecords',
+  'loopRestarts',
+  'skippedRecords',
+  'cursorSaveFailures',
+  'deadLetterDroppedRecords',
+];
 type Histograms = Pick<DeliveryStats, 'batchRecords' | 'sendSeconds'>;
 const HISTOGRAMS: ReadonlyArray<keyof Histograms> = ['batchRecords', 'sendSeconds'];
 
@@ -55,6 +67,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
     loopRestarts: 0,
     skippedRecords: 0,
     cursorSaveFailures: 0,
+    deadLetterDroppedRecords: 0,
     batchRecords: emptyHistogram(COUNT_BUCKETS),
     sendSeconds: emptyHistogram(SECONDS_BUCKETS),
   };
@@ -122,6 +135,8 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
       loopRestarts: this.threadRestarts,
       skippedRecords: 0,
       cursorSaveFailures: 0,
+      deadLetterDroppedRecords: 0,
+      deadLetterBytes: latest?.deadLetterBytes ?? 0,
       threadRestarts: this.threadRestarts,
       batchRecords: this.carried.batchRecords,
       sendSeconds: this.carried.sendSeconds,

@@ -39,7 +39,13 @@ export interface ErrorInfo {
   stack?: string;
 }
 
-export type DeliveryStats = DispatcherStats & { skippedRecords: number; cursorSaveFailures: number };
+export type DeliveryStats = DispatcherStats & {
+  skippedRecords: number;
+  cursorSaveFailures: number;
+  /** Bytes of the sink's dead-letter files, and the dead letters their limits dropped (sinks/dead-letter.ts). */
+  deadLetterBytes: number;
+  deadLetterDroppedRecords: number;
+};
 
 /** Ingest thread → delivery thread. */
 export type ToDelivery =

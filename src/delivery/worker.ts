@@ -13,6 +13,9 @@ import { SpoolReader } from '../spool/reader';
 import { type DeliveryInit, type DeliveryStats, errorInfo, type ToDelivery, type ToIngest } from './protocol';
 import { SpoolMirror } from './spool-mirror';
 
+/** How often the dead-letter files are checked against deadLetter.maxAgeSeconds. */
+const DEAD_LETTER_SWEEP_MS = 60_000;
+
 export function runDeliveryThread(): void {
   const init = workerData as DeliveryInit;
   const port = parentPort!;
@@ -23,7 +26,14 @@ export function runDeliveryThread(): void {
   let mirror: SpoolMirror | undefined;
   let reader: SpoolReader | undefined;
   let dispatcher: Dispatcher | undefined;
-  const stats = (): DeliveryStats => ({ ...dispatcher!.stats(), skippedRecords: reader!.skippedRecords, cursorSaveFailures: reader!.cursorSaveFailures });
+  const deadLetters = new DeadLetterFile(init.deadLetterDir, init.sink, init.config.deadLetter, logger);
+  const stats = (): DeliveryStats => ({
+    ...dispatcher!.stats(),
+    skippedRecords: reader!.skippedRecords,
+    cursorSaveFailures: reader!.cursorSaveFailures,
+    deadLetterBytes: deadLetters.bytes,
+    deadLetterDroppedRecords: deadLetters.droppedRecords,
+  });
 
   // Counters and states change several times per batch; one message per turn carries them all.
   let statsQueued = false;
@@ -46,7 +56,11 @@ export function runDeliveryThread(): void {
     await sinkStarted;
     await open;
     const { delivery } = enabledSinks(init.config).find((enabled) => enabled.name === init.sink)!;
-    dispatcher = new Dispatcher(sink, reader!, delivery, topicFilter(delivery.topics), new DeadLetterFile(init.deadLetterDir, sink.name), logger, {
+    // The dead-letter files' limits: checked now and every minute (their sizes also at each park).
+    const sweep = () => void deadLetters.sweep().then(queueStats, (error: unknown) => logger.error('dead_letter.sweep_failed', { error }));
+    sweep();
+    setInterval(sweep, DEAD_LETTER_SWEEP_MS).unref();
+    dispatcher = new Dispatcher(sink, reader!, delivery, topicFilter(delivery.topics), deadLetters, logger, {
       committed: (nextSeq) => post({ type: 'progress', nextSeq, stats: stats() }),
       deadLettered: (seq, cause) => post({ type: 'deadLettered', seq, cause }),
       changed: queueStats,

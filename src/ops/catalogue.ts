@@ -97,6 +97,8 @@ const DEFINITIONS: readonly MetricDefinition[] = [
   metric('sparkngin_sink_undecodable_records_total', 'counter', 'records', 'sinks[sink].undecodableRecords', 'Records whose CRC held but that could not be decoded (written by an incompatible version), skipped.'),
   metric('sparkngin_sink_skipped_records_total', 'counter', 'records', 'sinks[sink].skippedRecords', 'Records the sink never got because they were lost in the spool.'),
   metric('sparkngin_sink_cursor_save_failures_total', 'counter', 'events', 'sinks[sink].cursorSaveFailures', 'Failed writes of the sink\'s cursor file (a restart then redelivers from the last one saved).'),
+  metric('sparkngin_dead_letter_bytes', 'gauge', 'bytes', 'sinks[sink].deadLetterBytes', 'Bytes of the sink\'s dead-letter files (deadLetter.maxBytes bounds them).'),
+  metric('sparkngin_dead_letter_dropped_records_total', 'counter', 'records', 'sinks[sink].deadLetterDroppedRecords', 'Dead letters deleted by deadLetter.maxBytes or deadLetter.maxAgeSeconds (each deletion logged as dead_letter.dropped).'),
   metric('sparkngin_sink_batch_records', 'histogram', 'records', 'sinks[sink].batchRecords', 'Records per send the sink accepted.'),
   metric('sparkngin_sink_send_duration_seconds', 'histogram', 'seconds', 'sinks[sink].sendSeconds', 'Duration of the sends the sink accepted.'),
   // The heartbeat
@@ -187,6 +189,8 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('sink.dead_lettered', 'error', 'A record the destination refused for good was parked in the dead-letter file.', 'sparkngin_sink_dead_lettered_records_total'),
   event('sink.loop_failed', 'error', 'The delivery loop failed on an unexpected error (a bug); restarted with backoff.', 'sparkngin_sink_loop_restarts_total'),
   event('sink.thread_failed', 'error', 'A delivery thread ended on an uncaught error; restarted with backoff.', 'sparkngin_sink_thread_restarts_total'),
+  event('dead_letter.dropped', 'warn', 'Dead letters deleted by the size cap or the age limit, with how many.', 'sparkngin_dead_letter_dropped_records_total'),
+  event('dead_letter.sweep_failed', 'error', 'The dead-letter files could not be checked against their age limit (tried again in a minute).'),
   event('dispatcher.undecodable_record', 'error', 'A record could not be decoded (incompatible version); skipped.', 'sparkngin_sink_undecodable_records_total'),
   event('file_sink.legacy_name_migrated', 'info', 'A file an earlier version named differently was renamed.'),
   event('file_sink.legacy_name_kept', 'error', 'A file an earlier version named differently could not be renamed.'),
