@@ -4,6 +4,7 @@
 import type { Config } from '../config/defaults';
 import { unknownEnvVariables } from '../config/env';
 import { Daemon } from '../daemon/daemon';
+import { journalStyle } from '../ops/journal';
 import { createLogger } from '../ops/log';
 import type { Command } from './command';
 import { configFromArgs, START_OPTIONS_HELP } from './start-options';
@@ -29,7 +30,7 @@ export const startCommand: Command = {
 };
 
 export async function runDaemon(config: Config): Promise<number> {
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, {}, undefined, undefined, journalStyle(config.log.journald));
   for (const unknown of unknownEnvVariables(process.env)) logger.warn('config.unknown_env', { ...unknown });
   // SIGHUP reloads the TLS files; caught from the start, since Node's default for it is to exit
   // (a `systemctl reload` during startup must not kill the daemon).

@@ -246,8 +246,13 @@ export interface Config {
     /** Topic of the heartbeat events (routed to the sinks whose `topics` take it). */
     topic: string;
   };
-  /** Least level that is logged (JSON lines on stderr). */
-  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** JSON lines on stderr. */
+  log: {
+    /** Least level that is logged. */
+    level: 'debug' | 'info' | 'warn' | 'error';
+    /** `auto`: lines for journald (priority prefix, no time field) when stderr is the journal; `on`, `off`: always, never. */
+    journald: 'auto' | 'on' | 'off';
+  };
   /** Longest a graceful stop waits for sinks to drain, in ms. */
   shutdownTimeoutMs: number;
 }
@@ -323,7 +328,7 @@ export function defaultConfig(): Config {
     discovery: { enabled: true, interfaces: [], name: '' },
     deadLetter: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * 24 * 3600 },
     heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
-    log: { level: 'info' },
+    log: { level: 'info', journald: 'auto' },
     shutdownTimeoutMs: 10_000,
   };
 }
@@ -337,6 +342,7 @@ export const ENUMS: Record<string, readonly string[]> = {
   'tls.clientCerts': ['none', 'request', 'require'],
   'sinks.kafka.sasl.mechanism': ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
   'log.level': ['debug', 'info', 'warn', 'error'],
+  'log.journald': ['auto', 'on', 'off'],
 };
 
 /** Numeric keys that also take a size with a unit (`64MiB`, `10GB`). */

@@ -255,7 +255,8 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
       case 'deadLettered':
         return this.waiters.deadLettered(message.seq, message.cause);
       case 'log': {
-        const { level, event, ...fields } = JSON.parse(message.line) as { level: LogLevel; event: string };
+        // Written again by this thread's logger, which stamps it (or not, for journald) as its own.
+        const { level, event, time: _time, ...fields } = JSON.parse(message.line) as { level: LogLevel; event: string; time?: string };
         return logger[level](event, fields);
       }
       case 'loss':

@@ -3,6 +3,7 @@
 // name whatever the level (sparkngin_log_events_total): an operator who logs only errors still sees
 // how often each warning happened, and no event of note goes without a number.
 import { COUNTED_LEVELS } from './catalogue';
+import { JOURNAL_PRIORITY } from './journal';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -29,11 +30,16 @@ export function leastSevere(a: LogLevel, b: LogLevel): LogLevel {
   return RANK[a] <= RANK[b] ? a : b;
 }
 
+/**
+ * A logger writing JSON lines through `write` (stderr by default). `journal`: lines for journald,
+ * with the priority prefix and without `time` (see journal.ts).
+ */
 export function createLogger(
   level: LogLevel = 'info',
   base: Record<string, unknown> = {},
   write: (line: string) => void = (line) => void process.stderr.write(line),
   counts: Map<string, LogEventCount> = new Map(),
+  journal = false,
 ): Logger {
   const least = RANK[level];
   const emit = (at: LogLevel, event: string, fields?: Record<string, unknown>) => {
@@ -44,18 +50,18 @@ export function createLogger(
       else counts.set(key, { event, level: at, count: 1 });
     }
     if (RANK[at] < least) return;
-    const record: Record<string, unknown> = { time: new Date().toISOString(), level: at, event, ...base, ...fields };
+    const record: Record<string, unknown> = journal ? { level: at, event, ...base, ...fields } : { time: new Date().toISOString(), level: at, event, ...base, ...fields };
     for (const [key, value] of Object.entries(record)) {
       if (value instanceof Error) record[key] = { message: value.message, code: (value as { code?: unknown }).code };
     }
-    write(`${JSON.stringify(record)}\n`);
+    write(journal ? `<${JOURNAL_PRIORITY[at]}>${JSON.stringify(record)}\n` : `${JSON.stringify(record)}\n`);
   };
   return {
     debug: (event, fields) => emit('debug', event, fields),
     info: (event, fields) => emit('info', event, fields),
     warn: (event, fields) => emit('warn', event, fields),
     error: (event, fields) => emit('error', event, fields),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write, counts),
+    child: (fields) => createLogger(level, { ...base, ...fields }, write, counts, journal),
     eventCounts: () => [...counts.values()].map((count) => ({ ...count })),
   };
 }
