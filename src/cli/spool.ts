@@ -1,7 +1,11 @@
 // `sparkngin spool verify|info DIR`: the spool examined offline (src/spool/inspect.ts), read-only.
 // verify exits 0 when every record is intact, 3 when something was lost or damaged, 1 when it cannot
-// read the spool, 2 on a usage error; with --json it prints the report as JSON.
-import { probeDataDirLock } from '../daemon/data-dir-lock';
+// read the spool, 2 on a usage error; with --json it prints the report as JSON. `spool compact DIR`
+// frees the delivered head of a spool whose daemon is stopped (src/spool/compact.ts).
+import { loadConfig } from '../config/load';
+import { lockDataDir, probeDataDirLock } from '../daemon/data-dir-lock';
+import { enabledSinks } from '../sinks/registry';
+import { type CompactReport, compactSpool } from '../spool/compact';
 import { SparknginError } from '../errors';
 import { locateSpool, type SpoolInfo, spoolInfo, type VerifyReport, verifySpool } from '../spool/inspect';
 import { type Command, commandGroup, parseOptions, print, UsageError } from './command';
@@ -76,7 +80,56 @@ const info = spoolSubcommand('info', "segments, sequence range and each sink's c
   return { report, text: (live) => formatInfo(report, live), exit: 0 };
 });
 
-export const spoolCommand = commandGroup('spool', 'Examine a spool offline (read-only).', [verify, info]);
+const COMPACT_USAGE = `Usage: sparkngin spool compact DIR [--config FILE] [--dry-run] [--json]
+
+Frees the part of a stopped daemon's spool that every sink has delivered: deletes the segments
+below the lowest sink cursor and cuts the delivered records off the head of the segment holding
+it. Nothing any sink has not had is touched. The sinks are those with a cursor in the spool and,
+with --config FILE (the daemon's configuration), those it enables: a sink without a cursor yet
+would get everything, so then nothing is freed.
+
+DIR is the data dir (dataDir) or its spool/ folder. It refuses to run while a daemon uses it.
+  --dry-run   say what would be freed, change nothing
+  --json      print the report as JSON
+Exit 0 done (also when there was nothing to free), 1 the spool cannot be compacted (in use,
+unreadable), 2 usage error.
+`;
+
+function formatCompact(report: CompactReport): string {
+  const lines = [`spool ${report.spoolDir}${report.dryRun ? ' (dry run: nothing changed)' : ''}`];
+  for (const sink of report.sinks) lines.push(`  sink ${sink.sink.padEnd(16)} ${sink.nextSeq === undefined ? '' : `cursor ${sink.nextSeq}`}${sink.problem ? `  (${sink.problem})` : ''}`);
+  if (report.deliveredBelow !== undefined) lines.push(`every sink has every record below ${report.deliveredBelow}`);
+  for (const name of report.deletedSegments) lines.push(`${report.dryRun ? 'would delete' : 'deleted'} ${name}`);
+  if (report.cut) lines.push(`${report.dryRun ? 'would cut' : 'cut'} the first ${report.cut.records} records off ${report.cut.from} (now ${report.cut.to})`);
+  for (const note of report.notes) lines.push(`note: ${note}`);
+  const freed = report.bytesBefore - report.bytesAfter;
+  lines.push(freed > 0 ? `${report.dryRun ? 'would free' : 'freed'} ${formatBytes(freed)}: ${formatBytes(report.bytesBefore)} → ${formatBytes(report.bytesAfter)}` : 'nothing to free');
+  return `${lines.join('\n')}\n`;
+}
+
+const compact: Command = {
+  name: 'compact',
+  summary: [['compact DIR', "free what every sink has delivered, in a stopped daemon's spool"]],
+  usage: COMPACT_USAGE,
+  async run(args) {
+    const { values, positionals } = parseOptions(args, { config: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, COMPACT_USAGE);
+    if (positionals.length !== 1) throw new UsageError('spool compact takes exactly one DIR', COMPACT_USAGE);
+    const location = await locateSpool(positionals[0]!);
+    if (location === undefined) throw new NoSpoolError(positionals[0]!);
+    const configuredSinks = values.config === undefined ? [] : enabledSinks(loadConfig({ file: values.config })).map((sink) => sink.name);
+    // As the daemon does: one user of the spool at a time (a running daemon makes this fail, naming it).
+    const lock = await lockDataDir(location.dataDir);
+    try {
+      const report = await compactSpool(location.spoolDir, { configuredSinks, dryRun: values['dry-run'] === true });
+      print(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCompact(report));
+      return 0;
+    } finally {
+      await lock.release();
+    }
+  },
+};
+
+export const spoolCommand = commandGroup('spool', 'Examine a spool offline (verify and info only read; compact frees what is delivered).', [verify, info, compact]);
 
 /** A bar on stderr while a big spool is read, when stderr is a terminal; nothing otherwise. */
 function progressBar(): ((done: number, total: number) => void) | undefined {

@@ -476,6 +476,10 @@ export class Spool implements ReaderSpool {
       this.logger.warn('spool.cursor_behind_spool', { sink: name, cursor: stored.cursor.nextSeq, firstSeq: start, why: 'the spool deleted those records while this sink was not configured (or dropped them at a limit)' });
     } else if (stored.kind === 'cursor') {
       start = stored.cursor.nextSeq;
+    } else {
+      // A new sink: its cursor from the start, so that the cursors name every sink the spool serves
+      // (`sparkngin spool compact` frees nothing a sink without a cursor could still need).
+      await this.cursors.save(name, { nextSeq: start });
     }
     return start;
   }
