@@ -1,10 +1,12 @@
 // `sparkngin start`: runs the daemon until SIGTERM or SIGINT, then stops it gracefully. A second
 // signal during the stop exits at once (see stop-signals.ts for what counts as a second one).
-// SIGHUP reloads the TLS certificate.
+// SIGHUP reloads the TLS certificate and reopens log.file.
+import { resolve } from 'node:path';
 import type { Config } from '../config/defaults';
 import { unknownEnvVariables } from '../config/env';
 import { Daemon } from '../daemon/daemon';
 import { journalStyle } from '../ops/journal';
+import { LogFile } from '../ops/log-file';
 import { createLogger } from '../ops/log';
 import type { Command } from './command';
 import { configFromArgs, START_OPTIONS_HELP } from './start-options';
@@ -30,12 +32,19 @@ export const startCommand: Command = {
 };
 
 export async function runDaemon(config: Config): Promise<number> {
-  const logger = createLogger(config.log.level, {}, undefined, undefined, journalStyle(config.log.journald));
+  // With log.file the lines go to a file of the daemon's (rotated, reopened on SIGHUP); else stderr.
+  const logFile = config.log.file === '' ? undefined : new LogFile(resolve(config.dataDir, config.log.file), config.log.rotateBytes, config.log.keepFiles);
+  const logger = logFile
+    ? createLogger(config.log.level, {}, (line) => logFile.write(line))
+    : createLogger(config.log.level, {}, undefined, undefined, journalStyle(config.log.journald));
   for (const unknown of unknownEnvVariables(process.env)) logger.warn('config.unknown_env', { ...unknown });
-  // SIGHUP reloads the TLS files; caught from the start, since Node's default for it is to exit
-  // (a `systemctl reload` during startup must not kill the daemon).
+  // SIGHUP reopens the log file and reloads the TLS files; caught from the start, since Node's
+  // default for it is to exit (a `systemctl reload` during startup must not kill the daemon).
   let started: Daemon | undefined;
-  process.on('SIGHUP', () => started?.reload());
+  process.on('SIGHUP', () => {
+    logFile?.reopen();
+    started?.reload();
+  });
   // SIGTERM and SIGINT too: the daemon listens before its sinks' threads are up, and a stop asked
   // for then is carried out gracefully once the start is done (a second one exits at once).
   const signals = new StopSignals();

@@ -252,6 +252,12 @@ export interface Config {
     level: 'debug' | 'info' | 'warn' | 'error';
     /** `auto`: lines for journald (priority prefix, no time field) when stderr is the journal; `on`, `off`: always, never. */
     journald: 'auto' | 'on' | 'off';
+    /** A file for the lines instead of stderr ('' = stderr); relative paths are under dataDir. Reopened on SIGHUP. */
+    file: string;
+    /** Rotate log.file when it grows past this size (0 = never: leave it to logrotate or newsyslog). */
+    rotateBytes: number;
+    /** Rotated log files kept (FILE.1 the newest). */
+    keepFiles: number;
   };
   /** Longest a graceful stop waits for sinks to drain, in ms. */
   shutdownTimeoutMs: number;
@@ -328,7 +334,7 @@ export function defaultConfig(): Config {
     discovery: { enabled: true, interfaces: [], name: '' },
     deadLetter: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * 24 * 3600 },
     heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
-    log: { level: 'info', journald: 'auto' },
+    log: { level: 'info', journald: 'auto', file: '', rotateBytes: 64 * MiB, keepFiles: 5 },
     shutdownTimeoutMs: 10_000,
   };
 }
@@ -358,6 +364,7 @@ export const SIZE_KEYS = new Set([
   'sinks.kafka.maxRequestBytes',
   'rateLimit.bytesPerSecond',
   'deadLetter.maxBytes',
+  'log.rotateBytes',
 ]);
 
 /** Keys whose value is a free-form string map rather than a fixed shape. */

@@ -1,9 +1,10 @@
-// Journald-friendly logs (src/ops/journal.ts): a daemon whose stderr is the stream JOURNAL_STREAM
-// names (as systemd sets it for a service) writes each JSON line with its syslog priority first and
-// without a time field (the journal stamps lines itself); with JOURNAL_STREAM naming another file,
-// or log.journald: off, the lines are plain JSON with their time.
+// Where the daemon's log lines go. Journald-friendly (src/ops/journal.ts): a daemon whose stderr is
+// the stream JOURNAL_STREAM names (as systemd sets it for a service) writes each JSON line with its
+// syslog priority first and without a time field (the journal stamps lines itself); with
+// JOURNAL_STREAM naming another file, or log.journald: off, the lines are plain JSON with their time.
+// log.file (src/ops/log-file.ts): a file of the daemon's, rotated by size and reopened on SIGHUP.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createLogger } from '../../src/ops/log';
 import { freePort } from '../peers/ports';
-import { BUNDLE } from './daemon-process';
+import { BUNDLE, startDaemon } from './daemon-process';
 
 let dir: string;
 beforeAll(async () => {
@@ -74,5 +75,36 @@ describe('logs under journald', () => {
     logger.info('daemon.started');
     logger.debug('ingest.refused');
     expect(lines.map((line) => line.slice(0, 3))).toEqual(['<3>', '<4>', '<6>', '<7>']);
+  });
+});
+
+describe('log.file', () => {
+  it('rotates by size keeping log.keepFiles, and is opened again on SIGHUP after an outside rotation', async () => {
+    const file = join(dir, 'logs', 'sparkngin.log');
+    const daemon = await startDaemon({ config: { log: { level: 'debug', file, rotateBytes: 4096, keepFiles: 2 } } });
+    try {
+      // Each refused request is a debug line: enough of them to rotate several times.
+      for (let i = 0; i < 80; i++) await fetch(`${daemon.url}/nowhere/${i}`);
+      const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+      for (let wait = 0; wait < 100 && !existsSync(`${file}.2`); wait++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(existsSync(`${file}.1`) && existsSync(`${file}.2`)).toBe(true);
+      expect(existsSync(`${file}.3`)).toBe(false);
+      for (const path of [file, `${file}.1`, `${file}.2`]) {
+        expect(statSync(path).size).toBeLessThan(4096 + 1024);
+        expect(lines(path).every((line) => typeof line.time === 'string' && typeof line.event === 'string')).toBe(true);
+      }
+      expect(lines(`${file}.2`).at(-1).time <= lines(`${file}.1`)[0].time).toBe(true);
+      expect(daemon.logs()).not.toContain('ingest.refused');
+      // As logrotate or newsyslog do: move the file away, then SIGHUP.
+      renameSync(file, `${file}.moved`);
+      daemon.signal('SIGHUP');
+      for (let wait = 0; wait < 100 && !existsSync(file); wait++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await fetch(`${daemon.url}/after-hup`);
+      for (let wait = 0; wait < 100 && !readFileSync(file, 'utf8').includes('/after-hup'); wait++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(readFileSync(file, 'utf8')).toContain('/after-hup');
+      expect(readFileSync(`${file}.moved`, 'utf8')).not.toContain('/after-hup');
+    } finally {
+      await daemon.close();
+    }
   });
 });
