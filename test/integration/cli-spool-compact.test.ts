@@ -3,24 +3,14 @@
 // has not had (the daemon started again delivers exactly the rest, and `spool verify` finds no
 // damage), changes nothing in a dry run, refuses beside a running daemon, and frees nothing a sink
 // without a cursor could still need.
-import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort } from '../peers/ports';
-import { BUNDLE, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
+import { type DaemonProcess, postEvents, runCli, startDaemon } from './daemon-process';
 
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BUNDLE, ...args], { maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
+const run = runCli;
 
 const running: DaemonProcess[] = [];
 afterEach(async () => {

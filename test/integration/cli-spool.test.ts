@@ -7,18 +7,10 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Spool } from '../../src/spool/spool';
 import { tempDir } from '../unit/spool-helpers';
-import { BUNDLE, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
+import { BUNDLE, type DaemonProcess, postEvents, runCli, startDaemon } from './daemon-process';
 import { until } from '../wait';
 
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BUNDLE, ...args], { maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
+const run = runCli;
 
 const running: DaemonProcess[] = [];
 const cleanups: Array<() => Promise<void>> = [];

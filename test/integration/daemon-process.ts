@@ -1,11 +1,12 @@
 // Runs the real daemon as a child process (the bundle `build/sparkngin.cjs`, or a built executable),
 // so that tests see what users see: a process that can be signalled, killed -9 and restarted.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { freePort } from '../peers/ports';
 
@@ -141,6 +142,17 @@ function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>
         : value;
   }
   return out;
+}
+
+/** `sparkngin ARGS…` run from the bundle to its end: exit code and output. */
+export async function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BUNDLE, ...args], { maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }
 
 /** POSTs NDJSON events to a topic; returns the HTTP status and parsed JSON body. */
