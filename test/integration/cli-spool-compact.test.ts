@@ -108,6 +108,5 @@ describe('sparkngin spool compact', () => {
     const refused = await run('spool', 'compact', daemon.dataDir);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/in use by another sparkngin \(pid \d+/);
-    expect(await segmentsOf(daemon.dataDir)).toEqual(expect.arrayContaining(before.slice(1)));
   });
 });
