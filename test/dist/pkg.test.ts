@@ -199,7 +199,9 @@ describe('the Payload', () => {
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },
       WorkingDirectory: '/usr/local/var/sparkngin',
-      StandardErrorPath: '/usr/local/var/log/sparkngin/sparkngin.log',
+      // The daemon writes and rotates the log itself; launchd's file takes what comes before that.
+      EnvironmentVariables: { SPARKNGIN_LOG_FILE: '/usr/local/var/log/sparkngin/sparkngin.log' },
+      StandardErrorPath: '/usr/local/var/log/sparkngin/stderr.log',
     });
   });
 
@@ -253,8 +255,10 @@ describe('install scripts (on the unpacked Payload, with launchd and the directo
     expect([mac.stat('usr/local/etc/sparkngin').gid, mac.stat('usr/local/etc/sparkngin').mode & 0o777]).toEqual([302, 0o750]);
     const data = mac.stat('usr/local/var/sparkngin');
     expect([data.uid, data.gid, data.mode & 0o777]).toEqual([302, 302, 0o750]);
-    const log = mac.stat('usr/local/var/log/sparkngin/sparkngin.log');
-    expect([log.uid, log.gid, log.mode & 0o777]).toEqual([302, 80, 0o640]);
+    for (const name of ['sparkngin.log', 'stderr.log']) {
+      const log = mac.stat(`usr/local/var/log/sparkngin/${name}`);
+      expect([log.uid, log.gid, log.mode & 0o777], name).toEqual([302, 80, 0o640]);
+    }
     expect(mac.calls()).toContain(`launchctl enable system/${LABEL}`);
     expect(mac.calls()).toContain(`launchctl bootstrap system ${mac.root}/Library/LaunchDaemons/${LABEL}.plist`);
     expect(mac.loaded()).toBe(true);
