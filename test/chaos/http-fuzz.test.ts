@@ -201,7 +201,7 @@ const pathRequests: fc.Arbitrary<FuzzRequest> = fc
     target: fc.oneof(
       { weight: 6, arbitrary: fc.tuple(topicSegment, query).map(([segment, q]) => `/v1/topics/${segment}${q}`) },
       { weight: 1, arbitrary: query.map((q) => `/message/json${q}`) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/health', '/ready', '/stats', '/metrics'), query).map(([path, q]) => path + q) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/health', '/ready', '/stats', '/metrics', '/imok', '/', '/status'), query).map(([path, q]) => path + q) },
       { weight: 1, arbitrary: fc.webPath().filter((path) => /^\/[\x21-\x7e]*$/.test(path)) },
       { weight: 1, arbitrary: fc.tuple(validTopic, query).map(([topic, q]) => `http://example.com/v1/topics/${topic}${q}`) },
       { weight: 1, arbitrary: fc.constantFrom('/', '//', '/v1/topics', '/v1/topics/', '/v1//topics/a', '/./v1/topics/a', '/v1/topics/a/', '/V1/TOPICS/a', '/health/', '/%2e%2e/health', '*', `/${'p'.repeat(9_000)}`) },

@@ -47,8 +47,9 @@ export function answerProblems(fuzz: FuzzRequest, expectation: Expectation, answ
   if (status >= 500 && status !== 503 && status !== 504) problems.push(`server error ${status}`);
   if (fuzz.method === 'HEAD' || status === 204 || status === 304) return problems;
   const type = String(answer.headers['content-type'] ?? '');
-  const isMetrics = status === 200 && /^\/metrics(\?|$)/.test(fuzz.target);
-  if (isMetrics) return problems;
+  // The views that are not JSON: Prometheus text, the status page's HTML, /imok's plain text.
+  const notJson = (status === 200 && /^\/(metrics|status)?(\?|$)/.test(fuzz.target)) || /^\/imok(\?|$)/.test(fuzz.target);
+  if (notJson) return problems;
   if (!type.startsWith('application/json')) {
     problems.push(`status ${status} answered with content-type '${type}', not JSON: ${answer.body.toString('latin1').slice(0, 120)}`);
     return problems;

@@ -58,6 +58,9 @@ const EXACT_ROUTES = new Map<string, string[]>([
   ['/ready', ['GET', 'HEAD']],
   ['/stats', ['GET', 'HEAD']],
   ['/metrics', ['GET', 'HEAD']],
+  ['/imok', ['GET', 'HEAD']],
+  ['/', ['GET', 'HEAD']],
+  ['/status', ['GET', 'HEAD']],
 ]);
 
 /** application/x-www-form-urlencoded decoding to bytes (WHATWG), so that invalid UTF-8 stays visible. */
@@ -391,7 +394,8 @@ function routeExpectation(request: FuzzRequest, target: string, method: string):
   if (!methods.includes(method)) return { statuses: [405], legacy: path === '/message/json', why: `${method} on ${path}` };
   if (params === undefined) return refused('query not strictly percent-encoded UTF-8', path === '/message/json');
   if (path === '/message/json') return legacyExpectation(request, params);
-  return { statuses: [200], legacy: false, why: path };
+  // /imok is 503 with the problems while a sink is not delivering (the fuzz's own sink may lag).
+  return { statuses: path === '/imok' ? [200, 503] : [200], legacy: false, why: path };
 }
 
 function postExpectation(request: FuzzRequest, ok: number[], event: (type: EventType, data: string | Buffer) => ExpectedEvent): Expectation {

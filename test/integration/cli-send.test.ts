@@ -61,7 +61,8 @@ describe('sparkngin send', () => {
     const daemon = await startDaemon({ config: { sinks: { file: { enabled: false } } } });
     try {
       const running = send(['stopped', million, '--url', daemon.url, '--timeout', '3']);
-      await until(async () => (await spooled(daemon)) >= LINES / 5, 'a fifth is spooled', 240_000);
+      // Stopped once the first batches are in: most of the million lines are still to send then.
+      await until(async () => (await spooled(daemon)) > 0, 'the first events are spooled', 240_000);
       await daemon.stop();
       const run = await running;
       expect(run.status).toBe(1);
