@@ -27,6 +27,12 @@
 //  - Sockets we close after an answer (408, 413, a malformed request, a refused connection) linger for
 //    LINGER_MS, reading and discarding, so that the client reads our answer instead of a reset, and
 //    are destroyed after that even if the client keeps its end open.
+//  - Once a connection's last answer is decided, no request read after it is served (RFC 9112 §9.6):
+//    Node's parser goes on parsing what a pipelining client sent, and its events would be stored with
+//    no answer to tell the client, which would send them again (a request that came too late, 408,
+//    was stored all the same). Such a request ends the reading. An answer of ours (400, 408, 431:
+//    Node's parser failed, or a deadline passed) follows the answers to the requests read before it,
+//    in order; written at once, it took the place of the first of them.
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -54,16 +60,27 @@ const RESERVED_DESCRIPTORS = 256;
  */
 export const OPS_MAX_CONNECTIONS = 64;
 
+/**
+ * Sockets whose last answer is decided (it says `connection: close`, or is one of ours written by
+ * closeLingering): a request read on one after that is not served (ConnectionGuard.track).
+ */
+const closing = new WeakSet<Socket>();
+
 interface Connection {
   unanswered: number;
   /** Stopped reading by us (Node may stop it too, for its own reasons). */
   paused: boolean;
+  /** A request came after the connection's last answer: it is read no more, whatever resumes it. */
+  stopped: boolean;
   /** The request read last: while its body is on its way the connection is read, or it could never finish. */
   last: IncomingMessage | undefined;
   /** Responses not yet closed. */
   pending: Set<ServerResponse>;
-  /** A request deadline Node reported while requests were unanswered: restarted once they are (deferTimeout). */
-  onAnswered: (() => void) | undefined;
+  /**
+   * What waits for the requests read so far to be answered, all but `upTo` of them: a request
+   * deadline Node reported meanwhile, restarted then (deferTimeout), or an answer of ours (endWith).
+   */
+  waiting: { upTo: number; run: () => void } | undefined;
   timer: NodeJS.Timeout | undefined;
   /** When the connection last had everything answered, or was read again after a pause (Date.now()). */
   freeSince: number;
@@ -108,7 +125,7 @@ export class ConnectionGuard {
    * once the handshake is done. From here its requests are tracked, and it may be evicted when idle.
    */
   serve(socket: Socket): void {
-    const connection: Connection = { unanswered: 0, paused: false, last: undefined, pending: new Set(), onAnswered: undefined, timer: undefined, freeSince: Date.now() };
+    const connection: Connection = { unanswered: 0, paused: false, stopped: false, last: undefined, pending: new Set(), waiting: undefined, timer: undefined, freeSince: Date.now() };
     this.connections.set(socket, connection);
     socket.once('close', () => {
       this.idle.delete(socket);
@@ -121,22 +138,27 @@ export class ConnectionGuard {
     this.idle.set(socket, 0);
     // Node resumes a connection it paused itself without asking us: stop it again while our reason holds.
     socket.on('resume', () => {
-      if (connection.paused) socket.pause();
+      if (connection.paused || connection.stopped) socket.pause();
     });
     socket.on('drain', () => this.update(socket, connection));
   }
 
   /**
-   * A request was read (the server's 'request' event). False if it came on a connection refused at
-   * admission, which has had its answer already and is closing: the request is ignored.
+   * A request was read (the server's 'request' event). False if it came after the connection's last
+   * answer (a connection refused at admission, or one whose answer said `connection: close`): the
+   * request is ignored, nothing of it stored, and the connection is read no more.
    */
   track(request: IncomingMessage, response: ServerResponse): boolean {
     const socket = request.socket;
     const connection = this.connections.get(socket);
-    if (connection === undefined) return false;
+    if (connection === undefined || closing.has(socket)) {
+      if (connection !== undefined) connection.stopped = true;
+      socket.pause();
+      return false;
+    }
     this.idle.delete(socket);
     clearTimeout(connection.timer);
-    connection.onAnswered = undefined;
+    connection.waiting = undefined;
     connection.unanswered++;
     this.inFlight++;
     connection.last = request;
@@ -151,8 +173,11 @@ export class ConnectionGuard {
       if (connection.unanswered === 0 && !socket.destroyed) {
         connection.freeSince = Date.now();
         this.idle.set(socket, socket.bytesRead);
-        connection.onAnswered?.();
-        connection.onAnswered = undefined;
+      }
+      const waiting = connection.waiting;
+      if (waiting !== undefined && connection.unanswered <= waiting.upTo && !socket.destroyed) {
+        connection.waiting = undefined;
+        waiting.run();
       }
       this.update(socket, connection);
     });
@@ -170,14 +195,14 @@ export class ConnectionGuard {
    */
   deferTimeout(socket: Socket, ms: number, expire: () => void): boolean {
     const connection = this.connections.get(socket);
-    if (connection === undefined || socket.destroyed) return false;
+    if (connection === undefined || socket.destroyed || closing.has(socket)) return false;
     const arm = (delay: number) => {
       clearTimeout(connection.timer);
       connection.timer = setTimeout(expire, delay);
       connection.timer.unref();
     };
     if (connection.unanswered > 0) {
-      connection.onAnswered = () => arm(ms);
+      connection.waiting = { upTo: 0, run: () => arm(ms) };
       return true;
     }
     const left = connection.freeSince + ms - Date.now();
@@ -186,11 +211,26 @@ export class ConnectionGuard {
     return true;
   }
 
+  /**
+   * Ends a connection with an answer of ours, which `answer` writes (a request Node could not parse,
+   * or that came too late): no request read after this is served, and the answer waits until those
+   * read before it are answered, as HTTP/1.1 answers in order (written at once, it would take the
+   * place of the first of them: its client would read it as that request's answer, and lose the
+   * real one). Not waited for: the request whose body the error cut off, whose answer it is.
+   */
+  endWith(socket: Socket, answer: () => void): void {
+    closing.add(socket);
+    const connection = this.connections.get(socket);
+    if (connection === undefined || socket.destroyed) return answer();
+    const upTo = bodyPending(connection) ? 1 : 0;
+    if (connection.unanswered <= upTo) return answer();
+    connection.waiting = { upTo, run: answer };
+  }
+
   /** Stops or resumes reading a connection per its unanswered requests and unread answers. */
   private update(socket: Socket, connection: Connection): void {
-    const bodyPending = connection.last !== undefined && !connection.last.complete && hasBody(connection.last);
-    const over = !bodyPending && (connection.unanswered >= this.limits.maxPipelinedRequests || socket.writableLength > this.limits.maxUnreadResponseBytes);
-    if (over === connection.paused || socket.destroyed) return;
+    const over = !bodyPending(connection) && (connection.unanswered >= this.limits.maxPipelinedRequests || socket.writableLength > this.limits.maxUnreadResponseBytes);
+    if (connection.stopped || over === connection.paused || socket.destroyed) return;
     connection.paused = over;
     if (over) {
       socket.pause();
@@ -246,6 +286,11 @@ export function keepTlsParserRunning(socket: Socket): void {
   socket.once('close', () => delete (parser as { pause?: unknown }).pause);
 }
 
+/** The request read last is still sending its body: the connection is read, or it could never finish. */
+function bodyPending(connection: Connection): boolean {
+  return connection.last !== undefined && !connection.last.complete && hasBody(connection.last);
+}
+
 /** Whether a request has a body to read (RFC 9112 §6.3: a length, or chunked). */
 function hasBody(request: IncomingMessage): boolean {
   const length = request.headers['content-length'];
@@ -259,11 +304,29 @@ export function rawAnswer(status: string, code: string, message: string, extraHe
 }
 
 /**
+ * The answer being made is the connection's last (it says `connection: close`): no request read
+ * after it is served. Node ends such a connection with socket.destroySoon(): FIN, then destroy as
+ * soon as the answer is flushed. If the client is still sending its body then, the kernel answers
+ * the unread bytes with a reset, and a client busy writing often reports that reset instead of our
+ * 413/408. Here destroySoon closes lingering (closeLingering; the parser drops the rest of the
+ * body). If a Node version stops calling destroySoon, this is simply not used and the close is
+ * immediate.
+ */
+export function closeAfterAnswer(socket: Socket): void {
+  closing.add(socket);
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    closeLingering(this);
+  };
+}
+
+/**
  * Ends the socket after `answer` (FIN), keeps reading and discarding what the client still sends so
  * that the kernel does not answer it with a reset that would hide our answer (Apache's "lingering
- * close"), and destroys it after LINGER_MS whatever the client does.
+ * close"), and destroys it after LINGER_MS whatever the client does. A request read meanwhile is
+ * not served, and ends the reading.
  */
 export function closeLingering(socket: Socket, answer?: string): void {
+  closing.add(socket);
   if (socket.writable) {
     if (answer === undefined) socket.end();
     else socket.end(answer);

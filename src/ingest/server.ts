@@ -6,8 +6,9 @@
 // Connections: keep-alive is the norm (load balancers, benchmark tools, client libraries), errors
 // included. A request whose body is too large or too slow, or was never asked for (Expect:
 // 100-continue refused), gets `Connection: close`; the socket then lingers a moment, reading and
-// discarding, so the client sees our answer rather than a reset (see lingerOnClose). How many
-// connections, and how many requests per connection, are held at once is bounded (connections.ts).
+// discarding, so the client sees our answer rather than a reset, and serves no request read after
+// it (connections.ts closeAfterAnswer). How many connections, and how many requests per connection,
+// are held at once is bounded (connections.ts).
 //
 // Security (tls.ts, access.ts) hooks in at two points: the server is an https one when tls.cert is
 // set, and every request passes access.admit once its route is known. Both kinds of server are made
@@ -20,7 +21,7 @@ import type { Config } from '../config/defaults';
 import { RequestError } from '../errors';
 import { Access } from './access';
 import { MemoryBudget } from './budget';
-import { closeLingering, ConnectionGuard, connectionLimit, keepTlsParserRunning, OPS_MAX_CONNECTIONS, rawAnswer } from './connections';
+import { closeAfterAnswer, closeLingering, ConnectionGuard, connectionLimit, keepTlsParserRunning, OPS_MAX_CONNECTIONS, rawAnswer } from './connections';
 import type { Logger } from '../ops/log';
 import type { Exchange, IngestContext, OpsEndpoints } from './context';
 import { sendLegacyError } from './legacy';
@@ -156,7 +157,7 @@ function guardConnections(server: IngestServer, context: IngestContext, http: Co
     });
   }
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    const answer = () => onClientError(context.refusals, error, socket);
+    const answer = () => onClientError(guard, context.refusals, error, socket);
     // Node's header deadline passed while the connection waited for us: it starts again (connections.ts).
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && guard.deferTimeout(socket, http.headersTimeoutMs, answer)) return;
     answer();
@@ -244,24 +245,10 @@ function fail(context: IngestContext, exchange: Exchange, route: Route | undefin
   // when the client waits for `100 Continue` and may never send it: then the connection closes.
   if (!request.complete && (failure.status === 413 || failure.status === 408 || failure.code === 'INGEST_BUSY' || exchange.expectsContinue)) {
     response.setHeader('connection', 'close');
-    lingerOnClose(request.socket);
+    closeAfterAnswer(request.socket);
   }
   if (route?.errors === 'legacy') sendLegacyError(response, failure);
   else sendError(response, failure);
-}
-
-/**
- * Node ends a `Connection: close` response with socket.destroySoon(): FIN, then destroy as soon as
- * the answer is flushed. If the client is still sending its body then, the kernel answers the unread
- * bytes with a reset, and a client busy writing often reports that reset instead of our 413/408.
- * Here destroySoon closes lingering (connections.ts closeLingering): FIN, reading and discarding (the
- * parser drops the rest of the body) until the client closes too or LINGER_MS pass. If a Node
- * version stops calling destroySoon, this is simply not used and the close is immediate.
- */
-function lingerOnClose(socket: Socket): void {
-  socket.destroySoon = function lingeringClose(this: Socket) {
-    closeLingering(this);
-  };
 }
 
 /** `/path?query` → path and query; an absolute-form target (`http://host/path`, sent to proxies) is cut to its path. */
@@ -292,9 +279,10 @@ const answered = new WeakSet<Socket>();
 
 /**
  * A request Node could not parse (bad syntax, headers too large, headers too slow): answered here in
- * our JSON shape and closed lingering, since the connection's framing can no longer be trusted.
+ * our JSON shape, after the requests before it (ConnectionGuard.endWith), and closed lingering, since
+ * the connection's framing can no longer be trusted.
  */
-function onClientError(refusals: RefusalCounter, error: NodeJS.ErrnoException, socket: Socket): void {
+function onClientError(guard: ConnectionGuard, refusals: RefusalCounter, error: NodeJS.ErrnoException, socket: Socket): void {
   if (answered.has(socket)) return;
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
@@ -308,5 +296,5 @@ function onClientError(refusals: RefusalCounter, error: NodeJS.ErrnoException, s
         ? ['408 Request Timeout', 'REQUEST_TIMEOUT', 'the request did not arrive in time']
         : ['400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${error.code ?? 'parse error'})`];
   refusals.note(Number(status.slice(0, 3)), code);
-  closeLingering(socket, rawAnswer(status, code, message));
+  guard.endWith(socket, () => closeLingering(socket, rawAnswer(status, code, message)));
 }

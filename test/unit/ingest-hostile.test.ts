@@ -8,7 +8,7 @@ import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary'
 import { envelopeToJson } from '../../src/envelope/codec-json';
 import { ingestLoad } from '../../src/ingest/server';
 import { closedByServer, openClient, pipeline } from '../raw-http';
-import { type Answer, busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, jsonOf, raw, sendTo, serverPerFile, settled, startServer, until } from './ingest-harness';
+import { type Answer, busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, jsonOf, MAX_BODY, NO_DEADLINES, raw, sendTo, serverPerFile, settled, startServer, until } from './ingest-harness';
 
 const h = serverPerFile();
 
@@ -24,6 +24,9 @@ const rawPost = (path: string, headers: string, body: string) =>
     Buffer.from(headers, 'latin1'),
     Buffer.from(`\r\n${body}`),
   ]);
+
+/** The status of each answer in what a raw client received, in order. */
+const statusesOf = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => match[1]);
 
 /** A promise and the function that resolves it. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -272,7 +275,7 @@ describe('pipelined requests', () => {
   const beacon = 'GET /v1/topics/pipe?data=1 HTTP/1.1\r\nHost: x\r\n\r\n';
 
   it('stops reading a connection while maxPipelinedRequests of its requests are unanswered', async () => {
-    const piped = await startServer({ maxPipelinedRequests: 8 });
+    const piped = await startServer({ maxPipelinedRequests: 8, ...NO_DEADLINES });
     try {
       await expectPipeliningBounded(piped, 8, async () => (await sendTo(piped.url, '/health')).status);
     } finally {
@@ -281,7 +284,7 @@ describe('pipelined requests', () => {
   });
 
   it('stops reading a connection whose client does not read its answers', async () => {
-    const piped = await startServer({ maxUnreadResponseBytes: 64 * 1024 });
+    const piped = await startServer({ maxUnreadResponseBytes: 64 * 1024, ...NO_DEADLINES });
     try {
       const client = await openClient(piped.port);
       client.socket.pause();
@@ -303,7 +306,7 @@ describe('pipelined requests', () => {
 
 describe('connections', () => {
   it('past http.maxConnections, a new connection takes the place of the longest idle one', async () => {
-    const few = await startServer({ maxConnections: 5, headersTimeoutMs: 10_000 });
+    const few = await startServer({ maxConnections: 5, ...NO_DEADLINES });
     try {
       await expectLongestIdleGivesWay(few, 5, async () => (await sendTo(few.url, '/health')).status);
     } finally {
@@ -312,7 +315,7 @@ describe('connections', () => {
   });
 
   it('past http.maxConnections with none idle, 503 TOO_MANY_CONNECTIONS with Retry-After, and the socket is let go', async () => {
-    const few = await startServer({ maxConnections: 5, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 });
+    const few = await startServer({ maxConnections: 5, ...NO_DEADLINES });
     try {
       const busy = await busyConnections(few.port, 5);
       await until(() => ingestLoad(few.server).requestsInFlight === 5, 'five requests are in progress');
@@ -346,5 +349,51 @@ describe('connections', () => {
     await Promise.all(clients.map(({ socket }) => closedByServer(socket)));
     expect(clients.map((client) => client.text().slice(9, 12))).toEqual(cases.map(([status]) => status));
     await until(() => ingestLoad(h.server).connections === baseline, 'the server let every socket go');
+  });
+
+  it('serves no request read after the last answer of its connection (408, 413): nothing of it is stored', async () => {
+    // Node goes on parsing what a pipelining client sent after our `connection: close`; those
+    // requests could never be answered, and were stored all the same (the client sends them again).
+    const late = 'GET /v1/topics/late?data=2 HTTP/1.1\r\nHost: x\r\n\r\n';
+    const cases = [
+      // Too slow: the rest of the request comes after the 408, and another one with it.
+      ['408', 'GET /v1/topics/late?data=1 HTTP/1.1\r\n', `Host: x\r\n\r\n${late}`],
+      // Too large: refused before its body, which follows, and another request after it.
+      ['413', `POST /v1/topics/late HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`, `${'a'.repeat(MAX_BODY + 1)}${late}`],
+    ] as const;
+    for (const [status, head, rest] of cases) {
+      const client = await openClient(h.port);
+      client.socket.write(head);
+      await until(() => client.count(Number(status)) === 1, `the ${status} answer`);
+      client.socket.write(rest);
+      await closedByServer(client.socket);
+      expect(statusesOf(client.text())).toEqual([status]);
+      client.socket.destroy();
+    }
+    expect(h.target.calls).toEqual([]);
+  });
+
+  it('answers a request Node cannot parse after the requests pipelined before it, in order', async () => {
+    // After `Connection: close` the client may send nothing more: the connection ends with the 202.
+    const cases = [
+      ['garbage', 'FOO BAR\r\n\r\n', ['202', '400']],
+      ['a request after `Connection: close`', 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n', ['202']],
+    ] as const;
+    for (const [what, after, statuses] of cases) {
+      const held = gate();
+      h.target.reset();
+      h.target.hold = held.promise;
+      const before = h.refusals.snapshot().find((refusal) => refusal.code === 'BAD_REQUEST')?.count ?? 0;
+      const client = await openClient(h.port);
+      const close = what === 'garbage' ? '' : 'Connection: close\r\n';
+      client.socket.write(`GET /v1/topics/first?data=1 HTTP/1.1\r\nHost: x\r\n${close}\r\n${after}`);
+      await until(() => h.target.calls.length === 1, 'the first request is waiting for the target');
+      await until(() => (h.refusals.snapshot().find((refusal) => refusal.code === 'BAD_REQUEST')?.count ?? 0) === before + 1, `the ${what} was refused`);
+      held.open();
+      await closedByServer(client.socket);
+      // Written at once, the 400 took the place of the 202: the client read it as the first one's answer.
+      expect({ what, statuses: statusesOf(client.text()) }).toEqual({ what, statuses });
+      client.socket.destroy();
+    }
   });
 });

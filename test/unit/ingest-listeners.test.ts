@@ -20,7 +20,7 @@ import { OPS_MAX_CONNECTIONS } from '../../src/ingest/connections';
 import { ingestLoad } from '../../src/ingest/server';
 import { makeTestCa, type TestCa } from '../peers/test-ca';
 import { closedByServer, openClient } from '../raw-http';
-import { busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, type Harness, jsonOf, sendTo, startServer, until } from './ingest-harness';
+import { busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, type Harness, jsonOf, NO_DEADLINES, sendTo, startServer, until } from './ingest-harness';
 
 let dir: string;
 let ca: TestCa;
@@ -62,7 +62,7 @@ function handshake(port: number): Promise<boolean> {
 
 describe('an HTTPS listener, held to the bounds of a plain one', () => {
   it('past http.maxConnections, the longest idle TLS connection gives way to a new one', async () => {
-    const few = await startServer({ maxConnections: 3, headersTimeoutMs: 10_000 }, undefined, {}, { configure: tls });
+    const few = await startServer({ maxConnections: 3, ...NO_DEADLINES }, undefined, {}, { configure: tls });
     try {
       expect(few.url).toMatch(/^https:/);
       await expectLongestIdleGivesWay(few, 3, () => httpsGet(few, '/health'), trust());
@@ -72,7 +72,7 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
   });
 
   it('past http.maxConnections with none idle, a TLS connection is closed before its handshake and counted 503', async () => {
-    const few = await startServer({ maxConnections: 3, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 }, undefined, {}, { configure: tls });
+    const few = await startServer({ maxConnections: 3, ...NO_DEADLINES }, undefined, {}, { configure: tls });
     try {
       const busy = await busyConnections(few.port, 3, trust());
       await until(() => ingestLoad(few.server).requestsInFlight === 3, 'three requests are in progress');
@@ -92,7 +92,7 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
   it('stops reading a TLS connection while maxPipelinedRequests of its requests are unanswered, and refuses none of them', async () => {
     // Node's https server alone fails such a client with 400 HPE_PAUSED once its answers back up
     // (keepTlsParserRunning in connections.ts).
-    const piped = await startServer({ maxPipelinedRequests: 8 }, undefined, {}, { configure: tls });
+    const piped = await startServer({ maxPipelinedRequests: 8, ...NO_DEADLINES }, undefined, {}, { configure: tls });
     try {
       await expectPipeliningBounded(piped, 8, () => httpsGet(piped, '/health'), trust());
     } finally {
@@ -103,8 +103,8 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
 
 describe('the operations listener', () => {
   it('has a connection limit of its own: a full ingest does not lock the scraper out, and a flood of it is refused there', async () => {
-    const ingest = await startServer({ maxConnections: 2, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 }, undefined, {}, { role: 'events' });
-    const ops = await startServer({ headersTimeoutMs: 10_000 }, { stats: () => ({ ok: true }), metrics: () => '' }, {}, { role: 'ops' });
+    const ingest = await startServer({ maxConnections: 2, ...NO_DEADLINES }, undefined, {}, { role: 'events' });
+    const ops = await startServer({ ...NO_DEADLINES }, { stats: () => ({ ok: true }), metrics: () => '' }, {}, { role: 'ops' });
     const sockets: Socket[] = [];
     try {
       sockets.push(...(await busyConnections(ingest.port, 2)));
@@ -113,12 +113,15 @@ describe('the operations listener', () => {
       expect((await sendTo(ops.url, '/v1/topics/t?data=1')).status).toBe(404);
       expect((await sendTo(ingest.url, '/stats')).status).toBe(503);
 
-      // Mid-request (headers on their way), so that none of them is idle.
+      // Mid-request (headers on their way), so that none of them is idle once the server has read them.
+      const flood: Socket[] = [];
       for (let i = 0; i < OPS_MAX_CONNECTIONS; i++) {
         const { socket } = await openClient(ops.port);
         socket.write('GET /stats HTTP/1.1\r\n');
-        sockets.push(socket);
+        flood.push(socket);
       }
+      sockets.push(...flood);
+      await until(() => flood.every((socket) => ops.hasRead(socket)), 'the ops listener read the start of a request on each connection');
       await until(() => ingestLoad(ops.server).connections === OPS_MAX_CONNECTIONS, 'the ops listener is full');
       const refused = await openClient(ops.port);
       await closedByServer(refused.socket);
