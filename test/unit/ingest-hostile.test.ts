@@ -10,7 +10,8 @@ import { ingestLoad } from '../../src/ingest/server';
 import { closedByServer, openClient, pipeline } from '../raw-http';
 import { type Answer, busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, jsonOf, MAX_BODY, NO_DEADLINES, raw, sendTo, serverPerFile, settled, startServer, until } from './ingest-harness';
 
-const h = serverPerFile();
+// No test here is about a deadline but those with a 408 case, which have a server with the short ones.
+const h = serverPerFile(NO_DEADLINES);
 
 const send = (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(h.url, path, init);
 const post = (path: string, contentType: string, body: string | Buffer, headers: Record<string, string> = {}) =>
@@ -189,7 +190,7 @@ describe('Content-Encoding', () => {
 
 describe('events per request', () => {
   it('refuses one maximum-size body of tiny events (`[0,0,…]`, 8 million) with 413, holding little', async () => {
-    const big = await startServer({ maxBodyBytes: 16 * 1024 * 1024, bodyTimeoutMs: 60_000 });
+    const big = await startServer({ maxBodyBytes: 16 * 1024 * 1024, ...NO_DEADLINES });
     try {
       // `[0,0,…,0]`: ',0' repeated, its first comma made `[` and a last comma `]`.
       const zeros = Buffer.alloc(16 * 1024 * 1024 - 1, ',0');
@@ -212,7 +213,7 @@ describe('events per request', () => {
   });
 
   it('takes up to http.maxEventsPerRequest events, whatever the content type', async () => {
-    const few = await startServer({ maxEventsPerRequest: 3 });
+    const few = await startServer({ maxEventsPerRequest: 3, ...NO_DEADLINES });
     try {
       const postTo = (type: string, body: string) => sendTo(few.url, '/v1/topics/few', { method: 'POST', headers: { 'content-type': type }, body });
       expect((await postTo('application/json', '[1,2,3]')).status).toBe(202);
@@ -228,7 +229,7 @@ describe('events per request', () => {
   });
 
   it('charges each event to http.maxBufferedBytes: many events in flight are answered 503, then taken once room is back', async () => {
-    const tight = await startServer({ maxBufferedBytes: 256 * 1024 });
+    const tight = await startServer({ maxBufferedBytes: 256 * 1024, ...NO_DEADLINES });
     try {
       const held = gate();
       tight.target.hold = held.promise;
@@ -338,39 +339,51 @@ describe('connections', () => {
   });
 
   it('sockets cut off after an answer (413, 408, malformed) are released even if the client keeps its end open', async () => {
-    const baseline = ingestLoad(h.server).connections;
-    const cases = [
-      ['413', `POST /v1/topics/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n{`],
-      ['408', 'GET /health HTTP/1.1\r\nHost: x\r\n'],
-      ['400', 'GARBAGE\r\n\r\n'],
-    ] as const;
-    const clients = await Promise.all(cases.map(() => openClient(h.port)));
-    clients.forEach(({ socket }, i) => socket.write(cases[i]![1]));
-    await Promise.all(clients.map(({ socket }) => closedByServer(socket)));
-    expect(clients.map((client) => client.text().slice(9, 12))).toEqual(cases.map(([status]) => status));
-    await until(() => ingestLoad(h.server).connections === baseline, 'the server let every socket go');
+    // The harness's short deadlines, for the 408 case.
+    const quick = await startServer();
+    try {
+      const baseline = ingestLoad(h.server).connections;
+      const cases = [
+        ['413', h, `POST /v1/topics/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n{`],
+        ['408', quick, 'GET /health HTTP/1.1\r\nHost: x\r\n'],
+        ['400', h, 'GARBAGE\r\n\r\n'],
+      ] as const;
+      const clients = await Promise.all(cases.map(([, server]) => openClient(server.port)));
+      clients.forEach(({ socket }, i) => socket.write(cases[i]![2]));
+      await Promise.all(clients.map(({ socket }) => closedByServer(socket)));
+      expect(clients.map((client) => client.text().slice(9, 12))).toEqual(cases.map(([status]) => status));
+      await until(() => ingestLoad(h.server).connections === baseline && ingestLoad(quick.server).connections === 0, 'the servers let every socket go');
+    } finally {
+      await quick.close();
+    }
   });
 
   it('serves no request read after the last answer of its connection (408, 413): nothing of it is stored', async () => {
     // Node goes on parsing what a pipelining client sent after our `connection: close`; those
     // requests could never be answered, and were stored all the same (the client sends them again).
-    const late = 'GET /v1/topics/late?data=2 HTTP/1.1\r\nHost: x\r\n\r\n';
-    const cases = [
-      // Too slow: the rest of the request comes after the 408, and another one with it.
-      ['408', 'GET /v1/topics/late?data=1 HTTP/1.1\r\n', `Host: x\r\n\r\n${late}`],
-      // Too large: refused before its body, which follows, and another request after it.
-      ['413', `POST /v1/topics/late HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`, `${'a'.repeat(MAX_BODY + 1)}${late}`],
-    ] as const;
-    for (const [status, head, rest] of cases) {
-      const client = await openClient(h.port);
-      client.socket.write(head);
-      await until(() => client.count(Number(status)) === 1, `the ${status} answer`);
-      client.socket.write(rest);
-      await closedByServer(client.socket);
-      expect(statusesOf(client.text())).toEqual([status]);
-      client.socket.destroy();
+    // The harness's short deadlines, for the 408 case.
+    const quick = await startServer();
+    try {
+      const late = 'GET /v1/topics/late?data=2 HTTP/1.1\r\nHost: x\r\n\r\n';
+      const cases = [
+        // Too slow: the rest of the request comes after the 408, and another one with it.
+        ['408', quick, 'GET /v1/topics/late?data=1 HTTP/1.1\r\n', `Host: x\r\n\r\n${late}`],
+        // Too large: refused before its body, which follows, and another request after it.
+        ['413', h, `POST /v1/topics/late HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`, `${'a'.repeat(MAX_BODY + 1)}${late}`],
+      ] as const;
+      for (const [status, server, head, rest] of cases) {
+        const client = await openClient(server.port);
+        client.socket.write(head);
+        await until(() => client.count(Number(status)) === 1, `the ${status} answer`);
+        client.socket.write(rest);
+        await closedByServer(client.socket);
+        expect(statusesOf(client.text())).toEqual([status]);
+        client.socket.destroy();
+      }
+      expect([...h.target.calls, ...quick.target.calls]).toEqual([]);
+    } finally {
+      await quick.close();
     }
-    expect(h.target.calls).toEqual([]);
   });
 
   it('answers a request Node cannot parse after the requests pipelined before it, in order', async () => {

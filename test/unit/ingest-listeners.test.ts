@@ -104,7 +104,7 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
 describe('the operations listener', () => {
   it('has a connection limit of its own: a full ingest does not lock the scraper out, and a flood of it is refused there', async () => {
     const ingest = await startServer({ maxConnections: 2, ...NO_DEADLINES }, undefined, {}, { role: 'events' });
-    const ops = await startServer({ ...NO_DEADLINES }, { stats: () => ({ ok: true }), metrics: () => '' }, {}, { role: 'ops' });
+    const ops = await startServer(NO_DEADLINES, { stats: () => ({ ok: true }), metrics: () => '' }, {}, { role: 'ops' });
     const sockets: Socket[] = [];
     try {
       sockets.push(...(await busyConnections(ingest.port, 2)));
@@ -147,7 +147,7 @@ describe('the tracking pixel, with auth on', () => {
   };
 
   it('answers 401 when its topic is not open (browsers send no credential), and says so at start', async () => {
-    const closed = await startServer({}, undefined, { topic: 'visits' }, { configure: withAuth(['beacon.*']) });
+    const closed = await startServer(NO_DEADLINES, undefined, { topic: 'visits' }, { configure: withAuth(['beacon.*']) });
     try {
       expect(closed.logs.some((line) => line.includes('"event":"tracker.needs_credential"') && line.includes('"topic":"visits"'))).toBe(true);
       const answer = await sendTo(closed.url, '/tracker/signup/example.com');
@@ -159,7 +159,7 @@ describe('the tracking pixel, with auth on', () => {
   });
 
   it('answers 403 when its topic is not in http.topics, and says so at start', async () => {
-    const outside = await startServer({ topics: ['app.*'] }, undefined, { topic: 'visits' });
+    const outside = await startServer({ topics: ['app.*'], ...NO_DEADLINES }, undefined, { topic: 'visits' });
     try {
       expect(outside.logs.some((line) => line.includes('"event":"tracker.needs_credential"'))).toBe(true);
       const answer = await sendTo(outside.url, '/tracker/signup/example.com');
@@ -171,7 +171,7 @@ describe('the tracking pixel, with auth on', () => {
 
   it('records the visit when its topic is open, and never captures a credential header', async () => {
     // Past the config loader, which refuses these names (security.test.ts): the route drops them all the same.
-    const open = await startServer({}, undefined, { topic: 'visits', headers: ['user-agent', 'Authorization', 'x-api-key', 'proxy-authorization'] }, { configure: withAuth(['visits']) });
+    const open = await startServer(NO_DEADLINES, undefined, { topic: 'visits', headers: ['user-agent', 'Authorization', 'x-api-key', 'proxy-authorization'] }, { configure: withAuth(['visits']) });
     try {
       expect(open.logs.some((line) => line.includes('tracker.needs_credential'))).toBe(false);
       const headers = { 'user-agent': 'TestBrowser/1.0', authorization: `Bearer ${token}`, 'x-api-key': token, 'proxy-authorization': 'Basic eDp5' };
