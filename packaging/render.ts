@@ -33,3 +33,11 @@ export function renderUnit(template: string, bindir: string, sysconfdir: string)
 export function systemdUnit(root: string, bindir: string, sysconfdir: string): string {
   return renderUnit(readFileSync(join(root, 'packaging/assets/sparkngin.service'), 'utf8'), bindir, sysconfdir);
 }
+
+/**
+ * The Nagios object definitions (packaging/assets/nagios/sparkngin.cfg) for an executable in
+ * `bindir`, installed at `installedAs` (the path its comment tells users to add to nagios.cfg).
+ */
+export function nagiosConfig(root: string, bindir: string, installedAs: string): string {
+  return readFileSync(join(root, 'packaging/assets/nagios/sparkngin.cfg'), 'utf8').replaceAll('@BINDIR@', bindir).replace('@NAGIOS_CFG@', installedAs);
+}

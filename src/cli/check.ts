@@ -21,7 +21,7 @@ A Nagios plugin: prints one status line (then '|' and performance data) and exit
   health      GET /health (CRITICAL when it does not answer 200) and /ready (WARNING when not ready)
   spool       spool use in % of spool.maxBytes (default -w 80 -c 90); a full spool is CRITICAL
   lag         records each sink is behind (default -w 10000 -c 100000); --sink for one
-  sinks       each sink's state: down CRITICAL, starting WARNING; --sink for one
+  sinks       each sink's state: down CRITICAL (with the reason); --sink for one
   heartbeat   age in seconds of the newest heartbeat in Kafka (default -w 60 -c 300): proves
               ingest, spool, delivery and broker work end to end
   agent       the findings of a 'sparkngin agent' (--url is the agent's): the worst decides

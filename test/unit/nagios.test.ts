@@ -86,11 +86,12 @@ describe('check modes', () => {
     expect(lagResult(stats([{ sink: 'kafka', lagRecords: 5000, health: { state: 'up' } }]), t).state).toBe('CRITICAL');
   });
 
-  it('sinks: down is CRITICAL with its detail, starting WARNING, up OK', () => {
+  it('sinks: down is CRITICAL with its detail; up and starting (nothing sent yet) OK; a state it does not know UNKNOWN', () => {
     const result = sinksResult(stats([{ sink: 'file', lagRecords: 0, health: { state: 'up' } }, { sink: 'kafka', lagRecords: 0, health: { state: 'down', detail: 'broker unreachable' } }]));
     expect(result.state).toBe('CRITICAL');
     expect(result.summary).toBe('file up, kafka down (broker unreachable)');
-    expect(sinksResult(stats([{ sink: 'kafka', lagRecords: 0, health: { state: 'starting' } }])).state).toBe('WARNING');
+    expect(sinksResult(stats([{ sink: 'kafka', lagRecords: 0, health: { state: 'starting' } }])).state).toBe('OK');
+    expect(sinksResult(stats([{ sink: 'kafka', lagRecords: 0, health: { state: 'sleepy' } }])).state).toBe('UNKNOWN');
   });
 
   it('spool: percent of the limit; full is CRITICAL whatever the thresholds; no limit reported is UNKNOWN', () => {

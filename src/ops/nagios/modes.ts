@@ -90,14 +90,17 @@ export function lagResult(stats: StatsView, thresholds: Thresholds, sink?: strin
   };
 }
 
-/** Each sink's state: down is CRITICAL, starting WARNING, up OK; the last error is shown. */
+/**
+ * Each sink's state: down is CRITICAL with its reason; up is OK, and so is starting, which only
+ * means that the sink has had nothing to send yet (an idle Kafka sink stays so for hours).
+ */
 export function sinksResult(stats: StatsView, sink?: string): CheckResult {
   const sinks = selected(stats, sink);
   if (sinks.length === 0) return { state: 'UNKNOWN', summary: 'the daemon has no sink' };
   let state: NagiosState = 'OK';
   const parts: string[] = [];
   for (const each of sinks) {
-    const judged: NagiosState = each.health === 'up' ? 'OK' : each.health === 'down' ? 'CRITICAL' : 'WARNING';
+    const judged: NagiosState = each.health === 'down' ? 'CRITICAL' : each.health === 'up' || each.health === 'starting' ? 'OK' : 'UNKNOWN';
     state = worse(state, judged);
     const why = each.detail ?? each.lastError;
     parts.push(`${each.sink} ${each.health}${judged !== 'OK' && why ? ` (${why})` : ''}`);
