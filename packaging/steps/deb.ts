@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { type Context, packageVersion } from '../context';
 import { inParallel, requireTools, run, runAsync } from '../exec';
-import { defaultConfig, systemdUnit } from '../render';
+import { defaultConfig, nagiosConfig, systemdUnit } from '../render';
 import { stager } from '../stage';
 import type { Target } from '../targets';
 import type { Step } from './step';
@@ -55,6 +55,7 @@ export async function buildDeb(ctx: Context, target: Target, options: { outDir: 
   put('usr/share/man/man8/sparkngin.8', 0o644, { file: join(from, 'man/man8/sparkngin.8') });
   run('gzip', ['-9n', join(tree, 'usr/share/man/man8/sparkngin.8')]);
   put('usr/share/doc/sparkngin/GUIDE.md', 0o644, { file: join(from, 'GUIDE.md') });
+  put('usr/share/sparkngin/nagios/sparkngin.cfg', 0o644, nagiosConfig(ctx.root, '/usr/bin', '/usr/share/sparkngin/nagios/sparkngin.cfg'));
   put('usr/share/doc/sparkngin/copyright', 0o644, `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: sparkngin\n\nFiles: *\nLicense: Apache-2.0\n On Debian systems the full text is in /usr/share/common-licenses/Apache-2.0.\n`);
 
   const control = join(tree, 'DEBIAN');

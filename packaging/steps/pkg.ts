@@ -18,6 +18,7 @@
 //     usr/local/share/man/man8/sparkngin.8
 //     usr/local/share/sparkngin/sparkngin.yaml.default the default config; postinstall installs it
 //     usr/local/share/sparkngin/uninstall.sh           as /usr/local/etc/sparkngin/sparkngin.yaml
+//     usr/local/share/sparkngin/nagios/sparkngin.cfg   Nagios object definitions (a sample)
 //     usr/local/share/doc/sparkngin/{GUIDE.md,LICENSE}
 //     Library/LaunchDaemons/org.sparkngin.sparkngin.plist
 //
@@ -30,7 +31,7 @@ import { requireTools, run, runAsync } from '../exec';
 import { type BomEntry, writeBom } from '../macos/bom';
 import { universal } from '../macos/macho';
 import { xarArchive } from '../macos/xar';
-import { defaultConfig } from '../render';
+import { defaultConfig, nagiosConfig } from '../render';
 import { settle, stager } from '../stage';
 import type { Target } from '../targets';
 import type { Step } from './step';
@@ -94,6 +95,7 @@ function stagePayload(ctx: Context, root: string): void {
   put('usr/local/share/man/man8/sparkngin.8', 0o644, { file: names.manPage(ctx) });
   put('usr/local/share/sparkngin/sparkngin.yaml.default', 0o644, defaultConfig(ctx.root, 'macos'));
   put('usr/local/share/sparkngin/uninstall.sh', 0o755, { file: join(ctx.root, 'dmg/uninstall.sh') });
+  put('usr/local/share/sparkngin/nagios/sparkngin.cfg', 0o644, nagiosConfig(ctx.root, '/usr/local/bin', '/usr/local/share/sparkngin/nagios/sparkngin.cfg'));
   put('usr/local/share/doc/sparkngin/GUIDE.md', 0o644, { file: join(ctx.root, 'docs/guide.md') });
   put('usr/local/share/doc/sparkngin/LICENSE', 0o644, { file: join(ctx.root, 'packaging/assets/LICENSE') });
   put('Library/LaunchDaemons/org.sparkngin.sparkngin.plist', 0o644, { file: join(ctx.root, 'dmg/org.sparkngin.sparkngin.plist') });

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type Context, packageVersion } from '../context';
 import { inParallel, requireTools, runAsync } from '../exec';
-import { defaultConfig, systemdUnit } from '../render';
+import { defaultConfig, nagiosConfig, systemdUnit } from '../render';
 import { EL_RELEASES, type Target } from '../targets';
 import type { Step } from './step';
 import { tarballBase, tarballPath } from './tarball';
@@ -53,6 +53,7 @@ export async function buildRpm(ctx: Context, target: Target, el: string, options
   copyFileSync(tarballPath(ctx, target), join(sources, `${tarballBase(ctx, target)}.tar.gz`));
   writeFileSync(join(sources, 'sparkngin.yaml'), options.config ?? defaultConfig(ctx.root, 'system'));
   writeFileSync(join(sources, 'sparkngin.service'), systemdUnit(ctx.root, '/usr/bin', '/etc/sparkngin'));
+  writeFileSync(join(sources, 'sparkngin-nagios.cfg'), nagiosConfig(ctx.root, '/usr/bin', '/usr/share/sparkngin/nagios/sparkngin.cfg'));
   copyFileSync(join(ctx.root, 'packaging/assets/sparkngin.sysusers'), join(sources, 'sparkngin.sysusers'));
 
   const define = (name: string, value: string) => ['--define', `${name} ${value}`];

@@ -1,12 +1,12 @@
 // Step 6, tarball: dist/sparkngin-VERSION-linux-ARCH.tar.gz, one top directory that runs where it is
 // untarred: bin/sparkngin, lib/sparkngin/ (native addons live beside the executable: a SEA cannot
 // hold them; the rule is <dir of executable>/../lib/sparkngin, the same in the RPM), etc/, man/,
-// systemd/, install.sh. The RPM and .deb are built from this tarball, so all three carry the same files.
+// systemd/, nagios/ (object definitions for `sparkngin check`), install.sh. The RPM and .deb are built from this tarball, so all three carry the same files.
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Context, names } from '../context';
 import { inParallel, run, runAsync } from '../exec';
-import { defaultConfig, systemdUnit } from '../render';
+import { defaultConfig, nagiosConfig, systemdUnit } from '../render';
 import { stager } from '../stage';
 import type { Target } from '../targets';
 import type { Step } from './step';
@@ -49,6 +49,8 @@ function stageTree(ctx: Context, target: Target, top: string): void {
   put('etc/sparkngin.yaml', 0o644, defaultConfig(ctx.root, 'tarball'));
   put('man/man8/sparkngin.8', 0o644, { file: names.manPage(ctx) });
   put('systemd/sparkngin.service', 0o644, systemdUnit(ctx.root, '/usr/local/bin', '/etc/sparkngin'));
+  // For install.sh's default prefix; it rewrites both paths for another one.
+  put('nagios/sparkngin.cfg', 0o644, nagiosConfig(ctx.root, '/usr/local/bin', '/usr/local/share/sparkngin/nagios/sparkngin.cfg'));
   put('install.sh', 0o755, { file: join(ctx.root, 'packaging/tarball/install.sh') });
   put('README', 0o644, readFileSync(join(ctx.root, 'packaging/tarball/README'), 'utf8').replaceAll('@VERSION@', ctx.version).replaceAll('@TARGET@', target.name));
   put('GUIDE.md', 0o644, { file: join(ctx.root, 'docs/guide.md') });

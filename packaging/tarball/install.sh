@@ -94,6 +94,12 @@ cp -R "$here/lib/sparkngin" "$lib.tmp.$$"
 rm -rf "$lib"
 mv "$lib.tmp.$$" "$lib"
 put "$here/man/man8/sparkngin.8" "$mandir/sparkngin.8" 644
+# The Nagios object definitions (a sample: active only once nagios.cfg names it), with this prefix's paths.
+nagios_cfg=$(mktemp)
+sed -e "s|/usr/local/bin/sparkngin|$prefix/bin/sparkngin|g" -e "s|/usr/local/share/sparkngin/|$prefix/share/sparkngin/|g" \
+  "$here/nagios/sparkngin.cfg" >"$nagios_cfg"
+put "$nagios_cfg" "$share/nagios/sparkngin.cfg" 644
+rm -f "$nagios_cfg"
 
 # The config: the shipped default with dataDir pointing at the state directory. The default that was
 # installed last is kept in share/ so an unedited config can be told apart from an edited one, as

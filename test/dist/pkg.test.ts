@@ -37,6 +37,8 @@ const PAYLOAD: Record<string, string> = {
   'usr/local/share/man/man8': 'drwxr-xr-x',
   'usr/local/share/man/man8/sparkngin.8': '-rw-r--r--',
   'usr/local/share/sparkngin': 'drwxr-xr-x',
+  'usr/local/share/sparkngin/nagios': 'drwxr-xr-x',
+  'usr/local/share/sparkngin/nagios/sparkngin.cfg': '-rw-r--r--',
   'usr/local/share/sparkngin/sparkngin.yaml.default': '-rw-r--r--',
   'usr/local/share/sparkngin/uninstall.sh': '-rwxr-xr-x',
 };

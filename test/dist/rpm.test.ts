@@ -48,6 +48,9 @@ describe('rpm', () => {
         '/usr/share/licenses/sparkngin',
         '/usr/share/licenses/sparkngin/LICENSE',
         '/usr/share/man/man8/sparkngin.8.gz',
+        '/usr/share/sparkngin',
+        '/usr/share/sparkngin/nagios',
+        '/usr/share/sparkngin/nagios/sparkngin.cfg',
         '/var/lib/sparkngin',
       ].sort(),
     );

@@ -24,7 +24,7 @@ describe('tarball', () => {
     const entries = listing.map((line) => line.split(/\s+/).pop()!.replace(/\/$/, '')).sort();
     const base = tarballBase(ctx, targetByName('linux-x64'));
     expect(entries).toEqual(
-      ['', '/GUIDE.md', '/LICENSE', '/README', '/bin', '/bin/sparkngin', '/etc', '/etc/sparkngin.yaml', '/install.sh', '/lib', '/lib/sparkngin', '/man', '/man/man8', '/man/man8/sparkngin.8', '/systemd', '/systemd/sparkngin.service'].map((e) => base + e),
+      ['', '/GUIDE.md', '/LICENSE', '/README', '/bin', '/bin/sparkngin', '/etc', '/etc/sparkngin.yaml', '/install.sh', '/lib', '/lib/sparkngin', '/man', '/man/man8', '/man/man8/sparkngin.8', '/nagios', '/nagios/sparkngin.cfg', '/systemd', '/systemd/sparkngin.service'].map((e) => base + e),
     );
     expect(listing.every((line) => line.includes(' 0/0 '))).toBe(true);
     expect(listing.find((line) => line.endsWith('/bin/sparkngin'))).toMatch(/^-rwxr-xr-x/);
