@@ -4,6 +4,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { DELIVERY_ROLE } from '../delivery/protocol';
 import { runDeliveryThread } from '../delivery/worker';
 import { ConfigError, SparknginError } from '../errors';
+import { agentCommand } from './agent';
 import { checkCommand } from './check';
 import { type Command, commandList, print, runCommand, unknownCommand, UsageError } from './command';
 import { configCommand } from './config';
@@ -17,7 +18,7 @@ import { tokenCommand } from './token';
 import { versionCommand } from './version';
 
 /** Every command, in the order the usage lists them. A new command is its module and one line here. */
-const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand, statusCommand, topCommand, checkCommand];
+const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand, statusCommand, topCommand, checkCommand, agentCommand];
 
 const USAGE = `Usage: sparkngin <command> [options]
 

@@ -246,6 +246,37 @@ export interface Config {
     /** Topic of the heartbeat events (routed to the sinks whose `topics` take it). */
     topic: string;
   };
+  /**
+   * `sparkngin agent`: watches a fleet of instances (polling /health and /stats; heartbeats from Kafka
+   * when sinks.kafka.brokers is set) and flags those whose heartbeat is late, whose lag grows or
+   * whose sink is down. The daemon itself reads none of this.
+   */
+  agent: {
+    /** `HOST:PORT` the agent serves its fleet view on (`GET /fleet`, `/health`). */
+    listen: string;
+    /** The instances' ops endpoints to watch (`http://ingest-01:7080`: ops.listen's address when they have one). */
+    instances: string[];
+    /** Also watch the instances advertised on the LAN (mDNS `_sparkngin._tcp`, as `sparkngin discover` finds them). */
+    discover: boolean;
+    /** Interfaces to discover on, by name; empty = every interface with an IPv4 address but loopback. */
+    discoverInterfaces: string[];
+    /** How often each instance's /health and /stats are read, in ms. */
+    pollIntervalMs: number;
+    /** An instance is flagged once its last heartbeat (from Kafka) or its last answer is older than this, in seconds. */
+    lateAfterSeconds: number;
+    /** A sink is flagged once its lag has grown this many polls in a row. */
+    lagGrowthPolls: number;
+    /** Ops token the instances want (their ops.tokens), sent to each. */
+    opsToken: string;
+    /** CA certificates (PEM file) of instances that serve HTTPS; '' = the system's. */
+    ca: string;
+    /** A Sparkngin ingest URL the findings are sent to as events (`http://127.0.0.1:7080`); '' = not sent. */
+    eventsUrl: string;
+    /** Topic of those events. */
+    eventsTopic: string;
+    /** Token for writing them (auth.tokens of that instance), if it wants one. */
+    eventsToken: string;
+  };
   /** JSON lines on stderr. */
   log: {
     /** Least level that is logged. */
@@ -334,6 +365,20 @@ export function defaultConfig(): Config {
     discovery: { enabled: true, interfaces: [], name: '' },
     deadLetter: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * 24 * 3600 },
     heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
+    agent: {
+      listen: '127.0.0.1:7090',
+      instances: [],
+      discover: false,
+      discoverInterfaces: [],
+      pollIntervalMs: 5_000,
+      lateAfterSeconds: 30,
+      lagGrowthPolls: 3,
+      opsToken: '',
+      ca: '',
+      eventsUrl: '',
+      eventsTopic: 'sparkngin.findings',
+      eventsToken: '',
+    },
     log: { level: 'info', journald: 'auto', file: '', rotateBytes: 64 * MiB, keepFiles: 5 },
     shutdownTimeoutMs: 10_000,
   };
@@ -378,4 +423,4 @@ export const RECORD_LIST_KEYS: Record<string, Record<string, 'string' | 'sha256'
 };
 
 /** Settings that hold secrets: never logged, never echoed in an error, redacted by `config show`. */
-export const SECRET_KEYS = new Set(['tls.passphrase', 'sinks.kafka.tls.passphrase', 'sinks.kafka.sasl.password']);
+export const SECRET_KEYS = new Set(['tls.passphrase', 'sinks.kafka.tls.passphrase', 'sinks.kafka.sasl.password', 'agent.opsToken', 'agent.eventsToken']);

@@ -88,6 +88,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const files of [result.tls, result.sinks.kafka.tls]) {
     for (const name of ['cert', 'key', 'ca'] as const) if (files[name] !== '') files[name] = resolve(files[name]);
   }
+  if (result.agent.ca !== '') result.agent.ca = resolve(result.agent.ca);
   if (!isAbsolute(result.sinks.file.dir)) result.sinks.file.dir = resolve(result.dataDir, result.sinks.file.dir);
   return result;
 }
@@ -337,11 +338,27 @@ function checkRelations(config: Config, problems: string[]): void {
   if (Buffer.byteLength(config.discovery.name) > 63 || /[\x00-\x1f\x7f]/.test(config.discovery.name)) {
     problems.push('discovery.name: expected at most 63 bytes of UTF-8 without control characters');
   }
+  checkAgent(config.agent, problems);
   if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
     problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
   }
   checkSecurity(config, problems);
 }
+
+/** `sparkngin agent`'s settings (the daemon reads none of them, but a typo should not wait for the agent). */
+function checkAgent(agent: Config['agent'], problems: string[]): void {
+  if (!HOST_PORT.test(agent.listen)) problems.push(`agent.listen: expected HOST:PORT, got '${agent.listen}'`);
+  for (const url of [...agent.instances, ...(agent.eventsUrl === '' ? [] : [agent.eventsUrl])]) {
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) problems.push(`agent: expected an http:// or https:// URL, got '${url}'`);
+  }
+  if (agent.pollIntervalMs < 100) problems.push(`agent.pollIntervalMs: expected at least 100, got ${agent.pollIntervalMs}`);
+  if (agent.lateAfterSeconds <= 0) problems.push(`agent.lateAfterSeconds: expected more than 0, got ${agent.lateAfterSeconds}`);
+  if (agent.lagGrowthPolls < 1) problems.push(`agent.lagGrowthPolls: expected at least 1, got ${agent.lagGrowthPolls}`);
+  if (!isLegalTopic(agent.eventsTopic)) problems.push(`agent.eventsTopic: expected a topic name, got '${agent.eventsTopic}'`);
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+):\d{1,5}$/;
 
 /** TLS, auth, rate limits and the ops listener: settings that only mean something together. */
 function checkSecurity(config: Config, problems: string[]): void {
@@ -368,7 +385,7 @@ function checkSecurity(config: Config, problems: string[]): void {
     problems.push('rateLimit.requestsPerSecond: times rateLimit.burstSeconds must be at least 1 (a bucket that never holds one request lets none in)');
   }
   if (rateLimit.maxClients < 1) problems.push('rateLimit.maxClients: expected at least 1');
-  if (ops.listen !== '' && !/^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+):\d{1,5}$/.test(ops.listen)) problems.push(`ops.listen: expected HOST:PORT (or ''), got '${ops.listen}'`);
+  if (ops.listen !== '' && !HOST_PORT.test(ops.listen)) problems.push(`ops.listen: expected HOST:PORT (or ''), got '${ops.listen}'`);
   const kafka = config.sinks.kafka;
   const kafkaFiles = (['ca', 'cert', 'key', 'passphrase', 'servername'] as const).filter((name) => kafka.tls[name] !== '');
   if (!kafka.tls.enabled && kafkaFiles.length > 0) problems.push(`sinks.kafka.tls.${kafkaFiles[0]}: set, but sinks.kafka.tls.enabled is false`);
