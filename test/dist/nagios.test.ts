@@ -11,7 +11,7 @@ import { pkgPath } from '../../packaging/steps/pkg';
 import { rpmPath } from '../../packaging/steps/rpm';
 import { tarballBase, tarballPath } from '../../packaging/steps/tarball';
 import { targetByName } from '../../packaging/targets';
-import { makeNagios } from '../peers/nagios';
+import { makeNagios, sparknginHost } from '../peers/nagios';
 import { unpackPkg } from './macos/read';
 import { DIST_TIMEOUT_MS, ensureDist, ok, tempDir } from './helpers';
 
@@ -28,14 +28,7 @@ async function verify(file: string): Promise<string> {
   const nagios = await makeNagios({
     cfgFiles: [file],
     objects: `
-define host {
-    use                 sparkngin-host
-    host_name           ingest-01
-    address             127.0.0.1
-    max_check_attempts  1
-    check_period        24x7
-    contacts            nobody
-}
+${sparknginHost('ingest-01')}
 ${TEMPLATES.map((template) => `define service {\n    use        ${template}\n    host_name  ingest-01\n    contacts   nobody\n}\n`).join('')}`,
   });
   try {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nagiosConfig } from '../../packaging/render';
 import { newToken, tokenSha256 } from '../../src/ingest/auth';
 import { type KafkaPeer, startKafka } from '../peers/kafka';
-import { makeNagios, type Nagios, type ServiceStatus } from '../peers/nagios';
+import { makeNagios, type Nagios, type ServiceStatus, sparknginHost } from '../peers/nagios';
 import { BUNDLE, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
 
 const ROOT = join(BUNDLE, '../..');
@@ -75,17 +75,7 @@ ${extra}}
     nagios = await makeNagios({
       cfgFiles: [shipped],
       objects: `
-define host {
-    use                  sparkngin-host
-    host_name            ingest-01
-    address              127.0.0.1
-    max_check_attempts   1
-    check_period         24x7
-    contacts             nobody
-    _SPARKNGIN_PORT      ${daemon.port}
-    _SPARKNGIN_OPTIONS   --timeout 10 --token-file ${tokenFile}
-}
-${service('sparkngin-health')}
+${sparknginHost('ingest-01', { _SPARKNGIN_PORT: String(daemon.port), _SPARKNGIN_OPTIONS: `--timeout 10 --token-file ${tokenFile}` })}${service('sparkngin-health')}
 ${service('sparkngin-lag', '    check_command        check_sparkngin_lag!50!200\n')}
 ${service('sparkngin-sinks')}
 `,

@@ -41,6 +41,12 @@ define contact {
 }
 `;
 
+/** A host of the `sparkngin-host` template (the shipped objects), checked by nobody, with these extra directives. */
+export function sparknginHost(name: string, extra: Record<string, string> = {}): string {
+  const lines = Object.entries({ use: 'sparkngin-host', host_name: name, address: '127.0.0.1', max_check_attempts: '1', check_period: '24x7', contacts: 'nobody', ...extra });
+  return `define host {\n${lines.map(([key, value]) => `    ${key.padEnd(20)} ${value}`).join('\n')}\n}\n`;
+}
+
 export interface ServiceStatus {
   host: string;
   service: string;

@@ -3,6 +3,7 @@
 // (plugin.ts). The reading itself (HTTP, Kafka) is src/cli/check.ts's; keeping it apart makes every
 // state of every mode testable without a daemon. What is read comes over the network, perhaps from
 // another version: it is checked, and a shape the check does not understand is UNKNOWN.
+import { formatBytes } from '../../cli/spool';
 import type { CheckResult, NagiosState, PerfDatum, Thresholds } from './plugin';
 import { judge, worse } from './plugin';
 
@@ -145,15 +146,4 @@ export function agentResult(json: unknown, instance?: string): CheckResult {
   }
   const summary = flagged === 0 ? `${instances.length} instance(s) watched, none flagged` : `${flagged} of ${instances.length} instance(s) flagged: ${details.join('; ')}`;
   return { state, summary, details, perfdata: [{ label: 'instances', value: instances.length, min: 0 }, { label: 'flagged', value: flagged, min: 0 }] };
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
