@@ -3,7 +3,7 @@
 // (plugin.ts). The reading itself (HTTP, Kafka) is src/cli/check.ts's; keeping it apart makes every
 // state of every mode testable without a daemon. What is read comes over the network, perhaps from
 // another version: it is checked, and a shape the check does not understand is UNKNOWN.
-import { formatBytes } from '../../cli/spool';
+import { formatBytes } from '../../cli/progress';
 import type { CheckResult, NagiosState, PerfDatum, Thresholds } from './plugin';
 import { judge, worse } from './plugin';
 
