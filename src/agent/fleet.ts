@@ -52,6 +52,8 @@ interface Member {
   lastAnswerMs: number | undefined;
   lastError: string | undefined;
   lastHeartbeatMs: number | undefined;
+  /** The last heartbeat said it was the last (a graceful stop). */
+  stopped: boolean;
   sinks: Map<string, SinkSeen>;
   findings: Map<string, Finding>;
 }
@@ -129,8 +131,9 @@ export class Fleet {
     member.lastAnswerMs = now;
     member.lastError = undefined;
     if (!isObject(stats)) return;
-    if (typeof stats.instanceId === 'string') this.identify(member, stats.instanceId);
-    if (typeof stats.host === 'string') member.host = stats.host;
+    const instance = isObject(stats.instance) ? stats.instance : {};
+    if (typeof instance.id === 'string') this.identify(member, instance.id);
+    if (typeof instance.host === 'string') member.host = instance.host;
     if (Array.isArray(stats.sinks)) this.sinksSeen(member, stats.sinks);
   }
 
@@ -148,7 +151,10 @@ export class Fleet {
     }
     member.sources.add('kafka');
     if (heartbeat.host !== undefined) member.host = heartbeat.host;
-    member.lastHeartbeatMs = Math.max(member.lastHeartbeatMs ?? 0, heartbeat.sentMs);
+    if (heartbeat.sentMs >= (member.lastHeartbeatMs ?? 0)) {
+      member.lastHeartbeatMs = heartbeat.sentMs;
+      member.stopped = heartbeat.stopping;
+    }
     // An instance watched through Kafka alone learns its sinks from its heartbeats.
     if (member.url === undefined && Array.isArray(heartbeat.payload.sinks)) this.sinksSeen(member, heartbeat.payload.sinks);
   }
@@ -166,7 +172,10 @@ export class Fleet {
       if (this.options.heartbeats && member.instanceId !== undefined) {
         const since = member.lastHeartbeatMs ?? Math.max(this.options.startedMs, member.firstSeenMs);
         if (now - since > late) {
-          const message = member.lastHeartbeatMs === undefined ? `no heartbeat in ${seconds(now - since)} s of watching` : `last heartbeat ${seconds(now - since)} s ago`;
+          const message =
+            member.lastHeartbeatMs === undefined
+              ? `no heartbeat in ${seconds(now - since)} s of watching`
+              : `last heartbeat ${seconds(now - since)} s ago${member.stopped ? ' (it said it was stopping)' : ''}`;
           wanted.set('heartbeat-late', { kind: 'heartbeat-late', severity: 'critical', message });
         }
       }
@@ -236,6 +245,7 @@ export class Fleet {
       lastAnswerMs: undefined,
       lastError: undefined,
       lastHeartbeatMs: undefined,
+      stopped: false,
       sinks: new Map(),
       findings: new Map(),
     };
@@ -259,7 +269,8 @@ export class Fleet {
     const seen = new Set<string>();
     for (const sink of sinks) {
       if (!isObject(sink) || typeof sink.sink !== 'string' || seen.size >= 64) continue;
-      const health = isObject(sink.health) ? sink.health : {};
+      // /stats has the sink's health; a heartbeat has `up` and the last error.
+      const health = isObject(sink.health) ? sink.health : { state: sink.up === false ? 'down' : sink.up === true ? 'up' : undefined, detail: sink.lastError };
       const lag = typeof sink.lagRecords === 'number' ? sink.lagRecords : 0;
       const before = member.sinks.get(sink.sink);
       member.sinks.set(sink.sink, {

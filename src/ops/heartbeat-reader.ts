@@ -3,21 +3,22 @@
 // the Kafka sink), so finding a recent one in Kafka proves the whole path works: ingest, spool,
 // delivery, broker.
 //
-// What is read of a record: the Kafka timestamp, which the sink sets to the event's server time
-// (when the daemon made the heartbeat), so its age is how long ago events last went end to end;
-// the instance from the payload's `instanceId` (else the record key, else the `sparkngin-host`
-// header); the payload itself, whether the sink writes payloads (`sinks.kafka.value: payload`) or
-// whole envelopes (`envelope`, payload under `data`).
+// A record is a heartbeat when its payload (the record value with `sinks.kafka.value: payload`, the
+// envelope's `data` with `envelope`) is the daemon's heartbeat event (`kind: sparkngin.heartbeat`,
+// src/ops/heartbeat.ts); anything else in the topic is passed over. Its age is counted from
+// `sentAt`, when the instance made it, so it is how long ago events last went end to end.
 import { randomUUID } from 'node:crypto';
-import { type Consumer, type IHeaders, type Kafka, type KafkaMessage } from 'kafkajs';
+import { type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
 
 export interface HeartbeatRecord {
-  /** Instance id (the data dir's, `DATADIR/instance-id`), or the host when the payload has none. */
+  /** Instance id (the data dir's, `DATADIR/instance-id`). */
   instance: string;
   host: string | undefined;
-  /** When the instance made it (the record's timestamp), ms since the epoch. */
+  /** When the instance made it, ms since the epoch. */
   sentMs: number;
-  /** The heartbeat event's payload. */
+  /** The last beat of a graceful stop. */
+  stopping: boolean;
+  /** The heartbeat event's payload (format 1: src/ops/heartbeat.ts). */
   payload: Record<string, unknown>;
 }
 
@@ -26,14 +27,8 @@ export const HEARTBEAT_TOPIC = 'sparkngin.heartbeat';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function header(headers: IHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name];
-  const last = Array.isArray(value) ? value[value.length - 1] : value;
-  return last === undefined ? undefined : last.toString();
-}
-
 /** One Kafka record → heartbeat, or undefined when it is not one (anything may be in a topic). */
-export function readHeartbeat(message: Pick<KafkaMessage, 'key' | 'value' | 'timestamp' | 'headers'>): HeartbeatRecord | undefined {
+export function readHeartbeat(message: Pick<KafkaMessage, 'value'>): HeartbeatRecord | undefined {
   if (message.value === null) return undefined;
   let parsed: unknown;
   try {
@@ -43,12 +38,10 @@ export function readHeartbeat(message: Pick<KafkaMessage, 'key' | 'value' | 'tim
   }
   // An envelope (sinks.kafka.value: envelope) carries the payload under `data`.
   const payload = isObject(parsed) && typeof parsed.topic === 'string' && isObject(parsed.data) ? parsed.data : parsed;
-  if (!isObject(payload)) return undefined;
-  const host = typeof payload.host === 'string' ? payload.host : header(message.headers, 'sparkngin-host');
-  const instance = typeof payload.instanceId === 'string' ? payload.instanceId : (message.key?.toString('utf8') ?? host);
-  const sentMs = Number(message.timestamp);
-  if (instance === undefined || instance === '' || !Number.isFinite(sentMs)) return undefined;
-  return { instance, host, sentMs, payload };
+  if (!isObject(payload) || payload.kind !== 'sparkngin.heartbeat' || typeof payload.instance !== 'string' || payload.instance === '') return undefined;
+  const sentMs = typeof payload.sentAt === 'string' ? Date.parse(payload.sentAt) : Number.NaN;
+  if (!Number.isFinite(sentMs)) return undefined;
+  return { instance: payload.instance, host: typeof payload.host === 'string' ? payload.host : undefined, sentMs, stopping: payload.stopping === true, payload };
 }
 
 function consumer(kafka: Kafka, purpose: string): Consumer {

@@ -1,8 +1,9 @@
-// The agent's rules (src/agent/fleet.ts) with the time given: each finding raised once its
+// The agent's rules (src/agent/fleet.ts) with the time given, and heartbeats as read from Kafka: each finding raised once its
 // condition holds, never before, and cleared as soon as it stops holding; heartbeats matched to
 // polled instances by instance id; the fleet bounded.
 import { describe, expect, it } from 'vitest';
 import { Fleet } from '../../src/agent/fleet';
+import { readHeartbeat } from '../../src/ops/heartbeat-reader';
 
 const LATE = 10_000;
 const fleet = (heartbeats = false) => new Fleet({ lateAfterMs: LATE, lagGrowthPolls: 3, heartbeats, startedMs: 0 });
@@ -28,19 +29,19 @@ describe('agent fleet rules', () => {
   it('heartbeat-late: with Kafka, for an instance whose id is known; a polled instance and its heartbeats are one', () => {
     const f = fleet(true);
     f.watch('http://a:7080', 'config', {}, 0);
-    f.polled('http://a:7080', stats(0, 'up', { instanceId: 'id-a' }), 100);
-    f.heartbeat({ instance: 'id-a', host: 'a', sentMs: 1_000, payload: {} }, 1_000);
+    f.polled('http://a:7080', stats(0, 'up', { instance: { id: 'id-a', host: 'a' } }), 100);
+    f.heartbeat({ instance: 'id-a', host: 'a', sentMs: 1_000, stopping: false, payload: {} }, 1_000);
     expect(f.view(1_000).instances).toHaveLength(1);
     expect(f.view(1_000).instances[0]!.sources.sort()).toEqual(['config', 'kafka']);
     expect(f.evaluate(1_000 + LATE)).toEqual([]);
     expect(f.evaluate(1_001 + LATE).map((c) => c.finding.kind)).toEqual(['heartbeat-late']);
-    f.heartbeat({ instance: 'id-a', host: 'a', sentMs: 20_000, payload: {} }, 20_000);
+    f.heartbeat({ instance: 'id-a', host: 'a', sentMs: 20_000, stopping: false, payload: {} }, 20_000);
     expect(f.evaluate(20_000).map((c) => [c.change, c.finding.kind])).toEqual([['cleared', 'heartbeat-late']]);
   });
 
   it('an instance seen in heartbeats only is watched through them, its sinks from its payload', () => {
     const f = fleet(true);
-    f.heartbeat({ instance: 'id-b', host: 'b', sentMs: 0, payload: stats(5, 'down') }, 0);
+    f.heartbeat({ instance: 'id-b', host: 'b', sentMs: 0, stopping: false, payload: { sinks: [{ sink: 'kafka', state: 'retrying', up: false, lagRecords: 5, lastError: 'ECONNREFUSED' }] } }, 0);
     const changes = f.evaluate(1);
     expect(changes.map((c) => [c.instance.name, c.finding.kind, c.finding.message])).toEqual([['b', 'sink-down', 'sink kafka down: ECONNREFUSED']]);
     // It is later advertised with its id: the same instance, now polled.
@@ -76,8 +77,26 @@ describe('agent fleet rules', () => {
 
   it('holds at most maxInstances, whatever heartbeats and advertisements arrive', () => {
     const f = new Fleet({ lateAfterMs: LATE, lagGrowthPolls: 3, heartbeats: true, startedMs: 0, maxInstances: 5 });
-    for (let i = 0; i < 50; i++) f.heartbeat({ instance: `id-${i}`, host: undefined, sentMs: 0, payload: {} }, 0);
+    for (let i = 0; i < 50; i++) f.heartbeat({ instance: `id-${i}`, host: undefined, sentMs: 0, stopping: false, payload: {} }, 0);
     for (let i = 0; i < 50; i++) f.watch(`http://h${i}:7080`, 'mdns', {}, 0);
     expect(f.view(0).instances).toHaveLength(5);
+  });
+});
+
+describe('heartbeats read from Kafka records', () => {
+  const beat = { kind: 'sparkngin.heartbeat', format: 1, instance: 'id-a', host: 'ingest-01', sentAt: '2026-12-01T10:00:00.000Z', seq: 3 };
+  const record = (value: unknown) => ({ value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)) });
+
+  it('a payload, or an envelope carrying it under data', () => {
+    const expected = { instance: 'id-a', host: 'ingest-01', sentMs: Date.parse(beat.sentAt), stopping: false };
+    expect(readHeartbeat(record(beat))).toMatchObject(expected);
+    expect(readHeartbeat(record({ id: 'x', topic: 'sparkngin-heartbeat', ts: 1, data: { ...beat, stopping: true } }))).toMatchObject({ ...expected, stopping: true });
+  });
+
+  it('anything else in the topic is passed over', () => {
+    for (const other of ['not json', '[1]', { ...beat, kind: 'other' }, { ...beat, instance: '' }, { ...beat, sentAt: 'yesterday' }, { hello: 1 }]) {
+      expect(readHeartbeat(record(other)), JSON.stringify(other)).toBeUndefined();
+    }
+    expect(readHeartbeat({ value: null })).toBeUndefined();
   });
 });
