@@ -1,6 +1,6 @@
-// The agent's rules (src/agent/fleet.ts) with the time given, and heartbeats as read from Kafka: each finding raised once its
+// The agent's rules (src/agent/fleet.ts) with the time given: each finding raised once its
 // condition holds, never before, and cleared as soon as it stops holding; heartbeats matched to
-// polled instances by instance id; the fleet bounded.
+// polled instances by instance id; the fleet bounded. And heartbeats as read from Kafka records.
 import { describe, expect, it } from 'vitest';
 import { Fleet } from '../../src/agent/fleet';
 import { readHeartbeat } from '../../src/ops/heartbeat-reader';
