@@ -2,7 +2,7 @@
 //   - polling: every agent.pollIntervalMs, GET /health and /stats of each instance (listed in
 //     agent.instances, or advertised on the LAN with agent.discover), at most 16 at once;
 //   - discovery: joins and leaves from the mDNS browser (src/discovery/browse.ts);
-//   - Kafka, when sinks.kafka.brokers is set: the heartbeat topic (mapped as the Kafka sink maps
+//   - Kafka, when sinks.kafka.brokers is set: heartbeat.topic (mapped as the Kafka sink maps
 //     topics), read from its newest records at start and then followed.
 // Every second the rules run; each finding raised or cleared is logged (agent.finding_raised,
 // agent.finding_cleared) and, with agent.eventsUrl, sent as an event to that Sparkngin instance.
@@ -15,7 +15,7 @@ import type { Config } from '../config/defaults';
 import { watchInstances } from '../discovery/browse';
 import type { InstanceBrowser } from '../discovery/browser';
 import { Limiter } from '../discovery/reachability';
-import { followHeartbeats, HEARTBEAT_TOPIC, latestHeartbeats } from '../ops/heartbeat-reader';
+import { followHeartbeats, latestHeartbeats } from '../ops/heartbeat-reader';
 import type { Logger } from '../ops/log';
 import { getOps, type OpsClientOptions } from '../ops/ops-client';
 import { kafkaTopic } from '../sinks/kafka/record';
@@ -105,7 +105,7 @@ export class Agent {
 
   private async followKafka(): Promise<void> {
     const kafkaConfig = this.config.sinks.kafka;
-    const topic = kafkaTopic(kafkaConfig, HEARTBEAT_TOPIC);
+    const topic = kafkaTopic(kafkaConfig, this.config.heartbeat.topic);
     const kafka = new Kafka({
       clientId: 'sparkngin-agent',
       brokers: kafkaConfig.brokers,

@@ -4,8 +4,9 @@
 // status line, never 2 (which Nagios would page as CRITICAL).
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
+import { defaultConfig } from '../config/defaults';
 import { loadConfig } from '../config/load';
-import { HEARTBEAT_TOPIC, latestHeartbeats } from '../ops/heartbeat-reader';
+import { latestHeartbeats } from '../ops/heartbeat-reader';
 import { type CheckMode, agentResult, healthResult, heartbeatResult, lagResult, readStats, sinksResult, spoolResult, UnreadableAnswer } from '../ops/nagios/modes';
 import { type CheckResult, exitCode, renderResult, type Thresholds } from '../ops/nagios/plugin';
 import { parseRange } from '../ops/nagios/range';
@@ -42,7 +43,8 @@ Options:
   heartbeat:
       --config FILE        the daemon's configuration: Kafka brokers, TLS, SASL, topic mapping
       --brokers LIST       Kafka bootstrap brokers, comma-separated (instead of --config)
-      --topic NAME         heartbeat topic (default: the configuration's, else sparkngin.heartbeat)
+      --topic NAME         heartbeat topic (default: the configuration's heartbeat.topic,
+                           else sparkngin-heartbeat)
       --instance ID|HOST   this instance only (id or host); default: the newest of any
   -h, --help               this help
 
@@ -200,7 +202,7 @@ async function heartbeat(values: Values, thresholds: Thresholds, signal: AbortSi
   const config = values.config === undefined ? undefined : loadConfig({ file: values.config, env: {} });
   const brokers = values.brokers?.split(',').map((broker) => broker.trim()).filter(Boolean) ?? config?.sinks.kafka.brokers ?? [];
   if (brokers.length === 0) throw new Unknown('heartbeat: give --brokers or --config (a configuration with sinks.kafka.brokers)');
-  const eventTopic = values.topic ?? HEARTBEAT_TOPIC;
+  const eventTopic = values.topic ?? (config ?? defaultConfig()).heartbeat.topic;
   const topic = config ? kafkaTopic(config.sinks.kafka, eventTopic) : eventTopic;
   const kafka = new Kafka({
     clientId: 'sparkngin-check',

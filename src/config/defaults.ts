@@ -246,6 +246,23 @@ export interface Config {
     /** Topic of the heartbeat events (routed to the sinks whose `topics` take it). */
     topic: string;
   };
+  /** Publishing the metrics (the catalogue's, as /metrics shows them) to Ganglia's gmond over UDP: on when `hosts` is set. */
+  ganglia: {
+    /** gmond udp_recv_channels, `host:port` (port 8649 when left out). A multicast address (239.2.11.71) sends multicast; any other, unicast. */
+    hosts: string[];
+    /** Seconds between two rounds of values (each metric's tmax). */
+    intervalSeconds: number;
+    /** Seconds between two sendings of each metric's metadata: a gmond that restarted shows nothing of ours until then. */
+    metadataIntervalSeconds: number;
+    /** Seconds without a value after which gmond forgets a metric (dmax); 0 keeps it. */
+    dmaxSeconds: number;
+    /** `IP:NAME` the metrics are reported for (gmetric --spoof); '' = the host the packets come from. */
+    spoofHost: string;
+    /** Hops a multicast datagram may take (1: the local link). */
+    multicastTtl: number;
+    /** Address of the interface multicast leaves by; '' = the system's choice. */
+    multicastInterface: string;
+  };
   /**
    * `sparkngin agent`: watches a fleet of instances (polling /health and /stats; heartbeats from Kafka
    * when sinks.kafka.brokers is set) and flags those whose heartbeat is late, whose lag grows or
@@ -365,6 +382,7 @@ export function defaultConfig(): Config {
     discovery: { enabled: true, interfaces: [], name: '' },
     deadLetter: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * 24 * 3600 },
     heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
+    ganglia: { hosts: [], intervalSeconds: 15, metadataIntervalSeconds: 60, dmaxSeconds: 0, spoofHost: '', multicastTtl: 1, multicastInterface: '' },
     agent: {
       listen: '127.0.0.1:7090',
       instances: [],

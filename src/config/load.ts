@@ -8,6 +8,7 @@
 // settings (sinks.kafka.topicMap) are null-prototype objects, in which a topic named `constructor`
 // is just a key.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
@@ -338,11 +339,25 @@ function checkRelations(config: Config, problems: string[]): void {
   if (Buffer.byteLength(config.discovery.name) > 63 || /[\x00-\x1f\x7f]/.test(config.discovery.name)) {
     problems.push('discovery.name: expected at most 63 bytes of UTF-8 without control characters');
   }
+  checkGanglia(config.ganglia, problems);
   checkAgent(config.agent, problems);
   if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
     problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
   }
   checkSecurity(config, problems);
+}
+
+function checkGanglia(ganglia: Config['ganglia'], problems: string[]): void {
+  for (const host of ganglia.hosts) {
+    if (!/^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+)(:\d{1,5})?$/.test(host) && isIP(host) !== 6) problems.push(`ganglia.hosts: expected host:port or host, got '${host}'`);
+  }
+  if (ganglia.intervalSeconds < 1) problems.push(`ganglia.intervalSeconds: expected at least 1, got ${ganglia.intervalSeconds}`);
+  if (ganglia.metadataIntervalSeconds < ganglia.intervalSeconds) problems.push('ganglia.metadataIntervalSeconds: expected at least ganglia.intervalSeconds');
+  if (ganglia.dmaxSeconds < 0) problems.push(`ganglia.dmaxSeconds: expected 0 or more, got ${ganglia.dmaxSeconds}`);
+  // gmond takes IP:NAME and shows NAME with that address.
+  if (ganglia.spoofHost !== '' && !/^[0-9a-fA-F.:]+:[A-Za-z0-9][A-Za-z0-9.-]*$/.test(ganglia.spoofHost)) problems.push(`ganglia.spoofHost: expected IP:NAME (10.0.0.7:web-07), got '${ganglia.spoofHost}'`);
+  if (!Number.isInteger(ganglia.multicastTtl) || ganglia.multicastTtl < 1 || ganglia.multicastTtl > 255) problems.push(`ganglia.multicastTtl: expected 1 to 255, got ${ganglia.multicastTtl}`);
+  if (ganglia.multicastInterface !== '' && isIP(ganglia.multicastInterface) === 0) problems.push(`ganglia.multicastInterface: expected an IP address of an interface, got '${ganglia.multicastInterface}'`);
 }
 
 /** `sparkngin agent`'s settings (the daemon reads none of them, but a typo should not wait for the agent). */

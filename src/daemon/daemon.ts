@@ -17,6 +17,8 @@ import type { OpsEndpoints } from '../ingest/context';
 import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import { healthProblems } from '../ops/health';
+import type { GangliaPublisher } from '../ops/ganglia/publisher';
+import { startGanglia } from '../ops/ganglia/ganglia';
 import { Heartbeat, type HeartbeatStats } from '../ops/heartbeat';
 import { type HistoryStats, RateHistory, type Reading } from '../ops/history';
 import type { LogEventCount, Logger } from '../ops/log';
@@ -87,6 +89,8 @@ export class Daemon {
   private advertiser: Advertiser | undefined;
   private readonly heartbeat: Heartbeat;
   private readonly history: RateHistory;
+  /** Sending the metrics to gmond (ganglia.hosts), from listen until the start of a stop. */
+  private ganglia: GangliaPublisher | undefined;
 
   private constructor(
     private readonly config: Config,
@@ -157,6 +161,7 @@ export class Daemon {
       });
       daemon.heartbeat.start();
       daemon.history.start();
+      daemon.ganglia = startGanglia(config, stats, logger);
       // Discovery is a convenience: an instance that cannot be advertised still takes events.
       daemon.advertiser = await advertiseDaemon(config, daemon.address(), logger).catch((error: unknown) => {
         logger.warn('discovery.failed', { error });
@@ -249,6 +254,7 @@ export class Daemon {
     // The last beat says so; appended now, it is delivered while the sinks drain.
     await this.heartbeat.stop();
     this.history.stop();
+    await this.ganglia?.stop();
     this.target.stopping = true;
     const servers = this.opsServer ? [this.server, this.opsServer] : [this.server];
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));

@@ -213,6 +213,20 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('discovery.socket-warning', 'debug', 'An mDNS socket warned.'),
   event('discovery.bad-packet', 'warn', 'An mDNS packet tripped the conflict check; ignored.'),
   event('discovery.conflict-won', 'debug', 'Another host claimed our name and lost the tie-break.'),
+  // Ganglia (ganglia.hosts)
+  event('ganglia.publishing', 'info', 'Metrics go to gmond: the destinations and the interval.'),
+  event('ganglia.send_failed', 'warn', 'Datagrams to a gmond could not be sent (once, until it works again).'),
+  event('ganglia.send_recovered', 'info', 'Sending to a gmond works again.'),
+  event('ganglia.socket_error', 'warn', 'The UDP socket to gmond failed.'),
+  // `sparkngin agent`, a process of its own that watches a fleet (these are its lines, not a daemon's)
+  event('agent.started', 'info', 'The agent serves its fleet view: the address, how many instances are listed, discovery, Kafka.'),
+  event('agent.stopped', 'info', 'The agent stopped (SIGTERM, SIGINT).'),
+  event('agent.finding_raised', 'warn', 'An instance was flagged: unreachable, heartbeat-late, sink-down or lag-growing, with the reason.'),
+  event('agent.finding_cleared', 'info', 'A finding no longer holds.'),
+  event('agent.discovery_problem', 'warn', 'An mDNS socket of the agent failed; discovery goes on with the others.'),
+  event('agent.heartbeats_unread', 'warn', 'The newest heartbeats could not be read from Kafka at start; the agent follows the topic from now on.'),
+  event('agent.findings_unsent', 'warn', 'Findings could not be sent to agent.eventsUrl; they wait for the next try.'),
+  event('agent.findings_dropped', 'error', 'More findings waited for agent.eventsUrl than the agent holds (1000): the oldest were dropped.'),
 ];
 
 /** The log level names at which lines are counted in sparkngin_log_events_total. */

@@ -18,12 +18,9 @@ export interface HeartbeatRecord {
   sentMs: number;
   /** The last beat of a graceful stop. */
   stopping: boolean;
-  /** The heartbeat event's payload (format 1: src/ops/heartbeat.ts). */
+  /** The heartbeat event's payload (HeartbeatEvent, format 1: src/ops/heartbeat.ts), read as untrusted JSON. */
   payload: Record<string, unknown>;
 }
-
-/** The heartbeat's topic (until the daemon's heartbeat settings name it). */
-export const HEARTBEAT_TOPIC = 'sparkngin.heartbeat';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 

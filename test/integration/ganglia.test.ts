@@ -1,13 +1,17 @@
 // The Ganglia publisher (src/ops/ganglia/) against Debian's gmond (test/peers/gmond.ts: unicast on
 // 127.0.0.1, no multicast): what gmond shows in its XML is what was sent, with type, units, slope,
 // group, title and description; a spoofed host appears under its own name; a gmond that restarts
-// (and so knows no metadata) shows the metrics again once the metadata is re-sent.
+// (and so knows no metadata) shows the metrics again once the metadata is re-sent. Then the daemon
+// with ganglia.hosts: every metric of the catalogue that /metrics shows, gmond shows, and no other,
+// with the catalogue's units and the right types, slopes and values.
 import { afterEach, describe, expect, it } from 'vitest';
+import { METRICS } from '../../src/ops/catalogue';
 import { silentLogger } from '../../src/ops/log';
 import type { GangliaMetric } from '../../src/ops/ganglia/protocol';
 import { GangliaPublisher, type GangliaSample, type PublisherOptions } from '../../src/ops/ganglia/publisher';
 import { type Gmond, type GmondHost, startGmond } from '../peers/gmond';
 import { until } from '../wait';
+import { postEvents, startDaemon } from './daemon-process';
 
 const base = { tmax: 60, dmax: 0, group: 'sparkngin' } as const;
 const lag: GangliaMetric = { ...base, name: 'test_lag_records.kafka', type: 'double', units: 'records', slope: 'both', title: 'Lag (kafka)', desc: 'Records not yet delivered.' };
@@ -129,5 +133,72 @@ describe('Ganglia publisher → gmond', () => {
       return (await back.hosts()).some((host) => host.metrics.has(lag.name));
     }, 'the metric reaches the gmond that came back');
     expect(lines.filter((line) => line === 'ganglia.send_failed').length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('the daemon → gmond: the catalogue', () => {
+  it('every metric of the catalogue that /metrics shows, gmond shows, and no other; with units, types, slopes and values', async () => {
+    const gmond = await startGmond();
+    gmonds.push(gmond);
+    // An environment variable that is no setting: a warning, so that the log-event counter has a sample too.
+    const daemon = await startDaemon({
+      config: { ganglia: { hosts: [`127.0.0.1:${gmond.udpPort}`], intervalSeconds: 1 }, spool: { maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 } },
+      env: { SPARKNGIN_NO_SUCH_SETTING: '1' },
+    });
+    try {
+      expect((await postEvents(daemon.url, 'orders', Array.from({ length: 25 }, (_, i) => ({ i })))).status).toBe(202);
+      // One refusal, so that the refused-requests counter has a sample.
+      expect((await fetch(`${daemon.url}/v1/topics/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })).status).toBe(400);
+      const ours = async () => (await gmond.hosts()).find((host) => host.metrics.has('sparkngin_uptime_seconds'));
+      await until(async () => (await ours())?.metrics.get('sparkngin_sink_delivered_records_total.file')?.val === '25', 'gmond shows the 25 events delivered by the file sink');
+      await until(async () => (await ours())?.metrics.has('sparkngin_ingest_refused_requests_total.400.MALFORMED_JSON') === true, 'gmond shows the refusal');
+      const exposition = await (await fetch(`${daemon.url}/metrics`)).text();
+      const host = (await ours())!;
+
+      const inPrometheus = new Set([...exposition.matchAll(/^(sparkngin_\w+?)(?:_bucket|_sum|_count)?(?:\{[^}]*\})? \S+$/gm)].map((match) => match[1]!));
+      const inGmond = new Set(
+        [...host.metrics.keys()].map((name) => {
+          const base = name.split('.')[0]!;
+          return METRICS.some((metric) => metric.name === base) ? base : base.replace(/_(count|sum)$/, '');
+        }),
+      );
+      const shown = METRICS.filter((metric) => inPrometheus.has(metric.name)).map((metric) => metric.name);
+      expect([...inGmond].sort()).toEqual(shown.sort());
+      // Those in neither are the conditional ones (TLS is off here).
+      expect(METRICS.filter((metric) => !inPrometheus.has(metric.name)).map((metric) => metric.name)).toEqual(METRICS.filter((metric) => metric.when !== undefined).map((metric) => metric.name));
+      expect(host.metrics.get('sparkngin_log_events_total.config_unknown_env.warn')?.val).toBe('1');
+
+      for (const [name, seen] of host.metrics) {
+        const metric = METRICS.find((candidate) => name === candidate.name || name.startsWith(`${candidate.name}.`) || name.startsWith(`${candidate.name}_count`) || name.startsWith(`${candidate.name}_sum`))!;
+        expect(seen.extra.GROUP, name).toBe(`sparkngin ${metric.group}`);
+        expect(seen.extra.DESC, name).toBe(metric.help.replace(/[&<>"]/g, (c) => ({ '&': 'and', '<': '(', '>': ')', '"': "'" })[c]!));
+        if (metric.unit === 'info') expect([seen.type, seen.slope], name).toEqual(['string', 'zero']);
+        else if (metric.type === 'gauge') expect([seen.type, seen.slope, seen.units], name).toEqual(['double', 'both', metric.unit]);
+        else expect([seen.type, seen.slope], name).toEqual(['double', 'positive']);
+      }
+      const value = (name: string) => host.metrics.get(name)?.val;
+      expect(value('sparkngin_spool_max_bytes')).toBe(String(64 * 1024 * 1024));
+      expect(value('sparkngin_build_info')).toBe(((await (await fetch(`${daemon.url}/stats`)).json()) as { version: string }).version);
+      expect(value('sparkngin_spool_appended_records_total')).toBe('25');
+      expect(value('sparkngin_ingest_accepted_events_total')).toBe('25');
+      expect(value('sparkngin_sink_up.file')).toBe('1');
+      expect(['idle', 'sending']).toContain(value('sparkngin_sink_state.file'));
+      expect(value('sparkngin_ingest_request_events_count')).toBe('1');
+      expect(value('sparkngin_ingest_request_events_sum')).toBe('25');
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  it('ganglia.spoofHost: the metrics appear under that host name and address', async () => {
+    const gmond = await startGmond();
+    gmonds.push(gmond);
+    const daemon = await startDaemon({ config: { ganglia: { hosts: [`127.0.0.1:${gmond.udpPort}`], intervalSeconds: 1, spoofHost: '10.20.30.40:ingest-07' } } });
+    try {
+      await until(async () => (await gmond.hosts()).some((host) => host.name === 'ingest-07' && host.ip === '10.20.30.40' && host.metrics.has('sparkngin_uptime_seconds')), 'gmond shows the spoofed host');
+      expect((await gmond.hosts()).map((host) => host.name)).toEqual(['ingest-07']);
+    } finally {
+      await daemon.close();
+    }
   });
 });

@@ -114,6 +114,8 @@ export interface HeartbeatSeen {
   instance: string;
   /** When the instance made it, ms since the epoch. */
   sentMs: number;
+  /** It was the last beat of a graceful stop. */
+  stopping?: boolean;
 }
 
 /** Age of the newest heartbeat of the instance: how long since events last went end to end. */
@@ -122,7 +124,7 @@ export function heartbeatResult(seen: HeartbeatSeen | undefined, nowMs: number, 
   const age = Math.max(0, (nowMs - seen.sentMs) / 1000);
   return {
     state: judge(age, thresholds),
-    summary: `last heartbeat of ${seen.instance} is ${age.toFixed(1)} s old (made ${new Date(seen.sentMs).toISOString()})`,
+    summary: `last heartbeat of ${seen.instance} is ${age.toFixed(1)} s old (made ${new Date(seen.sentMs).toISOString()}${seen.stopping ? ', the last of a graceful stop' : ''})`,
     perfdata: [{ label: 'heartbeat_age', value: age, uom: 's', thresholds, min: 0 }],
   };
 }
