@@ -36,6 +36,7 @@ export class Agent {
   private readonly client: Omit<OpsClientOptions, 'timeoutMs'>;
   private readonly polls = new Limiter(POLL_CONCURRENCY);
   private polling = false;
+  private stopped = false;
 
   constructor(
     private readonly config: Config,
@@ -67,7 +68,7 @@ export class Agent {
       server.listen({ host, port: Number(agent.listen.slice(colon + 1)) }, () => resolve());
     });
     if (agent.discover) this.discover();
-    if (this.config.sinks.kafka.brokers.length > 0) await this.followKafka();
+    if (this.config.sinks.kafka.brokers.length > 0) void this.followKafka();
     this.timers.push(setInterval(() => void this.pollAll(), agent.pollIntervalMs));
     this.timers.push(setInterval(() => this.evaluate(), 1000));
     void this.pollAll();
@@ -77,6 +78,7 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     await this.browser?.close();
     await this.heartbeats?.stop().catch(() => undefined);
@@ -114,14 +116,22 @@ export class Agent {
       logLevel: logLevel.NOTHING,
     });
     // What was there before the agent started, so that a fleet that is fine is not flagged while
-    // the first heartbeats come; then everything new.
-    try {
-      const recent = await latestHeartbeats(kafka, topic, { window: 1000, signal: AbortSignal.timeout(15_000) });
-      for (const heartbeat of recent.values()) this.fleet.heartbeat(heartbeat, Date.now());
-    } catch (error) {
-      this.logger.warn('agent.heartbeats_unread', { topic, error });
+    // the first heartbeats come; then everything new. Kafka may be away, or the topic not made yet
+    // (it is when the first heartbeat is delivered): the agent watches by polling meanwhile and
+    // tries again every 5 s.
+    while (!this.stopped) {
+      try {
+        const recent = await latestHeartbeats(kafka, topic, { window: 1000, signal: AbortSignal.timeout(15_000) });
+        for (const heartbeat of recent.values()) this.fleet.heartbeat(heartbeat, Date.now());
+        const following = await followHeartbeats(kafka, topic, (heartbeat) => this.fleet.heartbeat(heartbeat, Date.now()));
+        if (this.stopped) await following.stop();
+        else this.heartbeats = following;
+        return;
+      } catch (error) {
+        this.logger.warn('agent.heartbeats_unread', { topic, error });
+        await new Promise((resolve) => setTimeout(resolve, 5_000).unref());
+      }
     }
-    this.heartbeats = await followHeartbeats(kafka, topic, (heartbeat) => this.fleet.heartbeat(heartbeat, Date.now()));
   }
 
   private async pollAll(): Promise<void> {

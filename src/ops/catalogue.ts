@@ -224,7 +224,7 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('agent.finding_raised', 'warn', 'An instance was flagged: unreachable, heartbeat-late, sink-down or lag-growing, with the reason.'),
   event('agent.finding_cleared', 'info', 'A finding no longer holds.'),
   event('agent.discovery_problem', 'warn', 'An mDNS socket of the agent failed; discovery goes on with the others.'),
-  event('agent.heartbeats_unread', 'warn', 'The newest heartbeats could not be read from Kafka at start; the agent follows the topic from now on.'),
+  event('agent.heartbeats_unread', 'warn', 'The heartbeat topic cannot be read (Kafka away, or the topic not made yet); tried again every 5 s, polling goes on meanwhile.'),
   event('agent.findings_unsent', 'warn', 'Findings could not be sent to agent.eventsUrl; they wait for the next try.'),
   event('agent.findings_dropped', 'error', 'More findings waited for agent.eventsUrl than the agent holds (1000): the oldest were dropped.'),
 ];

@@ -1,5 +1,6 @@
 // `sparkngin agent` as a process watching real daemons: an instance killed with SIGKILL is flagged
-// (never before agent.lateAfterSeconds) and cleared once it is back; a sink that cannot reach its
+// (never before agent.lateAfterSeconds) and cleared once it is back, seen by polling and, through a
+// real Kafka, by its heartbeats alone; a sink that cannot reach its
 // Kafka is flagged down and its growing lag too; the findings reach another daemon as events (its
 // file sink writes them); `sparkngin check agent` turns the fleet view into Nagios states.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -10,6 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { FleetView, InstanceView } from '../../src/agent/fleet';
+import { consumeAll } from '../peers/consume';
+import { startKafka } from '../peers/kafka';
 import { freePort } from '../peers/ports';
 import { until } from '../wait';
 import { BUNDLE, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
@@ -147,4 +150,43 @@ describe('sparkngin agent', () => {
       await agent.stop();
     }
   });
+
+  it('through Kafka alone: the heartbeats reach the broker; the agent flags one SIGKILLed instance late, and clears it when it beats again', async () => {
+    const kafka = await startKafka();
+    const beating = await startDaemon({ config: { heartbeat: { enabled: true, intervalSeconds: 1 }, sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } } } });
+    let agent: AgentProcess | undefined;
+    try {
+      // The beats are in Kafka, read by an independent consumer: the daemon's own instance id and host.
+      const [first] = await consumeAll(kafka.brokers, 'sparkngin-heartbeat', { expected: 1, timeoutMs: 60_000 });
+      const beat = JSON.parse(first!.value.toString()) as { kind: string; instance: string; host: string };
+      const stats = (await (await fetch(`${beating.url}/stats`)).json()) as { instance: { id: string; host: string } };
+      expect(beat).toMatchObject({ kind: 'sparkngin.heartbeat', instance: stats.instance.id, host: stats.instance.host });
+
+      // No instance listed: the agent knows it from its heartbeats only.
+      agent = await startAgent({ instances: [] }, { sinks: { kafka: { brokers: [kafka.brokers] } } });
+      const watched = async () => (await agent!.fleet()).instances.find((each) => each.id === stats.instance.id);
+      await until(async () => (await watched())?.heartbeatAgeSeconds !== undefined && (await watched())?.state === 'ok', 'the agent sees the heartbeats');
+      expect((await watched())!.sources).toEqual(['kafka']);
+      expect((await watched())!.url).toBeUndefined();
+
+      const killedAt = Date.now();
+      await beating.kill();
+      await until(async () => (await watched())?.findings.some((finding) => finding.kind === 'heartbeat-late') === true, 'the agent flags the heartbeat late');
+      const late = (await watched())!.findings.find((finding) => finding.kind === 'heartbeat-late')!;
+      expect(late.severity).toBe('critical');
+      // Never before lateAfterSeconds after the last beat, which was made at most one interval (1 s) before the kill.
+      expect(Date.parse(late.since) - killedAt).toBeGreaterThanOrEqual((LATE_SECONDS - 1) * 1000);
+      expect(late.message).toMatch(/^last heartbeat [\d.]+ s ago$/);
+      const critical = await checkAgent(agent.url);
+      expect([critical.code, critical.out]).toEqual([2, expect.stringMatching(/heartbeat [\d.]+ s ago/)]);
+
+      await beating.restart();
+      await until(async () => (await watched())?.state === 'ok', 'the instance beats again and is cleared');
+      expect((await checkAgent(agent.url)).code).toBe(0);
+    } finally {
+      await agent?.stop();
+      await beating.close();
+      await kafka.close();
+    }
+  }, 240_000);
 });
