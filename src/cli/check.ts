@@ -199,7 +199,7 @@ async function runMode(mode: CheckMode, values: Values, thresholds: Thresholds, 
 }
 
 async function heartbeat(values: Values, thresholds: Thresholds, signal: AbortSignal): Promise<CheckResult> {
-  const config = values.config === undefined ? undefined : loadConfig({ file: values.config, env: {} });
+  const config = values.config === undefined ? undefined : loadConfig({ file: values.config, env: process.env });
   const brokers = values.brokers?.split(',').map((broker) => broker.trim()).filter(Boolean) ?? config?.sinks.kafka.brokers ?? [];
   if (brokers.length === 0) throw new Unknown('heartbeat: give --brokers or --config (a configuration with sinks.kafka.brokers)');
   const eventTopic = values.topic ?? (config ?? defaultConfig()).heartbeat.topic;

@@ -218,6 +218,7 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('ganglia.send_failed', 'warn', 'Datagrams to a gmond could not be sent (once, until it works again).'),
   event('ganglia.send_recovered', 'info', 'Sending to a gmond works again.'),
   event('ganglia.socket_error', 'warn', 'The UDP socket to gmond failed.'),
+  event('ganglia.round_failed', 'error', 'A round of metrics could not be made or sent (a bug); the next round runs as usual.'),
   // `sparkngin agent`, a process of its own that watches a fleet (these are its lines, not a daemon's)
   event('agent.started', 'info', 'The agent serves its fleet view: the address, how many instances are listed, discovery, Kafka.'),
   event('agent.stopped', 'info', 'The agent stopped (SIGTERM, SIGINT).'),

@@ -64,7 +64,8 @@ export class GangliaPublisher {
 
   /** One round now (also what the timer runs); resolves when its datagrams are handed to the kernel. */
   publish(): Promise<void> {
-    this.round = this.round.then(() => this.sendRound());
+    // A round that fails (a metric that cannot be encoded: a bug) is logged; the next one still runs.
+    this.round = this.round.then(() => this.sendRound()).catch((error: unknown) => this.options.logger.error('ganglia.round_failed', { error }));
     return this.round;
   }
 
