@@ -1,11 +1,15 @@
 // The Ganglia encoder (src/ops/ganglia/protocol.ts) read back field by field with an XDR reader of
 // the test's own, against the layout of gm_protocol.x. That gmond takes these messages is shown by
-// test/integration/ganglia.test.ts with a real gmond.
+// test/integration/ganglia.test.ts with a real gmond. And the publisher: a failed round does not stop the next.
+import { createSocket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeMetadata, encodeValue, type GangliaMetric, MAX_MESSAGE_BYTES, valueText, xmlSafe } from '../../src/ops/ganglia/protocol';
-import { parseDestination } from '../../src/ops/ganglia/publisher';
+import { GangliaPublisher, parseDestination } from '../../src/ops/ganglia/publisher';
+import { silentLogger } from '../../src/ops/log';
 import { XdrWriter } from '../../src/ops/ganglia/xdr';
+import { until } from '../wait';
 
 class XdrReader {
   private at = 0;
@@ -111,5 +115,39 @@ describe('Ganglia messages', () => {
     expect(parseDestination('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
     expect(parseDestination('::1')).toEqual({ host: '::1', port: 8649 });
     expect(parseDestination('239.2.11.71:8649')).toEqual({ host: '239.2.11.71', port: 8649 });
+  });
+});
+
+describe('Ganglia publisher rounds', () => {
+  it('a round that fails is logged and the next one is sent', async () => {
+    const receiver = createSocket('udp4');
+    const received: Buffer[] = [];
+    receiver.on('message', (message) => received.push(message));
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', () => resolve()));
+    const errors: string[] = [];
+    let calls = 0;
+    const publisher = new GangliaPublisher({
+      destinations: [{ host: '127.0.0.1', port: (receiver.address() as AddressInfo).port }],
+      source: { host: 'h' },
+      intervalMs: 60_000,
+      metadataIntervalMs: 60_000,
+      multicastTtl: 1,
+      multicastInterface: '',
+      collect: () => {
+        if (++calls === 1) throw new Error('boom');
+        return [{ metric, value: 5 }];
+      },
+      logger: { ...silentLogger, error: (event: string) => errors.push(event) },
+    });
+    try {
+      await publisher.publish();
+      expect(errors).toEqual(['ganglia.round_failed']);
+      await publisher.publish();
+      await until(() => received.length === 2, 'the metadata and the value arrive');
+      expect(received.map((message) => message.readUInt32BE(0))).toEqual([128, 133]);
+    } finally {
+      await publisher.stop();
+      receiver.close();
+    }
   });
 });
