@@ -14,6 +14,7 @@ import { getOps, type OpsClientOptions, OpsUnreachableError } from '../ops/ops-c
 import { kafkaTopic } from '../sinks/kafka/record';
 import { kafkaSecurity } from '../sinks/kafka/security';
 import { type Command, parseOptions } from './command';
+import { OPS_TOKEN_VARIABLE } from './ops-client';
 
 const USAGE = `Usage: sparkngin check MODE [options]
 
@@ -34,7 +35,8 @@ Options:
   -c, --critical RANGE     CRITICAL threshold, same syntax
   -t, --timeout SECONDS    give up (UNKNOWN) after this long (default 10)
       --token-file FILE    ops token (ops.tokens) in a file, sent as Authorization: Bearer
-      --token TOKEN        the same on the command line (visible to other users in ps)
+      --token TOKEN        the same on the command line (visible to other users in ps);
+                           default: the SPARKNGIN_OPS_TOKEN variable
       --ca FILE            CA certificates (PEM) the daemon's certificate must chain to
       --cert FILE          client certificate (PEM), when the listener asks for one
       --key FILE           its private key (PEM)
@@ -154,7 +156,7 @@ function readPem(file: string | undefined, option: string): Buffer | undefined {
 }
 
 function clientOptions(values: Values, timeoutMs: number, signal: AbortSignal): OpsClientOptions {
-  const token = values['token-file'] !== undefined ? readPem(values['token-file'], '--token-file')!.toString('utf8').trim() : values.token;
+  const token = values['token-file'] !== undefined ? readPem(values['token-file'], '--token-file')!.toString('utf8').trim() : (values.token ?? (process.env[OPS_TOKEN_VARIABLE] || undefined));
   const options: OpsClientOptions = { timeoutMs, signal, insecure: values.insecure === true };
   if (token !== undefined) options.token = token;
   const ca = readPem(values.ca, '--ca');

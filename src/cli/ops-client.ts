@@ -1,13 +1,11 @@
 // How a command reaches a daemon's operations endpoints (/stats, /imok, …): the URL (given, or
 // worked out from the daemon's configuration: ops.listen when set, else the ingest listener), the
 // ops token (--token or SPARKNGIN_OPS_TOKEN, never echoed) and, for HTTPS, the CA to trust.
-// One GET with a deadline; an answer that is not 2xx is an error naming the status and its text.
+// The GET itself is src/ops/ops-client.ts's, shared with `check` and `agent`.
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Config } from '../config/defaults';
 import { loadConfig } from '../config/load';
-import { SparknginError } from '../errors';
+import { getOps, OpsUnreachableError } from '../ops/ops-client';
 import { UsageError } from './command';
 
 export const OPS_TOKEN_VARIABLE = 'SPARKNGIN_OPS_TOKEN';
@@ -35,13 +33,6 @@ export interface OpsTarget {
   timeoutMs: number;
 }
 
-/** The daemon cannot be asked: refused, timed out, or it answered with an error. */
-export class OpsRequestError extends SparknginError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super('OPS_UNREACHABLE', message, options);
-  }
-}
-
 /** Where a daemon with this configuration answers operations requests (a wildcard address is asked on loopback). */
 export function opsUrl(config: Config): string {
   const local = (host: string) => (host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
@@ -61,27 +52,9 @@ export function opsTarget(values: { url?: string; config?: string; token?: strin
   return { url, ...(token ? { token } : {}), ...(values.ca === undefined ? {} : { ca: readFileSync(values.ca, 'utf8') }), timeoutMs: seconds * 1000 };
 }
 
-/** GET `path` of the target: the body as text, and the status (any 2xx or, when `accept` says so, other statuses too). */
-export function opsGet(target: OpsTarget, path: string, accept: (status: number) => boolean = (status) => status < 300): Promise<{ status: number; body: string }> {
-  const url = new URL(path, `${target.url}/`);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const request = send(
-      url,
-      { headers: target.token ? { authorization: `Bearer ${target.token}` } : {}, ...(target.ca ? { ca: target.ca } : {}), agent: false, timeout: target.timeoutMs },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          if (accept(status)) resolve({ status, body });
-          else reject(new OpsRequestError(`${url.origin}${url.pathname} answered ${status}: ${body.slice(0, 300).trim()}`));
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${target.timeoutMs} ms`)));
-    request.on('error', (error) => reject(new OpsRequestError(`cannot ask ${url.origin}: ${error.message}`, { cause: error })));
-    request.end();
-  });
+/** GET `path` of the target: the body of a 2xx answer; any other answer is an error naming its status and text. */
+export async function opsGet(target: OpsTarget, path: string): Promise<string> {
+  const answer = await getOps(target.url, path, { timeoutMs: target.timeoutMs, ...(target.token ? { token: target.token } : {}), ...(target.ca ? { ca: target.ca } : {}) });
+  if (answer.status < 200 || answer.status >= 300) throw new OpsUnreachableError(`${target.url}/${path}`, `answered ${answer.status}: ${answer.body.slice(0, 300).trim()}`);
+  return answer.body;
 }

@@ -33,7 +33,7 @@ Exit status: 0 when stopped; 1 the daemon cannot be asked; 2 usage error.
 `;
 
 async function fetchStats(target: OpsTarget): Promise<DaemonStats> {
-  return JSON.parse((await opsGet(target, 'stats')).body) as DaemonStats;
+  return JSON.parse(await opsGet(target, 'stats')) as DaemonStats;
 }
 
 const columns = () => process.stdout.columns ?? 120;

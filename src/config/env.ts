@@ -30,7 +30,7 @@ const TOOL_VARIABLES = new Set([
   'SPARKNGIN_KAFKA_JVM_OPTS',
   'SPARKNGIN_KAFKA_CDS',
   'SPARKNGIN_JAVA',
-  // `sparkngin status|top` (src/cli/ops-client.ts): the ops token, kept out of the command line.
+  // `sparkngin status|top|check` (src/cli/ops-client.ts): the ops token, kept out of the command line.
   'SPARKNGIN_OPS_TOKEN',
 ]);
 

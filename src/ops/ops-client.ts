@@ -1,5 +1,5 @@
-// Reading a daemon's (or the agent's) operations endpoints from outside, for `sparkngin check` and
-// `sparkngin agent`: GET a path, with the ops token and TLS settings an operator gives, within a
+// Reading a daemon's (or the agent's) operations endpoints from outside, for `sparkngin check`,
+// `sparkngin agent` and `sparkngin status|top` (src/cli/ops-client.ts): GET a path, with the ops token and TLS settings an operator gives, within a
 // deadline and a bound on the answer's size. Node's http/https rather than fetch: fetch cannot be
 // given a CA, a client certificate or "do not check the certificate" per request.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -10,7 +10,7 @@ export interface OpsClientOptions {
   /** Ops token (`ops.tokens`), sent as `Authorization: Bearer`. */
   token?: string;
   /** PEM: CA certificates the server's certificate must chain to (default: the system's). */
-  ca?: Buffer;
+  ca?: string | Buffer;
   /** PEM: client certificate and key, for a listener that asks for one. */
   cert?: Buffer;
   key?: Buffer;
@@ -22,6 +22,8 @@ export interface OpsClientOptions {
 
 export interface OpsAnswer {
   status: number;
+  /** The body as text. */
+  body: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;
   /** Time from the request to the end of the answer, in ms. */
@@ -65,7 +67,7 @@ export function getOps(base: string, path: string, options: OpsClientOptions): P
         } catch {
           json = undefined;
         }
-        resolve({ status: response.statusCode ?? 0, json, elapsedMs: Date.now() - started });
+        resolve({ status: response.statusCode ?? 0, body: text, json, elapsedMs: Date.now() - started });
       });
     });
     const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
