@@ -6,7 +6,8 @@
 //     topics), read from its newest records at start and then followed.
 // Every second the rules run; each finding raised or cleared is logged (agent.finding_raised,
 // agent.finding_cleared) and, with agent.eventsUrl, sent as an event to that Sparkngin instance.
-// The fleet view is served as JSON at GET /fleet on agent.listen (`sparkngin check agent` reads it).
+// The fleet view is served on agent.listen as JSON at GET /fleet (`sparkngin check agent` reads it)
+// and as a page at GET / and /status (fleet-page.ts).
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,7 @@ import { getOps, type OpsClientOptions } from '../ops/ops-client';
 import { kafkaTopic } from '../sinks/kafka/record';
 import { kafkaSecurity } from '../sinks/kafka/security';
 import { FindingsSender } from './events';
+import { FLEET_PAGE } from './fleet-page';
 import { Fleet, type FindingChange } from './fleet';
 
 /** Polls in flight at once, whatever the size of the fleet. */
@@ -53,9 +55,14 @@ export class Agent {
     const { agent } = this.config;
     this.server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0];
+      if (path === '/' || path === '/status') {
+        response.writeHead(200, { ...FLEET_PAGE.headers, 'content-length': Buffer.byteLength(FLEET_PAGE.html) });
+        response.end(FLEET_PAGE.html);
+        return;
+      }
       const body = path === '/fleet' ? this.fleet.view(Date.now()) : path === '/health' ? { status: 'ok' } : undefined;
       response.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      response.end(JSON.stringify(body ?? { error: { code: 'NOT_FOUND', message: 'GET /fleet or /health' } }));
+      response.end(JSON.stringify(body ?? { error: { code: 'NOT_FOUND', message: 'GET /, /fleet or /health' } }));
     });
     this.server.maxConnections = 64;
     this.server.headersTimeout = 10_000;

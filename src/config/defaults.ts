@@ -269,7 +269,7 @@ export interface Config {
    * whose sink is down. The daemon itself reads none of this.
    */
   agent: {
-    /** `HOST:PORT` the agent serves its fleet view on (`GET /fleet`, `/health`). */
+    /** `HOST:PORT` the agent serves its fleet view on (`GET /fleet`, the page at `/`, `/health`). */
     listen: string;
     /** The instances' ops endpoints to watch (`http://ingest-01:7080`: ops.listen's address when they have one). */
     instances: string[];

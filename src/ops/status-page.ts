@@ -9,7 +9,8 @@
 // connections is never taken by watchers; the numbers are two seconds fresh at worst.
 //
 // Data goes into the page as text (textContent), never as markup. The inline script and style are
-// allowed by their hashes in the Content-Security-Policy, and nothing else is.
+// allowed by their hashes in the Content-Security-Policy, and nothing else is. `htmlPage` makes
+// such a page: the agent's fleet page (src/agent/fleet-page.ts) is one too.
 import { createHash } from 'node:crypto';
 
 const STYLE = `
@@ -23,7 +24,7 @@ main { padding: 1em 1.2em; max-width: 72em; }
 #problems { margin: .5em 0 1em; padding: 0 0 0 1.2em; color: #a40e26; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(14em, 1fr)); gap: .8em; margin-bottom: 1.2em; }
 .card { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: .7em .9em; }
-.card .label { color: #57606a; font-size: .85em; } .card .value { font-size: 1.5em; font-weight: 600; font-variant-numeric: tabular-nums; }
+.label { color: #57606a; font-size: .85em; } .card .value { font-size: 1.5em; font-weight: 600; font-variant-numeric: tabular-nums; }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid #d0d7de; }
 th, td { text-align: left; padding: .45em .7em; border-bottom: 1px solid #eaeef2; vertical-align: middle; }
 th { color: #57606a; font-weight: 600; font-size: .85em; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -32,7 +33,8 @@ svg.spark { width: 9em; height: 1.8em; vertical-align: middle; } svg.spark polyl
 footer { color: #57606a; font-size: .85em; margin-top: 1em; } #stale { color: #a40e26; }
 `;
 
-const SCRIPT = `
+/** What every page's script starts with: formatting, text-only elements, sparklines. */
+const HELPERS = `
 'use strict';
 const $ = (id) => document.getElementById(id);
 const number = (n, digits = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -48,6 +50,25 @@ function spark(values) {
   line.setAttribute('points', values.map((v, i) => (values.length < 2 ? 0 : (i * 100) / (values.length - 1)).toFixed(1) + ',' + (19 - (v / max) * 18).toFixed(1)).join(' '));
   svg.appendChild(line); return svg;
 }
+/** Polls \`path\` every two seconds and draws each answer; an old page says its numbers are old. */
+function every2s(path, render) {
+  async function poll() {
+    try {
+      const answer = await fetch(path, { cache: 'no-store', credentials: 'same-origin' });
+      if (!answer.ok) throw new Error('HTTP ' + answer.status);
+      render(await answer.json());
+      $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString() + ' · every 2 s';
+      $('stale').textContent = '';
+    } catch (error) {
+      $('stale').textContent = ' · not answering (' + error.message + '): the numbers are old';
+    }
+    setTimeout(poll, 2000);
+  }
+  poll();
+}
+`;
+
+const STATUS_SCRIPT = `
 function card(parent, id, label, value, history) {
   const box = text(parent, 'div', '', 'card'); box.id = id;
   text(box, 'div', label, 'label'); text(box, 'div', value, 'value');
@@ -86,33 +107,53 @@ function render(stats) {
     text(row, 'td', number(sink.deliveredRecords), 'num');
     text(row, 'td', sink.lastError || '', 'error');
   }
-  $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString() + ' · every 2 s';
-  $('stale').textContent = '';
 }
-async function poll() {
-  try {
-    const answer = await fetch('stats', { cache: 'no-store', credentials: 'same-origin' });
-    if (!answer.ok) throw new Error('HTTP ' + answer.status);
-    render(await answer.json());
-  } catch (error) {
-    $('stale').textContent = ' · not answering (' + error.message + '): the numbers are old';
-  }
-  setTimeout(poll, 2000);
-}
-poll();
+every2s('stats', render);
 `;
 
-const HTML = `<!doctype html>
+const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+export interface HtmlPage {
+  html: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * A page of this look: `body` (its markup, with the header's #health badge and a footer with
+ * #updated and #stale) and `script` (after the helpers). The CSP allows that script and the style
+ * by their hashes, and fetches to the page's own origin only.
+ */
+export function htmlPage(title: string, body: string, script: string): HtmlPage {
+  const code = HELPERS + script;
+  return {
+    html: `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sparkngin status</title>
+<title>${title}</title>
 <link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>
-<header><h1 id="host">Sparkngin</h1><span id="health" class="badge idle">…</span><span id="meta" class="meta"></span></header>
+${body}
+<script>${code}</script>
+</body>
+</html>
+`,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': `default-src 'none'; script-src ${hash(code)}; style-src ${hash(STYLE)}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'x-content-type-options': 'nosniff',
+    },
+  };
+}
+
+/** The daemon's page and the headers it is served with. */
+export const STATUS_PAGE = htmlPage(
+  'Sparkngin status',
+  `<header><h1 id="host">Sparkngin</h1><span id="health" class="badge idle">…</span><span id="meta" class="meta"></span></header>
 <main>
 <ul id="problems"></ul>
 <section id="cards" class="cards"></section>
@@ -121,21 +162,6 @@ const HTML = `<!doctype html>
 <tbody id="sinks"></tbody>
 </table>
 <footer><span id="updated">Loading…</span><span id="stale"></span> · <a href="metrics">metrics</a> · <a href="stats">stats</a></footer>
-</main>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
-
-const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
-
-/** The page and the headers it is served with. */
-export const STATUS_PAGE = {
-  html: HTML,
-  headers: {
-    'content-type': 'text/html; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-security-policy': `default-src 'none'; script-src ${hash(SCRIPT)}; style-src ${hash(STYLE)}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-    'x-content-type-options': 'nosniff',
-  },
-} as const;
+</main>`,
+  STATUS_SCRIPT,
+);

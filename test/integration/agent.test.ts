@@ -2,7 +2,9 @@
 // (never before agent.lateAfterSeconds) and cleared once it is back, seen by polling and, through a
 // real Kafka, by its heartbeats alone; a sink that cannot reach its
 // Kafka is flagged down and its growing lag too; the findings reach another daemon as events (its
-// file sink writes them); `sparkngin check agent` turns the fleet view into Nagios states.
+// file sink writes them); `sparkngin check agent` turns the fleet view into Nagios states; the fleet
+// page, in Debian's Chromium, shows the killed instance flagged and then well again (screenshot in
+// test-results/).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { FleetView, InstanceView } from '../../src/agent/fleet';
+import { launchChromium, resultPath, shown } from '../peers/chromium';
 import { consumeAll } from '../peers/consume';
 import { startKafka } from '../peers/kafka';
 import { freePort } from '../peers/ports';
@@ -89,9 +92,14 @@ afterAll(async () => {
 describe('sparkngin agent', () => {
   it('flags an instance killed with SIGKILL after its lateness, clears it when it is back, and reports both as events', async () => {
     const agent = await startAgent({ instances: [watched.url, reporter.url], eventsUrl: reporter.url, eventsTopic: 'findings' });
+    const browser = await launchChromium();
     try {
       await until(async () => (await agent.fleet()).instances.every((each) => each.lastAnswerAgeSeconds !== undefined && each.state === 'ok'), 'both instances answer and are OK');
       expect(await checkAgent(agent.url)).toEqual({ code: 0, out: 'SPARKNGIN AGENT OK - 2 instance(s) watched, none flagged | instances=2;;;0 flagged=0;;;0\n' });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 400 } });
+      await page.goto(agent.url);
+      expect(await shown(page, '#health', (text) => text === 'all ok')).toBe('all ok');
+      expect(await page.locator('#instances tr').count()).toBe(2);
 
       // When the instance last answered, at the latest (the view's age is rounded to 0.1 s): the
       // lateness runs from there, not from the kill, which comes up to a poll later.
@@ -107,10 +115,21 @@ describe('sparkngin agent', () => {
       const critical = await checkAgent(agent.url);
       expect(critical.code).toBe(2);
       expect(critical.out).toMatch(/^SPARKNGIN AGENT CRITICAL - 1 of 2 instance\(s\) flagged: .*no answer for [\d.]+ s: .*connection refused/);
+      // The page: the flagged instance first, red, with its finding; the other one well.
+      await shown(page, '#health', (text) => text === '1 of 2 flagged');
+      expect(await page.locator('#health').getAttribute('class')).toContain('bad');
+      const row = page.locator(`tr[data-instance="${watched.url}"]`);
+      expect(await row.locator('.state').textContent()).toBe('critical');
+      expect(await row.locator('.findings').textContent()).toMatch(/^no answer for [\d.]+ s: .*connection refused/);
+      expect(await page.locator('#instances tr').first().getAttribute('data-instance')).toBe(watched.url);
+      expect(await page.locator(`tr[data-instance="${reporter.url}"] .state`).textContent()).toBe('ok');
+      await page.screenshot({ path: resultPath('agent-fleet-page.png') });
 
       await watched.restart();
       await until(async () => (await instance(agent, watched.url)).state === 'ok', 'the instance that came back is cleared');
       expect((await checkAgent(agent.url)).code).toBe(0);
+      expect(await shown(page, '#health', (text) => text === 'all ok')).toBe('all ok');
+      expect(await page.locator(`tr[data-instance="${watched.url}"] .findings`).textContent()).toBe('');
 
       // Both findings reached the reporting daemon as events (its file sink wrote them).
       const file = join(reporter.dataDir, 'out', 'findings.ndjson');
@@ -122,6 +141,7 @@ describe('sparkngin agent', () => {
       ]);
       expect(agent.logs()).toMatch(/"event":"agent.finding_raised".*"kind":"unreachable"/);
     } finally {
+      await browser.close();
       await agent.stop();
     }
   });

@@ -5,19 +5,13 @@
 // listener behind an ops token, which the browser sends as Basic credentials. A screenshot of each
 // state is kept in test-results/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newToken, tokenSha256 } from '../../src/ingest/auth';
+import { launchChromium, resultPath, shown as shownOn } from '../peers/chromium';
 import { type KafkaPeer, startKafka } from '../peers/kafka';
 import { freePort } from '../peers/ports';
 import { BUNDLE, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
-
-const RESULTS = fileURLToPath(new URL('../../test-results', import.meta.url));
-/** The flags a root, offline, headless Chromium needs here (/work/.library/env/machines/polyglot.md). */
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let kafka: KafkaPeer;
 let daemon: DaemonProcess;
@@ -27,7 +21,6 @@ let ops: string;
 const token = newToken();
 
 beforeAll(async () => {
-  mkdirSync(RESULTS, { recursive: true });
   kafka = await startKafka({ version: '3.9' });
   const opsPort = await freePort();
   ops = `http://127.0.0.1:${opsPort}`;
@@ -38,7 +31,7 @@ beforeAll(async () => {
       sinks: { kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 }, connectionTimeoutMs: 1000, requestTimeoutMs: 3000 } },
     },
   });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 640 }, httpCredentials: { username: 'ops', password: token } });
 });
 afterAll(async () => {
@@ -47,15 +40,8 @@ afterAll(async () => {
   await kafka?.close();
 });
 
-/** The text of `selector` once `wanted` holds for it (the page redraws every 2 s). */
-async function shown(selector: string, wanted: (text: string) => boolean, timeoutMs = 30_000): Promise<string> {
-  let text = '';
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await page.waitForTimeout(200)) {
-    text = (await page.locator(selector).first().textContent().catch(() => null)) ?? '';
-    if (wanted(text)) return text;
-  }
-  throw new Error(`${selector} never showed what was wanted; last: '${text}'`);
-}
+/** The text of `selector` on the page once `wanted` holds for it. */
+const shown = (selector: string, wanted: (text: string) => boolean, timeoutMs?: number) => shownOn(page, selector, wanted, timeoutMs);
 
 /** `sparkngin <args>` against the daemon's ops listener, with the token from the environment. */
 function cli(...args: string[]) {
@@ -82,7 +68,7 @@ describe('the status page', () => {
     expect(await page.locator('tr[data-sink="kafka"] .lag').textContent()).toBe('0');
     // Every card and the rate of each sink has its sparkline.
     expect(await page.locator('svg.spark').count()).toBeGreaterThanOrEqual(5);
-    await page.screenshot({ path: join(RESULTS, 'status-page-delivering.png') });
+    await page.screenshot({ path: resultPath('status-page-delivering.png') });
   });
 
   it('shows the sink whose broker stopped as down, with its lag, its error and the problem on top', async () => {
@@ -96,7 +82,7 @@ describe('the status page', () => {
     expect(await page.locator('#problems li').first().textContent()).toMatch(/^sink kafka: down \(.+\)$/);
     // The file sink goes on: everything is in its file.
     expect(await shown('tr[data-sink="file"] td:nth-child(7)', (text) => text === '9')).toBe('9');
-    await page.screenshot({ path: join(RESULTS, 'status-page.png') });
+    await page.screenshot({ path: resultPath('status-page.png') });
   });
 
   it('`sparkngin status` prints the same, exit 3 for the problem; `top` redraws it', () => {
