@@ -2,13 +2,39 @@
 // is a key of DEFAULTS; anything else in a file, env variable or flag is an error (strict at the
 // edges). Comments are the documentation `sparkngin config defaults` and the man page carry.
 import { hostname } from 'node:os';
+import type { FileSinkConfig } from '../sinks/file/config';
+import type { FlumeSinkConfig } from '../sinks/flume/config';
+import type { KafkaSinkConfig } from '../sinks/kafka/config';
+import { DEFAULT_RETRY, MiB } from '../sinks/kind';
+import { SINK_KINDS } from '../sinks/kinds';
+import type { SyslogSinkConfig } from '../sinks/syslog/config';
+import type { ZeromqSinkConfig } from '../sinks/zeromq/config';
+
+// Each sink kind's settings live in its folder (src/sinks/<kind>/config.ts); re-exported here for
+// the code that reads them as part of the whole configuration.
+export type { FileSinkConfig } from '../sinks/file/config';
+export type { KafkaCompression, KafkaSaslConfig, KafkaSinkConfig, KafkaTlsConfig, KafkaValue, SaslMechanism } from '../sinks/kafka/config';
+export type { FlumeSinkConfig, SyslogSinkConfig, ZeromqSinkConfig };
+export { DEFAULT_RETRY, MiB };
+
+/** A sink instance's settings, of whichever kind (`kind` tells). */
+export type AnySinkConfig = FileSinkConfig | KafkaSinkConfig | ZeromqSinkConfig | SyslogSinkConfig | FlumeSinkConfig;
+
+/**
+ * The sink instances by name. One instance of each kind is always there under the kind's name (the
+ * file sink on, the others off until their endpoint is given); more are added by name with a `kind`.
+ */
+export type SinksConfig = { file: FileSinkConfig; kafka: KafkaSinkConfig; zeromq: ZeromqSinkConfig; syslog: SyslogSinkConfig; flume: FlumeSinkConfig } & Record<string, AnySinkConfig>;
+
+/** A route: events whose topic matches one of `topics` go to each of `sinks` (fan-out). */
+export interface RouteConfig {
+  topics: string[];
+  sinks: string[];
+}
 
 export type FsyncMode = 'batch' | 'always' | 'never';
 export type FullPolicy = 'reject' | 'drop-oldest';
-export type KafkaCompression = 'none' | 'gzip' | 'snappy';
-export type KafkaValue = 'payload' | 'envelope';
 export type ClientCertMode = 'none' | 'request' | 'require';
-export type SaslMechanism = 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
 /** A credential for writing events: the SHA-256 of a token (`sparkngin token new`) and its topics. */
 export interface TokenGrant {
@@ -32,27 +58,6 @@ export interface CertificateGrant {
   topics: string[];
 }
 
-/** TLS from the Kafka sink to the brokers. */
-export interface KafkaTlsConfig {
-  enabled: boolean;
-  /** CA certificates (PEM file) the brokers' certificates are checked against; '' = the system's. */
-  ca: string;
-  /** Client certificate (PEM file), for brokers that require one (`ssl.client.auth=required`). */
-  cert: string;
-  /** Its private key (PEM file). */
-  key: string;
-  /** Passphrase of an encrypted key. */
-  passphrase: string;
-  /** Host name expected in the brokers' certificates, when it is not the one in `brokers`. */
-  servername: string;
-}
-
-export interface KafkaSaslConfig {
-  mechanism: SaslMechanism;
-  username: string;
-  password: string;
-}
-
 export interface RetryConfig {
   /** First wait after a failed send, in ms. */
   initialMs: number;
@@ -69,47 +74,6 @@ export interface BatchConfig {
   maxRecords: number;
   /** Most payload bytes in one send. */
   maxBytes: number;
-}
-
-export interface FileSinkConfig {
-  enabled: boolean;
-  /** Output directory; relative paths are under dataDir. One `<topic>.ndjson` per topic (escaped or hashed when the name would clash or be too long). */
-  dir: string;
-  /** Rotate a topic's file when it grows past this size. */
-  rotateBytes: number;
-  /** Rotated files kept per topic (older ones are deleted). */
-  keepFiles: number;
-  /** Most topic files held open at once; the least recently written is closed to open another. */
-  maxOpenFiles: number;
-  /** Topic patterns (`*` wildcard) this sink takes. */
-  topics: string[];
-  batch: BatchConfig;
-  retry: RetryConfig;
-}
-
-export interface KafkaSinkConfig {
-  enabled: boolean;
-  /** Bootstrap brokers, `host:port`. Setting any turns the sink on unless `enabled: false`. */
-  brokers: string[];
-  clientId: string;
-  compression: KafkaCompression;
-  /** What the Kafka record value holds: the event payload, or the whole envelope as JSON. */
-  value: KafkaValue;
-  /** Event topic → Kafka topic; topics not named go to a Kafka topic of the same name. */
-  topicMap: Record<string, string>;
-  /** Prefix added to every Kafka topic name (after mapping). */
-  topicPrefix: string;
-  /** Most bytes (estimated, encoded) in one produce request; keep it below the broker's message.max.bytes. */
-  maxRequestBytes: number;
-  /** Timeout of one produce request, in ms. */
-  requestTimeoutMs: number;
-  /** Timeout of a connection attempt, in ms. */
-  connectionTimeoutMs: number;
-  topics: string[];
-  batch: BatchConfig;
-  retry: RetryConfig;
-  tls: KafkaTlsConfig;
-  sasl: KafkaSaslConfig;
 }
 
 export interface Config {
@@ -215,10 +179,13 @@ export interface Config {
     /** `reject`: answer 503 with Retry-After while full; `drop-oldest`: delete the oldest segment and count the loss. */
     fullPolicy: FullPolicy;
   };
-  sinks: {
-    file: FileSinkConfig;
-    kafka: KafkaSinkConfig;
-  };
+  /** The sink instances by name (src/sinks/README.md). */
+  sinks: SinksConfig;
+  /**
+   * Which topics go to which sinks: each route sends the topics its patterns match to every sink it
+   * names. A sink no route names takes what its own `topics` match (by default everything).
+   */
+  routes: RouteConfig[];
   /** Advertising on the LAN over mDNS/DNS-SD (`_sparkngin._tcp`), so that clients and `sparkngin discover` find this instance. */
   discovery: {
     /** Advertise when the ingest listens on an address other machines can reach (not on 127.0.0.1 or ::1). */
@@ -311,10 +278,6 @@ export interface Config {
   shutdownTimeoutMs: number;
 }
 
-const MiB = 1024 * 1024;
-
-const DEFAULT_RETRY: RetryConfig = { initialMs: 100, maxMs: 30_000, factor: 2, jitter: 0.2 };
-
 export function defaultConfig(): Config {
   return {
     listen: { host: '127.0.0.1', port: 7080 },
@@ -348,37 +311,8 @@ export function defaultConfig(): Config {
       maxAgeSeconds: 0,
       fullPolicy: 'reject',
     },
-    sinks: {
-      file: {
-        enabled: true,
-        dir: 'out',
-        rotateBytes: 64 * MiB,
-        keepFiles: 10,
-        maxOpenFiles: 256,
-        topics: ['*'],
-        batch: { maxRecords: 10_000, maxBytes: 4 * MiB },
-        retry: { ...DEFAULT_RETRY },
-      },
-      kafka: {
-        enabled: false,
-        brokers: [],
-        clientId: 'sparkngin',
-        compression: 'none',
-        value: 'payload',
-        // No prototype: a topic named `constructor` or `__proto__` must not find an inherited mapping.
-        topicMap: Object.create(null) as Record<string, string>,
-        topicPrefix: '',
-        maxRequestBytes: 900 * 1024,
-        requestTimeoutMs: 30_000,
-        connectionTimeoutMs: 3_000,
-        topics: ['*'],
-        // Small enough that a crash mid-send redelivers little; measured no faster at 10 000.
-        batch: { maxRecords: 2_000, maxBytes: 1 * MiB },
-        retry: { ...DEFAULT_RETRY },
-        tls: { enabled: false, ca: '', cert: '', key: '', passphrase: '', servername: '' },
-        sasl: { mechanism: 'none', username: '', password: '' },
-      },
-    },
+    sinks: Object.fromEntries(SINK_KINDS.map((kind) => [kind.kind, kind.defaults()])) as SinksConfig,
+    routes: [],
     discovery: { enabled: true, interfaces: [], name: '' },
     deadLetter: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * 24 * 3600 },
     heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
@@ -406,10 +340,7 @@ export function defaultConfig(): Config {
 export const ENUMS: Record<string, readonly string[]> = {
   'spool.fsync': ['batch', 'always', 'never'],
   'spool.fullPolicy': ['reject', 'drop-oldest'],
-  'sinks.kafka.compression': ['none', 'gzip', 'snappy'],
-  'sinks.kafka.value': ['payload', 'envelope'],
   'tls.clientCerts': ['none', 'request', 'require'],
-  'sinks.kafka.sasl.mechanism': ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
   'log.level': ['debug', 'info', 'warn', 'error'],
   'log.journald': ['auto', 'on', 'off'],
 };
@@ -421,24 +352,44 @@ export const SIZE_KEYS = new Set([
   'http.maxUnreadResponseBytes',
   'spool.segmentBytes',
   'spool.maxBytes',
-  'sinks.file.rotateBytes',
-  'sinks.file.batch.maxBytes',
-  'sinks.kafka.batch.maxBytes',
-  'sinks.kafka.maxRequestBytes',
   'rateLimit.bytesPerSecond',
   'deadLetter.maxBytes',
   'log.rotateBytes',
 ]);
 
 /** Keys whose value is a free-form string map rather than a fixed shape. */
-export const MAP_KEYS = new Set(['sinks.kafka.topicMap']);
+export const MAP_KEYS = new Set<string>([]);
 
 /** Keys whose value is a list of records: each field's type (`strings` = a list of strings; every field required). */
 export const RECORD_LIST_KEYS: Record<string, Record<string, 'string' | 'sha256' | 'strings'>> = {
   'auth.tokens': { name: 'string', sha256: 'sha256', topics: 'strings' },
   'auth.certificates': { cn: 'string', topics: 'strings' },
   'ops.tokens': { name: 'string', sha256: 'sha256' },
+  routes: { topics: 'strings', sinks: 'strings' },
 };
 
 /** Settings that hold secrets: never logged, never echoed in an error, redacted by `config show`. */
-export const SECRET_KEYS = new Set(['tls.passphrase', 'sinks.kafka.tls.passphrase', 'sinks.kafka.sasl.password', 'agent.opsToken', 'agent.eventsToken']);
+export const SECRET_KEYS = new Set(['tls.passphrase', 'agent.opsToken', 'agent.eventsToken']);
+
+// Each kind's key rules, under `sinks.<kind>.`: the key of an instance of another name is looked up
+// by its kind's (`sinkRuleKey`).
+for (const kind of SINK_KINDS) {
+  const at = (key: string) => `sinks.${kind.kind}.${key}`;
+  for (const [key, values] of Object.entries(kind.enums ?? {})) ENUMS[at(key)] = values;
+  for (const key of ['batch.maxBytes', ...(kind.sizeKeys ?? [])]) SIZE_KEYS.add(at(key));
+  for (const key of ['filter.headers', ...(kind.mapKeys ?? [])]) MAP_KEYS.add(at(key));
+  for (const key of kind.secretKeys ?? []) SECRET_KEYS.add(at(key));
+}
+
+/**
+ * The key whose rules (ENUMS, SIZE_KEYS, MAP_KEYS, SECRET_KEYS) apply to `key`: a key of a sink
+ * instance (`sinks.analytics.compression`) is its kind's (`sinks.kafka.compression`); any other is itself.
+ */
+export function sinkRuleKey(key: string, sinks: Record<string, { kind: string } | undefined>): string {
+  if (!key.startsWith('sinks.')) return key;
+  const dot = key.indexOf('.', 6);
+  if (dot === -1) return key;
+  const name = key.slice(6, dot);
+  const instance = Object.hasOwn(sinks, name) ? sinks[name] : undefined;
+  return instance === undefined ? key : `sinks.${instance.kind}${key.slice(dot)}`;
+}

@@ -14,9 +14,10 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
 import { isCredentialHeader } from '../ingest/auth';
 import { isLegalTopic } from '../ingest/topic';
-import { type Config, defaultConfig, ENUMS, MAP_KEYS, RECORD_LIST_KEYS, SECRET_KEYS, SIZE_KEYS } from './defaults';
+import { type Config, defaultConfig, ENUMS, MAP_KEYS, RECORD_LIST_KEYS, SECRET_KEYS, SIZE_KEYS, sinkRuleKey } from './defaults';
 import { nearest } from './nearest';
 import { parseSize } from './size';
+import { checkSinks, enableBySwitch, sinkInstance, resolveSinks } from './sinks';
 
 export interface ConfigSources {
   /** Path of a YAML file, if any. */
@@ -33,11 +34,15 @@ type YamlMap = Map<unknown, unknown>;
 
 const isPlain = (value: unknown): value is Plain => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map);
 
-/** Every settable leaf key of the config, dotted (`spool.fsync`). Map keys count as leaves. */
-export function leafKeys(node: Plain = defaultConfig() as unknown as Plain, prefix = ''): string[] {
+/**
+ * Every settable leaf key of the config, dotted (`spool.fsync`). Map keys count as leaves. A sink
+ * instance's `kind` is no setting of its own: it says which settings the instance has.
+ */
+export function leafKeys(node: Plain = defaultConfig() as unknown as Plain, prefix = '', root: Plain = node): string[] {
   return Object.entries(node).flatMap(([key, value]) => {
     const path = prefix + key;
-    return isPlain(value) && !MAP_KEYS.has(path) ? leafKeys(value, `${path}.`) : [path];
+    if (key === 'kind' && /^sinks\.[^.]+\.$/.test(prefix)) return [];
+    return isPlain(value) && !MAP_KEYS.has(sinkRuleKey(path, root.sinks as Record<string, { kind: string }>)) ? leafKeys(value, `${path}.`, root) : [path];
   });
 }
 
@@ -45,6 +50,9 @@ export function leafKeys(node: Plain = defaultConfig() as unknown as Plain, pref
 function allKeys(): string[] {
   return [...new Set(leafKeys().flatMap((key) => key.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'))))];
 }
+
+/** The rule key of `key` in the config being built (see sinkRuleKey). */
+const ruleKey = (key: string, config: Plain): string => sinkRuleKey(key, config.sinks as Record<string, { kind: string }>);
 
 /** `spool.maxBytes` → `SPARKNGIN_SPOOL_MAX_BYTES`. */
 export function envName(key: string): string {
@@ -63,34 +71,34 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config = defaultConfig() as unknown as Plain;
   /** Keys some source set, whatever the value. */
   const given = new Set<string>();
-  const leaves = leafKeys();
 
   if (sources.file !== undefined) {
     const fromFile = readYaml(sources.file, problems);
-    if (fromFile !== undefined) mergeFile(config, fromFile, '', { problems, given, file: sources.file });
+    if (fromFile !== undefined) mergeFile(config, fromFile, '', { problems, given, file: sources.file, root: config });
   }
-  for (const key of leaves) {
+  // Env variables name the settings every configuration has (the sink instances named after their
+  // kinds among them); flags also reach the instances the file added.
+  for (const key of leafKeys()) {
     const raw = sources.env?.[envName(key)];
     if (raw !== undefined) setFromString(config, key, raw, problems, `env ${envName(key)}`, given);
   }
+  const leaves = leafKeys(config);
   for (const [key, raw] of overrideEntries(sources)) {
     if (!leaves.includes(key)) problems.push(`${key}: unknown setting (flag)${didYouMean(key, leaves)}`);
     else setFromString(config, key, raw, problems, 'flag', given);
   }
 
   const result = config as unknown as Config;
-  checkRelations(result, problems);
+  // An endpoint given anywhere (Kafka brokers, a syslog endpoint) turns its sink on, unless it was explicitly disabled.
+  enableBySwitch(result, given);
+  checkRelations(result, problems, given);
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
   }
-  // A Kafka broker list given anywhere turns the Kafka sink on, unless it was explicitly disabled.
-  if (result.sinks.kafka.brokers.length > 0 && !given.has('sinks.kafka.enabled')) result.sinks.kafka.enabled = true;
   result.dataDir = resolve(result.dataDir);
-  for (const files of [result.tls, result.sinks.kafka.tls]) {
-    for (const name of ['cert', 'key', 'ca'] as const) if (files[name] !== '') files[name] = resolve(files[name]);
-  }
+  for (const name of ['cert', 'key', 'ca'] as const) if (result.tls[name] !== '') result.tls[name] = resolve(result.tls[name]);
+  resolveSinks(result);
   if (result.agent.ca !== '') result.agent.ca = resolve(result.agent.ca);
-  if (!isAbsolute(result.sinks.file.dir)) result.sinks.file.dir = resolve(result.dataDir, result.sinks.file.dir);
   return result;
 }
 
@@ -144,6 +152,8 @@ interface MergeContext {
   problems: string[];
   given: Set<string>;
   file: string;
+  /** The whole config being built (sink instances tell their keys' rules). */
+  root: Plain;
 }
 
 function mergeFile(target: Plain, source: YamlMap, prefix: string, context: MergeContext): void {
@@ -155,17 +165,28 @@ function mergeFile(target: Plain, source: YamlMap, prefix: string, context: Merg
       continue;
     }
     const path = prefix + key;
+    if (prefix === 'sinks.') {
+      // A sink instance: one named after its kind, or a new one of the `kind` it says.
+      const kind = value instanceof Map ? [...value].find(([name]) => name === 'kind')?.[1] : undefined;
+      const unknown = (hint: string) => `unknown setting in ${file}${didYouMean(path, allKeys()) || ` (${hint})`}`;
+      const found = sinkInstance(target, key, kind === undefined || typeof kind === 'string' ? kind : describe(kind), unknown);
+      if ('problem' in found) problems.push(`${found.key}: ${found.problem}`);
+      else if (!(value instanceof Map)) problems.push(`${path}: expected a mapping (the sink's settings), got ${describe(value)}`);
+      else mergeFile(found.instance, value, `${path}.`, context);
+      continue;
+    }
+    if (key === 'kind' && /^sinks\.[^.]+\.$/.test(prefix)) continue; // read by sinkInstance
     if (!Object.hasOwn(target, key)) {
       problems.push(`${path}: unknown setting in ${file}${didYouMean(path, allKeys())}`);
       continue;
     }
     const current = target[key];
-    if (isPlain(current) && !MAP_KEYS.has(path)) {
+    if (isPlain(current) && !MAP_KEYS.has(ruleKey(path, context.root))) {
       if (!(value instanceof Map)) problems.push(`${path}: expected a mapping, got ${describe(value)}`);
       else mergeFile(current, value, `${path}.`, context);
       continue;
     }
-    const checked = coerce(path, current, value);
+    const checked = coerce(path, current, value, ruleKey(path, context.root));
     if (typeof checked === 'string' && checked.startsWith('\0')) problems.push(`${path}: ${checked.slice(1)}`);
     else {
       target[key] = checked;
@@ -180,11 +201,12 @@ function setFromString(root: Plain, key: string, raw: string, problems: string[]
   let node = root;
   for (const part of parts) node = node[part] as Plain;
   const current = node[last];
+  const rule = ruleKey(key, root);
   let value: unknown = raw;
   if (Object.hasOwn(RECORD_LIST_KEYS, key)) value = parseJsonList(raw);
   else if (Array.isArray(current)) value = raw === '' ? [] : raw.split(',').map((item) => item.trim());
-  else if (MAP_KEYS.has(key)) value = parseMapString(raw);
-  const checked = coerce(key, current, value);
+  else if (MAP_KEYS.has(rule)) value = parseMapString(raw);
+  const checked = coerce(key, current, value, rule);
   if (typeof checked === 'string' && checked.startsWith('\0')) problems.push(`${key}: ${checked.slice(1)} (${origin})`);
   else {
     node[last] = checked;
@@ -260,12 +282,12 @@ function recordList(value: unknown, schema: Record<string, FieldType>): unknown 
  * Checks `value` against the type of the default `current` (plus enum and size rules) and returns
  * the value to store, or a problem text marked with a leading NUL.
  */
-function coerce(key: string, current: unknown, value: unknown): unknown {
-  const fail = (expected: string) => `\0expected ${expected}, got ${SECRET_KEYS.has(key) ? 'something else (not shown: a secret)' : describe(value)}`;
+function coerce(key: string, current: unknown, value: unknown, rule: string = key): unknown {
+  const fail = (expected: string) => `\0expected ${expected}, got ${SECRET_KEYS.has(rule) ? 'something else (not shown: a secret)' : describe(value)}`;
   if (Object.hasOwn(RECORD_LIST_KEYS, key)) return recordList(value, RECORD_LIST_KEYS[key]!);
-  const allowed = Object.hasOwn(ENUMS, key) ? ENUMS[key] : undefined;
+  const allowed = Object.hasOwn(ENUMS, rule) ? ENUMS[rule] : undefined;
   if (allowed) return typeof value === 'string' && allowed.includes(value) ? value : fail(`one of ${allowed.join('|')}`);
-  if (MAP_KEYS.has(key)) {
+  if (MAP_KEYS.has(rule)) {
     if (!(value instanceof Map)) return fail('a mapping of strings');
     const entries: Array<[string, string]> = [];
     for (const [name, text] of value) {
@@ -281,7 +303,7 @@ function coerce(key: string, current: unknown, value: unknown): unknown {
   }
   switch (typeof current) {
     case 'number': {
-      if (SIZE_KEYS.has(key) && typeof value === 'string') {
+      if (SIZE_KEYS.has(rule) && typeof value === 'string') {
         const size = parseSize(value);
         return size === undefined ? fail('a size such as 1048576, 64KiB, 16MiB or 10GiB') : size;
       }
@@ -305,23 +327,11 @@ function coerce(key: string, current: unknown, value: unknown): unknown {
   }
 }
 
-function checkRelations(config: Config, problems: string[]): void {
-  for (const broker of config.sinks.kafka.brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(broker) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(broker)) {
-      problems.push(`sinks.kafka.brokers: expected host:port, got '${broker}'`);
-    }
-  }
+function checkRelations(config: Config, problems: string[], given: ReadonlySet<string>): void {
   if (config.spool.segmentBytes < 4096) problems.push(`spool.segmentBytes: expected at least 4096, got ${config.spool.segmentBytes}`);
   if (config.spool.maxBytes < config.spool.segmentBytes * 2) {
     problems.push(`spool.maxBytes: expected at least twice spool.segmentBytes (${config.spool.segmentBytes * 2}), got ${config.spool.maxBytes}`);
   }
-  for (const name of ['file', 'kafka'] as const) {
-    const sink = config.sinks[name];
-    if (sink.batch.maxRecords < 1) problems.push(`sinks.${name}.batch.maxRecords: expected at least 1`);
-    if (sink.retry.maxMs < sink.retry.initialMs) problems.push(`sinks.${name}.retry.maxMs: expected at least retry.initialMs`);
-    if (sink.retry.factor < 1) problems.push(`sinks.${name}.retry.factor: expected at least 1`);
-  }
-  if (config.sinks.file.maxOpenFiles < 1) problems.push(`sinks.file.maxOpenFiles: expected at least 1, got ${config.sinks.file.maxOpenFiles}`);
   for (const key of ['maxConnections', 'maxPipelinedRequests', 'maxEventsPerRequest', 'maxSinkAckRequests'] as const) {
     if (config.http[key] < 1) problems.push(`http.${key}: expected at least 1`);
   }
@@ -341,9 +351,7 @@ function checkRelations(config: Config, problems: string[]): void {
   }
   checkGanglia(config.ganglia, problems);
   checkAgent(config.agent, problems);
-  if (config.sinks.kafka.enabled && config.sinks.kafka.brokers.length === 0) {
-    problems.push('sinks.kafka.brokers: the Kafka sink is enabled but no broker is given');
-  }
+  checkSinks(config, problems, given);
   checkSecurity(config, problems);
 }
 
@@ -401,16 +409,9 @@ function checkSecurity(config: Config, problems: string[]): void {
   }
   if (rateLimit.maxClients < 1) problems.push('rateLimit.maxClients: expected at least 1');
   if (ops.listen !== '' && !HOST_PORT.test(ops.listen)) problems.push(`ops.listen: expected HOST:PORT (or ''), got '${ops.listen}'`);
-  const kafka = config.sinks.kafka;
-  const kafkaFiles = (['ca', 'cert', 'key', 'passphrase', 'servername'] as const).filter((name) => kafka.tls[name] !== '');
-  if (!kafka.tls.enabled && kafkaFiles.length > 0) problems.push(`sinks.kafka.tls.${kafkaFiles[0]}: set, but sinks.kafka.tls.enabled is false`);
-  if ((kafka.tls.cert === '') !== (kafka.tls.key === '')) problems.push('sinks.kafka.tls.cert, sinks.kafka.tls.key: give both (the client certificate and its private key) or neither');
-  if (kafka.sasl.mechanism !== 'none' && (kafka.sasl.username === '' || kafka.sasl.password === '')) {
-    problems.push(`sinks.kafka.sasl: mechanism '${kafka.sasl.mechanism}' needs sasl.username and sasl.password`);
-  }
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value instanceof Map || isPlain(value)) return 'a mapping';
   return typeof value === 'string' ? `'${value}'` : String(value);

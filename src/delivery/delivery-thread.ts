@@ -146,6 +146,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
     const lastError = this.failure ?? latest?.lastError;
     if (lastError !== undefined) stats.lastError = lastError;
     if (this.oldestPendingTs !== undefined) stats.oldestPendingTs = this.oldestPendingTs;
+    if (latest?.destination !== undefined) stats.destination = latest.destination;
     return stats;
   }
 

@@ -6,8 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, leastSevere } from '../ops/log';
 import { DeadLetterFile } from '../sinks/dead-letter';
 import { Dispatcher } from '../sinks/dispatcher';
-import { createSink, enabledSinks } from '../sinks/registry';
-import { topicFilter } from '../sinks/route';
+import { createSink, enabledSinks, sinkRoute } from '../sinks/registry';
 import type { Sink } from '../sinks/sink';
 import { SpoolReader } from '../spool/reader';
 import { type DeliveryInit, type DeliveryStats, errorInfo, type ToDelivery, type ToIngest } from './protocol';
@@ -47,8 +46,11 @@ export function runDeliveryThread(): void {
   };
 
   // The sink loads and starts while the ingest thread opens the spool.
-  const sink = createSink(init.sink, init.config, logger);
-  const sinkStarted = sink.start();
+  let sink: Sink | undefined;
+  const sinkStarted = createSink(init.sink, init.config, logger).then((made) => {
+    sink = made;
+    return made.start();
+  });
   let opened: (open: Extract<ToDelivery, { type: 'open' }>) => void;
   const open = new Promise<Extract<ToDelivery, { type: 'open' }>>((resolve) => (opened = resolve));
 
@@ -60,7 +62,7 @@ export function runDeliveryThread(): void {
     const sweep = () => void deadLetters.sweep().then(queueStats, (error: unknown) => logger.error('dead_letter.sweep_failed', { error }));
     sweep();
     setInterval(sweep, DEAD_LETTER_SWEEP_MS).unref();
-    dispatcher = new Dispatcher(sink, reader!, delivery, topicFilter(delivery.topics), deadLetters, logger, {
+    dispatcher = new Dispatcher(sink!, reader!, delivery, sinkRoute(delivery), deadLetters, logger, {
       committed: (nextSeq) => post({ type: 'progress', nextSeq, stats: stats() }),
       deadLettered: (seq, cause) => post({ type: 'deadLettered', seq, cause }),
       changed: queueStats,
@@ -74,7 +76,7 @@ export function runDeliveryThread(): void {
     await started.catch(() => undefined);
     await dispatcher?.stop(deadline, () => reader!.nextSeq >= mirror!.committedSeq);
     await reader?.close();
-    await sink.stop().catch(() => undefined);
+    await sink?.stop().catch(() => undefined);
     post({ type: 'stopped', ...(dispatcher === undefined ? {} : { stats: stats() }) });
   };
 

@@ -211,3 +211,16 @@ export function decodeEnvelope(bytes: Buffer, strict = false): Envelope {
   if (sts !== undefined) envelope.sts = sts;
   return envelope;
 }
+
+/**
+ * The topic of an encoded envelope, read from its header without decoding the rest (a sink's router
+ * needs only this to skip what it does not take). Throws EnvelopeDecodeError as decodeEnvelope would.
+ */
+export function peekTopic(bytes: Buffer): string {
+  if (bytes.length < 3 + 16 + 8 + 1) throw new EnvelopeDecodeError(`envelope truncated at byte ${bytes.length}`);
+  if (bytes[0] !== VERSION) throw new EnvelopeDecodeError(`unknown envelope version ${bytes[0]}`);
+  const at = 3 + 16 + 8 + (bytes[2]! & FLAG_STS ? 8 : 0);
+  const length = bytes[at];
+  if (length === undefined || at + 1 + length > bytes.length) throw new EnvelopeDecodeError(`envelope truncated at byte ${at}`);
+  return bytes.toString('latin1', at + 1, at + 1 + length);
+}

@@ -5,7 +5,7 @@
 // a programming error parks nothing, shows the sink down and restarts the loop with backoff. Only
 // then does the sink's cursor move. A slow, dead or buggy sink holds back nobody but itself.
 // The states and the contract are described in README.md beside this file.
-import { decodeEnvelope } from '../envelope/codec-binary';
+import { decodeEnvelope, peekTopic } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { isProgrammingError } from '../errors';
 import { COUNT_BUCKETS, Histogram, type HistogramSnapshot, SECONDS_BUCKETS } from '../ops/histogram';
@@ -41,6 +41,8 @@ export interface DispatcherStats {
   sendSeconds: HistogramSnapshot;
   /** Server time (ms) of the oldest event in hand not yet accepted; absent when none is (lag seconds are measured from it). */
   oldestPendingTs?: number;
+  /** The sink's own numbers (Sink.counters), when it has any. */
+  destination?: Record<string, number>;
 }
 
 /**
@@ -69,7 +71,19 @@ export interface DispatcherListener {
 
 interface Routed {
   seq: number;
+  /** As the sink is given it (renamed, when the sink renames topics). */
   envelope: Envelope;
+  /** As it was spooled: what a dead letter keeps. */
+  original: Envelope;
+}
+
+/** What a sink takes of the spool, and under which topic (src/sinks/route.ts). */
+export interface SinkRoute {
+  topics: TopicFilter;
+  /** The key and header filter, if the sink has one. */
+  filter?: (envelope: Envelope) => boolean;
+  /** The topic the sink is given, if it renames. */
+  rename?: (topic: string) => string;
 }
 
 /** A batch read from the spool and not yet committed: kept across a restart of the loop, so that nothing read is skipped. */
@@ -80,6 +94,7 @@ interface Pending {
 
 export class Dispatcher implements SinkDelivery {
   readonly routes: TopicFilter;
+  private readonly route: SinkRoute;
   private _state: DispatcherStats['state'] = 'idle';
   private readonly counters = { deliveredRecords: 0, deadLetteredRecords: 0, failedSends: 0, undecodableRecords: 0, loopRestarts: 0 };
   private readonly batchRecords = new Histogram(COUNT_BUCKETS);
@@ -98,12 +113,13 @@ export class Dispatcher implements SinkDelivery {
     readonly sink: Sink,
     private readonly reader: SpoolReader,
     private readonly delivery: DeliveryConfig,
-    routes: TopicFilter,
+    route: SinkRoute | TopicFilter,
     private readonly deadLetters: DeadLetterFile,
     private readonly logger: Logger,
     private readonly listener?: DispatcherListener,
   ) {
-    this.routes = routes;
+    this.route = typeof route === 'function' ? { topics: route } : route;
+    this.routes = this.route.topics;
     this.waiters = new DeliveryWaiters(sink.name);
   }
 
@@ -191,6 +207,8 @@ export class Dispatcher implements SinkDelivery {
     if (this.lastError !== undefined) stats.lastError = this.lastError;
     const oldest = this.pending?.routed?.[0]?.envelope.ts;
     if (oldest !== undefined) stats.oldestPendingTs = oldest;
+    const destination = this.sink.counters?.();
+    if (destination !== undefined) stats.destination = destination;
     return stats;
   }
 
@@ -200,7 +218,7 @@ export class Dispatcher implements SinkDelivery {
       if (!this.running) return;
       const pending = this.pending;
       if (pending.records.length > 0) {
-        pending.routed ??= this.route(pending.records);
+        pending.routed ??= this.select(pending.records);
         if (pending.routed.length > 0 && !(await this.deliver(pending.routed))) return; // stopping mid-retry: keep the cursor
         this.reader.commit(pending.records.at(-1)!.seq + 1);
         this.failure = undefined;
@@ -227,11 +245,17 @@ export class Dispatcher implements SinkDelivery {
     return reading;
   }
 
-  private route(records: SpoolRecord[]): Routed[] {
+  /**
+   * The records this sink takes, decoded: the topic is read from the header first (peekTopic), and
+   * only the records whose topic the sink takes are decoded whole.
+   */
+  private select(records: SpoolRecord[]): Routed[] {
+    const { topics, filter, rename } = this.route;
     const routed: Routed[] = [];
     for (const record of records) {
       let envelope: Envelope;
       try {
+        if (!topics(peekTopic(record.payload))) continue;
         envelope = decodeEnvelope(record.payload);
       } catch (error) {
         // The CRC held, so these are the bytes we wrote: a record from an incompatible version.
@@ -240,7 +264,8 @@ export class Dispatcher implements SinkDelivery {
         this.logger.error('dispatcher.undecodable_record', { sink: this.sink.name, seq: record.seq, error });
         continue;
       }
-      if (this.routes(envelope.topic)) routed.push({ seq: record.seq, envelope });
+      if (filter !== undefined && !filter(envelope)) continue;
+      routed.push({ seq: record.seq, envelope: rename === undefined ? envelope : { ...envelope, topic: rename(envelope.topic) }, original: envelope });
     }
     return routed;
   }
@@ -319,7 +344,7 @@ export class Dispatcher implements SinkDelivery {
   private async isolate(batch: Routed[], cause: unknown): Promise<boolean> {
     if (batch.length === 1) {
       const [only] = batch as [Routed];
-      await this.deadLetters.park(only.envelope, { code: (cause as { code?: string }).code ?? 'UNKNOWN', message: (cause as Error).message });
+      await this.deadLetters.park(only.original, { code: (cause as { code?: string }).code ?? 'UNKNOWN', message: (cause as Error).message });
       this.counters.deadLetteredRecords++;
       this.logger.error('sink.dead_lettered', { sink: this.sink.name, id: only.envelope.id, topic: only.envelope.topic, file: this.deadLetters.path, error: cause });
       const reason = { code: (cause as { code?: string }).code, message: (cause as Error).message };

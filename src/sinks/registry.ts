@@ -1,38 +1,39 @@
-// Sinks register here by name; the daemon starts every one its configuration enables. Adding a sink
-// is one entry: its delivery settings (or nothing when disabled) and a factory for the sink itself.
-// The two are apart because they are used on different threads: the ingest thread needs only the
-// names and settings (routes for ack=sink, stats), the sink's delivery thread makes the sink.
+// The sink instances the configuration enables, and how each is made. The two are apart because they
+// are used on different threads: the ingest thread needs only the names and settings (routes for
+// ack=sink, stats), the sink's delivery thread makes the sink. Kinds are listed in kinds.ts.
 import type { Config } from '../config/defaults';
+import { sinkTopics } from '../config/sinks';
 import type { Logger } from '../ops/log';
-import { FileSink } from './file/sink';
-import { KafkaSink } from './kafka/sink';
+import { sinkKind } from './kinds';
+import type { SinkRoute } from './dispatcher';
+import { eventFilter, renamer, topicFilter } from './route';
 import type { DeliveryConfig, Sink } from './sink';
 
 export interface EnabledSink {
   name: string;
+  kind: string;
   delivery: DeliveryConfig;
 }
 
-interface SinkKind {
-  /** The sink's delivery settings when the configuration enables it. */
-  enabled(config: Config): DeliveryConfig | undefined;
-  create(config: Config, logger: Logger): Sink;
-}
-
-const KINDS: Record<string, SinkKind> = {
-  file: { enabled: (config) => (config.sinks.file.enabled ? config.sinks.file : undefined), create: (config, logger) => new FileSink(config.sinks.file, logger) },
-  kafka: { enabled: (config) => (config.sinks.kafka.enabled ? config.sinks.kafka : undefined), create: (config, logger) => new KafkaSink(config.sinks.kafka, logger) },
-};
-
-/** The sinks the configuration enables, by name (each sink's `name` is its key here). */
+/** The enabled sink instances, by name, each with the topics its routes (or its own `topics`) give it. */
 export function enabledSinks(config: Config): EnabledSink[] {
-  return Object.entries(KINDS).flatMap(([name, kind]) => {
-    const delivery = kind.enabled(config);
-    return delivery === undefined ? [] : [{ name, delivery }];
-  });
+  return Object.entries(config.sinks)
+    .filter(([, instance]) => instance.enabled)
+    .map(([name, instance]) => ({ name, kind: instance.kind, delivery: { ...instance, topics: sinkTopics(config, name) } }));
 }
 
-export function createSink(name: string, config: Config, logger: Logger): Sink {
-  if (!Object.hasOwn(KINDS, name)) throw new Error(`no sink named ${name}`);
-  return KINDS[name]!.create(config, logger);
+/** What the sink's dispatcher takes of the spool (route.ts). */
+export function sinkRoute(delivery: DeliveryConfig): SinkRoute {
+  const route: SinkRoute = { topics: topicFilter(delivery.topics) };
+  const filter = delivery.filter && eventFilter(delivery.filter);
+  const rename = delivery.rename === undefined ? undefined : renamer(delivery.rename);
+  if (filter !== undefined) route.filter = filter;
+  if (rename !== undefined) route.rename = rename;
+  return route;
+}
+
+export async function createSink(name: string, config: Config, logger: Logger): Promise<Sink> {
+  const instance = Object.hasOwn(config.sinks, name) ? config.sinks[name] : undefined;
+  if (instance === undefined) throw new Error(`no sink named ${name}`);
+  return sinkKind(instance.kind)!.create(name, instance, logger);
 }

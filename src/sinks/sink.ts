@@ -1,8 +1,8 @@
 // The one interface every sink implements. A sink author writes I/O only: reading the spool,
 // batching, retries, dead letters, cursors, restarts and metrics belong to the Dispatcher
 // (dispatcher.ts). The contract is written out in README.md beside this file.
-import type { BatchConfig, RetryConfig } from '../config/defaults';
 import type { Envelope } from '../envelope/envelope';
+import type { CommonSinkConfig } from './kind';
 
 export type SinkState = 'starting' | 'up' | 'down';
 
@@ -43,11 +43,9 @@ export interface Sink {
   probe?(): Promise<void>;
   stop(): Promise<void>;
   health(): SinkHealth;
+  /** Optional: numbers of the destination's own (ZeroMQ peers, PUB drops), shown in /stats as `destination`. */
+  counters?(): Record<string, number>;
 }
 
-/** The delivery settings every sink has, next to its own ones. */
-export interface DeliveryConfig {
-  topics: string[];
-  batch: BatchConfig;
-  retry: RetryConfig;
-}
+/** The delivery settings every sink has, next to its own ones (`topics`: as the routes give them). */
+export type DeliveryConfig = Pick<CommonSinkConfig, 'topics' | 'batch' | 'retry'> & Partial<Pick<CommonSinkConfig, 'rename' | 'filter'>>;

@@ -3,7 +3,7 @@
 // `<stem>.ndjson.1`, `.2`, … past `rotateBytes`, keeping `keepFiles` of them. A batch is accepted
 // once written and fdatasync'd. At most `maxOpenFiles` files are open at a time (open-files.ts).
 import { access, constants, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
-import type { FileSinkConfig } from '../../config/defaults';
+import type { FileSinkConfig } from './config';
 import { envelopeToJson } from '../../envelope/codec-json';
 import type { Envelope } from '../../envelope/envelope';
 import type { Logger } from '../../ops/log';
@@ -13,13 +13,13 @@ import { migrateLegacyNames, topicFilePath, topicStem } from './names';
 import { type OpenFile, OpenFiles } from './open-files';
 
 export class FileSink implements Sink {
-  readonly name = 'file';
   private readonly files: OpenFiles;
   private lastError: string | undefined;
 
   constructor(
     private readonly config: FileSinkConfig,
     private readonly logger: Logger,
+    readonly name = 'file',
   ) {
     this.files = new OpenFiles(config.maxOpenFiles);
   }

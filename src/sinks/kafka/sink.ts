@@ -33,7 +33,6 @@ CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy } as const;
 
 export class KafkaSink implements Sink {
-  readonly name = 'kafka';
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
   private readonly partitions = new PartitionAssignment();
@@ -42,6 +41,7 @@ export class KafkaSink implements Sink {
   constructor(
     private readonly config: KafkaSinkConfig,
     private readonly logger: Logger,
+    readonly name = 'kafka',
   ) {
     this.kafka = new Kafka({
       clientId: config.clientId,
