@@ -21,6 +21,8 @@ const define = {
 };
 
 await build({
+  // zeromq finds its native addon relative to its own files: left to Node's resolution (loaded only by the ZeroMQ sink and ingest).
+  external: ['zeromq'],
   entryPoints: [new URL('../src/cli/main.ts', import.meta.url).pathname],
   outfile: new URL('../build/sparkngin.cjs', import.meta.url).pathname,
   bundle: true,

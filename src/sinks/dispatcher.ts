@@ -20,6 +20,9 @@ import { DeliveryWaiters } from './waiters';
 /** How often a sink that can probe its destination is asked while a retry waits longer than this. */
 export const PROBE_INTERVAL_MS = 1000;
 
+/** How often a sink's own counters (Sink.counters) are looked at for a change to report. */
+const COUNTERS_INTERVAL_MS = 500;
+
 export interface DispatcherStats {
   sink: string;
   /** `failed`: the delivery loop stopped on an unexpected error and restarts after a backoff. */
@@ -107,6 +110,7 @@ export class Dispatcher implements SinkDelivery {
   private pending: Pending | undefined;
   private readAhead: Promise<SpoolRecord[]> | undefined;
   private readonly abort = new AbortController();
+  private countersTimer: NodeJS.Timeout | undefined;
   private readonly waiters: DeliveryWaiters;
 
   constructor(
@@ -140,6 +144,15 @@ export class Dispatcher implements SinkDelivery {
   start(): void {
     this.running = true;
     this.loop = this.supervise();
+    // A destination's own numbers (subscribers coming and going, say) change between batches too.
+    if (this.sink.counters !== undefined) {
+      let last = '';
+      this.countersTimer = setInterval(() => {
+        const now = JSON.stringify(this.sink.counters!());
+        if (now !== last) this.listener?.changed();
+        last = now;
+      }, COUNTERS_INTERVAL_MS).unref();
+    }
   }
 
   /**
@@ -180,6 +193,7 @@ export class Dispatcher implements SinkDelivery {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.running = false;
+    clearInterval(this.countersTimer);
     this.abort.abort();
     this.reader.interrupt();
     const timeLeft = Math.max(0, deadline - Date.now());
