@@ -5,7 +5,8 @@
 #      bench/setup.sh passes bench/deps/apt.txt) that is not installed yet;
 #   3. Apache Kafka broker jars (one class path per scripts/deps/kafka/<line>/pom.xml) from Maven
 #      Central into ${SPARKNGIN_CACHE:-$HOME/.cache/sparkngin}/kafka/<version>/libs;
-#   4. rcodesign (scripts/deps/rcodesign.sh, crates.io), once, into the same cache.
+#   4. Apache Flume agent jars (scripts/deps/flume/pom.xml) into <cache>/flume/<version>/libs;
+#   5. rcodesign (scripts/deps/rcodesign.sh, crates.io), once, into the same cache.
 # Idempotent and quick when everything is there (no network at all then). One line per step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,11 +93,35 @@ for pom in scripts/deps/kafka/*/pom.xml; do
   say "kafka $version: $(ls "$dest/libs" | wc -l) jars in $dest/libs"
 done
 
-# 4. rcodesign (Mach-O code signing on Linux, for the macOS executables): built once with cargo.
+# 4. The Flume agent's class path from Maven Central (the Flume sink's peer, test/peers/flume.ts).
+pom=scripts/deps/flume/pom.xml
+version=$(sed -n 's:.*<flume.version>\(.*\)</flume.version>.*:\1:p' "$pom" | head -n1)
+dest="$cache/flume/$version"
+stamp=$(sha256sum "$pom" | cut -d' ' -f1)
+if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$stamp" ] && [ -d "$dest/libs" ]; then
+  say "flume $version: cached ($(ls "$dest/libs" | wc -l) jars in $dest/libs)"
+else
+  say "flume $version: fetching the agent's jars from Maven Central"
+  rm -rf "$dest/libs.tmp" "$dest/.complete"
+  mkdir -p "$dest"
+  if ! mvn -B -q -f "$root/$pom" dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$dest/libs.tmp" >"$dest/mvn.log" 2>&1; then
+    cat "$dest/mvn.log" >&2
+    echo "install-deps: mvn failed for $pom" >&2
+    exit 1
+  fi
+  ls "$dest/libs.tmp"/flume-ng-core-"$version".jar >/dev/null
+  rm -rf "$dest/libs" "$root/$(dirname "$pom")/target"
+  mv "$dest/libs.tmp" "$dest/libs"
+  echo "$stamp" >"$dest/.complete"
+  say "flume $version: $(ls "$dest/libs" | wc -l) jars in $dest/libs"
+fi
+
+# 5. rcodesign (Mach-O code signing on Linux, for the macOS executables): built once with cargo.
 rcodesign=$(bash scripts/deps/rcodesign.sh)
 say "rcodesign: $rcodesign"
 
-# 5. Class-data-sharing archives: one training run per Kafka version (format + start + a few
+# 6. Class-data-sharing archives: one training run per Kafka version (format + start + a few
 #    requests through kcat + stop) records the classes the JVM loads; the test peers pass them to
 #    java (-XX:SharedArchiveFile) and a broker then answers in about half the time. Tied to the jars
 #    and to the JDK build: either changing makes a new training run. Optional: on failure, the tests

@@ -1,0 +1,149 @@
+// A real Apache Flume agent for tests (org.apache.flume:flume-ng-node from Maven Central, cached by
+// scripts/install-deps.sh from scripts/deps/flume/pom.xml): an HTTP source (JSONHandler) and an Avro
+// source on free loopback ports, a file channel, and a file_roll sink that writes every event it
+// takes as `{headers} body` lines (the header_and_text serializer) to one file that never rolls.
+//
+//   const flume = await startFlume();
+//   ... flume.httpUrl, flume.avroPort ...
+//   await flume.events()                         // what the file_roll sink wrote so far
+//   await flume.stop(); await flume.start();     // an outage; the channel's files survive it
+//   await flume.close();
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { until } from '../wait';
+import { guardProcess } from './guard';
+import { freePort } from './ports';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** One line of the file_roll sink: the event's headers and its body. */
+export interface FlumeEvent {
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface Flume {
+  httpUrl: string;
+  avroPort: number;
+  /** The class path of the agent (for Flume's own avro-client, say). */
+  classPath: string;
+  events(): Promise<FlumeEvent[]>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The cached jars of the version scripts/deps/flume/pom.xml names. */
+export function flumeLibs(): string {
+  const pom = readFileSync(join(ROOT, 'scripts/deps/flume/pom.xml'), 'utf8');
+  const version = /<flume\.version>([^<]+)<\/flume\.version>/.exec(pom)![1]!;
+  const libs = join(process.env.SPARKNGIN_CACHE ?? join(homedir(), '.cache', 'sparkngin'), 'flume', version, 'libs');
+  if (!existsSync(libs)) throw new Error(`no Flume jars in ${libs}: run scripts/install-deps.sh`);
+  return libs;
+}
+
+/** `{a=1, b=x y} body` → headers and body (header values hold no ', ' or '}' in these tests). */
+function parseLine(line: string): FlumeEvent {
+  const end = line.indexOf('} ');
+  const headers: Record<string, string> = {};
+  for (const pair of line.slice(1, end).split(', ')) {
+    const at = pair.indexOf('=');
+    if (at > 0) headers[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return { headers, body: line.slice(end + 2) };
+}
+
+export async function startFlume(): Promise<Flume> {
+  const libs = flumeLibs();
+  const dir = await mkdtemp(join(tmpdir(), 'sparkngin-flume-'));
+  const out = join(dir, 'out');
+  await mkdir(out);
+  const httpPort = await freePort();
+  const avroPort = await freePort();
+  const conf = join(dir, 'agent.properties');
+  await writeFile(
+    conf,
+    [
+      'a1.sources = http avro',
+      'a1.channels = c1',
+      'a1.sinks = roll',
+      'a1.sources.http.type = http',
+      'a1.sources.http.bind = 127.0.0.1',
+      `a1.sources.http.port = ${httpPort}`,
+      'a1.sources.http.handler = org.apache.flume.source.http.JSONHandler',
+      'a1.sources.http.channels = c1',
+      'a1.sources.avro.type = avro',
+      'a1.sources.avro.bind = 127.0.0.1',
+      `a1.sources.avro.port = ${avroPort}`,
+      'a1.sources.avro.channels = c1',
+      'a1.channels.c1.type = file',
+      `a1.channels.c1.checkpointDir = ${join(dir, 'checkpoint')}`,
+      `a1.channels.c1.dataDirs = ${join(dir, 'data')}`,
+      'a1.sinks.roll.type = file_roll',
+      `a1.sinks.roll.sink.directory = ${out}`,
+      'a1.sinks.roll.sink.rollInterval = 0',
+      'a1.sinks.roll.sink.serializer = header_and_text',
+      'a1.sinks.roll.batchSize = 1000',
+      'a1.sinks.roll.channel = c1',
+      '',
+    ].join('\n'),
+  );
+  const classPath = `${resolve(libs)}/*`;
+  let child: ChildProcess | undefined;
+  let output = '';
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+
+  const start = async () => {
+    const proc = spawn(
+      'java',
+      ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classPath, 'org.apache.flume.node.Application', '-n', 'a1', '-f', conf],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
+    );
+    child = proc;
+    proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const guard = guardProcess(proc, dir);
+    proc.once('exit', () => guard.release());
+    // Up once the HTTP source answers (a GET is refused with 405, but answered).
+    await until(async () => {
+      if (proc.exitCode !== null) throw new Error(`the Flume agent exited (${proc.exitCode}): ${output}`);
+      return fetch(httpUrl).then(
+        () => true,
+        () => false,
+      );
+    }, 'the Flume agent answers', 90_000);
+  };
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null) return;
+    const exited = new Promise((done) => proc.once('exit', done));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return {
+    httpUrl,
+    avroPort,
+    classPath,
+    async events() {
+      const files = await readdir(out);
+      const texts = await Promise.all(files.sort().map((file) => readFile(join(out, file), 'utf8')));
+      return texts
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map(parseLine);
+    },
+    stop,
+    start,
+    async close() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
