@@ -99,6 +99,12 @@ const DEFINITIONS: readonly MetricDefinition[] = [
   metric('sparkngin_sink_cursor_save_failures_total', 'counter', 'events', 'sinks[sink].cursorSaveFailures', 'Failed writes of the sink\'s cursor file (a restart then redelivers from the last one saved).'),
   metric('sparkngin_dead_letter_bytes', 'gauge', 'bytes', 'sinks[sink].deadLetterBytes', 'Bytes of the sink\'s dead-letter files (deadLetter.maxBytes bounds them).'),
   metric('sparkngin_dead_letter_dropped_records_total', 'counter', 'records', 'sinks[sink].deadLetterDroppedRecords', 'Dead letters deleted by deadLetter.maxBytes or deadLetter.maxAgeSeconds (each deletion logged as dead_letter.dropped).'),
+  // A destination's own numbers (Sink.counters), under sinks[].destination
+  metric('sparkngin_sink_peers', 'gauge', 'connections', 'sinks[sink].destination.peers', 'Peers connected to a ZeroMQ sink\'s socket (PULL workers, subscribers).', 'the sink is a ZeroMQ one'),
+  metric('sparkngin_sink_subscriptions', 'gauge', 'connections', 'sinks[sink].destination.subscriptions', 'Subscriptions a ZeroMQ PUB sink holds (each subscriber\'s prefixes).', 'the sink is a ZeroMQ PUB'),
+  metric('sparkngin_sink_dropped_messages_total', 'counter', 'events', 'sinks[sink].destination.droppedMessages', 'Messages a ZeroMQ PUB sink dropped because a subscriber\'s queue was at its high-water mark (by design: a tap never holds delivery back).', 'the sink is a ZeroMQ PUB'),
+  metric('sparkngin_sink_connections_total', 'counter', 'connections', 'sinks[sink].destination.connections', 'Connections a syslog sink made to its server (TCP or TLS): more than one means it reconnected.', 'the sink is a syslog one'),
+  metric('sparkngin_sink_resend_window_bytes', 'gauge', 'bytes', 'sinks[sink].destination.resendWindowBytes', 'Bytes of the latest syslog messages kept to send again after a broken connection (at most resendBytes).', 'the sink is a syslog one'),
   metric('sparkngin_sink_batch_records', 'histogram', 'records', 'sinks[sink].batchRecords', 'Records per send the sink accepted.'),
   metric('sparkngin_sink_send_duration_seconds', 'histogram', 'seconds', 'sinks[sink].sendSeconds', 'Duration of the sends the sink accepted.'),
   // The heartbeat
@@ -194,6 +200,9 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('dispatcher.undecodable_record', 'error', 'A record could not be decoded (incompatible version); skipped.', 'sparkngin_sink_undecodable_records_total'),
   event('file_sink.legacy_name_migrated', 'info', 'A file an earlier version named differently was renamed.'),
   event('file_sink.legacy_name_kept', 'error', 'A file an earlier version named differently could not be renamed.'),
+  event('syslog.resending', 'info', 'A syslog sink connected again and sends the latest messages again first (those the broken connection may have lost).', 'sparkngin_sink_connections_total'),
+  event('zeromq.subscriptions_unread', 'warn', 'A ZeroMQ PUB sink could no longer read subscriptions (its socket failed).'),
+  event('flume.send_failed', 'debug', 'A batch to Flume failed (the dispatcher retries it; sink.send_failed says so at warn).', 'sparkngin_sink_failed_sends_total'),
   event('kafkajs', 'debug', 'A line of the Kafka client library, at debug.'),
   event('kafka.unacknowledged', 'error', 'The broker answered a produce request without acknowledging every partition sent (a client bug caught before it lost anything); the batch is sent again.', 'sparkngin_sink_failed_sends_total'),
   // The heartbeat
