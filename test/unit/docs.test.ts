@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderConfig } from '../../packaging/render';
 import { leafKeys, loadConfig } from '../../src/config/load';
+import { documentedKey, SHARED_SINK_KEYS, SINK_KINDS } from '../../src/sinks/kinds';
 import { tempDir } from './spool-helpers';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,13 +43,31 @@ afterAll(async () => {
 describe('documented defaults', () => {
   it('the man page gives a default for every setting, and it is the real one', () => {
     const documented = manDefaults();
-    expect(leafKeys().filter((key) => !documented.has(key)), 'settings without "(default …)" in man/sparkngin.8.md').toEqual([]);
-    const wrong = [...documented]
-      .filter(([key]) => key !== 'host')
-      .map(([key, text]) => ({ key, documented: text, effective: valueAt(loadConfig({ overrides: new Map([[key, text]]) }), key), real: valueAt(DEFAULTS, key) }))
+    expect(leafKeys().filter((key) => !documented.has(documentedKey(key))), 'settings without "(default …)" in man/sparkngin.8.md').toEqual([]);
+    // A setting every sink kind shares is given once as sinks.NAME.<key>: its default must be every kind's.
+    const keys = leafKeys().filter((key) => key !== 'host');
+    const wrong = keys
+      .filter((key) => documented.has(documentedKey(key)))
+      .map((key) => {
+        const text = documented.get(documentedKey(key))!;
+        return { key, documented: text, effective: valueAt(loadConfig({ overrides: new Map([[key, text]]) }), key), real: valueAt(DEFAULTS, key) };
+      })
       .filter(({ effective, real }) => JSON.stringify(effective) !== JSON.stringify(real));
     expect(wrong, 'man/sparkngin.8.md states a default the code does not have').toEqual([]);
+    expect([...documented.keys()].filter((key) => !key.startsWith('sinks.NAME.') && key !== 'host' && !keys.includes(key)), 'man/sparkngin.8.md documents settings that do not exist').toEqual([]);
     expect(documented.get('host')).toBe(DEFAULTS.host);
+  });
+
+  it('documents every sink kind: each setting of its schema, the shared ones once for all kinds', () => {
+    const documented = manDefaults();
+    for (const kind of SINK_KINDS) {
+      const schema = leafKeys(kind.defaults() as unknown as Record<string, unknown>, `sinks.${kind.kind}.`, { sinks: { [kind.kind]: { kind: kind.kind } } });
+      expect(schema.filter((key) => !documented.has(documentedKey(key))), `sinks of kind ${kind.kind} without "(default …)" in man/sparkngin.8.md`).toEqual([]);
+    }
+    for (const key of SHARED_SINK_KEYS) {
+      const defaults = SINK_KINDS.map((kind) => JSON.stringify(valueAt(kind.defaults(), key)));
+      expect(new Set(defaults).size, `sinks.NAME.${key} is documented once, so every kind must have the same default`).toBe(1);
+    }
   });
 
   it('the shipped config template, every commented setting turned on, is exactly the defaults', async () => {
