@@ -4,7 +4,7 @@
 //   - absolute paths (the data dir, spool and dead-letter files, which reveal the layout of the
 //     machine) are cut out of what the operations endpoints send over the network: a path under the
 //     data dir becomes `<dataDir>/…`, any other keeps only its file name.
-import { type Config, RECORD_LIST_KEYS, SECRET_KEYS } from '../config/defaults';
+import { type Config, RECORD_LIST_KEYS, SECRET_KEYS, sinkRuleKey } from '../config/defaults';
 
 export const REDACTED = '(redacted)';
 
@@ -26,7 +26,8 @@ export function redactConfig(config: Config): Plain {
         const path = prefix + key;
         const schema = Object.hasOwn(RECORD_LIST_KEYS, path) ? RECORD_LIST_KEYS[path] : undefined;
         if (schema?.sha256 !== undefined && Array.isArray(value)) return [key, value.map((record: Plain) => ({ ...record, sha256: REDACTED }))];
-        if (SECRET_KEYS.has(path)) return [key, value === '' ? '' : REDACTED];
+        // A named sink instance's key is its kind's (sinks.analytics.sasl.password is sinks.kafka.sasl.password).
+        if (SECRET_KEYS.has(sinkRuleKey(path, config.sinks))) return [key, value === '' ? '' : REDACTED];
         return [key, isPlain(value) ? walk(value, `${path}.`) : value];
       }),
     );
