@@ -7,6 +7,8 @@ import { SinkError } from '../../src/errors';
 import { silentLogger } from '../../src/ops/log';
 import { DeadLetterFile } from '../../src/sinks/dead-letter';
 import { Dispatcher } from '../../src/sinks/dispatcher';
+import type { SinkFilterConfig } from '../../src/sinks/kind';
+import { sinkRoute } from '../../src/sinks/registry';
 import { topicFilter } from '../../src/sinks/route';
 import type { FailureClass, Sink, SinkHealth } from '../../src/sinks/sink';
 import type { Spool } from '../../src/spool/spool';
@@ -80,13 +82,18 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup<S extends ScriptedSink = ScriptedSink>(patterns = ['*'], options: { sink?: S; retry?: { initialMs: number; maxMs: number; factor: number; jitter: number } } = {}) {
+async function setup<S extends ScriptedSink = ScriptedSink>(
+  patterns = ['*'],
+  options: { sink?: S; retry?: { initialMs: number; maxMs: number; factor: number; jitter: number }; rename?: string; filter?: SinkFilterConfig } = {},
+) {
   const temp = await tempDir();
   const spool: Spool = await openSpool(temp.dir);
   const sink = options.sink ?? (new ScriptedSink() as S);
   const deadLetters = new DeadLetterFile(join(temp.dir, 'dead-letter'), sink.name);
   const retry = options.retry ?? { initialMs: 5, maxMs: 20, factor: 2, jitter: 0.2 };
-  const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), { topics: patterns, batch: { maxRecords: 100, maxBytes: 1 << 20 }, retry }, topicFilter(patterns), deadLetters, silentLogger);
+  const delivery = { topics: patterns, batch: { maxRecords: 100, maxBytes: 1 << 20 }, retry, ...(options.rename === undefined ? {} : { rename: options.rename }), ...(options.filter === undefined ? {} : { filter: options.filter }) };
+  const route = options.rename === undefined && options.filter === undefined ? topicFilter(patterns) : sinkRoute(delivery);
+  const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), delivery, route, deadLetters, silentLogger);
   dispatcher.start();
   cleanups.push(async () => {
     await dispatcher.stop(Date.now(), () => true);
@@ -128,6 +135,27 @@ describe('dispatcher', () => {
     expect(parked[0].event.data).toBe('poison');
     expect(parked[0].reason).toMatch(/too large/);
     expect(dispatcher.stats().deadLetteredRecords).toBe(1);
+  });
+
+  it('gives the sink renamed topics and only the events its key and header filter pass; a dead letter keeps the spooled topic', async () => {
+    const filter: SinkFilterConfig = { keys: ['user-*'], headers: Object.assign(Object.create(null), { env: 'prod*' }) };
+    const { sink, dispatcher, deadLetters, append } = await setup(['web.*'], { rename: 'prod.{topic}', filter });
+    sink.refuse.add('poison');
+    const keyed = (topic: string, text: string, key: string | undefined, env: string | undefined): Envelope => ({ ...event(topic, text), ...(key === undefined ? {} : { key }), headers: env === undefined ? {} : { env } });
+    const { firstSeq, lastSeq } = await append([
+      keyed('web.a', 'pass', 'user-1', 'prod-eu'),
+      keyed('web.a', 'no key', undefined, 'prod'),
+      keyed('web.a', 'other key', 'admin', 'prod'),
+      keyed('web.a', 'no header', 'user-2', undefined),
+      keyed('web.a', 'other header', 'user-3', 'test'),
+      keyed('db.a', 'other topic', 'user-4', 'prod'),
+      keyed('web.b', 'poison', 'user-5', 'prod'),
+    ]);
+    await expect(dispatcher.whenDelivered(firstSeq, lastSeq)).rejects.toThrow(/refused an event for good/);
+    await until(() => dispatcher.stats().nextSeq === 7);
+    expect(sink.received.map((e) => [e.topic, e.data.toString()])).toEqual([['prod.web.a', 'pass']]);
+    const parked = JSON.parse((await readFile(deadLetters.path, 'utf8')).trim());
+    expect([parked.event.topic, parked.event.data]).toEqual(['web.b', 'poison']);
   });
 
   it('sends only the topics routed to it, and still moves past the others', async () => {

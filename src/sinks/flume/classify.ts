@@ -15,6 +15,25 @@ export class FlumeHttpError extends SparknginError {
   }
 }
 
+/**
+ * The agent could not be reached (refused, reset, timed out). fetch reports that as a TypeError
+ * ("fetch failed"), which would read as a programming error: the sink gives this instead, keeping
+ * only the network error under it.
+ */
+export class FlumeUnreachableError extends SparknginError {
+  constructor(cause: unknown) {
+    const code = (cause as { code?: string }).code;
+    super('FLUME_UNREACHABLE', `the Flume agent cannot be reached${code === undefined ? `: ${(cause as Error).message}` : ` (${code})`}`, { cause, retriable: true });
+  }
+}
+
+/** fetch's own failure (a TypeError "fetch failed" around the network error) as what it is. */
+export function fetchFailure(error: unknown): unknown {
+  if (error instanceof TypeError && error.message === 'fetch failed') return new FlumeUnreachableError(error.cause ?? new Error('fetch failed'));
+  if (error instanceof DOMException && error.name === 'TimeoutError') return new FlumeUnreachableError(error);
+  return error;
+}
+
 const REFUSED_FOR_GOOD = new Set([400, 413]);
 
 export function classifyFlumeError(error: unknown): FailureClass {

@@ -11,7 +11,7 @@ import type { Envelope } from '../../envelope/envelope';
 import { SinkError } from '../../errors';
 import type { Logger } from '../../ops/log';
 import type { FailureClass, Sink, SinkHealth } from '../sink';
-import { classifyFlumeError, FlumeHttpError } from './classify';
+import { classifyFlumeError, fetchFailure, FlumeHttpError } from './classify';
 import type { FlumeSinkConfig } from './config';
 
 export const FLUME_HEADER = { id: 'sparkngin.id', encoding: 'sparkngin.encoding', topic: 'topic', key: 'key', host: 'host', timestamp: 'timestamp' } as const;
@@ -48,11 +48,12 @@ export class FlumeSink implements Sink {
       const text = await answer.text();
       if (answer.status !== 200) throw new FlumeHttpError(answer.status, text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200));
       this.healthState = { state: 'up' };
-    } catch (error) {
+    } catch (thrown) {
+      const error = fetchFailure(thrown);
       const refused = classifyFlumeError(error) === 'permanent';
       this.healthState = refused ? { state: 'up' } : { state: 'down', detail: (error as Error).message };
       if (!refused) this.logger.debug('flume.send_failed', { sink: this.name, error });
-      throw new SinkError(this.name, `${this.config.endpoint}: ${describe(error)}`, { cause: error });
+      throw new SinkError(this.name, `${this.config.endpoint}: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -62,8 +63,12 @@ export class FlumeSink implements Sink {
 
   /** The agent answers HTTP at all (any status): worth sending again. */
   async probe(): Promise<void> {
-    const answer = await fetch(this.config.endpoint, { method: 'GET', signal: AbortSignal.timeout(2_000) });
-    await answer.arrayBuffer();
+    try {
+      const answer = await fetch(this.config.endpoint, { method: 'GET', signal: AbortSignal.timeout(2_000) });
+      await answer.arrayBuffer();
+    } catch (error) {
+      throw fetchFailure(error);
+    }
   }
 
   async stop(): Promise<void> {}
@@ -71,10 +76,4 @@ export class FlumeSink implements Sink {
   health(): SinkHealth {
     return this.healthState;
   }
-}
-
-/** fetch's "fetch failed" says little: its cause (ECONNREFUSED …) says what happened. */
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
 }
