@@ -20,9 +20,18 @@ const define = {
   SPARKNGIN_COMMIT: JSON.stringify(commit),
 };
 
+// zeromq's JavaScript is bundled; its addon is found by src/zeromq/load-addon.ts instead of the
+// package's own loader, which looks beside the package's files (the single executable has none).
+const zeromqAddon = {
+  name: 'zeromq-addon',
+  setup(build) {
+    const loader = new URL('../src/zeromq/load-addon.ts', import.meta.url).pathname;
+    build.onResolve({ filter: /^\.\/load-addon$/ }, (args) => (/[\\/]zeromq[\\/]lib$/.test(args.resolveDir) ? { path: loader } : undefined));
+  },
+};
+
 await build({
-  // zeromq finds its native addon relative to its own files: left to Node's resolution (loaded only by the ZeroMQ sink and ingest).
-  external: ['zeromq'],
+  plugins: [zeromqAddon],
   entryPoints: [new URL('../src/cli/main.ts', import.meta.url).pathname],
   outfile: new URL('../build/sparkngin.cjs', import.meta.url).pathname,
   bundle: true,

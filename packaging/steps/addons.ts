@@ -1,9 +1,9 @@
 // Step 3, addons: the native addons each target's executable loads from
-// <dir of the executable>/../lib/sparkngin/ (a SEA cannot hold a .node file), into
-// dist/lib/<target>/. Today: the ZeroMQ addon, zeromq's own prebuilt N-API build (one build serves
-// every Node version from 12 on, so the pinned Node 22 loads the build made with Node 20's headers).
-// Only the darwin rows exist yet: the Linux packages take theirs when the ZeroMQ sink lands
-// (issue 11: a row per Linux target here and 'linux' in `os`).
+// <dir of the executable>/../lib/sparkngin/ (a SEA cannot hold a .node file; src/zeromq/load-addon.ts
+// loads it), into dist/lib/<target>/. Today: the ZeroMQ addon, zeromq's own prebuilt N-API build
+// (one build serves every Node version from 12 on). Linux takes the glibc build made for Node 22's
+// ABI (127): it needs GLIBC_2.25 and GLIBCXX_3.4.22 at most, under EL 8's 2.28 and 3.4.25 (the
+// other glibc builds in the package need 2.38), and links libzmq in.
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,8 @@ import type { Step } from './step';
 
 /** The addon files of a target: name in lib/sparkngin/ → path inside the zeromq npm package. */
 const ADDONS: Partial<Record<Target['name'], Record<string, string>>> = {
+  'linux-x64': { 'zeromq.node': 'build/linux/x64/node/glibc-127-Release/addon.node' },
+  'linux-arm64': { 'zeromq.node': 'build/linux/arm64/node/glibc-127-Release/addon.node' },
   'darwin-x64': { 'zeromq.node': 'build/darwin/x64/node/libc-115-Release/addon.node' },
   'darwin-arm64': { 'zeromq.node': 'build/darwin/arm64/node/libc-115-Release/addon.node' },
 };
@@ -26,7 +28,7 @@ export class NoAddonsError extends Error {
 export const addons: Step = {
   name: 'addons',
   produces: 'dist/lib/<target>/*.node',
-  os: ['darwin'],
+  os: ['linux', 'darwin'],
   run(ctx) {
     const zeromq = dirname(createRequire(join(ctx.root, 'package.json')).resolve('zeromq/package.json'));
     for (const target of ctx.targets) {

@@ -18,7 +18,7 @@ import { tarball } from './tarball';
 export const STEPS: readonly Step[] = [
   bundle, // src/ → build/sparkngin.cjs
   binary, // + pinned Node per target → dist/bin/sparkngin-<target>  (linux, darwin)
-  addons, // zeromq's prebuilt addons → dist/lib/<target>/  (darwin)
+  addons, // zeromq's prebuilt addons → dist/lib/<target>/  (linux, darwin)
   codesign, // ad-hoc signatures on the darwin executables and addons  (darwin)
   man, // man/sparkngin.8.md → dist/man/sparkngin.8
   tarball, // binary + man + config + unit + install.sh → dist/*.tar.gz  (linux)

@@ -2,7 +2,7 @@
 // untarred: bin/sparkngin, lib/sparkngin/ (native addons live beside the executable: a SEA cannot
 // hold them; the rule is <dir of executable>/../lib/sparkngin, the same in the RPM), etc/, man/,
 // systemd/, nagios/ (object definitions for `sparkngin check`), install.sh. The RPM and .deb are built from this tarball, so all three carry the same files.
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Context, names } from '../context';
 import { inParallel, run, runAsync } from '../exec';
@@ -46,6 +46,7 @@ function stageTree(ctx: Context, target: Target, top: string): void {
   const put = stager(top);
   put('bin/sparkngin', 0o755, { file: names.binary(ctx, target) });
   mkdirSync(join(top, 'lib/sparkngin'), { recursive: true });
+  for (const addon of readdirSync(names.addons(ctx, target))) put(`lib/sparkngin/${addon}`, 0o755, { file: join(names.addons(ctx, target), addon) });
   put('etc/sparkngin.yaml', 0o644, defaultConfig(ctx.root, 'tarball'));
   put('man/man8/sparkngin.8', 0o644, { file: names.manPage(ctx) });
   put('systemd/sparkngin.service', 0o644, systemdUnit(ctx.root, '/usr/local/bin', '/etc/sparkngin'));

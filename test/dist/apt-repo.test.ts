@@ -12,6 +12,7 @@ import { buildDeb, debFileName } from '../../packaging/steps/deb';
 import { renderConfig } from '../../packaging/render';
 import { targetByName } from '../../packaging/targets';
 import { DIST_TIMEOUT_MS, ensureDist, ok, ROOT, sh, tempDir } from './helpers';
+import { zeromqRoundTrip } from './zeromq-round-trip';
 
 const X64 = targetByName('linux-x64');
 let ctx: Context;
@@ -83,6 +84,8 @@ describe('apt repository', () => {
     const config = statSync(join(root.dir, 'etc/sparkngin/sparkngin.yaml'));
     expect([config.uid, config.gid, config.mode & 0o777]).toEqual([0, gid, 0o640]);
     expect(done(root.chroot('/usr/bin/sparkngin', 'config', 'check', '/etc/sparkngin/sparkngin.yaml'))).toContain('OK');
+    // The installed executable (run from the host, on the root's files) loads the installed ZeroMQ addon.
+    await zeromqRoundTrip(join(root.dir, 'usr/bin/sparkngin'));
     // Enabled the Debian way (a symlink; nothing starts in a chroot).
     expect(lstatSync(join(root.dir, 'etc/systemd/system/multi-user.target.wants/sparkngin.service')).isSymbolicLink()).toBe(true);
 

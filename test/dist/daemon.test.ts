@@ -14,6 +14,7 @@ import { consumeAll } from '../peers/consume';
 import { type KafkaPeer, startKafka } from '../peers/kafka';
 import { freePort } from '../peers/ports';
 import { DIST_TIMEOUT_MS, ensureDist, ok, tempDir } from './helpers';
+import { zeromqRoundTrip } from './zeromq-round-trip';
 
 let ctx: Context;
 let kafka: KafkaPeer | undefined;
@@ -42,6 +43,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 }
 
 describe('the built executable as a daemon', () => {
+  it('loads the ZeroMQ addon from the untarred tarball’s lib/sparkngin/ and delivers to PULL and SUB peers', async () => {
+    const dir = tempDir('untar-zeromq');
+    ok('tar', ['-xzf', tarballPath(ctx, targetByName('linux-x64')), '-C', dir]);
+    await zeromqRoundTrip(join(dir, tarballBase(ctx, targetByName('linux-x64')), 'bin/sparkngin'));
+  }, 60_000);
+
   it('runs from an untarred tarball with no install: serves, writes under ./data, stops on SIGTERM', async () => {
     const dir = tempDir('untar-run');
     ok('tar', ['-xzf', tarballPath(ctx, targetByName('linux-x64')), '-C', dir]);

@@ -41,6 +41,7 @@ describe('rpm', () => {
         '/etc/sparkngin/sparkngin.yaml',
         '/usr/bin/sparkngin',
         '/usr/lib/sparkngin',
+        '/usr/lib/sparkngin/zeromq.node',
         '/usr/lib/systemd/system/sparkngin.service',
         '/usr/lib/sysusers.d/sparkngin.conf',
         '/usr/share/doc/sparkngin',

@@ -24,11 +24,12 @@ describe('tarball', () => {
     const entries = listing.map((line) => line.split(/\s+/).pop()!.replace(/\/$/, '')).sort();
     const base = tarballBase(ctx, targetByName('linux-x64'));
     expect(entries).toEqual(
-      ['', '/GUIDE.md', '/LICENSE', '/README', '/bin', '/bin/sparkngin', '/etc', '/etc/sparkngin.yaml', '/install.sh', '/lib', '/lib/sparkngin', '/man', '/man/man8', '/man/man8/sparkngin.8', '/nagios', '/nagios/sparkngin.cfg', '/systemd', '/systemd/sparkngin.service'].map((e) => base + e),
+      ['', '/GUIDE.md', '/LICENSE', '/README', '/bin', '/bin/sparkngin', '/etc', '/etc/sparkngin.yaml', '/install.sh', '/lib', '/lib/sparkngin', '/lib/sparkngin/zeromq.node', '/man', '/man/man8', '/man/man8/sparkngin.8', '/nagios', '/nagios/sparkngin.cfg', '/systemd', '/systemd/sparkngin.service'].map((e) => base + e),
     );
     expect(listing.every((line) => line.includes(' 0/0 '))).toBe(true);
     expect(listing.find((line) => line.endsWith('/bin/sparkngin'))).toMatch(/^-rwxr-xr-x/);
     expect(listing.find((line) => line.endsWith('/install.sh'))).toMatch(/^-rwxr-xr-x/);
+    expect(listing.find((line) => line.endsWith('/lib/sparkngin/zeromq.node'))).toMatch(/^-rwxr-xr-x/);
   });
 
   it('runs where it is untarred: version, config check of its own config, man page', () => {

@@ -19,6 +19,7 @@ import { renderConfig } from '../../packaging/render';
 import { targetByName } from '../../packaging/targets';
 import { freePort } from '../peers/ports';
 import { DIST_TIMEOUT_MS, elRpmEnv, ensureDist, ok, ROOT, sh, tempDir } from './helpers';
+import { zeromqRoundTrip } from './zeromq-round-trip';
 
 const X64 = targetByName('linux-x64');
 let ctx: Context;
@@ -155,6 +156,8 @@ describe('yum repository', () => {
       daemon.kill('SIGTERM');
     }
     expect(await new Promise((resolve) => daemon.once('exit', resolve))).toBe(0);
+    // The installed executable loads the installed ZeroMQ addon (/usr/lib/sparkngin/zeromq.node).
+    await zeromqRoundTrip(join(root.dir, 'usr/bin/sparkngin'));
 
     // The admin edits the config; release 2 ships a changed default.
     const edited = root.read('etc/sparkngin/sparkngin.yaml').replace('host: 127.0.0.1', 'host: 0.0.0.0');
