@@ -47,7 +47,10 @@ export class ZeromqSink implements Sink {
   async start(): Promise<void> {
     const zmq = await import('zeromq');
     const { config } = this;
-    const options = { sendHighWaterMark: config.sendHighWaterMark, linger: 2_000 };
+    // immediate: messages are queued only for peers whose connection is complete. Without it a
+    // connecting socket queues up to the high-water mark for a peer that is not there yet, and the
+    // sink would count those as delivered though they go nowhere if the process stops first.
+    const options = { sendHighWaterMark: config.sendHighWaterMark, linger: 2_000, immediate: true };
     const socket = config.socket === 'push' ? new zmq.Push({ ...options, sendTimeout: config.sendTimeoutMs }) : new zmq.XPublisher({ ...options, noDrop: true, sendTimeout: 0 });
     socket.events.on('accept', () => this.peers++);
     socket.events.on('connect', () => this.peers++);
