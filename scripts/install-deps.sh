@@ -63,45 +63,20 @@ else
   say "apt: installed ${#missing[@]} packages"
 fi
 
-# 3. Kafka broker class paths from Maven Central.
+# 3. and 4.: class paths from Maven Central. maven_jars NAME VERSION POM JAR: the runtime
+#    dependencies of POM into <cache>/NAME/VERSION/libs, fetched again only when POM changes (its hash
+#    is the marker), JAR being one that must be among them.
 command -v java >/dev/null || { echo "install-deps: java not found" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "install-deps: mvn not found" >&2; exit 1; }
-for pom in scripts/deps/kafka/*/pom.xml; do
-  [ -e "$pom" ] || continue
-  version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom" | head -n1)
-  [ -n "$version" ] || { echo "install-deps: no <kafka.version> in $pom" >&2; exit 1; }
-  dest="$cache/kafka/$version"
-  marker="$dest/.complete"
+maven_jars() {
+  local name=$1 version=$2 pom=$3 jar=$4
+  local dest="$cache/$name/$version" stamp
   stamp=$(sha256sum "$pom" | cut -d' ' -f1)
-  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$stamp" ] && [ -d "$dest/libs" ]; then
-    say "kafka $version: cached ($(ls "$dest/libs" | wc -l) jars in $dest/libs)"
-    continue
+  if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$stamp" ] && [ -d "$dest/libs" ]; then
+    say "$name $version: cached ($(ls "$dest/libs" | wc -l) jars in $dest/libs)"
+    return
   fi
-  say "kafka $version: fetching the broker jars from Maven Central"
-  rm -rf "$dest/libs.tmp" "$marker"
-  mkdir -p "$dest"
-  if ! mvn -B -q -f "$root/$pom" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$dest/libs.tmp" >"$dest/mvn.log" 2>&1; then
-    cat "$dest/mvn.log" >&2
-    echo "install-deps: mvn failed for $pom" >&2
-    exit 1
-  fi
-  ls "$dest/libs.tmp"/kafka_2.13-"$version".jar >/dev/null
-  rm -rf "$dest/libs" "$root/$(dirname "$pom")/target"
-  mv "$dest/libs.tmp" "$dest/libs"
-  echo "$stamp" >"$marker"
-  say "kafka $version: $(ls "$dest/libs" | wc -l) jars in $dest/libs"
-done
-
-# 4. The Flume agent's class path from Maven Central (the Flume sink's peer, test/peers/flume.ts).
-pom=scripts/deps/flume/pom.xml
-version=$(sed -n 's:.*<flume.version>\(.*\)</flume.version>.*:\1:p' "$pom" | head -n1)
-dest="$cache/flume/$version"
-stamp=$(sha256sum "$pom" | cut -d' ' -f1)
-if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$stamp" ] && [ -d "$dest/libs" ]; then
-  say "flume $version: cached ($(ls "$dest/libs" | wc -l) jars in $dest/libs)"
-else
-  say "flume $version: fetching the agent's jars from Maven Central"
+  say "$name $version: fetching the jars from Maven Central"
   rm -rf "$dest/libs.tmp" "$dest/.complete"
   mkdir -p "$dest"
   if ! mvn -B -q -f "$root/$pom" dependency:copy-dependencies -DincludeScope=runtime \
@@ -110,12 +85,26 @@ else
     echo "install-deps: mvn failed for $pom" >&2
     exit 1
   fi
-  ls "$dest/libs.tmp"/flume-ng-core-"$version".jar >/dev/null
+  ls "$dest/libs.tmp/$jar" >/dev/null
   rm -rf "$dest/libs" "$root/$(dirname "$pom")/target"
   mv "$dest/libs.tmp" "$dest/libs"
   echo "$stamp" >"$dest/.complete"
-  say "flume $version: $(ls "$dest/libs" | wc -l) jars in $dest/libs"
-fi
+  say "$name $version: $(ls "$dest/libs" | wc -l) jars in $dest/libs"
+}
+
+# 3. Kafka broker class paths, one per scripts/deps/kafka/<line>/pom.xml.
+for pom in scripts/deps/kafka/*/pom.xml; do
+  [ -e "$pom" ] || continue
+  version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom" | head -n1)
+  [ -n "$version" ] || { echo "install-deps: no <kafka.version> in $pom" >&2; exit 1; }
+  maven_jars kafka "$version" "$pom" "kafka_2.13-$version.jar"
+done
+
+# 4. The Flume agent's class path (the Flume sink's peer, test/peers/flume.ts).
+pom=scripts/deps/flume/pom.xml
+version=$(sed -n 's:.*<flume.version>\(.*\)</flume.version>.*:\1:p' "$pom" | head -n1)
+[ -n "$version" ] || { echo "install-deps: no <flume.version> in $pom" >&2; exit 1; }
+maven_jars flume "$version" "$pom" "flume-ng-core-$version.jar"
 
 # 5. rcodesign (Mach-O code signing on Linux, for the macOS executables): built once with cargo.
 rcodesign=$(bash scripts/deps/rcodesign.sh)

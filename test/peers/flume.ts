@@ -8,14 +8,13 @@
 //   await flume.events()                         // what the file_roll sink wrote so far
 //   await flume.stop(); await flume.start();     // an outage; the channel's files survive it
 //   await flume.close();
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { until } from '../wait';
-import { guardProcess } from './guard';
+import { restartablePeer } from './guard';
 import { freePort } from './ports';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -93,39 +92,25 @@ export async function startFlume(): Promise<Flume> {
     ].join('\n'),
   );
   const classPath = `${resolve(libs)}/*`;
-  let child: ChildProcess | undefined;
-  let output = '';
   const httpUrl = `http://127.0.0.1:${httpPort}`;
-
-  const start = async () => {
-    const proc = spawn(
-      'java',
-      ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classPath, 'org.apache.flume.node.Application', '-n', 'a1', '-f', conf],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
-    );
-    child = proc;
-    proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const guard = guardProcess(proc, dir);
-    proc.once('exit', () => guard.release());
+  const agent = restartablePeer(
+    'the Flume agent',
+    dir,
+    () =>
+      spawn(
+        'java',
+        ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classPath, 'org.apache.flume.node.Application', '-n', 'a1', '-f', conf],
+        { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
+      ),
     // Up once the HTTP source answers (a GET is refused with 405, but answered).
-    await until(async () => {
-      if (proc.exitCode !== null) throw new Error(`the Flume agent exited (${proc.exitCode}): ${output}`);
-      return fetch(httpUrl).then(
+    () =>
+      fetch(httpUrl).then(
         () => true,
         () => false,
-      );
-    }, 'the Flume agent answers', 90_000);
-  };
-  const stop = async () => {
-    const proc = child;
-    child = undefined;
-    if (proc === undefined || proc.exitCode !== null) return;
-    const exited = new Promise((done) => proc.once('exit', done));
-    proc.kill('SIGTERM');
-    await exited;
-  };
-  await start();
+      ),
+    90_000,
+  );
+  await agent.start();
   return {
     httpUrl,
     avroPort,
@@ -139,10 +124,10 @@ export async function startFlume(): Promise<Flume> {
         .filter(Boolean)
         .map(parseLine);
     },
-    stop,
-    start,
+    stop: agent.stop,
+    start: agent.start,
     async close() {
-      await stop();
+      await agent.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

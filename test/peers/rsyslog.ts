@@ -13,13 +13,12 @@
 //   await syslog.records('tcp')       // the messages so far, parsed
 //   await syslog.stop(); await syslog.start();   // an outage, same ports
 //   await syslog.close();
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { until } from '../wait';
-import { guardProcess } from './guard';
+import { restartablePeer } from './guard';
 import { freePort } from './ports';
 import { makeTestCa } from './test-ca';
 
@@ -89,31 +88,15 @@ export async function startRsyslog(): Promise<Rsyslog> {
   const ports = { udp: await freePort(), tcp: await freePort(), tls: await freePort() };
   const file = join(dir, 'rsyslog.conf');
   await writeFile(file, config(dir, ports, { ca: ca.cert, cert: server.cert, key: server.key }));
-  let child: ChildProcess | undefined;
-  let output = '';
-
-  const start = async () => {
-    const proc = spawn('rsyslogd', ['-n', '-f', file, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    proc.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    proc.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const guard = guardProcess(proc, dir);
-    proc.once('exit', () => guard.release());
+  const daemon = restartablePeer(
+    'rsyslogd',
+    dir,
+    () => spawn('rsyslogd', ['-n', '-f', file, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] }),
     // Up once the stream inputs take connections (imudp binds before them).
-    await until(async () => {
-      if (proc.exitCode !== null) throw new Error(`rsyslogd exited (${proc.exitCode}): ${output}`);
-      return (await accepts(ports.tcp)) && (await accepts(ports.tls));
-    }, 'rsyslogd listens', 30_000);
-  };
-  const stop = async () => {
-    const proc = child;
-    child = undefined;
-    if (proc === undefined || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGTERM');
-    await exited;
-  };
-  await start();
+    async () => (await accepts(ports.tcp)) && (await accepts(ports.tls)),
+    30_000,
+  );
+  await daemon.start();
   return {
     ports,
     ca: ca.cert,
@@ -124,10 +107,10 @@ export async function startRsyslog(): Promise<Rsyslog> {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as SyslogRecord);
     },
-    stop,
-    start,
+    stop: daemon.stop,
+    start: daemon.start,
     async close() {
-      await stop();
+      await daemon.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -7,8 +7,8 @@ import { stringify } from 'yaml';
 import { defaultConfig } from '../../src/config/defaults';
 import { describeUnknownEnv, unknownEnvVariables } from '../../src/config/env';
 import { envName, leafKeys, loadConfig } from '../../src/config/load';
-import { ConfigError } from '../../src/errors';
 import { kafkaTopic } from '../../src/sinks/kafka/record';
+import { problemsOf } from './config-helpers';
 import { tempDir } from './spool-helpers';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -31,16 +31,6 @@ function writeYaml(file: string, text: string): string {
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-function problemsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config', () => {
   it('has a working dev default: 127.0.0.1:7080, ./data, file sink on, Kafka off', () => {

@@ -5,10 +5,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
-import { ConfigError } from '../../src/errors';
 import { redactConfig } from '../../src/ops/redact';
 import { enabledSinks } from '../../src/sinks/registry';
 import { patternsOverlap } from '../../src/sinks/route';
+import { problemsOf } from './config-helpers';
 import { tempDir } from './spool-helpers';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -25,14 +25,7 @@ async function fromYaml(text: string, overrides: Record<string, string> = {}) {
 }
 
 async function problems(text: string, overrides: Record<string, string> = {}): Promise<string[]> {
-  const { load } = await fromYaml(text, overrides);
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
+  return problemsOf((await fromYaml(text, overrides)).load);
 }
 
 describe('sink instances', () => {
