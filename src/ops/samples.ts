@@ -35,14 +35,20 @@ interface Node {
   labels: Record<string, string>;
 }
 
-/** The nodes a path reaches; undefined when some key on the way is absent (the metric does not apply). */
+/**
+ * The nodes a path reaches; undefined when a key on the way is absent everywhere (the metric does not
+ * apply). Absent in some items of a list only, those items have no sample: a ZeroMQ sink's peers
+ * beside a file sink that has none.
+ */
 function walk(stats: unknown, stat: string): Node[] | undefined {
   let nodes: Node[] = [{ value: stats, labels: {} }];
   for (const { key, labels } of stepsOf(stat)) {
     const next: Node[] = [];
+    let found = nodes.length === 0;
     for (const node of nodes) {
       const value = key === '' ? node.value : (node.value as Record<string, unknown> | null | undefined)?.[key];
-      if (value === undefined || value === null) return undefined;
+      if (value === undefined || value === null) continue;
+      found = true;
       if (labels.length === 0) {
         next.push({ value, labels: node.labels });
         continue;
@@ -53,6 +59,7 @@ function walk(stats: unknown, stat: string): Node[] | undefined {
         next.push({ value: item, labels: itemLabels });
       }
     }
+    if (!found) return undefined;
     nodes = next;
   }
   return nodes;

@@ -1,7 +1,8 @@
 // Every metric of the catalogue (src/ops/catalogue.ts) appears in /metrics and in /stats of a live
-// daemon, with the same samples: a daemon with TLS on (the one conditional metric) and its
-// operations endpoints on a listener of their own, after some traffic: events acknowledged and
-// delivered, a refused request, a warning logged.
+// daemon, with the same samples: a daemon with TLS on, a ZeroMQ PUB sink and a syslog sink (the
+// conditional metrics; they take a topic nobody posts to, so they need no peer) and its operations
+// endpoints on a listener of their own, after some traffic: events acknowledged and delivered, a
+// refused request, a warning logged.
 import { request } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { METRICS } from '../../src/ops/catalogue';
 import { samplesOf, statsHold } from '../../src/ops/samples';
 import { freePort } from '../peers/ports';
 import { makeTestCa } from '../peers/test-ca';
+import { until } from '../wait';
 import { type DaemonProcess, startDaemon } from './daemon-process';
 
 let dir: string;
@@ -37,12 +39,24 @@ beforeAll(async () => {
   const opsPort = await freePort();
   ops = `http://127.0.0.1:${opsPort}`;
   daemon = await startDaemon({
-    config: { tls: { cert: cert.cert, key: cert.key }, ops: { listen: `127.0.0.1:${opsPort}` } },
+    config: {
+      tls: { cert: cert.cert, key: cert.key },
+      ops: { listen: `127.0.0.1:${opsPort}` },
+      sinks: {
+        zeromq: { endpoint: `tcp://127.0.0.1:${await freePort()}`, socket: 'pub', topics: ['taps.*'] },
+        syslog: { endpoint: `udp://127.0.0.1:${await freePort()}`, topics: ['taps.*'] },
+      },
+    },
     https: { ca },
     env: { SPARKNGIN_NO_SUCH_SETTING: '1' },
   });
   expect(await postHttps('/v1/topics/telemetry?ack=sink', '{"n":1}\n{"n":2}\n{"n":3}\n')).toBe(202);
   expect(await postHttps('/v1/nowhere', '{}')).toBe(404);
+  // The ZeroMQ and syslog sinks' own numbers arrive once their threads started them.
+  await until(async () => {
+    const stats: any = await (await fetch(`${ops}/stats`)).json();
+    return stats.sinks.filter((sink: any) => sink.destination !== undefined).length === 2;
+  }, 'the ZeroMQ and syslog sinks report their numbers');
 });
 afterAll(async () => {
   await daemon?.close();

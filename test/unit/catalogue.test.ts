@@ -105,6 +105,13 @@ describe('samples and the Prometheus exposition', () => {
     expect(renderPrometheus({})).not.toContain('sparkngin_tls_certificate_expiry_timestamp_seconds');
     expect(renderPrometheus({})).toContain('# TYPE sparkngin_spool_bytes gauge');
   });
+
+  it('gives a per-sink metric of some kinds of sink the samples of the sinks that have it', () => {
+    const mixed = { sinks: [{ sink: 'file' }, { sink: 'taps', destination: { peers: 2 } }] };
+    expect(samplesOf(METRICS.find((metric) => metric.name === 'sparkngin_sink_peers')!, mixed)).toEqual([{ labels: { sink: 'taps' }, value: 2 }]);
+    expect(renderPrometheus(mixed)).toContain('sparkngin_sink_peers{sink="taps"} 2\n');
+    expect(renderPrometheus({ sinks: [{ sink: 'file' }] })).not.toContain('sparkngin_sink_peers');
+  });
 });
 
 describe('log event counts', () => {
