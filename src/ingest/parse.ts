@@ -1,12 +1,13 @@
 // Request body → event payloads, by content type. This is the hot path of NDJSON batches, so:
 //  - every payload of a request has the same type, and a batch is one type plus a list of Buffers
 //    (no object per event here);
-//  - JSON is validated with JSON.parse but stored as the bytes the client sent: a line or a body is
-//    a view (subarray) of the request body, no copy, and what reaches Kafka is byte for byte what was
-//    posted; array elements are cut out of the original text as well (no re-serialisation, so big
-//    integers and key order survive);
-//  - a pure-ASCII body (the common case, checked natively) is decoded once and sliced, string
-//    offsets being byte offsets; other bodies are checked to be UTF-8 and cut by byte offsets;
+//  - JSON is validated (NDJSON lines by json-scan.ts, an allocation-free scanner of the bytes that
+//    accepts exactly what JSON.parse does; JSON bodies and array elements by JSON.parse) but stored
+//    as the bytes the client sent: a line or a body is a view (subarray) of the request body, no
+//    copy, and what reaches Kafka is byte for byte what was posted; array elements are cut out of the
+//    original text as well (no re-serialisation, so big integers and key order survive);
+//  - a body is checked to be UTF-8 once, natively (a pure-ASCII JSON body is decoded once and
+//    sliced, string offsets being byte offsets); NDJSON lines are cut and scanned as bytes;
 //  - a request holds at most `maxEvents` events (http.maxEventsPerRequest, 413 beyond), counted while
 //    cutting, so that a body of tiny events (`[0,0,0,…]`: 8 million in 16 MiB) is refused before an
 //    object is made per event; a JSON array is cut first and its elements parsed one by one, so that
@@ -20,6 +21,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import type { EventType } from '../envelope/envelope';
 import { NW1_CONTENT_TYPE } from '../envelope/nw1';
 import { RequestError } from '../errors';
+import { scanJson } from './json-scan';
 import { parseEnvelopes } from './nw1';
 import { badRequest, tooManyEvents } from './respond';
 
@@ -237,41 +239,25 @@ function eachArrayElement(text: string, open: number, end: number, element: (fro
 }
 
 function parseNdjson(raw: Buffer, maxEvents: number): Batch {
-  const { body, ascii } = utf8Body(raw);
+  const { body } = utf8Body(raw);
   const items: Buffer[] = [];
-  if (ascii) {
-    // One decode, then slices: for ASCII a string offset is a byte offset.
-    const text = body.toString('latin1');
-    const length = text.length;
-    let start = 0;
-    let number = 0;
-    while (start < length) {
-      let end = text.indexOf('\n', start);
-      if (end === -1) end = length;
-      number++;
-      const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-      if (stop > start) {
-        const line = text.slice(start, stop);
-        if (isJsonLine(line, number)) push(items, body.subarray(start, stop), maxEvents);
-      }
-      start = end + 1;
-    }
-  } else {
-    eachLine(body, (start, stop, number) => {
-      if (isJsonLine(body.toString('utf8', start, stop), number)) push(items, body.subarray(start, stop), maxEvents);
-    });
-  }
+  eachLine(body, (start, stop, number) => {
+    const scan = scanJson(body, start, stop);
+    if (scan === 'json' || (scan === 'invalid' && isJsonLine(body.toString('utf8', start, stop), number))) push(items, body.subarray(start, stop), maxEvents);
+  });
   if (items.length === 0) throw noEvent();
   return { type: 'json', items };
 }
 
-/** True for a JSON line, false for a blank one (skipped); a line that is neither refuses the request. */
+/**
+ * For a line the scanner refused: JSON.parse's verdict and message. It refuses the line too (the
+ * scanner accepts exactly what JSON.parse does); were they ever to differ, JSON.parse would win.
+ */
 function isJsonLine(line: string, number: number): boolean {
   try {
     JSON.parse(line);
     return true;
   } catch (error) {
-    if (trimJsonWhitespace(line) === '') return false;
     throw parseError(error, `line ${number}`);
   }
 }
