@@ -36,7 +36,8 @@ export interface SparknginOptions {
   bundle?: string;
 }
 
-export const SPARKNGIN_BUNDLE = join(repoRoot, 'build', 'sparkngin.cjs');
+/** The daemon the scenarios run: this checkout's build, or another (BENCH_SPARKNGIN_BUNDLE, for an A/B of any scenario). */
+export const SPARKNGIN_BUNDLE = process.env.BENCH_SPARKNGIN_BUNDLE ?? join(repoRoot, 'build', 'sparkngin.cjs');
 
 export async function startSparkngin(options: SparknginOptions = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'sparkngin-bench-'));

@@ -30,7 +30,7 @@ export async function e2e(broker: Broker): Promise<void> {
   let serial = 0;
   for (const scenario of ['single', 'ndjson100'] as WrkScenario[]) {
     const all = await alternate(Object.keys(start) as Variant[], runs, async (variant) => {
-      const id = `${++serial}-${scenario}-${variant}`;
+      const id = `${++serial}-${scenario}-${variant.replace(/[^a-z0-9-]/g, "-")}`;
       const warmTopic = `e2e-warm-${id}`;
       const topic = `e2e-${id}`;
       await broker.createTopic(warmTopic);
