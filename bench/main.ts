@@ -13,9 +13,10 @@ import { e2e } from './scenarios/e2e';
 import { ingest } from './scenarios/ingest';
 import { kill9 } from './scenarios/kill9';
 import { outage } from './scenarios/outage';
+import { scaling } from './scenarios/scaling';
 
 // Scenarios that start their own brokers (or need none), then those sharing one Kafka 3.9.
-const withoutKafka = { ingest, 'clients-support': support } as const;
+const withoutKafka = { ingest, scaling, 'clients-support': support } as const;
 const withKafka = { e2e, drain, kill9, outage, clients: bakeoff, client } as const;
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)];

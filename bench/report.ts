@@ -46,6 +46,7 @@ const outage = load('outage');
 const clients = load('clients');
 const client = load('client');
 const support = load('clients-support');
+const scaling = load('scaling');
 const build = existsSync(join(benchDir, 'results', 'confluent-build.json')) ? JSON.parse(readFileSync(join(benchDir, 'results', 'confluent-build.json'), 'utf8')) : undefined;
 
 const out: string[] = [];
@@ -133,6 +134,8 @@ if (outage) {
   out.push(`### Kafka away for ${outage.outageSeconds} s under ${int(outage.targetEventsPerSecond)} events/s (\`outage.json\`)`, '');
   out.push('| accepted | refused | backlog at restart | drain s | drain events/s (from the first delivery) | delivered (/stats) | in Kafka | RSS during outage, MB | RSS max, MB |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   out.push(`| ${int(outage.accepted)} | ${int(outage.refused)} | ${int(outage.backlogAtRestart)} | ${fixed(outage.drainSeconds, 1)} | ${int(outage.drainEventsPerSecond)} (${int(outage.drainEventsPerSecondFromFirstDelivery)}) | ${int(outage.deliveredRecords)} | ${int(outage.recordsInKafka)} | ${outage.rssMbDuringOutage.min}–${outage.rssMbDuringOutage.max} | ${outage.rssMbOverall.max} |`, '');
+  ratios.push({ name: `drain after the outage (vs the ${int(outage.targetEventsPerSecond)}/s it fell behind at)`, value: ratio(outage.drainEventsPerSecondFromFirstDelivery, outage.targetEventsPerSecond), target: 2 });
+  ratios.push({ name: 'RSS headroom through the outage (150 MB / max RSS)', value: ratio(150, outage.rssMbDuringOutage.max), target: 1 });
   const series: Json[] = [];
   const s = outage.samples as Json[];
   for (let i = 1; i < s.length; i++) {
@@ -236,6 +239,19 @@ if (latency.length > 0) {
     },
   });
 }
+if (scaling) {
+  out.push(`### Ingest across cores (\`scaling.json\`)`, '');
+  out.push(`The prototype of \`bench/micro/ingest-workers.ts\`: the real HTTP ingest on W worker threads sharing the port (SO_REUSEPORT), one spool writer fed by them; NDJSON ×${scaling.eventsPerRequest}, wrk -t2 -c64, ${scaling.seconds} s, ${scaling.runsPerVariant} run(s) each, alternating. The writer's CPU per event is the serial part: the ceiling with any number of cores is 1 / that.`, '');
+  out.push('| workers, cores (taskset) | events/s | events/s per core | CPU s / M events, process | CPU s / M events, writer thread | writer ceiling, events/s | foreign CPU |', '|---|---:|---:|---:|---:|---:|---:|');
+  for (const v of Object.keys(scaling.medianEventsPerSecond)) {
+    const cores = v.startsWith('1') ? 1 : 2;
+    out.push(`| ${v} | ${int(scaling.medianEventsPerSecond[v])} | ${int(scaling.medianEventsPerSecond[v] / cores)} | ${fixed(scaling.medianCpuSecondsPerMillion[v], 2)} | ${fixed(scaling.medianWriterCpuSecondsPerMillion[v], 2)} | ${int(1e6 / scaling.medianWriterCpuSecondsPerMillion[v])} | ${foreign(scaling.runs.filter((r: Json) => r.variant === v))} |`);
+  }
+  out.push('');
+  const [one, two] = Object.values(scaling.medianEventsPerSecond) as number[];
+  ratios.push({ name: 'ingest, 2 workers on 2 cores (vs 1 on 1)', value: ratio(two!, one!) });
+}
+
 if (ratios.length > 0) {
   out.push('### Side by side: every ratio', '', '| | ratio | target |', '|---|---:|---:|');
   for (const r of ratios) out.push(`| ${r.name} | ${fixed(r.value)}× | ${r.target === undefined ? '' : `≥ ${r.target}×${Number.isFinite(r.value) ? (r.value >= r.target ? ' met' : ' not met') : ''}`} |`);
