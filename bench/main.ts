@@ -14,9 +14,10 @@ import { ingest } from './scenarios/ingest';
 import { kill9 } from './scenarios/kill9';
 import { outage } from './scenarios/outage';
 import { scaling } from './scenarios/scaling';
+import { startup } from './scenarios/startup';
 
 // Scenarios that start their own brokers (or need none), then those sharing one Kafka 3.9.
-const withoutKafka = { ingest, scaling, 'clients-support': support } as const;
+const withoutKafka = { ingest, scaling, startup, 'clients-support': support } as const;
 const withKafka = { e2e, drain, kill9, outage, clients: bakeoff, client } as const;
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)];

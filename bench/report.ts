@@ -47,6 +47,7 @@ const clients = load('clients');
 const client = load('client');
 const support = load('clients-support');
 const scaling = load('scaling');
+const startup = load('startup');
 const build = existsSync(join(benchDir, 'results', 'confluent-build.json')) ? JSON.parse(readFileSync(join(benchDir, 'results', 'confluent-build.json'), 'utf8')) : undefined;
 
 const out: string[] = [];
@@ -252,6 +253,14 @@ if (scaling) {
   ratios.push({ name: 'ingest, 2 workers on 2 cores (vs 1 on 1)', value: ratio(two!, one!) });
 }
 
+if (startup) {
+  out.push(`### Start-up of the single executable (\`startup.json\`)`, '');
+  out.push(`\`${startup.executable.version}\`, ${(startup.executable.bytes / 1e6).toFixed(1)} MB; beside it the same bundle on the pinned Node. Spawn → the first TCP connection accepted (fresh data dir, file sink, Kafka off), then RSS after 2 s idle; ${startup.runsPerVariant} runs each, alternating.`, '');
+  out.push('| | to listening, ms, median | minimum | idle RSS, MB | foreign CPU |', '|---|---:|---:|---:|---:|');
+  for (const v of ['executable', 'bundle']) out.push(`| ${v} | ${int(startup.medianMsToListening[v])} | ${int(startup.minMsToListening[v])} | ${int(startup.medianIdleRssMb[v])} | ${foreign(startup.runs.filter((r: Json) => r.variant === v))} |`);
+  out.push('');
+  ratios.push({ name: 'start-up headroom (100 ms / the executable\'s median to listening)', value: ratio(100, startup.medianMsToListening.executable), target: 1 });
+}
 if (ratios.length > 0) {
   out.push('### Side by side: every ratio', '', '| | ratio | target |', '|---|---:|---:|');
   for (const r of ratios) out.push(`| ${r.name} | ${fixed(r.value)}× | ${r.target === undefined ? '' : `≥ ${r.target}×${Number.isFinite(r.value) ? (r.value >= r.target ? ' met' : ' not met') : ''}`} |`);
