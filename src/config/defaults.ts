@@ -35,6 +35,9 @@ export interface RouteConfig {
 export type FsyncMode = 'batch' | 'always' | 'never';
 export type FullPolicy = 'reject' | 'drop-oldest';
 export type ClientCertMode = 'none' | 'request' | 'require';
+export type AckSetting = 'spool' | 'sink';
+export type ZmqFraming = 'raw' | 'nw1';
+export type ZmqEventType = 'binary' | 'text' | 'json';
 
 /** A credential for writing events: the SHA-256 of a token (`sparkngin token new`) and its topics. */
 export interface TokenGrant {
@@ -186,6 +189,46 @@ export interface Config {
    * names. A sink no route names takes what its own `topics` match (by default everything).
    */
   routes: RouteConfig[];
+  /** The Confluent REST Proxy's produce routes (`POST /topics/{topic}`, `POST /v3/clusters/{c}/topics/{t}/records`) on the ingest listener. */
+  restProxy: {
+    enabled: boolean;
+    /** Ack mode of a request that names none: `spool` (offsets null) or `sink` (wait for Kafka; its offsets). */
+    ack: AckSetting;
+  };
+  /**
+   * ZeroMQ ingest: a PULL socket (fire and forget) and a ROUTER socket (each message answered once
+   * stored). Unauthenticated unless CURVE keys are set. On when an endpoint is set.
+   */
+  zmq: {
+    /** Endpoint the PULL socket binds (`tcp://127.0.0.1:7081`, `ipc:///run/sparkngin/pull`); '' = none. */
+    pull: string;
+    /** Endpoint the ROUTER socket binds; '' = none. */
+    router: string;
+    /** `raw`: frames are payloads (topic from zmq.topic or the first frame); `nw1`: frames are NW1 bodies (src/envelope/README.md). */
+    framing: ZmqFraming;
+    /** raw: the topic of every message; '' = the first frame of each message names it (`topic?key=…`). */
+    topic: string;
+    /** raw: the event type of payload frames (json and text are checked: JSON on one line, UTF-8). */
+    type: ZmqEventType;
+    /** ROUTER: the ack mode of a message that names none. */
+    ack: AckSetting;
+    /** Largest message, all frames together (also each frame's limit, ZMQ_MAXMSGSIZE: a peer sending a larger frame is disconnected). */
+    maxMessageBytes: number;
+    /** Most events in one message. */
+    maxEventsPerMessage: number;
+    /** Messages received and not yet stored (and answered), both sockets together; at the limit the sockets are not read and peers block. */
+    maxInFlight: number;
+    /** Bytes of those messages; at the limit the sockets are not read. */
+    maxBufferedBytes: number;
+    /** ZMQ_RCVHWM: messages libzmq queues per peer before it stops reading that peer. */
+    receiveHighWaterMark: number;
+    /** ZMQ_SNDHWM of the ROUTER: answers queued per peer; past it an answer is dropped and counted (the event is stored). */
+    sendHighWaterMark: number;
+    /** CURVE: this server's secret key (Z85, 40 characters); '' = no CURVE, anyone who reaches the endpoints may send. */
+    curveSecretKey: string;
+    /** CURVE: the public keys (Z85) of the clients let in; empty = any client that knows the server's public key. */
+    curveClients: string[];
+  };
   /** Advertising on the LAN over mDNS/DNS-SD (`_sparkngin._tcp`), so that clients and `sparkngin discover` find this instance. */
   discovery: {
     /** Advertise when the ingest listens on an address other machines can reach (not on 127.0.0.1 or ::1). */
@@ -313,6 +356,23 @@ export function defaultConfig(): Config {
     },
     sinks: Object.fromEntries(SINK_KINDS.map((kind) => [kind.kind, kind.defaults()])) as SinksConfig,
     routes: [],
+    restProxy: { enabled: true, ack: 'spool' },
+    zmq: {
+      pull: '',
+      router: '',
+      framing: 'raw',
+      topic: '',
+      type: 'binary',
+      ack: 'spool',
+      maxMessageBytes: 16 * MiB,
+      maxEventsPerMessage: 100_000,
+      maxInFlight: 10_000,
+      maxBufferedBytes: 256 * MiB,
+      receiveHighWaterMark: 1_000,
+      sendHighWaterMark: 1_000,
+      curveSecretKey: '',
+      curveClients: [],
+    },
     discovery: { enabled: true, interfaces: [], name: '' },
     deadLetter: { maxBytes: 64 * MiB, maxAgeSeconds: 30 * 24 * 3600 },
     heartbeat: { enabled: false, intervalSeconds: 30, topic: 'sparkngin-heartbeat' },
@@ -343,6 +403,10 @@ export const ENUMS: Record<string, readonly string[]> = {
   'tls.clientCerts': ['none', 'request', 'require'],
   'log.level': ['debug', 'info', 'warn', 'error'],
   'log.journald': ['auto', 'on', 'off'],
+  'restProxy.ack': ['spool', 'sink'],
+  'zmq.framing': ['raw', 'nw1'],
+  'zmq.type': ['binary', 'text', 'json'],
+  'zmq.ack': ['spool', 'sink'],
 };
 
 /** Numeric keys that also take a size with a unit (`64MiB`, `10GB`). */
@@ -355,6 +419,8 @@ export const SIZE_KEYS = new Set([
   'rateLimit.bytesPerSecond',
   'deadLetter.maxBytes',
   'log.rotateBytes',
+  'zmq.maxMessageBytes',
+  'zmq.maxBufferedBytes',
 ]);
 
 /** Keys whose value is a free-form string map rather than a fixed shape. */
@@ -369,7 +435,7 @@ export const RECORD_LIST_KEYS: Record<string, Record<string, 'string' | 'sha256'
 };
 
 /** Settings that hold secrets: never logged, never echoed in an error, redacted by `config show`. */
-export const SECRET_KEYS = new Set(['tls.passphrase', 'agent.opsToken', 'agent.eventsToken']);
+export const SECRET_KEYS = new Set(['tls.passphrase', 'agent.opsToken', 'agent.eventsToken', 'zmq.curveSecretKey']);
 
 // Each kind's key rules, under `sinks.<kind>.`: the key of an instance of another name is looked up
 // by its kind's (`sinkRuleKey`).

@@ -4,6 +4,7 @@ import type { Envelope } from '../envelope/envelope';
 import { RequestError } from '../errors';
 import type { AcceptOptions, AckMode, IngestTarget } from '../ingest/target';
 import type { SinkDelivery } from '../sinks/dispatcher';
+import type { RangePositions } from '../sinks/waiters';
 import type { Spool } from '../spool/spool';
 
 export interface SinkAckLimits {
@@ -30,7 +31,7 @@ export class SpoolIngestTarget implements IngestTarget {
 
   // Not async: the envelopes are encoded for the spool and let go of; a request waiting for its sinks
   // keeps only the topics and the sequence range (see IngestTarget.accept).
-  accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<void> {
+  accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<RangePositions | undefined> {
     if (ack === 'spool') return this.spool.append(encodeEnvelopes(envelopes)).then(() => undefined);
     // Refused before storing, so that the client's retry stores the events once.
     if (this.waiting >= this.sinkAck.maxWaiting) {
@@ -43,13 +44,18 @@ export class SpoolIngestTarget implements IngestTarget {
     this.waiting++;
     const topics = new Set(envelopes.map((envelope) => envelope.topic));
     const routed = this.dispatchers.filter((dispatcher) => [...topics].some((topic) => dispatcher.routes(topic)));
+    // Before the append, so that the sinks report where these records go (SinkDelivery.holdPositions).
+    const releases = options.positions ? routed.flatMap((dispatcher) => dispatcher.holdPositions?.() ?? []) : [];
     return this.spool
       .append(encodeEnvelopes(envelopes))
       .then(({ firstSeq, lastSeq }) => {
         options.onStored?.();
-        return this.untilDelivered(routed, firstSeq, lastSeq, options.signal);
+        return this.untilDelivered(routed, firstSeq, lastSeq, options.signal, options.positions === true);
       })
-      .finally(() => this.waiting--);
+      .finally(() => {
+        this.waiting--;
+        for (const release of releases) release();
+      });
   }
 
   /**
@@ -57,7 +63,7 @@ export class SpoolIngestTarget implements IngestTarget {
    * client left) aborts: then each dispatcher drops this waiter at once, rather than keeping it until
    * the sink recovers.
    */
-  private untilDelivered(routed: SinkDelivery[], firstSeq: number, lastSeq: number, gone: AbortSignal | undefined): Promise<void> {
+  private untilDelivered(routed: SinkDelivery[], firstSeq: number, lastSeq: number, gone: AbortSignal | undefined, positions: boolean): Promise<RangePositions | undefined> {
     const controller = new AbortController();
     const timer = setTimeout(
       () =>
@@ -69,8 +75,8 @@ export class SpoolIngestTarget implements IngestTarget {
     const onGone = () => controller.abort(gone!.reason);
     if (gone?.aborted) onGone();
     else gone?.addEventListener('abort', onGone, { once: true });
-    return Promise.all(routed.map((dispatcher) => dispatcher.whenDelivered(firstSeq, lastSeq, controller.signal)))
-      .then(() => undefined)
+    return Promise.all(routed.map((dispatcher) => dispatcher.whenDelivered(firstSeq, lastSeq, controller.signal, positions)))
+      .then((reports) => (positions ? firstKnown(reports, lastSeq - firstSeq + 1) : undefined))
       .finally(() => {
         clearTimeout(timer);
         gone?.removeEventListener('abort', onGone);
@@ -85,4 +91,14 @@ export class SpoolIngestTarget implements IngestTarget {
     if (this.spool.isFull()) reasons.push('spool full');
     return reasons;
   }
+}
+
+/** Per record, the position the first sink that knows it reported (only Kafka reports any today), else null. */
+function firstKnown(reports: Array<RangePositions | undefined>, count: number): RangePositions {
+  const merged: RangePositions = new Array(count).fill(null);
+  for (const report of reports) {
+    if (report === undefined) continue;
+    for (let i = 0; i < count; i++) merged[i] ??= report[i] ?? null;
+  }
+  return merged;
 }

@@ -14,7 +14,7 @@ import type { SinkDelivery } from '../sinks/dispatcher';
 import { backoffMs, settleWithin } from '../sinks/retry';
 import { type TopicFilter, topicFilter } from '../sinks/route';
 import type { DeliveryConfig } from '../sinks/sink';
-import { DeliveryWaiters } from '../sinks/waiters';
+import { DeliveryWaiters, type RangePositions } from '../sinks/waiters';
 import type { ReaderHandle } from '../spool/reader';
 import type { Spool } from '../spool/spool';
 import { BUNDLE_ASSET, DELIVERY_ROLE, type DeliveryInit, type DeliveryStats, errorFrom, type ToDelivery, type ToIngest } from './protocol';
@@ -88,6 +88,8 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   private stopping = false;
   private finished = false;
   private onStopped: (() => void) | undefined;
+  /** Holds on record positions (holdPositions): while any, the thread reports them. */
+  private positionHolds = 0;
 
   /**
    * Starts the sink's thread at once: it loads and starts its sink while the spool is being opened
@@ -117,8 +119,23 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
     return this.carried.skippedRecords + (this.latest?.skippedRecords ?? 0);
   }
 
-  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void> {
-    return this.waiters.wait(() => this.nextSeq, firstSeq, lastSeq, signal);
+  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal, positions = false): Promise<RangePositions | undefined> {
+    return this.waiters.wait(() => this.nextSeq, firstSeq, lastSeq, signal, positions);
+  }
+
+  /**
+   * The thread reports where records go until released. Asked before the append whose records a
+   * `positions` wait covers: the message travels on the port ahead of that append's commit event,
+   * so the thread cannot deliver those records before it reports positions.
+   */
+  holdPositions(): () => void {
+    if (this.positionHolds++ === 0) this.post({ type: 'positions', report: true });
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.positionHolds === 0) this.post({ type: 'positions', report: false });
+    };
   }
 
   stats(): SinkThreadStats {
@@ -237,6 +254,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   private sendOpen(): void {
     const spool = this.spool!;
     this.post({ type: 'open', startSeq: this.nextSeq, spool: spool.snapshot() });
+    if (this.positionHolds > 0) this.post({ type: 'positions', report: true });
     this.unwatch = spool.watch((event) => this.post({ type: 'spool', event }));
   }
 
@@ -255,6 +273,8 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
         return this.noteStats(message.stats);
       case 'deadLettered':
         return this.waiters.deadLettered(message.seq, message.cause);
+      case 'positioned':
+        return this.waiters.positioned(message.seqs, message.positions);
       case 'log': {
         // Written again by this thread's logger, which stamps it (or not, for journald) as its own.
         const { level, event, time: _time, ...fields } = JSON.parse(message.line) as { level: LogLevel; event: string; time?: string };

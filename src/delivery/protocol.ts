@@ -3,6 +3,7 @@
 import type { Config } from '../config/defaults';
 import { SparknginError } from '../errors';
 import type { DispatcherStats } from '../sinks/dispatcher';
+import type { RecordPosition } from '../sinks/sink';
 import type { LossReason } from '../spool/damage';
 import type { Retirement, Segment, SpoolEvent } from '../spool/spool';
 
@@ -54,6 +55,8 @@ export type ToDelivery =
   | { type: 'spool'; event: SpoolEvent }
   | { type: 'retired'; id: number; done: boolean }
   | { type: 'skipTo'; seq: number }
+  /** Report record positions (`positioned`) from now on, or stop reporting them. */
+  | { type: 'positions'; report: boolean }
   | { type: 'stop'; deadline: number };
 
 /** Delivery thread → ingest thread. */
@@ -63,6 +66,8 @@ export type ToIngest =
   | { type: 'progress'; nextSeq: number; stats: DeliveryStats }
   | { type: 'stats'; stats: DeliveryStats }
   | { type: 'deadLettered'; seq: number; cause: { code?: string; message: string } }
+  /** Where the records of a delivered batch went (sink.ts SentPositions), sent before its `progress`. */
+  | { type: 'positioned'; seqs: number[]; positions: Array<RecordPosition | undefined> }
   | { type: 'log'; line: string }
   | { type: 'loss'; range: { fromSeq: number; toSeq: number; reason: LossReason; file: string; offset?: number; sink?: string } }
   | { type: 'stretch'; file: string; from: number; to: number }

@@ -25,6 +25,7 @@ export function runDeliveryThread(): void {
   let mirror: SpoolMirror | undefined;
   let reader: SpoolReader | undefined;
   let dispatcher: Dispatcher | undefined;
+  let reportPositions = false;
   const deadLetters = new DeadLetterFile(init.deadLetterDir, init.sink, init.config.deadLetter, logger);
   const stats = (): DeliveryStats => ({
     ...dispatcher!.stats(),
@@ -66,7 +67,9 @@ export function runDeliveryThread(): void {
       committed: (nextSeq) => post({ type: 'progress', nextSeq, stats: stats() }),
       deadLettered: (seq, cause) => post({ type: 'deadLettered', seq, cause }),
       changed: queueStats,
+      positioned: (seqs, positions) => post({ type: 'positioned', seqs, positions: [...positions] }),
     });
+    dispatcher.reportPositions = reportPositions;
     dispatcher.start();
     post({ type: 'ready', stats: stats() });
   })();
@@ -92,6 +95,10 @@ export function runDeliveryThread(): void {
         return mirror!.retired(message.id, message.done);
       case 'skipTo':
         return reader!.skipTo(message.seq);
+      case 'positions':
+        reportPositions = message.report;
+        if (dispatcher !== undefined) dispatcher.reportPositions = reportPositions;
+        return;
       case 'stop':
         return void stop(message.deadline);
     }

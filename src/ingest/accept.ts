@@ -10,9 +10,13 @@ import { buildEnvelopes } from './envelopes';
 import type { EventMeta } from './meta';
 import type { Batch } from './parse';
 import { RequestError } from '../errors';
+import type { RangePositions } from '../sinks/waiters';
 
-/** Resolves with the events' ids once the target acknowledged them per `meta.ack`. */
-export function acceptEvents(exchange: Exchange, context: IngestContext, topic: string, meta: EventMeta, batch: Batch): Promise<string[]> {
+/**
+ * Resolves with the events' ids once the target acknowledged them per `meta.ack`. With `positioned`
+ * and `ack=sink`, it is first called with where the sinks put each event (Kafka's offsets).
+ */
+export function acceptEvents(exchange: Exchange, context: IngestContext, topic: string, meta: EventMeta, batch: Batch, positioned?: (positions: RangePositions) => void): Promise<string[]> {
   const share = shareOf(exchange, context.limits.budget);
   if (!share.take(REQUEST_BYTES + batch.items.length * EVENT_BYTES)) return Promise.reject(busy());
   context.access.charge(exchange, topic, batch);
@@ -24,7 +28,10 @@ export function acceptEvents(exchange: Exchange, context: IngestContext, topic: 
   if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool').then(acknowledged);
   // Stored, the events' memory is given back while the request waits for its sinks.
   const onStored = () => share.keepOnly(REQUEST_BYTES + ids.length * ID_BYTES);
-  return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored }).then(acknowledged);
+  return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored, positions: positioned !== undefined }).then((positions) => {
+    if (positions) positioned?.(positions);
+    return acknowledged();
+  });
 }
 
 /** Aborted when the connection closes before the answer was sent: nobody is left waiting for it. */

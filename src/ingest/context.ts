@@ -35,6 +35,8 @@ export interface IngestContext {
   /** Requests and events acknowledged, with their latency and size (the daemon reads it for /stats). */
   accepted: AcceptedCounter;
   tracker: Config['tracker'];
+  /** The REST Proxy compatible routes (rest-proxy/): on or off, and their default ack mode. */
+  restProxy: Config['restProxy'];
   /** Credentials, topic allow-list and rate limits (access.ts). */
   access: Access;
   /** What this listener serves besides /health: events, the operations endpoints, or both. */

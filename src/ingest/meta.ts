@@ -25,11 +25,12 @@ const EPOCH_MS = /^\d{1,15}$/;
 
 const NO_HEADERS: Record<string, string> = Object.freeze(newHeaders());
 
-export function readMeta(request: IncomingMessage, query: Query, trustProxy: boolean): EventMeta {
+/** `defaultAck`: the ack mode when the request names none (the REST Proxy routes have a setting of their own, restProxy.ack). */
+export function readMeta(request: IncomingMessage, query: Query, trustProxy: boolean, defaultAck: AckMode = 'spool'): EventMeta {
   return {
     key: eventKey(request, query),
     sts: clientTime(request, query),
-    ack: ackMode(request, query),
+    ack: ackMode(request, query, defaultAck),
     headers: eventHeaders(request),
     ip: clientAddress(request, trustProxy),
   };
@@ -73,8 +74,8 @@ export function clientTime(request: IncomingMessage, query: Query): number | und
   return Number(raw);
 }
 
-export function ackMode(request: IncomingMessage, query: Query): AckMode {
-  const mode = query?.get('ack') ?? single(request.headers['x-sparkngin-ack']) ?? 'spool';
+export function ackMode(request: IncomingMessage, query: Query, defaultAck: AckMode = 'spool'): AckMode {
+  const mode = query?.get('ack') ?? single(request.headers['x-sparkngin-ack']) ?? defaultAck;
   if (mode !== 'spool' && mode !== 'sink') throw badRequest('INVALID_ACK', `ack must be 'spool' or 'sink', got '${mode.slice(0, 40)}'`);
   return mode;
 }

@@ -11,14 +11,18 @@ import { readMeta } from './meta';
 import { parseEnvelopes, refuseRequestMeta } from './nw1';
 import { bodyParser, parseBeacon } from './parse';
 import { acceptedBody, badRequest, sendJson, sendText } from './respond';
+import { findRestProxyRoute } from './rest-proxy/routes';
 import { topicFromPath } from './topic';
 import { TRACKER_PREFIX, trackerRoute } from './tracker';
 
 export interface Route {
   /** Methods answered here; any other is a 405 naming these in `Allow`. */
   methods: readonly string[];
-  /** `legacy`: errors are answered as the original's Ack (`status: "ERROR"`), not `{error:{…}}`. */
-  errors: 'json' | 'legacy';
+  /**
+   * `legacy`: errors are answered as the original's Ack (`status: "ERROR"`), not `{error:{…}}`;
+   * `kafka-v2`/`kafka-v3`: as the REST Proxy's `{error_code, message}` (rest-proxy/errors.ts).
+   */
+  errors: 'json' | 'legacy' | 'kafka-v2' | 'kafka-v3';
   /** Which checks it needs (access.ts): `events` routes take events, `ops` ones expose operations data. */
   kind: RouteKind;
   handle(exchange: Exchange, context: IngestContext, param: string): Promise<void> | void;
@@ -53,6 +57,8 @@ const NEEDS_OPS: ReadonlySet<Route['handle']> = new Set([stats, metrics, imok, s
 export function findRoute(path: string, context: IngestContext): { route: Route; param: string } | undefined {
   if (path.startsWith(TOPICS_PREFIX)) return context.serves.events ? { route: topicRoute, param: path.slice(TOPICS_PREFIX.length) } : undefined;
   if (path.startsWith(TRACKER_PREFIX)) return context.serves.events && context.tracker.enabled ? { route: pixelRoute, param: path.slice(TRACKER_PREFIX.length) } : undefined;
+  const proxied = findRestProxyRoute(path, context);
+  if (proxied !== undefined) return proxied;
   const route = EXACT.get(path);
   if (route === undefined || (route.kind !== 'open' && !context.serves[route.kind])) return undefined;
   if (context.ops === undefined && NEEDS_OPS.has(route.handle)) return undefined;

@@ -25,6 +25,7 @@ import { closeAfterAnswer, closeLingering, ConnectionGuard, connectionLimit, kee
 import type { Logger } from '../ops/log';
 import type { Exchange, IngestContext, OpsEndpoints } from './context';
 import { sendLegacyError } from './legacy';
+import { sendKafkaRestError } from './rest-proxy/errors';
 import { parseQuery } from './query';
 import { findRoute, type Route } from './routes';
 import { sendError, toRequestError } from './respond';
@@ -89,6 +90,7 @@ export function createIngestServer(options: IngestServerOptions): IngestServer {
     refusals: options.refusals ?? new RefusalCounter(),
     accepted: options.accepted ?? new AcceptedCounter(),
     tracker: config.tracker,
+    restProxy: config.restProxy,
     access: new Access(config, options.now),
     serves: { events: role !== 'ops', ops: role !== 'events' },
   };
@@ -248,6 +250,7 @@ function fail(context: IngestContext, exchange: Exchange, route: Route | undefin
     closeAfterAnswer(request.socket);
   }
   if (route?.errors === 'legacy') sendLegacyError(response, failure);
+  else if (route?.errors === 'kafka-v2' || route?.errors === 'kafka-v3') sendKafkaRestError(response, route.errors === 'kafka-v2' ? 'v2' : 'v3', failure, error);
   else sendError(response, failure);
 }
 

@@ -1,6 +1,7 @@
 // What the HTTP ingest hands accepted events to. The daemon wires this to the spool (and, for
 // `ack=sink`, to the sink dispatchers), so that the ingest knows nothing of files or sinks.
 import type { Envelope } from '../envelope/envelope';
+import type { RangePositions } from '../sinks/waiters';
 
 /** `spool`: answer once the events are in the spool (synced per spool.fsync); `sink`: once every routed sink accepted them. */
 export type AckMode = 'spool' | 'sink';
@@ -10,6 +11,8 @@ export interface AcceptOptions {
   signal?: AbortSignal;
   /** `ack=sink`: called once the events are in the spool, before the wait for the sinks. */
   onStored?: () => void;
+  /** `ack=sink`: resolve with where each event went (Kafka's partition and offset), as the sinks that know say. */
+  positions?: boolean;
 }
 
 export interface IngestTarget {
@@ -19,8 +22,9 @@ export interface IngestTarget {
    * requests wait, 504 when the sinks took too long) or, for `ack=sink`, SinkError when a routed sink
    * parked an event in its dead-letter file (502) — anything else is a 500. The target must not keep
    * `envelopes` once they are stored: a request waiting for sinks should hold no more than its ids.
+   * With `options.positions` (and `ack=sink`) it resolves with where each event went, in order.
    */
-  accept(envelopes: Envelope[], ack: AckMode, options?: AcceptOptions): Promise<void>;
+  accept(envelopes: Envelope[], ack: AckMode, options?: AcceptOptions): Promise<RangePositions | void>;
   /** Why the daemon is not ready to take events, or an empty list when it is. */
   notReadyReasons(): string[];
 }

@@ -14,8 +14,8 @@ import type { SpoolReader, SpoolRecord } from '../spool/reader';
 import type { DeadLetterFile } from './dead-letter';
 import { backoffMs, settleWithin, sleep } from './retry';
 import type { TopicFilter } from './route';
-import type { DeliveryConfig, FailureClass, Sink, SinkHealth } from './sink';
-import { DeliveryWaiters } from './waiters';
+import type { DeliveryConfig, FailureClass, SentPositions, Sink, SinkHealth } from './sink';
+import { DeliveryWaiters, type RangePositions } from './waiters';
 
 /** How often a sink that can probe its destination is asked while a retry waits longer than this. */
 export const PROBE_INTERVAL_MS = 1000;
@@ -56,7 +56,14 @@ export interface DispatcherStats {
 export interface SinkDelivery {
   readonly name: string;
   routes(topic: string): boolean;
-  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void>;
+  /** Resolves once firstSeq..lastSeq are delivered; with `positions`, with where each record went (waiters.ts). */
+  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal, positions?: boolean): Promise<RangePositions | undefined>;
+  /**
+   * Has the sink report where records go (RecordPosition) from now until the returned function is
+   * called. Called before the append whose records a `positions` wait covers, so that no report of
+   * them can come before it (src/delivery/README.md).
+   */
+  holdPositions?(): () => void;
   stats(): DispatcherStats;
   /** Delivers what it can by `deadline`, then stops (see Dispatcher.stop). */
   stop(deadline: number, caughtUp: () => boolean): Promise<void>;
@@ -70,6 +77,8 @@ export interface DispatcherListener {
   deadLettered(seq: number, cause: { code?: string; message: string }): void;
   /** The state or a counter changed. */
   changed(): void;
+  /** Records `seqs[i]` went to `positions[i]` (only while `reportPositions` is on). */
+  positioned?(seqs: number[], positions: SentPositions): void;
 }
 
 interface Routed {
@@ -112,6 +121,9 @@ export class Dispatcher implements SinkDelivery {
   private readonly abort = new AbortController();
   private countersTimer: NodeJS.Timeout | undefined;
   private readonly waiters: DeliveryWaiters;
+  /** Someone elsewhere (the ingest thread) wants record positions: they go to `listener.positioned`. */
+  reportPositions = false;
+  private positionHolds = 0;
 
   constructor(
     readonly sink: Sink,
@@ -203,8 +215,17 @@ export class Dispatcher implements SinkDelivery {
   }
 
   /** See DeliveryWaiters.wait: resolves once firstSeq..lastSeq are accepted by this sink. */
-  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void> {
-    return this.waiters.wait(() => this.reader.nextSeq, firstSeq, lastSeq, signal);
+  whenDelivered(firstSeq: number, lastSeq: number, signal?: AbortSignal, positions = false): Promise<RangePositions | undefined> {
+    return this.waiters.wait(() => this.reader.nextSeq, firstSeq, lastSeq, signal, positions);
+  }
+
+  holdPositions(): () => void {
+    this.positionHolds++;
+    let held = true;
+    return () => {
+      if (held) this.positionHolds--;
+      held = false;
+    };
   }
 
   stats(): DispatcherStats {
@@ -293,9 +314,10 @@ export class Dispatcher implements SinkDelivery {
       this.state = attempt === 0 ? 'sending' : 'retrying';
       try {
         const started = performance.now();
-        await this.sink.send(batch.map((item) => item.envelope));
+        const positions = await this.sink.send(batch.map((item) => item.envelope));
         this.sendSeconds.observe((performance.now() - started) / 1000);
         this.batchRecords.observe(batch.length);
+        if (positions) this.positioned(batch, positions);
         this.state = 'idle';
         this.counters.deliveredRecords += batch.length;
         if (attempt > 0) this.logger.info('sink.recovered', { sink: this.sink.name, afterAttempts: attempt });
@@ -314,6 +336,15 @@ export class Dispatcher implements SinkDelivery {
         if (!this.running) return false;
       }
     }
+  }
+
+  /** Hands on where the records went, if anyone (a waiter here, or the ingest thread) wants to know. */
+  private positioned(batch: Routed[], positions: SentPositions): void {
+    const here = this.positionHolds > 0 || this.waiters.wantsPositions();
+    if (!here && !this.reportPositions) return;
+    const seqs = batch.map((item) => item.seq);
+    if (here) this.waiters.positioned(seqs, positions);
+    if (this.reportPositions) this.listener?.positioned?.(seqs, positions);
   }
 
   /** The sink's verdict; a programming error is a bug whatever the sink says, and so is a classify that throws. */

@@ -22,6 +22,19 @@ export interface SinkHealth {
  */
 export type FailureClass = 'retriable' | 'permanent' | 'bug';
 
+/** Where a destination put a record: Kafka's partition and offset. */
+export interface RecordPosition {
+  partition: number;
+  offset: number;
+}
+
+/**
+ * What a send may report besides success: where each envelope of the batch went, in batch order
+ * (undefined where the sink cannot tell). Only `ack=sink` requests that ask for it use it (the REST
+ * Proxy compatible routes answer with Kafka's offsets); a sink that has no such thing returns nothing.
+ */
+export type SentPositions = ReadonlyArray<RecordPosition | undefined>;
+
 export interface Sink {
   /** Unique name: the cursor file, the dead-letter file, metrics and logs use it. */
   readonly name: string;
@@ -29,9 +42,10 @@ export interface Sink {
   start(): Promise<void>;
   /**
    * Resolves once the destination has accepted every envelope of the batch; on failure throws the
-   * error as it is (with context), and `classify` says what it means.
+   * error as it is (with context), and `classify` says what it means. May resolve with where each
+   * envelope went (SentPositions).
    */
-  send(batch: Envelope[]): Promise<void>;
+  send(batch: Envelope[]): Promise<void | SentPositions>;
   /** What an error thrown by `send` means; anything it does not know is `retriable`. */
   classify(error: unknown): FailureClass;
   /**

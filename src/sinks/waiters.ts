@@ -4,12 +4,23 @@
 // that progress: the Dispatcher on its own thread, or, when it runs on a delivery thread, the
 // ingest thread's proxy of it (src/delivery/delivery-thread.ts), so that the requests, their
 // AbortSignals and their bound never leave the thread that answers them.
+//
+// A waiter may also ask where the destination put each of its records (Kafka: partition and
+// offset; the REST Proxy compatible routes answer with them). Only a sink whose send reports
+// positions (sink.ts) gives them; the waiter's array is filled as they are reported, which is
+// before the progress that resolves it, and what was never reported stays null.
 import { SinkError } from '../errors';
+import type { RecordPosition } from './sink';
+
+/** Where each record of a waited range went, in sequence order; null where the sink did not say. */
+export type RangePositions = Array<RecordPosition | null>;
 
 interface Waiter {
   firstSeq: number;
   lastSeq: number;
-  resolve(): void;
+  /** Set when the waiter asked for positions. */
+  positions: RangePositions | undefined;
+  resolve(positions: RangePositions | undefined): void;
   reject(error: Error): void;
 }
 
@@ -17,27 +28,57 @@ export class DeliveryWaiters {
   private waiters: Waiter[] = [];
   /** Waiters given up (aborted) but still in `waiters`; they are swept out once they are half of it. */
   private dropped = 0;
+  /** Live waiters that asked for positions. */
+  private positionWaiters = 0;
 
   constructor(private readonly sink: string) {}
 
   /**
    * Resolves once records firstSeq..lastSeq are delivered (`delivered()` is past lastSeq); rejects
    * if any was dead-lettered, or with the signal's reason once `signal` aborts (the request timed
-   * out or its client left): the waiter then holds nothing of the request any more.
+   * out or its client left): the waiter then holds nothing of the request any more. With
+   * `positions`, resolves with where each record went (RangePositions), else with undefined.
    */
-  wait(delivered: () => number, firstSeq: number, lastSeq: number, signal?: AbortSignal): Promise<void> {
-    if (delivered() > lastSeq) return Promise.resolve();
+  wait(delivered: () => number, firstSeq: number, lastSeq: number, signal?: AbortSignal, positions = false): Promise<RangePositions | undefined> {
+    if (delivered() > lastSeq) return Promise.resolve(positions ? new Array<RecordPosition | null>(lastSeq - firstSeq + 1).fill(null) : undefined);
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const onAbort = () => this.drop(waiter, signal!.reason);
       const settled = <T>(settle: (value: T) => void) => (value: T) => {
         signal?.removeEventListener('abort', onAbort);
+        if (waiter.positions !== undefined) this.positionWaiters--;
         settle(value);
       };
-      const waiter: Waiter = { firstSeq, lastSeq, resolve: settled(resolve), reject: settled(reject) };
+      const waiter: Waiter = {
+        firstSeq,
+        lastSeq,
+        positions: positions ? new Array<RecordPosition | null>(lastSeq - firstSeq + 1).fill(null) : undefined,
+        resolve: settled(resolve),
+        reject: settled(reject),
+      };
+      if (positions) this.positionWaiters++;
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
+  }
+
+  /** Whether a live waiter wants positions (the dispatcher reports them only then). */
+  wantsPositions(): boolean {
+    return this.positionWaiters > 0;
+  }
+
+  /** Records `seqs[i]` went to `positions[i]`: kept by the waiters that asked and hold them. */
+  positioned(seqs: readonly number[], positions: ReadonlyArray<RecordPosition | undefined>): void {
+    if (this.positionWaiters === 0) return;
+    for (const waiter of this.waiters) {
+      const held = waiter.positions;
+      if (held === undefined) continue;
+      for (let i = 0; i < seqs.length; i++) {
+        const seq = seqs[i]!;
+        const position = positions[i];
+        if (seq >= waiter.firstSeq && seq <= waiter.lastSeq && position !== undefined) held[seq - waiter.firstSeq] = position;
+      }
+    }
   }
 
   /** Every record before `nextSeq` is delivered: settles the waiters it covers. */
@@ -45,7 +86,7 @@ export class DeliveryWaiters {
     if (this.waiters.length === 0) return;
     this.waiters = this.waiters.filter((waiter) => {
       if (waiter.lastSeq >= nextSeq) return true;
-      waiter.resolve();
+      waiter.resolve(waiter.positions);
       return false;
     });
   }
@@ -76,6 +117,7 @@ export class DeliveryWaiters {
     const reject = waiter.reject;
     waiter.resolve = waiter.reject = dropped;
     reject(reason as Error);
+    waiter.positions = undefined;
     if (++this.dropped * 2 >= this.waiters.length) {
       this.waiters = this.waiters.filter((entry) => entry.resolve !== dropped);
       this.dropped = 0;

@@ -1,0 +1,44 @@
+// Errors in the Confluent REST Proxy's shape, `{"error_code": N, "message": "…"}`, so that its
+// clients, which look for `error_code`, read ours. The HTTP status is Sparkngin's (the same as on
+// every other route, src/ingest/README.md); `error_code` is the REST Proxy's code where it has one
+// for the case, else the status:
+//
+//   401 → 40101 and 403 → 40301 (the REST Proxy's authentication and authorization codes),
+//   a sink that refused the events for good → 50002 ("Kafka error"), one that may take them later
+//   (retriable, or the ack=sink wait timed out) → 50003 ("Retriable Kafka error").
+//
+// 40401 (topic not found) never comes: Sparkngin does not know Kafka's topics (the Kafka sink
+// creates them); a topic outside http.topics is 403 TOPIC_NOT_ALLOWED, error_code 40301.
+import type { ServerResponse } from 'node:http';
+import { RequestError, SinkError } from '../../errors';
+
+export type KafkaRestVersion = 'v2' | 'v3';
+
+/** The content type of every answer: v2's own, v3's plain JSON. */
+export const CONTENT_TYPE: Record<KafkaRestVersion, string> = { v2: 'application/vnd.kafka.v2+json', v3: 'application/json' };
+
+/** A request the REST Proxy would refuse as "unprocessable": well-formed JSON that is not a produce request. */
+export const unprocessable = (message: string): RequestError => new RequestError(422, 'UNPROCESSABLE_RECORDS', message);
+
+/** The REST Proxy's `error_code` for a failure (see the top). */
+export function kafkaRestErrorCode(failure: RequestError, cause: unknown): number {
+  if (cause instanceof SinkError) return cause.retriable ? 50003 : 50002;
+  if (failure.code === 'SINK_ACK_TIMEOUT') return 50003;
+  if (failure.status === 401) return 40101;
+  if (failure.status === 403) return 40301;
+  return failure.status;
+}
+
+export function sendKafkaRest(response: ServerResponse, version: KafkaRestVersion, status: number, body: unknown, headers?: Record<string, string | string[]>): void {
+  if (response.headersSent || response.destroyed) return;
+  const text = JSON.stringify(body);
+  response.statusCode = status;
+  response.setHeader('content-type', CONTENT_TYPE[version]);
+  response.setHeader('content-length', Buffer.byteLength(text));
+  if (headers) for (const name in headers) response.setHeader(name, headers[name]!);
+  response.end(text);
+}
+
+export function sendKafkaRestError(response: ServerResponse, version: KafkaRestVersion, failure: RequestError, cause: unknown): void {
+  sendKafkaRest(response, version, failure.status, { error_code: kafkaRestErrorCode(failure, cause), message: failure.message }, failure.headers);
+}
