@@ -16,9 +16,10 @@ import { startCommand } from './start';
 import { statusCommand, topCommand } from './status';
 import { tokenCommand } from './token';
 import { versionCommand } from './version';
+import { zmqKeysCommand } from './zmq-keys';
 
 /** Every command, in the order the usage lists them. A new command is its module and one line here. */
-const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand, statusCommand, topCommand, checkCommand, agentCommand];
+const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand, statusCommand, topCommand, checkCommand, agentCommand, zmqKeysCommand];
 
 const USAGE = `Usage: sparkngin <command> [options]
 

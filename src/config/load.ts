@@ -14,6 +14,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
 import { isCredentialHeader } from '../ingest/auth';
 import { isLegalTopic } from '../ingest/topic';
+import { checkZmq } from '../ingest/zmq/config';
 import { type Config, defaultConfig, ENUMS, MAP_KEYS, RECORD_LIST_KEYS, SECRET_KEYS, SIZE_KEYS, sinkRuleKey } from './defaults';
 import { nearest } from './nearest';
 import { parseSize } from './size';
@@ -353,6 +354,7 @@ function checkRelations(config: Config, problems: string[], given: ReadonlySet<s
   checkAgent(config.agent, problems);
   checkSinks(config, problems, given);
   checkSecurity(config, problems);
+  checkZmq(config, problems);
 }
 
 function checkGanglia(ganglia: Config['ganglia'], problems: string[]): void {

@@ -15,6 +15,7 @@ import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
 import { authRequired } from '../ingest/auth';
 import type { OpsEndpoints } from '../ingest/context';
 import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
+import { ZmqIngest, type ZmqStats } from '../ingest/zmq/ingest';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import { healthProblems } from '../ops/health';
 import type { GangliaPublisher } from '../ops/ganglia/publisher';
@@ -53,7 +54,7 @@ export interface DaemonStats {
    * Requests the ingest acknowledged and refused since start (refusals by status and code); what it
    * holds now; ack=sink requests waiting; the certificate it serves, with TLS on.
    */
-  ingest: AcceptedStats & { refused: RefusalCount[] } & IngestLoad & { sinkAckWaiting: number; tls?: Pick<CertificateFacts, 'subject' | 'notAfter'> };
+  ingest: AcceptedStats & { refused: RefusalCount[] } & IngestLoad & { sinkAckWaiting: number; tls?: Pick<CertificateFacts, 'subject' | 'notAfter'>; zmq?: ZmqStats };
   spool: SpoolStats & { maxBytes: number };
   sinks: SinkStats[];
   /** The mDNS advertisement: the interfaces advertised on now (0: none) and the name in use. */
@@ -91,6 +92,8 @@ export class Daemon {
   private readonly history: RateHistory;
   /** Sending the metrics to gmond (ganglia.hosts), from listen until the start of a stop. */
   private ganglia: GangliaPublisher | undefined;
+  /** ZeroMQ ingest (zmq.pull, zmq.router), when configured: from listen until the start of a stop. */
+  private zmq: ZmqIngest | undefined;
 
   private constructor(
     private readonly config: Config,
@@ -118,6 +121,7 @@ export class Daemon {
     const deliveries = enabledSinks(config).map(({ name, delivery }) => new DeliveryThread({ name, delivery, config, logger }));
     let server: IngestServer | undefined;
     let opsServer: IngestServer | undefined;
+    let zmq: ZmqIngest | undefined;
     try {
       const instanceId = await loadInstanceId(config.dataDir);
       const opened = (spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger }));
@@ -143,6 +147,8 @@ export class Daemon {
         });
       }
       daemon = new Daemon(config, logger, spool, deliveries, target, server, lock, refusals, accepted, opsServer, instanceId, stats);
+      // After the daemon exists: the HTTP listener already serves /stats, which reads it.
+      zmq = daemon.zmq = await ZmqIngest.start(config, target, logger);
       // Serving already (what is accepted is stored; delivery catches up), but the start fails, as
       // before the threads, if a sink cannot start.
       const started = await Promise.allSettled(deliveries.map((delivery) => delivery.started()));
@@ -156,6 +162,7 @@ export class Daemon {
         tls: tlsEnabled(config.tls),
         authRequired: authRequired(config),
         ...(opsServer ? { opsPort: (opsServer.address() as AddressInfo).port } : {}),
+        ...(zmq ? { zmq: zmq.endpoints() } : {}),
         dataDir: config.dataDir,
         sinks: deliveries.map((delivery) => delivery.name),
       });
@@ -163,13 +170,14 @@ export class Daemon {
       daemon.history.start();
       daemon.ganglia = startGanglia(config, stats, logger);
       // Discovery is a convenience: an instance that cannot be advertised still takes events.
-      daemon.advertiser = await advertiseDaemon(config, daemon.address(), logger).catch((error: unknown) => {
+      daemon.advertiser = await advertiseDaemon(config, daemon.address(), logger, zmq?.endpoints()).catch((error: unknown) => {
         logger.warn('discovery.failed', { error });
         return undefined;
       });
       return daemon;
     } catch (error) {
       for (const listening of [server, opsServer]) if (listening?.listening) listening.close().closeAllConnections();
+      await zmq?.stop(Date.now());
       await Promise.all(deliveries.map((delivery) => delivery.stop(Date.now())));
       await spool?.close();
       await lock.release();
@@ -231,6 +239,7 @@ export class Daemon {
         ...ingestLoad(this.server),
         sinkAckWaiting: this.target.sinkAckWaiting,
         ...this.certificateStats(),
+        ...(this.zmq ? { zmq: this.zmq.stats() } : {}),
       },
       spool: { ...spool, maxBytes: this.config.spool.maxBytes },
       sinks,
@@ -258,10 +267,13 @@ export class Daemon {
     this.target.stopping = true;
     const servers = this.opsServer ? [this.server, this.opsServer] : [this.server];
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    // ZeroMQ stops reading at once; what it holds is stored (and answered) within the same half.
+    const zmqStopped = this.zmq?.stop(Date.now() + this.config.shutdownTimeoutMs / 2);
     for (const server of servers) server.closeIdleConnections();
     // Requests in flight get half the time to finish; slow clients after that are cut off.
     const cutOff = setTimeout(() => servers.forEach((server) => server.closeAllConnections()), this.config.shutdownTimeoutMs / 2);
     await closed;
+    await zmqStopped;
     clearTimeout(cutOff);
     // Each thread drains until caught up with the spool or the deadline, saves its cursor and closes its sink.
     await Promise.all(this.deliveries.map((delivery) => delivery.stop(deadline)));

@@ -9,13 +9,11 @@ import type { Logger } from '../ops/log';
 import { VERSION } from '../version';
 import { isLoopback } from './addresses';
 import { Advertiser } from './advertiser';
+import type { ZmqFacts } from './txt';
 import { loadInstanceId } from './instance-id';
 
-/** The ingest protocols this daemon takes (ZeroMQ joins the list when its ingest exists). */
-const INGEST_PROTOCOLS = ['http'];
-
-/** Starts advertising the daemon listening at `address`, or says why it is not advertised. */
-export async function advertiseDaemon(config: Config, address: AddressInfo, logger: Logger): Promise<Advertiser | undefined> {
+/** Starts advertising the daemon listening at `address` (and its ZeroMQ endpoints, if bound), or says why it is not advertised. */
+export async function advertiseDaemon(config: Config, address: AddressInfo, logger: Logger, zmqEndpoints: { pull?: string; router?: string } = {}): Promise<Advertiser | undefined> {
   if (!config.discovery.enabled) {
     logger.info('discovery.off', { reason: 'discovery.enabled is false' });
     return undefined;
@@ -25,13 +23,35 @@ export async function advertiseDaemon(config: Config, address: AddressInfo, logg
     return undefined;
   }
   const instanceId = await loadInstanceId(config.dataDir);
+  const zmq = zmqFacts(config, zmqEndpoints);
   return Advertiser.start({
     listenAddress: address.address,
     port: address.port,
     name: config.discovery.name,
     host: config.host,
     interfaces: config.discovery.interfaces,
-    facts: { instanceId, version: VERSION, ingest: INGEST_PROTOCOLS, proto: tlsEnabled(config.tls) ? 'https' : 'http', authRequired: authRequired(config) },
+    facts: {
+      instanceId,
+      version: VERSION,
+      ingest: zmq === undefined ? ['http'] : ['http', 'zmq'],
+      proto: tlsEnabled(config.tls) ? 'https' : 'http',
+      authRequired: authRequired(config),
+      ...(zmq === undefined ? {} : { zmq }),
+    },
     logger: logger.child({ component: 'discovery' }),
   });
+}
+
+/** The ZeroMQ endpoints worth advertising: TCP ones bound to an address other machines reach (not loopback, not ipc://). */
+export function zmqFacts(config: Config, endpoints: { pull?: string; router?: string }): ZmqFacts | undefined {
+  const port = (endpoint: string | undefined): number | undefined => {
+    const match = endpoint === undefined ? null : /^tcp:\/\/(.+):(\d+)$/.exec(endpoint);
+    if (match === null) return undefined;
+    const host = match[1]!.replace(/^\[|\]$/g, '');
+    return isLoopback(host) ? undefined : Number(match[2]);
+  };
+  const pull = port(endpoints.pull);
+  const router = port(endpoints.router);
+  if (pull === undefined && router === undefined) return undefined;
+  return { ...(pull === undefined ? {} : { pull }), ...(router === undefined ? {} : { router }), framing: config.zmq.framing, curve: config.zmq.curveSecretKey !== '' };
 }

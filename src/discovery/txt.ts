@@ -6,8 +6,11 @@
 //   version  the daemon's version
 //   path     the API base path (`/v1`: events go to POST {url}{path}/topics/{topic})
 //   proto    http | https
-//   ingest   the ingest protocols taken, comma-separated (`http`; `zmq` once ZeroMQ ingest exists)
+//   ingest   the ingest protocols taken, comma-separated: `http`, and `zmq` with ZeroMQ ingest
 //   auth     required | none: whether writing events needs a credential (never the credential)
+//   zmq-pull, zmq-router   the TCP port of the ZeroMQ PULL and ROUTER sockets, when they are bound
+//            to an address other machines reach (same host as the SRV record)
+//   zmq-framing  raw | nw1 (zmq.framing);  zmq-auth  curve | none
 // A reader accepts what a later minor change adds (unknown keys are kept in `txt` and ignored) and
 // refuses what it cannot use: another txtvers, a proto it cannot speak, a path that is no path. TXT
 // data comes from anyone on the LAN, so every string is bounded and checked before it is believed.
@@ -25,6 +28,15 @@ export interface AdvertisedFacts {
   proto: Proto;
   ingest: readonly string[];
   authRequired: boolean;
+  /** ZeroMQ ingest reachable from the LAN: its ports, framing and whether CURVE guards it. */
+  zmq?: ZmqFacts;
+}
+
+export interface ZmqFacts {
+  pull?: number;
+  router?: number;
+  framing: string;
+  curve: boolean;
 }
 
 /** The TXT record of an instance, as key → value strings (bonjour-service encodes each as `key=value`). */
@@ -37,6 +49,16 @@ export function buildTxt(facts: AdvertisedFacts): Record<string, string> {
     proto: facts.proto,
     ingest: facts.ingest.join(','),
     auth: facts.authRequired ? 'required' : 'none',
+    ...(facts.zmq === undefined ? {} : zmqTxt(facts.zmq)),
+  };
+}
+
+function zmqTxt(zmq: ZmqFacts): Record<string, string> {
+  return {
+    ...(zmq.pull === undefined ? {} : { 'zmq-pull': String(zmq.pull) }),
+    ...(zmq.router === undefined ? {} : { 'zmq-router': String(zmq.router) }),
+    'zmq-framing': zmq.framing,
+    'zmq-auth': zmq.curve ? 'curve' : 'none',
   };
 }
 
@@ -49,6 +71,8 @@ export interface TxtFacts {
   proto: Proto;
   ingest: string[];
   tokenRequired: boolean;
+  /** Present when the record names a usable ZeroMQ port. */
+  zmq?: ZmqFacts;
 }
 
 /** Why an advertisement's TXT record cannot be used. */
@@ -105,7 +129,9 @@ export function readTxt(txt: Record<string, string>): TxtFacts | TxtProblem {
   const auth = txt.auth ?? 'none';
   if (auth !== 'required' && auth !== 'none') return `auth=${printable(auth)} is neither required nor none`;
   const id = txt.id;
+  const zmq = readZmq(txt);
   return {
+    ...(zmq === undefined ? {} : { zmq }),
     txt: { ...txt },
     ...(id !== undefined && ID.test(id) ? { instanceId: id } : {}),
     ...(txt.version !== undefined && VERSION.test(txt.version) ? { version: txt.version } : {}),
@@ -114,6 +140,15 @@ export function readTxt(txt: Record<string, string>): TxtFacts | TxtProblem {
     ingest,
     tokenRequired: auth === 'required',
   };
+}
+
+/** The ZeroMQ ports of a record; ports that are not ports are ignored, as are the other zmq keys without one. */
+function readZmq(txt: Record<string, string>): ZmqFacts | undefined {
+  const port = (value: string | undefined) => (value !== undefined && /^\d{1,5}$/.test(value) && Number(value) > 0 && Number(value) <= 65535 ? Number(value) : undefined);
+  const pull = port(txt['zmq-pull']);
+  const router = port(txt['zmq-router']);
+  if (pull === undefined && router === undefined) return undefined;
+  return { ...(pull === undefined ? {} : { pull }), ...(router === undefined ? {} : { router }), framing: txt['zmq-framing'] === 'nw1' ? 'nw1' : 'raw', curve: txt['zmq-auth'] === 'curve' };
 }
 
 /** A value quoted in a problem: control characters escaped, cut at 40 characters. */

@@ -7,6 +7,7 @@
 // any other input (src/envelope/rules.ts) and against the path's topic; one bad envelope refuses the
 // whole request, as one bad NDJSON line does.
 import { EnvelopeDecodeError } from '../envelope/codec-binary';
+import type { Envelope } from '../envelope/envelope';
 import { eventIdProblem, readFrames } from '../envelope/nw1';
 import { eventProblem } from '../envelope/rules';
 import type { EventMeta } from './meta';
@@ -30,15 +31,22 @@ export function parseEnvelopes(body: Buffer, maxEvents: number, topic: string): 
     const envelope = envelopes[i]!;
     const where = `envelope ${i + 1}`;
     if (envelope.topic !== topic) throw invalid(`${where}: its topic '${envelope.topic.slice(0, 60)}' is not the path's ('${topic}')`);
-    if (envelope.ts !== 0 || envelope.ip !== '' || envelope.host !== '') {
-      throw invalid(`${where}: ts, ip and host are set by the server that receives it; send 0, '' and ''`);
-    }
-    const problem = eventIdProblem(envelope.id) ?? eventProblem(envelope);
+    const problem = clientEnvelopeProblem(envelope);
     if (problem !== undefined) throw invalid(`${where}: ${problem}`);
     items[i] = envelope.data;
     given[i] = { id: envelope.id, type: envelope.type, key: envelope.key, sts: envelope.sts, headers: envelope.headers };
   }
   return { type: 'binary', items, given };
+}
+
+/**
+ * Why an envelope a client made cannot be taken (its topic aside, which each transport checks its
+ * own way), or undefined: the server's fields empty, a UUIDv7 id, the event rules. ZeroMQ's nw1
+ * framing (src/ingest/zmq/) checks its envelopes with this too.
+ */
+export function clientEnvelopeProblem(envelope: Envelope): string | undefined {
+  if (envelope.ts !== 0 || envelope.ip !== '' || envelope.host !== '') return "ts, ip and host are set by the server that receives it; send 0, '' and ''";
+  return eventIdProblem(envelope.id) ?? eventProblem(envelope);
 }
 
 /** An NW1 request carries key, client time and headers in each envelope; the same given beside them would be ambiguous. */

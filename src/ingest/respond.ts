@@ -32,8 +32,8 @@ export function acceptedBody(ids: string[]): string {
 
 export const badRequest = (code: string, message: string): RequestError => new RequestError(400, code, message);
 
-export const tooManyEvents = (max: number): RequestError =>
-  new RequestError(413, 'TOO_MANY_EVENTS', `the request holds more than ${max} events (http.maxEventsPerRequest); send them in smaller requests`);
+export const tooManyEvents = (max: number, setting = 'http.maxEventsPerRequest'): RequestError =>
+  new RequestError(413, 'TOO_MANY_EVENTS', `the request holds more than ${max} events (${setting}); send them in smaller requests`);
 
 /**
  * Any failure → the RequestError to answer with. The target's errors keep their codes; anything we

@@ -1,0 +1,286 @@
+// ZeroMQ ingest: a PULL socket and a ROUTER socket (zmq.pull, zmq.router) beside the HTTP listener,
+// storing into the same spool through the same IngestTarget.
+//
+//   PULL    fire and forget: a message is stored as it comes (ack=spool durability) and nothing is
+//           answered. A message that cannot be stored for now (spool full, too many ack=sink waits)
+//           is kept and tried again, and the socket is not read meanwhile: PUSH peers block at their
+//           high-water mark (backpressure, nothing dropped). A bad message is counted and dropped.
+//   ROUTER  every message is answered once stored (ack=spool) or once every routed sink has it
+//           (ack=sink), with the JSON an HTTP client gets, plus its status:
+//           {"status":202,"accepted":N,"ids":[…]} or {"status":4xx|5xx,"error":{"code","message"}}.
+//           Answers go out in the order each peer's messages came (a DEALER may pipeline).
+//
+// Bounds: libzmq's own (ZMQ_MAXMSGSIZE per frame, the high-water marks per peer), then ours: the
+// messages in flight (received, not yet stored and answered) and their bytes, for both sockets
+// together. At either limit neither socket is read until a message is done: libzmq queues up to the
+// HWM per peer and then stops reading the peer's connection, so peers block instead of us holding
+// more. A message over zmq.maxMessageBytes in all or with too many events is refused.
+//
+// A message is never lost silently: PULL drops only what it refuses (counted by code, in /stats and
+// /metrics); what a ROUTER peer was answered 202 for is in the spool, synced per spool.fsync, and
+// survives kill -9 like an HTTP 202. What sits in libzmq's queues, not yet received, is lost if the
+// daemon dies: ZeroMQ has no acknowledgement below ours, and a ROUTER client that got no answer sends
+// again (at least once).
+import type { Config } from '../../config/defaults';
+import { RequestError, SparknginError, SpoolClosedError } from '../../errors';
+import type { Logger } from '../../ops/log';
+import { topicFilter } from '../../sinks/route';
+import { RefusalCounter, type RefusalCount } from '../refusals';
+import { acceptedBody, toRequestError } from '../respond';
+import type { IngestTarget } from '../target';
+import { curveServerOptions, startZapHandler, type ZapHandler } from './curve';
+import { decodeMessage, type Framing } from './framing';
+import { loadZeromq, type Zeromq } from './load';
+
+type Kind = 'pull' | 'router';
+
+/** What one socket has done since start (/stats → ingest.zmq.<socket>). */
+export interface ZmqSocketStats {
+  endpoint: string;
+  receivedMessages: number;
+  storedEvents: number;
+  /** Messages refused (PULL: dropped; ROUTER: answered with the error), by status and code. */
+  refused: RefusalCount[];
+  /** PULL: tries again of messages the target could not take then (spool full, busy). */
+  retries: number;
+  /** ROUTER: answers libzmq could not hand to the peer (it left, or its queue was full); the events were stored. */
+  unanswered: number;
+}
+
+export interface ZmqStats {
+  inFlight: number;
+  bufferedBytes: number;
+  pull?: ZmqSocketStats;
+  router?: ZmqSocketStats;
+  /** With zmq.curveClients: CURVE handshakes let in and turned away. */
+  curve?: { allowed: number; denied: number };
+}
+
+interface Socket {
+  kind: Kind;
+  zmq: import('zeromq').Pull | import('zeromq').Router;
+  endpoint: string;
+  stats: Omit<ZmqSocketStats, 'refused' | 'endpoint'>;
+  refusals: RefusalCounter;
+}
+
+const RETRY_MS = 200;
+
+export class ZmqIngest {
+  private readonly sockets: Socket[] = [];
+  private inFlight = 0;
+  private bufferedBytes = 0;
+  private roomWaiters: Array<() => void> = [];
+  private stopping = false;
+  private readonly loops: Array<Promise<void>> = [];
+  private readonly messages = new Set<Promise<void>>();
+  /** Per ROUTER peer, the answer sent last (or being sent): the next one waits for it. */
+  private readonly tails = new Map<string, Promise<void>>();
+  private sending: Promise<void> = Promise.resolve();
+  private zap: ZapHandler | undefined;
+  private readonly framing: Framing;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly target: IngestTarget,
+    private readonly logger: Logger,
+    now: () => number,
+  ) {
+    const { zmq } = config;
+    this.framing = { framing: zmq.framing, topic: zmq.topic, type: zmq.type, maxEvents: zmq.maxEventsPerMessage, allowed: topicFilter(config.http.topics), host: config.host, now };
+  }
+
+  /** Binds the configured sockets and starts reading them; undefined when no endpoint is configured. */
+  static async start(config: Config, target: IngestTarget, logger: Logger, now: () => number = Date.now): Promise<ZmqIngest | undefined> {
+    const { zmq: settings } = config;
+    if (settings.pull === '' && settings.router === '') return undefined;
+    const zmq = await loadZeromq();
+    const ingest = new ZmqIngest(config, target, logger, now);
+    try {
+      if (settings.curveSecretKey !== '' && settings.curveClients.length > 0) ingest.zap = await startZapHandler(zmq, settings.curveClients, logger);
+      if (settings.pull !== '') await ingest.bind(zmq, 'pull', settings.pull);
+      if (settings.router !== '') await ingest.bind(zmq, 'router', settings.router);
+    } catch (error) {
+      ingest.closeSockets();
+      throw error;
+    }
+    if (settings.curveSecretKey === '') {
+      // Said loudest when the endpoints can be reached from other machines.
+      const endpoints = ingest.sockets.map((socket) => socket.endpoint);
+      const local = endpoints.every((endpoint) => /^(ipc|inproc):|^tcp:\/\/(127\.[\d.]+|\[::1\]|localhost):/.test(endpoint));
+      logger[local ? 'info' : 'warn']('zmq.unauthenticated', { endpoints, why: 'no zmq.curveSecretKey: anyone who reaches these endpoints can send events' });
+    }
+    return ingest;
+  }
+
+  /** The endpoints bound, as libzmq reports them (a `tcp://…:*` endpoint with its port). */
+  endpoints(): Partial<Record<Kind, string>> {
+    return Object.fromEntries(this.sockets.map((socket) => [socket.kind, socket.endpoint]));
+  }
+
+  stats(): ZmqStats {
+    const stats: ZmqStats = { inFlight: this.inFlight, bufferedBytes: this.bufferedBytes };
+    for (const socket of this.sockets) stats[socket.kind] = { endpoint: socket.endpoint, ...socket.stats, refused: socket.refusals.snapshot() };
+    if (this.zap !== undefined) stats.curve = this.zap.counts();
+    return stats;
+  }
+
+  /** Stops reading, lets the messages in flight be stored and answered (until `deadline`), then closes. */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    for (const wake of this.roomWaiters.splice(0)) wake();
+    const left = Math.max(0, deadline - Date.now());
+    await Promise.race([Promise.allSettled([...this.messages]).then(() => this.sending), new Promise((resolve) => setTimeout(resolve, left).unref())]);
+    this.closeSockets();
+    await Promise.allSettled(this.loops);
+  }
+
+  private closeSockets(): void {
+    for (const socket of this.sockets) socket.zmq.close();
+    this.zap?.close();
+  }
+
+  private async bind(zmq: Zeromq, kind: Kind, endpoint: string): Promise<void> {
+    const { zmq: settings } = this.config;
+    const options = { linger: 0, maxMessageSize: settings.maxMessageBytes, receiveHighWaterMark: settings.receiveHighWaterMark, ...curveServerOptions(settings.curveSecretKey) };
+    // ROUTER: an answer to a peer that left, or whose queue is full, fails at once (counted) instead
+    // of being dropped without a word (mandatory) or holding up the answers to everyone else (sendTimeout 0).
+    const socket =
+      kind === 'pull' ? new zmq.Pull(options) : new zmq.Router({ ...options, sendHighWaterMark: settings.sendHighWaterMark, mandatory: true, sendTimeout: 0 });
+    try {
+      await socket.bind(endpoint);
+    } catch (error) {
+      socket.close();
+      throw new ZmqBindError(kind, endpoint, error);
+    }
+    const entry: Socket = { kind, zmq: socket, endpoint: socket.lastEndpoint ?? endpoint, stats: { receivedMessages: 0, storedEvents: 0, retries: 0, unanswered: 0 }, refusals: new RefusalCounter() };
+    this.sockets.push(entry);
+    this.loops.push(this.receive(entry));
+  }
+
+  /** Reads one message at a time while there is room for it; each is then stored (and answered) on its own. */
+  private async receive(socket: Socket): Promise<void> {
+    while (!this.stopping) {
+      await this.room();
+      if (this.stopping) return;
+      let frames: Buffer[];
+      try {
+        frames = await socket.zmq.receive();
+      } catch (error) {
+        if (this.stopping || socket.zmq.closed) return;
+        this.logger.error('zmq.receive_failed', { socket: socket.kind, error });
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        continue;
+      }
+      let bytes = 0;
+      for (const frame of frames) bytes += frame.length;
+      socket.stats.receivedMessages++;
+      this.inFlight++;
+      this.bufferedBytes += bytes;
+      const handled = (socket.kind === 'pull' ? this.pulled(socket, frames, bytes) : this.routed(socket, frames, bytes)).finally(() => {
+        this.inFlight--;
+        this.bufferedBytes -= bytes;
+        this.messages.delete(handled);
+        this.roomWaiters.shift()?.();
+      });
+      this.messages.add(handled);
+    }
+  }
+
+  /** Resolves when another message may be read: fewer in flight than zmq.maxInFlight, and their bytes under zmq.maxBufferedBytes. */
+  private room(): Promise<void> {
+    const { maxInFlight, maxBufferedBytes } = this.config.zmq;
+    if (this.inFlight < maxInFlight && this.bufferedBytes < maxBufferedBytes) return Promise.resolve();
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() => (this.stopping ? undefined : this.room()));
+  }
+
+  private async pulled(socket: Socket, frames: Buffer[], bytes: number): Promise<void> {
+    let decoded;
+    try {
+      this.checkSize(bytes);
+      decoded = decodeMessage(frames, this.framing);
+    } catch (error) {
+      this.refused(socket, error);
+      return;
+    }
+    for (;;) {
+      try {
+        await this.target.accept(decoded.envelopes, 'spool');
+        socket.stats.storedEvents += decoded.envelopes.length;
+        return;
+      } catch (error) {
+        // Nobody to answer: what can be taken later is tried again (the socket is not read meanwhile, at the limits).
+        if (this.stopping || !retriable(error)) {
+          this.refused(socket, error);
+          return;
+        }
+        socket.stats.retries++;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
+  }
+
+  private async routed(socket: Socket, frames: Buffer[], bytes: number): Promise<void> {
+    // [identity…][empty delimiter] body…: a REQ peer's delimiter (and anything before it) is echoed.
+    const delimiter = frames.findIndex((frame, i) => i > 0 && frame.length === 0);
+    const routing = frames.slice(0, delimiter === -1 ? 1 : delimiter + 1);
+    const body = frames.slice(routing.length);
+    let answer: string;
+    try {
+      this.checkSize(bytes);
+      const decoded = decodeMessage(body, this.framing);
+      const ack = decoded.ack ?? this.config.zmq.ack;
+      await this.target.accept(decoded.envelopes, ack);
+      socket.stats.storedEvents += decoded.envelopes.length;
+      answer = `{"status":202,${acceptedBody(decoded.envelopes.map((envelope) => envelope.id)).slice(1)}`;
+    } catch (error) {
+      const failure = this.refused(socket, error);
+      answer = JSON.stringify({ status: failure.status, error: { code: failure.code, message: failure.message } });
+    }
+    await this.answer(socket, routing, answer);
+  }
+
+  /** Sends `answer` after the peer's earlier answers, one send at a time (a zeromq socket takes one at a time). */
+  private answer(socket: Socket, routing: Buffer[], answer: string): Promise<void> {
+    const peer = Buffer.concat(routing).toString('latin1');
+    const previous = this.tails.get(peer) ?? Promise.resolve();
+    const sent = previous.then(() => {
+      const sending = this.sending.then(() => (socket.zmq as import('zeromq').Router).send([...routing, answer]));
+      this.sending = sending.catch((error: { code?: string }) => {
+        socket.stats.unanswered++;
+        this.logger.debug('zmq.unanswered', { code: error.code, why: 'the peer left or its queue is full (zmq.sendHighWaterMark); its events were stored' });
+      });
+      return this.sending;
+    });
+    this.tails.set(peer, sent);
+    return sent.finally(() => {
+      if (this.tails.get(peer) === sent) this.tails.delete(peer);
+    });
+  }
+
+  private checkSize(bytes: number): void {
+    const max = this.config.zmq.maxMessageBytes;
+    if (bytes > max) throw new RequestError(413, 'MESSAGE_TOO_LARGE', `the message holds ${bytes} bytes, more than zmq.maxMessageBytes (${max})`);
+  }
+
+  /** Counts a refusal and says what it is (anything unexpected is logged, as on HTTP). */
+  private refused(socket: Socket, error: unknown): RequestError {
+    const failure = toRequestError(error, this.logger);
+    socket.refusals.note(failure.status, failure.code);
+    this.logger.debug('zmq.refused', { socket: socket.kind, status: failure.status, code: failure.code, message: failure.message });
+    return failure;
+  }
+}
+
+/** A refusal that clears up by itself: spool full, too many ack=sink waits (503). A closing spool does not. */
+function retriable(error: unknown): boolean {
+  if (error instanceof SpoolClosedError) return false;
+  return (error as { retriable?: boolean }).retriable === true || (error instanceof RequestError && error.status === 503);
+}
+
+/** An endpoint that cannot be bound (in use, no permission, malformed): the daemon does not start. */
+export class ZmqBindError extends SparknginError {
+  constructor(kind: Kind, endpoint: string, cause: unknown) {
+    super('ZMQ_BIND_FAILED', `cannot bind the ZeroMQ ${kind.toUpperCase()} socket to ${endpoint} (zmq.${kind}): ${(cause as Error).message}`, { cause });
+  }
+}
