@@ -313,8 +313,10 @@ export class Dispatcher implements SinkDelivery {
     for (let attempt = 0; ; attempt++) {
       this.state = attempt === 0 ? 'sending' : 'retrying';
       try {
+        const wanted = this.reportPositions || this.positionHolds > 0 || this.waiters.wantsPositions();
+        const envelopes = batch.map((item) => item.envelope);
         const started = performance.now();
-        const positions = await this.sink.send(batch.map((item) => item.envelope));
+        const positions = await (wanted ? this.sink.send(envelopes, { positions: true }) : this.sink.send(envelopes));
         this.sendSeconds.observe((performance.now() - started) / 1000);
         this.batchRecords.observe(batch.length);
         if (positions) this.positioned(batch, positions);

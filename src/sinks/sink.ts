@@ -35,6 +35,11 @@ export interface RecordPosition {
  */
 export type SentPositions = ReadonlyArray<RecordPosition | undefined>;
 
+export interface SendOptions {
+  /** Someone waits to learn where the records go: a sink that can tell resolves with SentPositions. */
+  positions?: boolean;
+}
+
 export interface Sink {
   /** Unique name: the cursor file, the dead-letter file, metrics and logs use it. */
   readonly name: string;
@@ -43,9 +48,9 @@ export interface Sink {
   /**
    * Resolves once the destination has accepted every envelope of the batch; on failure throws the
    * error as it is (with context), and `classify` says what it means. May resolve with where each
-   * envelope went (SentPositions).
+   * envelope went (SentPositions) when `options.positions` asks.
    */
-  send(batch: Envelope[]): Promise<void | SentPositions>;
+  send(batch: Envelope[], options?: SendOptions): Promise<void | SentPositions>;
   /** What an error thrown by `send` means; anything it does not know is `retriable`. */
   classify(error: unknown): FailureClass;
   /**

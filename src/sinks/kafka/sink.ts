@@ -20,9 +20,10 @@ import type { KafkaSinkConfig } from '../../config/defaults';
 import type { Envelope } from '../../envelope/envelope';
 import { KafkaUnacknowledgedError, SinkError } from '../../errors';
 import type { Logger } from '../../ops/log';
-import type { FailureClass, Sink, SinkHealth } from '../sink';
+import type { FailureClass, SendOptions, SentPositions, Sink, SinkHealth } from '../sink';
 import { classifyKafkaError, kafkaErrorType } from './classify';
 import { PartitionAssignment, unacknowledgedPartitions } from './partitions';
+import { notePositions, type PositionsById, positionsOf } from './positions';
 import { chunkByRequestSize } from './record';
 import { kafkaSecurity } from './security';
 
@@ -78,7 +79,9 @@ export class KafkaSink implements Sink {
     return producer;
   }
 
-  async send(batch: Envelope[]): Promise<void> {
+  async send(batch: Envelope[], options?: SendOptions): Promise<SentPositions | undefined> {
+    // Only when an ack=sink request asked where its records went (positions.ts).
+    const positions: PositionsById | undefined = options?.positions ? new Map() : undefined;
     try {
       const producer = await this.connectedProducer();
       // One sendBatch per chunk that fits a produce request; a failure part-way makes the dispatcher
@@ -91,8 +94,10 @@ export class KafkaSink implements Sink {
           this.logger.error('kafka.unacknowledged', { partitions: unacknowledged, answer });
           throw new KafkaUnacknowledgedError(unacknowledged);
         }
+        if (positions) notePositions(positions, topicMessages, (message) => this.partitions.partitionOf(message), answer);
       }
       this.healthState = { state: 'up' };
+      return positions && positionsOf(batch, positions);
     } catch (error) {
       const refused = classifyKafkaError(error) === 'permanent';
       const detail = kafkaErrorType(error) ?? (error as Error).message;
