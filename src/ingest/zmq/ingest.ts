@@ -221,9 +221,9 @@ export class ZmqIngest {
   }
 
   private async routed(socket: Socket, frames: Buffer[], bytes: number): Promise<void> {
-    // [identity…][empty delimiter] body…: a REQ peer's delimiter (and anything before it) is echoed.
-    const delimiter = frames.findIndex((frame, i) => i > 0 && frame.length === 0);
-    const routing = frames.slice(0, delimiter === -1 ? 1 : delimiter + 1);
+    // [identity][empty delimiter] body…: a REQ peer's delimiter (or a DEALER's that sends one first)
+    // is echoed; any other empty frame is part of the body (and refused there as an empty event).
+    const routing = frames.slice(0, frames.length > 1 && frames[1]!.length === 0 ? 2 : 1);
     const body = frames.slice(routing.length);
     let answer: string;
     try {
