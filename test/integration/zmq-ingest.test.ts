@@ -50,7 +50,7 @@ async function fileLines(daemon: DaemonProcess, topic: string): Promise<Array<{ 
 }
 
 async function stats(daemon: DaemonProcess): Promise<any> {
-  return (await (await fetch(`${daemon.url}/stats`)).json()).ingest.zmq;
+  return ((await (await fetch(`${daemon.url}/stats`)).json()) as any).ingest.zmq;
 }
 
 /** A DEALER that sends messages and reads answers in order (the ROUTER answers each peer in order). */
@@ -265,7 +265,7 @@ describe('kill -9 while a ROUTER stream is answered', () => {
     try {
       // Everything the spool holds delivered (redelivered records make counts useless: at least once).
       await until(async () => {
-        const stats = await (await fetch(`${z.daemon.url}/stats`)).json();
+        const stats = (await (await fetch(`${z.daemon.url}/stats`)).json()) as any;
         if (!Array.isArray(stats.sinks)) throw new Error(`unexpected /stats: ${JSON.stringify(stats).slice(0, 500)}\n${z.daemon.logs().slice(-3000)}`);
         return (stats.sinks as Array<{ sink: string; lagRecords: number }>).find((sink) => sink.sink === 'kafka')?.lagRecords === 0;
       }, 'the Kafka sink caught up after the restart', 120_000);

@@ -12,6 +12,7 @@ import { RefusalCounter } from '../../src/ingest/refusals';
 import { createIngestServer, type IngestServer, ingestLoad, type IngestServerOptions } from '../../src/ingest/server';
 import { tlsEnabled } from '../../src/ingest/tls';
 import type { AcceptOptions, AckMode, IngestTarget } from '../../src/ingest/target';
+import type { RangePositions } from '../../src/sinks/waiters';
 import { createLogger } from '../../src/ops/log';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { closedByServer, openClient, pipeline } from '../raw-http';
@@ -37,7 +38,7 @@ export class RecordingTarget implements IngestTarget {
   /** While set, accept() waits for it before answering (a slow spool, a sink that does not answer). */
   hold: Promise<void> | undefined;
 
-  async accept(envelopes: Envelope[], ack: AckMode, options?: AcceptOptions): Promise<void> {
+  async accept(envelopes: Envelope[], ack: AckMode, options?: AcceptOptions): Promise<RangePositions | void> {
     this.calls.push({ envelopes, ack, options });
     if (this.hold) await this.hold;
     if (this.failure !== undefined) throw this.failure;
