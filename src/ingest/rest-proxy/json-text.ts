@@ -8,7 +8,6 @@
 type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
 
 const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
-const isRawJSON = (JSON as unknown as { isRawJSON?: (value: unknown) => boolean }).isRawJSON;
 
 const keepNumbers: Reviver = (_key, value, context) => (typeof value === 'number' && context?.source !== undefined && rawJSON ? rawJSON(context.source) : value);
 
@@ -20,11 +19,4 @@ export function parseExact(text: string): unknown {
 /** A value from parseExact as compact JSON text. */
 export function compactJson(value: unknown): string {
   return JSON.stringify(value);
-}
-
-/** A number from parseExact as a number (undefined when it is not a number). */
-export function numberOf(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (isRawJSON?.(value)) return Number((value as { rawJSON: string }).rawJSON);
-  return undefined;
 }
