@@ -228,6 +228,41 @@ describe('ZeroMQ ingest with CURVE', () => {
   });
 });
 
+describe('PULL while the spool is full', () => {
+  it('keeps the message it could not store and tries again, reads nothing more meanwhile (PUSH blocks), and loses nothing', async () => {
+    // Kafka away and a spool of two small segments: it is full after some dozens of events.
+    const [port] = await freePorts(1);
+    const pull = `tcp://127.0.0.1:${port}`;
+    await kafka.stop();
+    let kafkaUp = false;
+    const daemon = await startDaemon({
+      config: { zmq: { pull }, spool: { segmentBytes: 4096, maxBytes: 8192 }, sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } } },
+    });
+    try {
+      const push = new zmq.Push({ linger: 5000, sendHighWaterMark: 10 });
+      push.connect(pull);
+      const total = 2000;
+      let sent = 0;
+      const sending = (async () => {
+        for (; sent < total; sent++) await push.send(['zmq-full', `event ${sent}`]);
+      })();
+      await until(async () => (await stats(daemon)).pull.retries > 0, 'the spool is full and PULL tries again');
+      // Backpressure: the producer is held back, far from done.
+      expect(sent).toBeLessThan(total);
+      await kafka.restart();
+      kafkaUp = true;
+      await sending;
+      push.close();
+      const inKafka = await consumeAll(kafka.brokers, 'zmq-full', { expected: total, timeoutMs: 120_000 });
+      expect(new Set(inKafka.map((r) => r.value.toString())).size).toBe(total);
+      expect((await stats(daemon)).pull.refused).toEqual([]);
+    } finally {
+      await daemon.close();
+      if (!kafkaUp) await kafka.restart();
+    }
+  });
+});
+
 describe('kill -9 while a ROUTER stream is answered', () => {
   it('loses nothing the ROUTER answered 202 for: after a restart every acknowledged event is in Kafka', async () => {
     const z = await zmqDaemon({}, true);

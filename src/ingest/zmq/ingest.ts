@@ -72,6 +72,8 @@ export class ZmqIngest {
   private bufferedBytes = 0;
   private roomWaiters: Array<() => void> = [];
   private stopping = false;
+  /** PULL messages waiting to be tried again: while any, PULL is not read (its peers block). */
+  private pullRetrying = 0;
   private readonly loops: Array<Promise<void>> = [];
   private readonly messages = new Set<Promise<void>>();
   /** Per ROUTER peer, the answer sent last (or being sent): the next one waits for it. */
@@ -128,7 +130,7 @@ export class ZmqIngest {
   /** Stops reading, lets the messages in flight be stored and answered (until `deadline`), then closes. */
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
-    for (const wake of this.roomWaiters.splice(0)) wake();
+    this.wake();
     const left = Math.max(0, deadline - Date.now());
     await Promise.race([Promise.allSettled([...this.messages]).then(() => this.sending), new Promise((resolve) => setTimeout(resolve, left).unref())]);
     this.closeSockets();
@@ -161,7 +163,7 @@ export class ZmqIngest {
   /** Reads one message at a time while there is room for it; each is then stored (and answered) on its own. */
   private async receive(socket: Socket): Promise<void> {
     while (!this.stopping) {
-      await this.room();
+      await this.room(socket.kind);
       if (this.stopping) return;
       let frames: Buffer[];
       try {
@@ -181,17 +183,26 @@ export class ZmqIngest {
         this.inFlight--;
         this.bufferedBytes -= bytes;
         this.messages.delete(handled);
-        this.roomWaiters.shift()?.();
+        this.wake();
       });
       this.messages.add(handled);
     }
   }
 
-  /** Resolves when another message may be read: fewer in flight than zmq.maxInFlight, and their bytes under zmq.maxBufferedBytes. */
-  private room(): Promise<void> {
+  /**
+   * Resolves when another message may be read: fewer in flight than zmq.maxInFlight, and their bytes
+   * under zmq.maxBufferedBytes; for PULL also no message waiting to be tried again (the spool is
+   * full: reading more would only hold more).
+   */
+  private room(kind: Kind): Promise<void> {
     const { maxInFlight, maxBufferedBytes } = this.config.zmq;
-    if (this.inFlight < maxInFlight && this.bufferedBytes < maxBufferedBytes) return Promise.resolve();
-    return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() => (this.stopping ? undefined : this.room()));
+    if (this.inFlight < maxInFlight && this.bufferedBytes < maxBufferedBytes && (kind === 'router' || this.pullRetrying === 0)) return Promise.resolve();
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() => (this.stopping ? undefined : this.room(kind)));
+  }
+
+  /** Something that held the sockets back changed: every reader looks again. */
+  private wake(): void {
+    for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
   private async pulled(socket: Socket, frames: Buffer[], bytes: number): Promise<void> {
@@ -203,19 +214,29 @@ export class ZmqIngest {
       this.refused(socket, error);
       return;
     }
-    for (;;) {
-      try {
-        await this.target.accept(decoded.envelopes, 'spool');
-        socket.stats.storedEvents += decoded.envelopes.length;
-        return;
-      } catch (error) {
-        // Nobody to answer: what can be taken later is tried again (the socket is not read meanwhile, at the limits).
-        if (this.stopping || !retriable(error)) {
-          this.refused(socket, error);
+    let waiting = false;
+    try {
+      for (;;) {
+        try {
+          await this.target.accept(decoded.envelopes, 'spool');
+          socket.stats.storedEvents += decoded.envelopes.length;
           return;
+        } catch (error) {
+          // Nobody to answer: what can be taken later is tried again, and PULL is not read meanwhile.
+          if (this.stopping || !retriable(error)) {
+            this.refused(socket, error);
+            return;
+          }
+          if (!waiting) this.pullRetrying++;
+          waiting = true;
+          socket.stats.retries++;
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
         }
-        socket.stats.retries++;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    } finally {
+      if (waiting) {
+        this.pullRetrying--;
+        this.wake();
       }
     }
   }
