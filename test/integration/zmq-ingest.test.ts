@@ -230,21 +230,27 @@ describe('ZeroMQ ingest with CURVE', () => {
 
 describe('PULL while the spool is full', () => {
   it('keeps the message it could not store and tries again, reads nothing more meanwhile (PUSH blocks), and loses nothing', async () => {
-    // Kafka away and a spool of two small segments: it is full after some dozens of events.
+    // Kafka away and a spool of two small segments (128 KiB): it is full after about a hundred events.
     const [port] = await freePorts(1);
     const pull = `tcp://127.0.0.1:${port}`;
     await kafka.stop();
     let kafkaUp = false;
     const daemon = await startDaemon({
-      config: { zmq: { pull }, spool: { segmentBytes: 4096, maxBytes: 8192 }, sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } } },
+      config: {
+        zmq: { pull, receiveHighWaterMark: 100 },
+        spool: { segmentBytes: 64 * 1024, maxBytes: 128 * 1024 },
+        sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } },
+      },
     });
     try {
       const push = new zmq.Push({ linger: 5000, sendHighWaterMark: 10 });
       push.connect(pull);
-      const total = 2000;
+      // 20 MB in all: more than the high-water marks and the kernel's socket buffers can hold.
+      const total = 20_000;
+      const pad = 'x'.repeat(1000);
       let sent = 0;
       const sending = (async () => {
-        for (; sent < total; sent++) await push.send(['zmq-full', `event ${sent}`]);
+        for (; sent < total; sent++) await push.send(['zmq-full', `event ${sent} ${pad}`]);
       })();
       await until(async () => (await stats(daemon)).pull.retries > 0, 'the spool is full and PULL tries again');
       // Backpressure: the producer is held back, far from done.
@@ -254,13 +260,13 @@ describe('PULL while the spool is full', () => {
       await sending;
       push.close();
       const inKafka = await consumeAll(kafka.brokers, 'zmq-full', { expected: total, timeoutMs: 120_000 });
-      expect(new Set(inKafka.map((r) => r.value.toString())).size).toBe(total);
+      expect(new Set(inKafka.map((r) => r.value.toString().split(' ')[1])).size).toBe(total);
       expect((await stats(daemon)).pull.refused).toEqual([]);
     } finally {
       await daemon.close();
       if (!kafkaUp) await kafka.restart();
     }
-  });
+  }, 240_000);
 });
 
 describe('kill -9 while a ROUTER stream is answered', () => {
