@@ -246,8 +246,8 @@ describe('PULL while the spool is full', () => {
       const push = new zmq.Push({ linger: 5000, sendHighWaterMark: 10 });
       push.connect(pull);
       // 20 MB in all: more than the high-water marks and the kernel's socket buffers can hold.
-      const total = 20_000;
-      const pad = 'x'.repeat(1000);
+      const total = 5_000;
+      const pad = 'x'.repeat(4000);
       let sent = 0;
       const sending = (async () => {
         for (; sent < total; sent++) await push.send(['zmq-full', `event ${sent} ${pad}`]);
