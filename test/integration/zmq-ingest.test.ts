@@ -230,7 +230,7 @@ describe('ZeroMQ ingest with CURVE', () => {
 
 describe('PULL while the spool is full', () => {
   it('keeps the message it could not store and tries again, reads nothing more meanwhile (PUSH blocks), and loses nothing', async () => {
-    // Kafka away and a spool of two small segments (128 KiB): it is full after about a hundred events.
+    // Kafka away and a spool of two small segments (2 MiB): it is full after about 500 events of 4 KB.
     const [port] = await freePorts(1);
     const pull = `tcp://127.0.0.1:${port}`;
     await kafka.stop();
@@ -238,7 +238,7 @@ describe('PULL while the spool is full', () => {
     const daemon = await startDaemon({
       config: {
         zmq: { pull, receiveHighWaterMark: 100 },
-        spool: { segmentBytes: 64 * 1024, maxBytes: 128 * 1024 },
+        spool: { segmentBytes: 1024 * 1024, maxBytes: 2 * 1024 * 1024 },
         sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } },
       },
     });
