@@ -20,7 +20,7 @@ import type { LogLevel } from './log';
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 /** Base units (Prometheus: the name ends with the unit; Ganglia: the `units` of the metadata). */
-export type MetricUnit = 'bytes' | 'seconds' | 'events' | 'records' | 'requests' | 'segments' | 'files' | 'ranges' | 'stretches' | 'connections' | 'sends' | 'restarts' | 'heartbeats' | 'interfaces' | 'ratio' | 'info';
+export type MetricUnit = 'bytes' | 'seconds' | 'events' | 'records' | 'requests' | 'messages' | 'segments' | 'files' | 'ranges' | 'stretches' | 'connections' | 'sends' | 'restarts' | 'heartbeats' | 'interfaces' | 'ratio' | 'info';
 
 export interface MetricDefinition {
   /** Prometheus name: `sparkngin_` prefix, base unit, `_total` for counters. */
@@ -50,6 +50,8 @@ const metric = (name: string, type: MetricType, unit: MetricUnit, stat: string, 
   ...(when === undefined ? {} : { when }),
 });
 
+const ZMQ_ON = 'ZeroMQ ingest is on (zmq.pull or zmq.router set)';
+
 const DEFINITIONS: readonly MetricDefinition[] = [
   // The daemon
   metric('sparkngin_build_info', 'gauge', 'info', '[version]', 'Version of the running daemon (value 1).'),
@@ -69,6 +71,14 @@ const DEFINITIONS: readonly MetricDefinition[] = [
   metric('sparkngin_ingest_buffered_bytes', 'gauge', 'bytes', 'ingest.bufferedBytes', 'Memory charged to http.maxBufferedBytes by the requests in flight.'),
   metric('sparkngin_ingest_sink_ack_waiting', 'gauge', 'requests', 'ingest.sinkAckWaiting', 'ack=sink requests waiting for their sinks.'),
   metric('sparkngin_tls_certificate_expiry_timestamp_seconds', 'gauge', 'seconds', 'ingest.tls.notAfter', 'When the certificate the ingest serves expires (seconds since the epoch).', 'TLS is on (tls.cert set)'),
+  // ZeroMQ ingest (src/ingest/zmq/, docs/zeromq.md), per socket: pull, router
+  metric('sparkngin_zmq_received_messages_total', 'counter', 'messages', 'ingest.zmq.sockets[socket].receivedMessages', 'ZeroMQ messages received, by socket.', ZMQ_ON),
+  metric('sparkngin_zmq_stored_events_total', 'counter', 'events', 'ingest.zmq.sockets[socket].storedEvents', 'Events of ZeroMQ messages stored in the spool, by socket.', ZMQ_ON),
+  metric('sparkngin_zmq_refused_messages_total', 'counter', 'messages', 'ingest.zmq.refused[socket,status,code].count', 'ZeroMQ messages refused (PULL: dropped; ROUTER: answered with the error), by socket, status and code.', ZMQ_ON),
+  metric('sparkngin_zmq_retried_messages_total', 'counter', 'messages', 'ingest.zmq.sockets[socket].retries', 'PULL messages tried again because the spool could not take them then (PULL is not read meanwhile).', ZMQ_ON),
+  metric('sparkngin_zmq_unanswered_messages_total', 'counter', 'messages', 'ingest.zmq.sockets[socket].unanswered', 'ROUTER answers libzmq could not hand to the peer (gone, or its queue full); their events were stored.', ZMQ_ON),
+  metric('sparkngin_zmq_in_flight_messages', 'gauge', 'messages', 'ingest.zmq.inFlight', 'ZeroMQ messages received and not yet stored and answered (zmq.maxInFlight).', ZMQ_ON),
+  metric('sparkngin_zmq_buffered_bytes', 'gauge', 'bytes', 'ingest.zmq.bufferedBytes', 'Bytes of the ZeroMQ messages in flight (zmq.maxBufferedBytes).', ZMQ_ON),
   // The spool
   metric('sparkngin_spool_bytes', 'gauge', 'bytes', 'spool.bytes', 'Bytes in the spool on disk.'),
   metric('sparkngin_spool_max_bytes', 'gauge', 'bytes', 'spool.maxBytes', 'The spool\'s size limit (spool.maxBytes).'),
@@ -166,6 +176,11 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('tls.reloaded', 'info', 'SIGHUP swapped the certificate.', 'sparkngin_tls_certificate_expiry_timestamp_seconds'),
   event('tls.reload_failed', 'error', 'SIGHUP: the new certificate files cannot be used; the old certificate is kept.'),
   event('tls.certificate_expiring', 'warn', 'The certificate served expires within 30 days.', 'sparkngin_tls_certificate_expiry_timestamp_seconds'),
+  event('zmq.unauthenticated', 'warn', 'ZeroMQ ingest runs without CURVE (at info when every endpoint is loopback or ipc).'),
+  event('zmq.client_denied', 'warn', 'A CURVE client whose key is not in zmq.curveClients was turned away.'),
+  event('zmq.receive_failed', 'error', 'Reading a ZeroMQ socket failed; tried again.'),
+  event('zmq.refused', 'debug', 'A ZeroMQ message was refused (counted in sparkngin_zmq_refused_messages_total).', 'sparkngin_zmq_refused_messages_total'),
+  event('zmq.unanswered', 'debug', 'A ROUTER answer could not be handed over (its events were stored).', 'sparkngin_zmq_unanswered_messages_total'),
   // The spool
   event('spool.opened', 'info', 'The spool is open: segments, range of records, recovery done.'),
   event('spool.torn_tail_truncated', 'warn', 'A crash left a partial record at the end of the newest segment; cut off.'),

@@ -1,12 +1,13 @@
 // Every metric of the catalogue (src/ops/catalogue.ts) appears in /metrics and in /stats of a live
-// daemon, with the same samples: a daemon with TLS on, a ZeroMQ PUB sink and a syslog sink (the
-// conditional metrics; they take a topic nobody posts to, so they need no peer) and its operations
-// endpoints on a listener of their own, after some traffic: events acknowledged and delivered, a
-// refused request, a warning logged.
+// daemon, with the same samples: a daemon with TLS on, ZeroMQ ingest on, a ZeroMQ PUB sink and a
+// syslog sink (the conditional metrics; the sinks take a topic nobody posts to, so they need no
+// peer) and its operations endpoints on a listener of their own, after some traffic: events
+// acknowledged and delivered, a refused request and a refused ZeroMQ message, a warning logged.
 import { request } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as zmq from 'zeromq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/ops/catalogue';
 import { samplesOf, statsHold } from '../../src/ops/samples';
@@ -36,12 +37,13 @@ beforeAll(async () => {
   const testCa = await makeTestCa(dir);
   ca = testCa.certPem;
   const cert = await testCa.issue('server');
-  const opsPort = await freePort();
+  const [opsPort, pullPort] = [await freePort(), await freePort()];
   ops = `http://127.0.0.1:${opsPort}`;
   daemon = await startDaemon({
     config: {
       tls: { cert: cert.cert, key: cert.key },
       ops: { listen: `127.0.0.1:${opsPort}` },
+      zmq: { pull: `tcp://127.0.0.1:${pullPort}` },
       sinks: {
         zeromq: { endpoint: `tcp://127.0.0.1:${await freePort()}`, socket: 'pub', topics: ['taps.*'] },
         syslog: { endpoint: `udp://127.0.0.1:${await freePort()}`, topics: ['taps.*'] },
@@ -57,6 +59,12 @@ beforeAll(async () => {
     const stats: any = await (await fetch(`${ops}/stats`)).json();
     return stats.sinks.filter((sink: any) => sink.destination !== undefined).length === 2;
   }, 'the ZeroMQ and syslog sinks report their numbers');
+  // A ZeroMQ message refused (its topic is no topic name): ZeroMQ ingest's counters have samples.
+  const push = new zmq.Push({ linger: 1000 });
+  push.connect(`tcp://127.0.0.1:${pullPort}`);
+  await push.send(['not a topic!', 'x']);
+  push.close();
+  await until(async () => ((await (await fetch(`${ops}/stats`)).json()) as any).ingest.zmq.refused.length > 0, 'the ZeroMQ refusal is counted');
 });
 afterAll(async () => {
   await daemon?.close();

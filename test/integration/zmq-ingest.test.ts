@@ -49,8 +49,23 @@ async function fileLines(daemon: DaemonProcess, topic: string): Promise<Array<{ 
     .map((line) => JSON.parse(line));
 }
 
-async function stats(daemon: DaemonProcess): Promise<any> {
-  return ((await (await fetch(`${daemon.url}/stats`)).json()) as any).ingest.zmq;
+interface SocketStats {
+  socket: string;
+  receivedMessages: number;
+  storedEvents: number;
+  retries: number;
+  unanswered: number;
+  refused: Array<{ status: number; code: string; count: number }>;
+}
+
+/** /stats ingest.zmq, per socket (its refusals with it), and the CURVE counts. */
+async function stats(daemon: DaemonProcess): Promise<{ pull: SocketStats; router: SocketStats; curve: { allowed: number; denied: number } }> {
+  const zmqStats = ((await (await fetch(`${daemon.url}/stats`)).json()) as any).ingest.zmq;
+  const of = (socket: string) => ({
+    ...zmqStats.sockets.find((entry: SocketStats) => entry.socket === socket),
+    refused: zmqStats.refused.filter((entry: { socket: string }) => entry.socket === socket).map(({ socket: _, ...refusal }: { socket: string }) => refusal),
+  });
+  return { pull: of('pull'), router: of('router'), curve: zmqStats.curve };
 }
 
 /** A DEALER that sends messages and reads answers in order (the ROUTER answers each peer in order). */

@@ -34,14 +34,13 @@ import { loadZeromq, type Zeromq } from './load';
 
 type Kind = 'pull' | 'router';
 
-/** What one socket has done since start (/stats → ingest.zmq.<socket>). */
+/** What one socket has done since start (/stats → ingest.zmq.sockets[]; the metrics are in src/ops/catalogue.ts). */
 export interface ZmqSocketStats {
+  socket: Kind;
   endpoint: string;
   receivedMessages: number;
   storedEvents: number;
-  /** Messages refused (PULL: dropped; ROUTER: answered with the error), by status and code. */
-  refused: RefusalCount[];
-  /** PULL: tries again of messages the target could not take then (spool full, busy). */
+  /** PULL: tries again of messages the target could not take then (spool full). */
   retries: number;
   /** ROUTER: answers libzmq could not hand to the peer (it left, or its queue was full); the events were stored. */
   unanswered: number;
@@ -50,17 +49,17 @@ export interface ZmqSocketStats {
 export interface ZmqStats {
   inFlight: number;
   bufferedBytes: number;
-  pull?: ZmqSocketStats;
-  router?: ZmqSocketStats;
-  /** With zmq.curveClients: CURVE handshakes let in and turned away. */
+  sockets: ZmqSocketStats[];
+  /** Messages refused (PULL: dropped; ROUTER: answered with the error), by socket, status and code. */
+  refused: Array<RefusalCount & { socket: Kind }>;
+  /** With zmq.curveClients: CURVE handshakes let in and turned away (each refusal also logged, zmq.client_denied). */
   curve?: { allowed: number; denied: number };
 }
 
 interface Socket {
   kind: Kind;
   zmq: import('zeromq').Pull | import('zeromq').Router;
-  endpoint: string;
-  stats: Omit<ZmqSocketStats, 'refused' | 'endpoint'>;
+  stats: ZmqSocketStats;
   refusals: RefusalCounter;
 }
 
@@ -108,7 +107,7 @@ export class ZmqIngest {
     }
     if (settings.curveSecretKey === '') {
       // Said loudest when the endpoints can be reached from other machines.
-      const endpoints = ingest.sockets.map((socket) => socket.endpoint);
+      const endpoints = ingest.sockets.map((socket) => socket.stats.endpoint);
       const local = endpoints.every((endpoint) => /^(ipc|inproc):|^tcp:\/\/(127\.[\d.]+|\[::1\]|localhost):/.test(endpoint));
       logger[local ? 'info' : 'warn']('zmq.unauthenticated', { endpoints, why: 'no zmq.curveSecretKey: anyone who reaches these endpoints can send events' });
     }
@@ -117,12 +116,16 @@ export class ZmqIngest {
 
   /** The endpoints bound, as libzmq reports them (a `tcp://…:*` endpoint with its port). */
   endpoints(): Partial<Record<Kind, string>> {
-    return Object.fromEntries(this.sockets.map((socket) => [socket.kind, socket.endpoint]));
+    return Object.fromEntries(this.sockets.map((socket) => [socket.kind, socket.stats.endpoint]));
   }
 
   stats(): ZmqStats {
-    const stats: ZmqStats = { inFlight: this.inFlight, bufferedBytes: this.bufferedBytes };
-    for (const socket of this.sockets) stats[socket.kind] = { endpoint: socket.endpoint, ...socket.stats, refused: socket.refusals.snapshot() };
+    const stats: ZmqStats = {
+      inFlight: this.inFlight,
+      bufferedBytes: this.bufferedBytes,
+      sockets: this.sockets.map((socket) => ({ ...socket.stats })),
+      refused: this.sockets.flatMap((socket) => socket.refusals.snapshot().map((refusal) => ({ socket: socket.kind, ...refusal }))),
+    };
     if (this.zap !== undefined) stats.curve = this.zap.counts();
     return stats;
   }
@@ -155,7 +158,8 @@ export class ZmqIngest {
       socket.close();
       throw new ZmqBindError(kind, endpoint, error);
     }
-    const entry: Socket = { kind, zmq: socket, endpoint: socket.lastEndpoint ?? endpoint, stats: { receivedMessages: 0, storedEvents: 0, retries: 0, unanswered: 0 }, refusals: new RefusalCounter() };
+    const stats: ZmqSocketStats = { socket: kind, endpoint: socket.lastEndpoint ?? endpoint, receivedMessages: 0, storedEvents: 0, retries: 0, unanswered: 0 };
+    const entry: Socket = { kind, zmq: socket, stats, refusals: new RefusalCounter() };
     this.sockets.push(entry);
     this.loops.push(this.receive(entry));
   }
