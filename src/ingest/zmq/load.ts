@@ -1,8 +1,7 @@
-// The zeromq package, loaded when ZeroMQ ingest is configured and not before: its native addon is
-// then the only thing a daemon without ZeroMQ never touches. The bundle leaves `zeromq` to Node's
-// module resolution (scripts/build.mjs marks it external: the package finds its prebuilt addon
-// relative to its own files); the single executable cannot resolve packages, so there the load fails
-// with ZmqUnavailableError until the executables carry the addon (packaging/steps/addons.ts).
+// The zeromq package, loaded when ZeroMQ ingest is configured and not before, so that a daemon
+// without ZeroMQ never touches its native addon. Where the addon comes from (beside the single
+// executable, or the package's own prebuilt one) is src/zeromq/load-addon.ts's business; a load that
+// fails here (no addon for this machine) stops the start with ZmqUnavailableError naming the keys.
 import { SparknginError } from '../../errors';
 
 export type Zeromq = typeof import('zeromq');
