@@ -6,7 +6,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh || { echo "install-deps failed" >&2; exit 1; }
-[ -x node_modules/.bin/vitest ] || npm ci --no-audit --no-fund || exit 1
+# npm packages: installed again (npm ci) whenever the lockfile or a patch in patches/ (applied by
+# patch-package at install) differs from what the last install here had, so a checkout kept between
+# runs never tests against stale or unpatched modules.
+stamp=node_modules/.sparkngin-installed
+want=$(cat package-lock.json patches/*.patch | sha256sum | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/vitest ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  npm ci --no-audit --no-fund || exit 1
+  echo "$want" > "$stamp"
+fi
 npm run --silent build || exit 1
 npx tsc --noEmit || exit 1
 
