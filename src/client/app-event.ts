@@ -1,6 +1,10 @@
-// One event of the application, from send() to its settlement: the two ends of its promise and what
-// the client counts of it. One object per event (the hot path: a closure per callback cost more).
-import type { PendingEvent } from './batch';
+// The application's events at their two ends: what a send() promise resolves with (Delivery), made
+// when its batch settles, from the id bytes in the batch's body; and an event waiting for room in
+// a full buffer (buffer.whenFull: block), the one case where an event is held on its own.
+import { ID_AT } from '../envelope/codec-binary';
+import { eventIdText } from '../envelope/id';
+import { FRAME_HEADER, NW1_OVERHEAD } from '../envelope/nw1';
+import type { Batch } from './batch';
 import type { AckMode } from './options';
 
 export interface Delivery {
@@ -15,43 +19,31 @@ export interface Delivery {
 
 export type Settlement = 'acked' | 'spilled' | 'failed';
 
-/** An event of the application from send() to its settlement: the promise's two ends and what the client counts of it. */
-export class AppEvent implements PendingEvent {
-  /** In the buffer (counted in bufferedBytes), as opposed to waiting for room. */
-  admitted = false;
-  private done = false;
-  /** The wait for room under `block` (maxBlockMs). */
-  timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly client: { settled(event: AppEvent, outcome: Settlement): void },
-    readonly id: string,
-    readonly topic: string,
-    readonly bytes: Buffer,
-    readonly ack: AckMode,
-    readonly epoch: number,
-    public deadline: number,
-    private readonly resolve: (delivery: Delivery) => void,
-    private readonly reject: (error: Error) => void,
-  ) {}
-
-  acked(instance: string, attempts: number): void {
-    if (this.finish('acked')) this.resolve({ id: this.id, status: 'acked', instance, attempts });
-  }
-
-  spilled(): void {
-    if (this.finish('spilled')) this.resolve({ id: this.id, status: 'spilled' });
-  }
-
-  failed(error: Error): void {
-    if (this.finish('failed')) this.reject(error);
-  }
-
-  private finish(outcome: Settlement): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.client.settled(this, outcome);
-    return true;
+/** Resolves the promise of every event of `batch`, in order, each with its own id. */
+export function resolveAll(batch: Batch, status: Delivery['status'], instance?: string, attempts?: number): void {
+  const { body, resolves, count } = batch;
+  let at = NW1_OVERHEAD;
+  for (let i = 0; i < count; i++) {
+    const id = eventIdText(body, at + FRAME_HEADER + ID_AT);
+    resolves[i]!(status === 'acked' ? { id, status, instance, attempts } : { id, status });
+    at += FRAME_HEADER + body.readUInt32LE(at);
   }
 }
 
+export function rejectAll(batch: Batch, error: Error): void {
+  for (const reject of batch.rejects) reject(error);
+}
+
+/** An event sent while the buffer was full, waiting for room (maxBlockMs at most), its envelope encoded. */
+export class WaitingEvent {
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly ack: AckMode,
+    readonly epoch: number,
+    readonly envelope: Buffer,
+    readonly resolve: (delivery: Delivery) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+}

@@ -8,14 +8,14 @@
 // one set of counters (in flight, outstanding per flush epoch) that flush() and close() wait on;
 // split further, each part would need the others' internals.
 import { setMaxListeners } from 'node:events';
-import { frameEnvelopes } from '../envelope/nw1';
 import type { Envelope } from '../envelope/envelope';
+import { FRAME_HEADER, NW1_OVERHEAD } from '../envelope/nw1';
 import { backoffMs } from '../sinks/retry';
-import { AppEvent, type Delivery, type Settlement } from './app-event';
-import { type Batch, Batcher, deadlineOf, splitBatch } from './batch';
+import { type Delivery, rejectAll, resolveAll, type Settlement, WaitingEvent } from './app-event';
+import { type Batch, Batcher, type BatchOwner, splitBatch } from './batch';
 import { discoverUrls } from './endpoints';
 import { BufferFullError, ClientClosedError, DeliveryTimeoutError, EventRefusedError, InvalidEventError } from './errors';
-import { type EncodedEvent, jsonEvent, type RawSendOptions, rawEvent, relayedEvent, type SendOptions } from './event';
+import { EventWriter, NO_OPTIONS, type RawSendOptions, type SendOptions } from './event';
 import { type Instance, InstancePool, type InstanceStats } from './instances';
 import { type AckMode, type ClientOptions, type ClientSettings, resolveOptions } from './options';
 import { Spill } from './spill';
@@ -57,7 +57,8 @@ export class SparknginClient {
   /** When discovery last ran (instances found on the LAN, no URL given). */
   private discoveredAt = 0;
   private rediscovering = false;
-  private readonly blocked: AppEvent[] = [];
+  private readonly blocked: WaitingEvent[] = [];
+  private readonly writer = new EventWriter();
   private spill: Spill | undefined;
   private readonly pumps = new Map<AckMode, Promise<void>>();
   private readonly started: Promise<void>;
@@ -82,7 +83,7 @@ export class SparknginClient {
     const { balance, healthIntervalMs, maxInFlight, logger, tls } = this.settings;
     this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger, tls }, this.settings.urls ?? []);
     this.pool.onAvailable(() => this.pump());
-    this.batcher = new Batcher(this.settings.batch, (batch) => this.enqueue(batch));
+    this.batcher = new Batcher(this.settings.batch, this.settings.deliveryTimeoutMs, this.ledger, (batch) => this.enqueue(batch));
     this.started = this.start().then(
       () => {
         this.starting = false;
@@ -115,76 +116,101 @@ export class SparknginClient {
   }
 
   /** Sends a JSON value (anything JSON.stringify takes) as a `json` event. */
-  send(topic: string, value: unknown, options: SendOptions = {}): Promise<Delivery> {
-    return this.admit(() => jsonEvent(topic, value, options), options.ack);
+  send(topic: string, value: unknown, options: SendOptions = NO_OPTIONS): Promise<Delivery> {
+    return new Promise((resolve, reject) => {
+      const batch = this.batchFor(topic, options.ack);
+      this.admit(batch, this.writer.json(batch, topic, value, options), resolve, reject);
+    });
   }
 
   /** Sends bytes as they are: `binary` by default, or `text` / `json` (`options.type`). */
-  sendRaw(topic: string, data: Uint8Array | string, options: RawSendOptions = {}): Promise<Delivery> {
-    return this.admit(() => rawEvent(topic, data, options), options.ack);
+  sendRaw(topic: string, data: Uint8Array | string, options: RawSendOptions = NO_OPTIONS): Promise<Delivery> {
+    return new Promise((resolve, reject) => {
+      const batch = this.batchFor(topic, options.ack);
+      this.admit(batch, this.writer.raw(batch, topic, data, options), resolve, reject);
+    });
   }
 
   /**
    * Sends on an event received elsewhere (a relay, as `sparkngin drain` does): its id, type, key,
    * client time, headers and payload are kept; the receiving instance sets receive time, address, host.
    */
-  sendEnvelope(envelope: Envelope, options: { ack?: AckMode } = {}): Promise<Delivery> {
-    return this.admit(() => relayedEvent(envelope), options.ack);
-  }
-
-  private admit(make: () => EncodedEvent, ackOption: AckMode | undefined): Promise<Delivery> {
-    if (this.closing) return Promise.reject(new ClientClosedError());
-    if (this.startError) return Promise.reject(this.startError);
-    let event: EncodedEvent;
-    const ack = ackOption ?? this.settings.ack;
-    try {
-      if (ack !== 'spool' && ack !== 'sink') throw new InvalidEventError(`ack must be 'spool' or 'sink', got ${String(ack)}`);
-      event = make();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { maxBytes, whenFull, maxBlockMs } = this.settings.buffer;
-    if (event.bytes.length > maxBytes) return Promise.reject(new InvalidEventError(`the event (${event.bytes.length} bytes encoded) is larger than buffer.maxBytes`));
+  sendEnvelope(envelope: Envelope, options: { ack?: AckMode } = NO_OPTIONS): Promise<Delivery> {
     return new Promise((resolve, reject) => {
-      const pending = new AppEvent(this.ledger, event.id, event.topic, event.bytes, ack, this.epoch, Infinity, resolve, reject);
-      this.track(pending.epoch, +1);
-      if (this.blocked.length === 0 && this.bufferedBytes + event.bytes.length <= maxBytes) return this.accept(pending);
-      if (whenFull === 'fail') return pending.failed(new BufferFullError(maxBytes));
-      pending.timer = setTimeout(() => {
-        this.blocked.splice(this.blocked.indexOf(pending), 1);
-        pending.failed(new BufferFullError(maxBytes));
-      }, maxBlockMs);
-      this.blocked.push(pending);
+      const batch = this.batchFor(envelope.topic, options.ack);
+      this.admit(batch, this.writer.relayed(batch, envelope), resolve, reject);
     });
   }
 
-  /** Into the buffer and an open batch. */
-  private accept(event: AppEvent): void {
-    event.admitted = true;
-    this.bufferedBytes += event.bytes.length;
-    this.counters.sent++;
-    const timeout = this.settings.deliveryTimeoutMs;
-    if (timeout > 0) event.deadline = Date.now() + timeout;
-    this.keepTicking();
-    this.batcher.add(event.topic, event.ack, event);
+  /** The open batch an event goes into (written at its end by EventWriter, then admitted); throws what refuses any send. */
+  private batchFor(topic: string, ackOption: AckMode | undefined): Batch {
+    if (this.closing) throw new ClientClosedError();
+    if (this.startError) throw this.startError;
+    const ack = ackOption ?? this.settings.ack;
+    if (ack !== 'spool' && ack !== 'sink') throw new InvalidEventError(`ack must be 'spool' or 'sink', got ${String(ack)}`);
+    return this.batcher.batchFor(ack, topic, this.epoch);
   }
 
-  /** Where an event of the application reports its settlement (once). */
-  private readonly ledger = {
-    settled: (event: AppEvent, outcome: Settlement): void => {
-      this.counters[outcome]++;
-      if (event.admitted) this.bufferedBytes -= event.bytes.length;
-      this.track(event.epoch, -1);
-      this.admitBlocked();
+  /** The frame of `frameLength` bytes just written at the end of `batch`: into the buffer, or waiting for room. */
+  private admit(batch: Batch, frameLength: number, resolve: (delivery: Delivery) => void, reject: (error: Error) => void): void {
+    const { maxBytes, whenFull, maxBlockMs } = this.settings.buffer;
+    if (frameLength > maxBytes) throw new InvalidEventError(`the event (${frameLength - FRAME_HEADER} bytes encoded) is larger than buffer.maxBytes`);
+    this.track(this.epoch, +1);
+    if (this.blocked.length === 0 && this.bufferedBytes + frameLength <= maxBytes) return this.accept(batch, frameLength, resolve, reject);
+    const envelope = Buffer.from(batch.body.subarray(batch.size + FRAME_HEADER, batch.size + frameLength));
+    const waiting = new WaitingEvent(batch.topic, batch.ack, this.epoch, envelope, resolve, reject);
+    if (whenFull === 'fail') return this.refuseWaiting(waiting, new BufferFullError(maxBytes));
+    waiting.timer = setTimeout(() => {
+      this.blocked.splice(this.blocked.indexOf(waiting), 1);
+      this.refuseWaiting(waiting, new BufferFullError(maxBytes));
+    }, maxBlockMs);
+    this.blocked.push(waiting);
+  }
+
+  /** Into the buffer and the batch. */
+  private accept(batch: Batch, frameLength: number, resolve: (delivery: Delivery) => void, reject: (error: Error) => void): void {
+    this.bufferedBytes += frameLength;
+    this.counters.sent++;
+    this.keepTicking();
+    this.batcher.commit(batch, frameLength, resolve, reject);
+  }
+
+  /** Where the application's batches settle: the counters, the buffer, flush(), then each event's promise. */
+  private readonly ledger: BatchOwner = {
+    acked: (batch, instance, attempts) => {
+      this.release(batch, 'acked');
+      resolveAll(batch, 'acked', instance, attempts);
+    },
+    spilled: (batch) => {
+      this.release(batch, 'spilled');
+      resolveAll(batch, 'spilled');
+    },
+    failed: (batch, error) => {
+      this.release(batch, 'failed');
+      rejectAll(batch, error);
     },
   };
 
+  private release(batch: Batch, outcome: Settlement): void {
+    this.counters[outcome] += batch.count;
+    this.bufferedBytes -= batch.size - NW1_OVERHEAD;
+    this.track(batch.epoch, -batch.count);
+    this.admitBlocked();
+  }
+
+  private refuseWaiting(waiting: WaitingEvent, error: Error): void {
+    this.counters.failed++;
+    this.track(waiting.epoch, -1);
+    waiting.reject(error);
+  }
+
   private admitBlocked(): void {
     const max = this.settings.buffer.maxBytes;
-    while (this.blocked.length > 0 && this.bufferedBytes + this.blocked[0]!.bytes.length <= max) {
-      const event = this.blocked.shift()!;
-      clearTimeout(event.timer);
-      this.accept(event);
+    while (this.blocked.length > 0 && this.bufferedBytes + FRAME_HEADER + this.blocked[0]!.envelope.length <= max) {
+      const waiting = this.blocked.shift()!;
+      clearTimeout(waiting.timer);
+      const batch = this.batcher.batchFor(waiting.ack, waiting.topic, waiting.epoch);
+      this.accept(batch, batch.writeFrame(waiting.envelope), waiting.resolve, waiting.reject);
     }
   }
 
@@ -203,7 +229,7 @@ export class SparknginClient {
     const now = Date.now();
     while (this.inFlight < this.settings.maxInFlight && this.queue.length > 0) {
       const batch = this.queue[0]!;
-      if (deadlineOf(batch) <= now) {
+      if (batch.deadline <= now) {
         this.queue.shift();
         this.expire(batch);
         continue;
@@ -247,7 +273,7 @@ export class SparknginClient {
   private tick(): void {
     const now = Date.now();
     for (let i = this.queue.length - 1; i >= 0; i--) {
-      if (deadlineOf(this.queue[i]!) <= now) this.expire(this.queue.splice(i, 1)[0]!);
+      if (this.queue[i]!.deadline <= now) this.expire(this.queue.splice(i, 1)[0]!);
     }
     this.pump();
   }
@@ -255,9 +281,8 @@ export class SparknginClient {
   private dispatch(batch: Batch, instance: Instance): void {
     this.inFlight++;
     instance.inFlight++;
-    const body = frameEnvelopes(batch.events.map((event) => event.bytes));
     const { token, requestTimeoutMs } = this.settings;
-    const request = { base: instance.base, agent: instance.agent, topic: batch.topic, ack: batch.ack, body, events: batch.events.length, token, timeoutMs: requestTimeoutMs, signal: this.stopping.signal };
+    const request = { base: instance.base, agent: instance.agent, topic: batch.topic, ack: batch.ack, body: batch.request(), events: batch.count, token, timeoutMs: requestTimeoutMs, signal: this.stopping.signal };
     void post(request).then((outcome) => {
       this.inFlight--;
       instance.inFlight--;
@@ -268,17 +293,16 @@ export class SparknginClient {
 
   private settleRequest(batch: Batch, instance: Instance, outcome: Outcome): void {
     if (outcome.kind === 'acked') {
-      this.pool.succeeded(instance, batch.events.length);
-      for (const event of batch.events) event.acked(instance.url, batch.failures + 1);
+      this.pool.succeeded(instance, batch.count);
+      batch.acked(instance.url, batch.failures + 1);
       return;
     }
     if (outcome.kind === 'refused') {
-      if (outcome.split && batch.events.length > 1) {
+      if (outcome.split && batch.count > 1) {
         this.queue.unshift(...splitBatch(batch));
         return;
       }
-      const error = new EventRefusedError(outcome.status, outcome.code, outcome.message, instance.url);
-      for (const event of batch.events) event.failed(error);
+      batch.failed(new EventRefusedError(outcome.status, outcome.code, outcome.message, instance.url));
       return;
     }
     this.counters.retries++;
@@ -309,8 +333,7 @@ export class SparknginClient {
 
   private expire(batch: Batch): void {
     if (this.spill !== undefined && !batch.fromSpill) return this.spillBatch(batch);
-    const error = new DeliveryTimeoutError(this.settings.deliveryTimeoutMs, batch.lastError);
-    for (const event of batch.events) event.failed(error);
+    batch.failed(new DeliveryTimeoutError(this.settings.deliveryTimeoutMs, batch.lastError));
   }
 
   private spillBatch(batch: Batch): void {
@@ -321,10 +344,10 @@ export class SparknginClient {
       this.settings.logger.warn('client.spilling', { dir: spill.dir, why: batch.lastError ?? 'no instance is up' });
     }
     const first = !this.pumps.has(batch.ack);
-    spill.append(batch.ack, batch.events.map((event) => event.bytes)).then(
+    spill.append(batch.ack, batch.envelopes()).then(
       () => {
         this.spilling--;
-        for (const event of batch.events) event.spilled();
+        batch.spilled();
         if (first) this.startPump(batch.ack);
       },
       (error: Error) => {
@@ -350,15 +373,14 @@ export class SparknginClient {
         this.queue.push(...batches);
         this.pump();
       },
-      delivered: () => this.counters.deliveredFromSpill++,
+      delivered: (count) => (this.counters.deliveredFromSpill += count),
     }).catch((error: Error) => this.settings.logger.error('client.spill_pump_failed', { error }));
     this.pumps.set(ack, pump);
   }
 
   /** A spill batch left behind at close: not acknowledged, so it stays in the spill for the next run. */
   private abandon(batch: Batch): void {
-    const closed = new ClientClosedError();
-    for (const event of batch.events) event.failed(closed);
+    batch.failed(new ClientClosedError());
   }
 
   private track(epoch: number, delta: number): void {
@@ -426,11 +448,11 @@ export class SparknginClient {
   /** Rejects everything waiting: the client could not start. */
   private failAll(error: Error): void {
     this.batcher.sealAll();
-    for (const event of this.blocked.splice(0)) {
-      clearTimeout(event.timer);
-      event.failed(error);
+    for (const waiting of this.blocked.splice(0)) {
+      clearTimeout(waiting.timer);
+      this.refuseWaiting(waiting, error);
     }
-    for (const batch of this.queue.splice(0)) for (const event of batch.events) event.failed(error);
+    for (const batch of this.queue.splice(0)) batch.failed(error);
   }
 
   stats(): ClientStats {

@@ -4,7 +4,7 @@
 // of it is acknowledged, or refused for good and set aside (spill.ts). A chunk in hand when the
 // client closes is not committed: the next client on the dir sends it again (same ids).
 import { decodeEnvelope } from '../envelope/codec-binary';
-import { addEvent, type Batch, newBatch } from './batch';
+import { Batch, type BatchOwner } from './batch';
 import { ClientClosedError } from './errors';
 import type { AckMode } from './options';
 import type { Spill } from './spill';
@@ -18,8 +18,8 @@ export interface SpillDeliveryHost {
   stopped: AbortSignal;
   /** Queues batches for sending. */
   send(batches: Batch[]): void;
-  /** One spilled event was acknowledged. */
-  delivered(): void;
+  /** Spilled events were acknowledged. */
+  delivered(count: number): void;
 }
 
 /** Runs until the client closes (or the spill does). */
@@ -40,8 +40,22 @@ function deliverChunk(ack: AckMode, records: Buffer[], host: SpillDeliveryHost):
   return new Promise((resolve) => {
     let left = records.length;
     let abandoned = false;
-    const done = () => {
-      if (--left === 0) resolve(!abandoned);
+    const done = (count: number) => {
+      left -= count;
+      if (left === 0) resolve(!abandoned);
+    };
+    const setAside = (record: Buffer, why: string) => void spill.setAside(record, why).finally(() => done(1));
+    const owner: BatchOwner = {
+      acked: (batch) => {
+        host.delivered(batch.count);
+        done(batch.count);
+      },
+      spilled: (batch) => done(batch.count),
+      failed: (batch, error) => {
+        if (error instanceof ClientClosedError) abandoned = true;
+        if (abandoned) return done(batch.count);
+        for (const record of batch.envelopes()) setAside(record, error.message);
+      },
     };
     const open = new Map<string, Batch>();
     const full: Batch[] = [];
@@ -50,30 +64,16 @@ function deliverChunk(ack: AckMode, records: Buffer[], host: SpillDeliveryHost):
       try {
         topic = decodeEnvelope(record).topic;
       } catch (error) {
-        void spill.setAside(record, (error as Error).message).finally(done);
+        setAside(record, (error as Error).message);
         continue;
       }
       let batch = open.get(topic);
-      if (batch === undefined || batch.events.length >= limits.maxEvents || batch.bytes + record.length > limits.maxBytes) {
+      if (batch === undefined || batch.count >= limits.maxEvents || batch.size + record.length > limits.maxBytes) {
         if (batch !== undefined) full.push(batch);
-        batch = newBatch(topic, ack, true);
+        batch = new Batch(topic, ack, owner, true, -1);
         open.set(topic, batch);
       }
-      addEvent(batch, {
-        id: '',
-        bytes: record,
-        deadline: Infinity,
-        acked: () => {
-          host.delivered();
-          done();
-        },
-        spilled: done,
-        failed: (error) => {
-          if (error instanceof ClientClosedError) abandoned = true;
-          if (abandoned) return done();
-          void spill.setAside(record, error.message).finally(done);
-        },
-      });
+      batch.commit(batch.writeFrame(record));
     }
     host.send([...full, ...open.values()]);
   });

@@ -28,8 +28,10 @@ export interface PostOptions {
   signal?: AbortSignal;
 }
 
-/** Largest answer read: a 202 lists the ids (about 40 bytes each); errors are short. */
+/** Largest answer read (errors are short). */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+/** What is kept of a 202: its count (`{"accepted":N,`); the ids it lists after it are the client's own. */
+const ACCEPTED_PREFIX_BYTES = 64;
 const USER_AGENT = `sparkngin-client/${VERSION}`;
 
 /** The request URL of a topic on an instance whose base URL may carry a path (behind a proxy). */
@@ -60,7 +62,7 @@ export function post(options: PostOptions): Promise<Outcome> {
       resolve(outcome);
     };
     const request = send(url, { method: 'POST', agent: options.agent, headers }, (response) => {
-      readAnswer(response).then(
+      readAnswer(response, response.statusCode === 202 ? ACCEPTED_PREFIX_BYTES : MAX_ANSWER_BYTES).then(
         (text) => finish(judge(response, text, options.events)),
         (error: Error) => finish({ kind: 'retry', instance: 'down', afterMs: 0, why: `answer cut off: ${error.message}` }),
       );
@@ -80,14 +82,15 @@ export function post(options: PostOptions): Promise<Outcome> {
   });
 }
 
-function readAnswer(response: IncomingMessage): Promise<string> {
+/** The answer's first `keep` bytes as text; the rest is read and dropped, up to MAX_ANSWER_BYTES in all. */
+function readAnswer(response: IncomingMessage, keep: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     response.on('data', (chunk: Buffer) => {
+      if (size < keep) chunks.push(chunk.subarray(0, keep - size));
       size += chunk.length;
       if (size > MAX_ANSWER_BYTES) response.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
-      else chunks.push(chunk);
     });
     response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     response.on('error', reject);

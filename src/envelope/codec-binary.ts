@@ -11,6 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import { SparknginError } from '../errors';
 import { type Envelope, type EventType, newHeaders } from './envelope';
+import { eventIdText, writeEventIdBytes } from './id';
 
 const VERSION = 1;
 const TYPES: EventType[] = ['json', 'text', 'binary'];
@@ -72,8 +73,7 @@ export function encodeEnvelopes(envelopes: readonly Envelope[]): Buffer[] {
 
 /**
  * Encodes envelopes one at a time, re-using the encoded fields of the one before when they are the
- * same (see encodeEnvelopes): for a producer whose events mostly share topic, key and headers, as
- * the client library's do. Same bytes as `encodeEnvelope`.
+ * same (see encodeEnvelopes). Same bytes as `encodeEnvelope`.
  */
 export class EnvelopeEncoder {
   private previous: Envelope | undefined;
@@ -90,21 +90,47 @@ function sameFields(a: Envelope, b: Envelope): boolean {
   return a.type === b.type && a.ts === b.ts && a.sts === b.sts && a.topic === b.topic && a.key === b.key && a.ip === b.ip && a.host === b.host && a.headers === b.headers;
 }
 
-/** version, type, flags | id | fields (ts .. headers) | u32 length, data. */
 function assemble(envelope: Envelope, fields: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(3 + 16 + fields.length + 4 + envelope.data.length);
-  out[0] = VERSION;
-  out[1] = TYPE_CODE[envelope.type];
-  out[2] = (envelope.key === undefined ? 0 : FLAG_KEY) | (envelope.sts === undefined ? 0 : FLAG_STS);
-  writeUuid(out, 3, envelope.id);
-  let at = 3 + 16 + fields.copy(out, 3 + 16);
-  at = out.writeUInt32LE(envelope.data.length, at);
-  envelope.data.copy(out, at);
+  const out = Buffer.allocUnsafe(envelopeRoom(fields.length, envelope.data));
+  writeEnvelope(out, 0, envelope.type, envelopeFlags(envelope), fields, envelope.data);
+  writeEventIdBytes(out, ID_AT, envelope.id);
   return out;
 }
 
+/** Where an envelope's 16 id bytes are. */
+export const ID_AT = 3;
+const FIELDS_AT = ID_AT + 16;
+
+/** The flags byte of an envelope with these fields. */
+export function envelopeFlags(fields: Pick<Envelope, 'key' | 'sts'>): number {
+  return (fields.key === undefined ? 0 : FLAG_KEY) | (fields.sts === undefined ? 0 : FLAG_STS);
+}
+
+/** Bytes `writeEnvelope` may take for `fields` (from encodeFields) and `data` (a short string: at most 3 bytes per UTF-16 unit). */
+export function envelopeRoom(fieldsLength: number, data: Uint8Array | string): number {
+  const dataLength = typeof data !== 'string' ? data.length : data.length > 4096 ? Buffer.byteLength(data, 'utf8') : 3 * data.length;
+  return FIELDS_AT + fieldsLength + 4 + dataLength;
+}
+
+/**
+ * Writes an envelope at out[at..], all but its id (16 bytes at `at + ID_AT`, the caller's: a given
+ * one, or a new one written in place): version, type, flags, the encoded fields, the payload's
+ * length and the payload (a string is written as UTF-8). The caller made `envelopeRoom` bytes of
+ * room. Returns the offset after the envelope.
+ */
+export function writeEnvelope(out: Buffer, at: number, type: EventType, flags: number, fields: Uint8Array, data: Uint8Array | string): number {
+  out[at] = VERSION;
+  out[at + 1] = TYPE_CODE[type];
+  out[at + 2] = flags;
+  out.set(fields, at + FIELDS_AT);
+  const dataAt = at + FIELDS_AT + fields.length + 4;
+  const length = typeof data === 'string' ? out.write(data, dataAt) : (out.set(data, dataAt), data.length);
+  out.writeUInt32LE(length, dataAt - 4);
+  return dataAt + length;
+}
+
 /** The fields between the id and the payload: ts, [sts], topic, [key], ip, host, headers. */
-function encodeFields(envelope: Envelope): Buffer {
+export function encodeFields(envelope: Pick<Envelope, 'ts' | 'sts' | 'topic' | 'key' | 'ip' | 'host' | 'headers'>): Buffer {
   const ip = clip(envelope.ip, 255);
   const host = clip(envelope.host, 255);
   const topicLength = utf8Length(envelope.topic);
@@ -135,18 +161,6 @@ function encodeFields(envelope: Envelope): Buffer {
   return out;
 }
 
-/** Writes the 16 bytes of a canonical UUID string (8-4-4-4-12 hex). */
-function writeUuid(out: Buffer, at: number, id: string): void {
-  let j = 0;
-  for (let i = 0; i < 16; i++) {
-    if (j === 8 || j === 13 || j === 18 || j === 23) j++;
-    out[at + i] = (hexValue(id.charCodeAt(j)) << 4) | hexValue(id.charCodeAt(j + 1));
-    j += 2;
-  }
-}
-
-const hexValue = (code: number): number => (code <= 57 ? code - 48 : (code | 0x20) - 87);
-
 /**
  * Decodes one envelope. `strict` (for envelopes from outside: NW1 over HTTP) also refuses what the
  * lenient read would quietly change or ignore: text that is not UTF-8 (it would read as U+FFFD), a
@@ -176,9 +190,8 @@ export function decodeEnvelope(bytes: Buffer, strict = false): Envelope {
   if (type === undefined) throw new EnvelopeDecodeError(`unknown event type ${bytes[at - 1]}`);
   const flags = bytes[at++]!;
   if (strict && (flags & ~(FLAG_KEY | FLAG_STS)) !== 0) throw new EnvelopeDecodeError(`unknown flags ${flags}`);
-  const hex = bytes.toString('hex', at, at + 16);
+  const id = eventIdText(bytes, at);
   at += 16;
-  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   const ts = bytes.readDoubleLE(at);
   at += 8;
   let sts: number | undefined;

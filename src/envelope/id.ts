@@ -1,15 +1,20 @@
 // Event ids: UUIDv7 (RFC 9562), time-ordered and unique, monotonic within this process (method 3:
 // a random start per millisecond, then +1 per id). Written here rather than taken from the `uuid`
-// package because ids are made once per event on the ingest hot path: measured on this machine,
-// 0.85–0.95 µs per id with uuid@11's v7() against 0.30 µs for this one (random bytes drawn in
-// pools, hex by table); at 500 000 events/s that is a third of a core.
+// package because ids are made once per event on the ingest hot path and in the client library:
+// measured on this machine, 0.85–0.95 µs per id with uuid@11's v7() against 0.30 µs for this one
+// (random bytes drawn in pools); the client writes an id's 16 bytes straight into its request body
+// (writeEventId) and makes the text only when it settles the event's promise.
+//
+// Text is made by writing the 36 characters into a scratch buffer and reading them back as one
+// Latin-1 string: one flat string per id, about 0.1 µs, where concatenating 16 hex pairs (0.3 µs)
+// made a chain of intermediate strings.
 import { randomFillSync } from 'node:crypto';
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 const POOL_SIZE = 16 * 1024;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let poolAt = POOL_SIZE;
-const bytes = Buffer.alloc(16);
+/** The last id made (16 bytes), the state the next one is counted from. */
+const last = Buffer.alloc(16);
 let lastMs = -1;
 
 function randomBytes(count: number): number {
@@ -26,27 +31,67 @@ function randomBytes(count: number): number {
 function increment(): boolean {
   for (let i = 15; i >= 6; i--) {
     const limit = i === 8 ? 0x3f : i === 6 ? 0x0f : 0xff;
-    const masked = i === 8 ? bytes[i]! & 0x3f : i === 6 ? bytes[i]! & 0x0f : bytes[i]!;
+    const masked = i === 8 ? last[i]! & 0x3f : i === 6 ? last[i]! & 0x0f : last[i]!;
     if (masked < limit) {
-      bytes[i] = (bytes[i]! & ~limit) | (masked + 1);
+      last[i] = (last[i]! & ~limit) | (masked + 1);
       return true;
     }
-    bytes[i] = bytes[i]! & ~limit;
+    last[i] = last[i]! & ~limit;
   }
   return false;
 }
 
-export function newEventId(now: number = Date.now()): string {
+/** Advances `last` to the next id. */
+function advance(now: number): void {
   if (now > lastMs || !increment()) {
     lastMs = Math.max(now, lastMs + (now > lastMs ? 0 : 1));
-    pool.copy(bytes, 6, randomBytes(10), poolAt);
-    bytes[6] = 0x70 | (bytes[6]! & 0x0f);
-    bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+    pool.copy(last, 6, randomBytes(10), poolAt);
+    last[6] = 0x70 | (last[6]! & 0x0f);
+    last[8] = 0x80 | (last[8]! & 0x3f);
+    last.writeUIntBE(lastMs, 0, 6);
   }
-  bytes.writeUIntBE(lastMs, 0, 6);
-  const b = bytes;
-  return (
-    HEX[b[0]!]! + HEX[b[1]!]! + HEX[b[2]!]! + HEX[b[3]!]! + '-' + HEX[b[4]!]! + HEX[b[5]!]! + '-' + HEX[b[6]!]! + HEX[b[7]!]! + '-' +
-    HEX[b[8]!]! + HEX[b[9]!]! + '-' + HEX[b[10]!]! + HEX[b[11]!]! + HEX[b[12]!]! + HEX[b[13]!]! + HEX[b[14]!]! + HEX[b[15]!]!
-  );
 }
+
+export function newEventId(now: number = Date.now()): string {
+  advance(now);
+  return eventIdText(last, 0);
+}
+
+/** Makes the next id and writes its 16 bytes at out[at..at + 16). */
+export function writeEventId(out: Uint8Array, at: number, now: number): void {
+  advance(now);
+  for (let i = 0; i < 16; i++) out[at + i] = last[i]!;
+}
+
+/** Each byte's two lower-case hex digits, as the two bytes of one 16-bit number (low byte first). */
+const HEX_PAIRS = new Uint16Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  const hex = byte.toString(16).padStart(2, '0');
+  HEX_PAIRS[byte] = hex.charCodeAt(0) | (hex.charCodeAt(1) << 8);
+}
+/** Where the two digits of each of the 16 bytes go in the 8-4-4-4-12 text. */
+const TEXT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const text = Buffer.alloc(36, '-');
+
+/** The canonical text (8-4-4-4-12 lower-case hex) of the 16 id bytes at bytes[at..at + 16). */
+export function eventIdText(bytes: Uint8Array, at: number): string {
+  for (let i = 0; i < 16; i++) {
+    const pair = HEX_PAIRS[bytes[at + i]!]!;
+    const to = TEXT_AT[i]!;
+    text[to] = pair & 0xff;
+    text[to + 1] = pair >> 8;
+  }
+  return text.toString('latin1', 0, 36);
+}
+
+/** Writes the 16 bytes of a canonical id text (8-4-4-4-12 hex) at out[at..at + 16). */
+export function writeEventIdBytes(out: Uint8Array, at: number, id: string): void {
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    if (j === 8 || j === 13 || j === 18 || j === 23) j++;
+    out[at + i] = (hexValue(id.charCodeAt(j)) << 4) | hexValue(id.charCodeAt(j + 1));
+    j += 2;
+  }
+}
+
+const hexValue = (code: number): number => (code <= 57 ? code - 48 : (code | 0x20) - 87);

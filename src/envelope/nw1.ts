@@ -12,7 +12,8 @@ import type { Envelope } from './envelope';
 export const NW1_CONTENT_TYPE = 'application/vnd.sparkngin.nw1';
 /** "SNW1": the first four bytes of every body, so that a mislabelled body is refused at once. */
 export const NW1_MAGIC = Buffer.from('SNW1', 'latin1');
-const FRAME_HEADER = 4;
+/** Each envelope in a body is preceded by its length, u32 LE. */
+export const FRAME_HEADER = 4;
 
 /** One body holding the given encoded envelopes, each framed by its u32 LE length. */
 export function frameEnvelopes(encoded: readonly Buffer[]): Buffer {
@@ -27,8 +28,6 @@ export function frameEnvelopes(encoded: readonly Buffer[]): Buffer {
   return body;
 }
 
-/** Bytes a frame adds to an envelope in a body (for batch size accounting). */
-export const framedEnvelopeBytes = (encodedLength: number): number => FRAME_HEADER + encodedLength;
 export const NW1_OVERHEAD = NW1_MAGIC.length;
 
 /**

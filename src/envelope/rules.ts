@@ -39,7 +39,11 @@ export function dataProblem(type: Envelope['type'], data: Buffer): string | unde
   if (type === 'binary') return undefined;
   if (!isUtf8(data)) return `a ${type} payload must be UTF-8`;
   if (type === 'text') return undefined;
-  const text = data.toString('utf8');
+  return jsonTextProblem(data.toString('utf8'));
+}
+
+/** Why `text` cannot be the payload of a `json` event, or undefined when it can: JSON on one line. */
+export function jsonTextProblem(text: string): string | undefined {
   if (text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1) return 'a json payload must be one line (no raw CR or LF; JSON never needs them)';
   try {
     JSON.parse(text);
