@@ -7,7 +7,7 @@ import { support } from './kafka-clients/support';
 import { startBroker } from './lib/kafka';
 import { machineFacts } from './lib/machine';
 import { mode, writeResult } from './lib/run';
-import { client } from './scenarios/client';
+import { client, clientThroughput } from './scenarios/client';
 import { drain } from './scenarios/drain';
 import { e2e } from './scenarios/e2e';
 import { ingest } from './scenarios/ingest';
@@ -17,10 +17,11 @@ import { scaling } from './scenarios/scaling';
 import { startup } from './scenarios/startup';
 
 // Scenarios that start their own brokers (or need none), then those sharing one Kafka 3.9.
-const withoutKafka = { ingest, scaling, startup, 'clients-support': support } as const;
+const withoutKafka = { ingest, scaling, startup, 'clients-support': support, 'client-throughput': clientThroughput } as const;
 const withKafka = { e2e, drain, kill9, outage, clients: bakeoff, client } as const;
 const wanted = process.argv.slice(2);
-const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)];
+// client-throughput is a part of client, to run alone: not run twice in a run of everything.
+const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)].filter((name) => name !== 'client-throughput');
 for (const name of names) if (!(name in withoutKafka) && !(name in withKafka)) throw new Error(`unknown scenario ${name}: ${Object.keys({ ...withoutKafka, ...withKafka }).join(', ')}`);
 
 console.log(`bench: ${mode} mode, scenarios ${names.join(' ')}`);

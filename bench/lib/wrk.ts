@@ -5,11 +5,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeEnvelope } from '../../src/envelope/codec-binary';
+import { newEventId, newHeaders } from '../../src/envelope/envelope';
+import { frameEnvelopes, NW1_CONTENT_TYPE } from '../../src/envelope/nw1';
 import { benchDir, medians } from './run';
 
-export type WrkScenario = 'single' | 'ndjson100';
+export type WrkScenario = 'single' | 'ndjson100' | 'nw1-100';
 /** Events in one request of each scenario. */
-export const EVENTS_PER_REQUEST: Record<WrkScenario, number> = { single: 1, ndjson100: 100 };
+export const EVENTS_PER_REQUEST: Record<WrkScenario, number> = { single: 1, ndjson100: 100, 'nw1-100': 100 };
 
 export interface WrkResult {
   requests: number;
@@ -29,8 +32,23 @@ export interface WrkResult {
 const scripts = mkdtempSync(join(tmpdir(), 'sparkngin-wrk-'));
 function script(scenario: WrkScenario): string {
   const file = join(scripts, `${scenario}.lua`);
-  writeFileSync(file, `${readFileSync(join(benchDir, 'wrk', `${scenario}.lua`), 'utf8')}\n${readFileSync(join(benchDir, 'wrk', 'report.lua'), 'utf8')}`);
+  const request = scenario === 'nw1-100' ? nw1Script() : readFileSync(join(benchDir, 'wrk', `${scenario}.lua`), 'utf8');
+  writeFileSync(file, `${request}\n${readFileSync(join(benchDir, 'wrk', 'report.lua'), 'utf8')}`);
   return file;
+}
+
+/**
+ * `nw1-100`: the NW1 body the client library sends for 100 events of ndjson100's kind (its JSON as
+ * JSON.stringify writes it), made by the codec both share: raw HTTP with the client's own protocol,
+ * which tells what the protocol costs the daemon apart from what the client costs its process. The
+ * bytes go into the script as a Lua string of decimal escapes (a long bracket would turn CR LF into LF).
+ */
+function nw1Script(): string {
+  const envelopes = Array.from({ length: 100 }, (_, user) =>
+    encodeEnvelope({ id: newEventId(), topic: 'bench', ts: 0, ip: '', host: '', headers: newHeaders(), type: 'json', data: Buffer.from(JSON.stringify({ user, page: '/home', ref: 'https://example.com/x' })) }),
+  );
+  const body = [...frameEnvelopes(envelopes)].map((byte) => `\\${byte}`).join('');
+  return `wrk.method = "POST"\nwrk.headers["Content-Type"] = "${NW1_CONTENT_TYPE}"\nwrk.body = "${body}"\n`;
 }
 
 export const WRK_THREADS = 2;
