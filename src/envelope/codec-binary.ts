@@ -162,6 +162,29 @@ export function encodeFields(envelope: Pick<Envelope, 'ts' | 'sts' | 'topic' | '
 }
 
 /**
+ * Decodes an envelope whose bytes between the id and the payload's length (ts, client time, topic,
+ * key, ip, host, headers), version and flags are those of `model` (an envelope decoded before from
+ * `modelBytes`), or returns undefined when they are not. The result shares the model's topic, key
+ * and headers (the same objects): a batch's envelopes mostly carry the same fields, so that they are
+ * decoded and checked once (readFrames), as the server encodes them once per request (EnvelopeEncoder).
+ * Same bytes, same result as `decodeEnvelope(bytes, true)`, which an envelope that is not like its
+ * model (or not valid: every error comes from there) is left to.
+ */
+export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer): Envelope | undefined {
+  const fieldsEnd = modelBytes.length - 4 - model.data.length;
+  if (bytes.length < fieldsEnd + 4 || bytes[0] !== modelBytes[0] || bytes[2] !== modelBytes[2]) return undefined;
+  const type = TYPES[bytes[1]!];
+  if (type === undefined) return undefined;
+  for (let i = FIELDS_AT; i < fieldsEnd; i++) if (bytes[i] !== modelBytes[i]) return undefined;
+  const dataAt = fieldsEnd + 4;
+  if (dataAt + bytes.readUInt32LE(fieldsEnd) !== bytes.length) return undefined;
+  const envelope: Envelope = { id: eventIdText(bytes, ID_AT), topic: model.topic, ts: model.ts, ip: model.ip, host: model.host, headers: model.headers, type, data: bytes.subarray(dataAt) };
+  if (model.key !== undefined) envelope.key = model.key;
+  if (model.sts !== undefined) envelope.sts = model.sts;
+  return envelope;
+}
+
+/**
  * Decodes one envelope. `strict` (for envelopes from outside: NW1 over HTTP) also refuses what the
  * lenient read would quietly change or ignore: text that is not UTF-8 (it would read as U+FFFD), a
  * header name given twice (the second would replace the first), unknown flag bits, and bytes after

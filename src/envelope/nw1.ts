@@ -6,7 +6,7 @@
 // Strict on read (decodeEnvelope's `strict`): a frame is taken only if it is exactly the encoding of
 // what it decodes to, so nothing a lenient decoder would quietly change gets in: bytes that are not
 // UTF-8, a header name given twice, unknown flag bits, bytes after the payload.
-import { EnvelopeDecodeError, decodeEnvelope } from './codec-binary';
+import { decodeEnvelope, decodeLike, EnvelopeDecodeError } from './codec-binary';
 import type { Envelope } from './envelope';
 
 export const NW1_CONTENT_TYPE = 'application/vnd.sparkngin.nw1';
@@ -33,12 +33,16 @@ export const NW1_OVERHEAD = NW1_MAGIC.length;
 /**
  * The envelopes of a body, each exactly as encoded (see the top), at most `maxEvents` of them:
  * `tooMany` is thrown past that, counted while cutting. Throws EnvelopeDecodeError naming the frame.
+ * Envelopes with the fields of the one before share its topic, key and headers objects (decodeLike).
  */
 export function readFrames(body: Buffer, maxEvents: number, tooMany: () => Error): Envelope[] {
   if (body.length < NW1_MAGIC.length || !body.subarray(0, NW1_MAGIC.length).equals(NW1_MAGIC)) {
     throw new EnvelopeDecodeError('the body does not start with the NW1 magic "SNW1"');
   }
   const envelopes: Envelope[] = [];
+  // The last envelope decoded whole, and its bytes: the model of those after it (decodeLike).
+  let model: Envelope | undefined;
+  let modelBytes: Buffer | undefined;
   let at = NW1_MAGIC.length;
   while (at < body.length) {
     const frame = envelopes.length + 1;
@@ -50,7 +54,12 @@ export function readFrames(body: Buffer, maxEvents: number, tooMany: () => Error
     const bytes = body.subarray(at, at + length);
     at += length;
     try {
-      envelopes.push(decodeEnvelope(bytes, true));
+      let envelope = model === undefined ? undefined : decodeLike(bytes, model, modelBytes!);
+      if (envelope === undefined) {
+        envelope = model = decodeEnvelope(bytes, true);
+        modelBytes = bytes;
+      }
+      envelopes.push(envelope);
     } catch (error) {
       throw new EnvelopeDecodeError(`envelope ${frame}: ${(error as Error).message}`);
     }

@@ -9,7 +9,7 @@
 import { EnvelopeDecodeError } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { eventIdProblem, readFrames } from '../envelope/nw1';
-import { eventProblem } from '../envelope/rules';
+import { dataProblem, metaProblem } from '../envelope/rules';
 import type { EventMeta } from './meta';
 import type { Batch, GivenFields } from './parse';
 import { badRequest, tooManyEvents } from './respond';
@@ -26,15 +26,23 @@ export function parseEnvelopes(body: Buffer, maxEvents: number, topic: string): 
     throw error;
   }
   const items = new Array<Buffer>(envelopes.length);
-  const given = new Array<GivenFields>(envelopes.length);
+  // The envelope is what the event was given (id, type, key, client time, headers): no copy.
+  const given: GivenFields[] = envelopes;
+  // An envelope decoded like the one before shares its headers object (readFrames), and with it
+  // topic, key and client time: those are checked once, its id and payload each time.
+  let checkedHeaders: Record<string, string> | undefined;
   for (let i = 0; i < envelopes.length; i++) {
     const envelope = envelopes[i]!;
     const where = `envelope ${i + 1}`;
-    if (envelope.topic !== topic) throw invalid(`${where}: its topic '${envelope.topic.slice(0, 60)}' is not the path's ('${topic}')`);
-    const problem = clientEnvelopeProblem(envelope);
+    if (envelope.headers !== checkedHeaders) {
+      if (envelope.topic !== topic) throw invalid(`${where}: its topic '${envelope.topic.slice(0, 60)}' is not the path's ('${topic}')`);
+      const problem = sharedFieldsProblem(envelope);
+      if (problem !== undefined) throw invalid(`${where}: ${problem}`);
+      checkedHeaders = envelope.headers;
+    }
+    const problem = ownFieldsProblem(envelope);
     if (problem !== undefined) throw invalid(`${where}: ${problem}`);
     items[i] = envelope.data;
-    given[i] = { id: envelope.id, type: envelope.type, key: envelope.key, sts: envelope.sts, headers: envelope.headers };
   }
   return { type: 'binary', items, given };
 }
@@ -45,8 +53,18 @@ export function parseEnvelopes(body: Buffer, maxEvents: number, topic: string): 
  * framing (src/ingest/zmq/) checks its envelopes with this too.
  */
 export function clientEnvelopeProblem(envelope: Envelope): string | undefined {
+  return sharedFieldsProblem(envelope) ?? ownFieldsProblem(envelope);
+}
+
+/** What envelopes alike share (readFrames): the server's fields empty, and key, client time and headers by the event rules. */
+function sharedFieldsProblem(envelope: Envelope): string | undefined {
   if (envelope.ts !== 0 || envelope.ip !== '' || envelope.host !== '') return "ts, ip and host are set by the server that receives it; send 0, '' and ''";
-  return eventIdProblem(envelope.id) ?? eventProblem(envelope);
+  return metaProblem(envelope);
+}
+
+/** What each envelope has of its own: a UUIDv7 id, and a payload its type allows. */
+function ownFieldsProblem(envelope: Envelope): string | undefined {
+  return eventIdProblem(envelope.id) ?? dataProblem(envelope.type, envelope.data);
 }
 
 /** An NW1 request carries key, client time and headers in each envelope; the same given beside them would be ambiguous. */

@@ -39,8 +39,8 @@ export interface Batch {
 export interface GivenFields {
   id: string;
   type: EventType;
-  key: string | undefined;
-  sts: number | undefined;
+  key?: string;
+  sts?: number;
   headers: Record<string, string>;
 }
 

@@ -4,7 +4,7 @@
 // stores nothing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeEnvelope } from '../../src/envelope/codec-binary';
+import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary';
 import { type Envelope, newEventId, newHeaders } from '../../src/envelope/envelope';
 import { frameEnvelopes, NW1_CONTENT_TYPE, readFrames } from '../../src/envelope/nw1';
 import { NOW, sendTo, serverPerFile } from './ingest-harness';
@@ -134,6 +134,61 @@ function utf8Broken(encoded: Buffer, text: string): Buffer {
   out[at + bytes.length - 1] = 0x28; // the second byte of 'ü' becomes '(' : C3 28 is not UTF-8
   return out;
 }
+
+describe('readFrames', () => {
+  /** Each frame decoded on its own (decodeEnvelope, strict), without the sharing readFrames does between alike envelopes. */
+  function framesOneByOne(body: Buffer): Envelope[] {
+    const out: Envelope[] = [];
+    if (body.toString('latin1', 0, 4) !== 'SNW1') throw new Error('no magic');
+    for (let at = 4; at < body.length; ) {
+      if (at + 4 > body.length) throw new Error('cut length');
+      const length = body.readUInt32LE(at);
+      if (at + 4 + length > body.length) throw new Error('cut frame');
+      out.push(decodeEnvelope(body.subarray(at + 4, at + 4 + length), true));
+      at += 4 + length;
+    }
+    if (out.length === 0) throw new Error('no envelope');
+    return out;
+  }
+  const fields = (e: Envelope) => [e.id, e.type, e.topic, e.key, e.ts, e.sts, e.ip, e.host, { ...e.headers }, e.data];
+
+  it('reads envelopes alike (shared fields decoded once) exactly as each alone, damaged or not', () => {
+    const headers = Object.assign(newHeaders(), { trace: 'x' });
+    const alike = (fields: Partial<Envelope>) => event({ key: 'k', sts: 5, headers, ...fields });
+    const valid = frameEnvelopes(
+      [alike({}), alike({ data: Buffer.from('{"n":2}') }), alike({ type: 'text', data: Buffer.from('t') }), alike({ key: 'l' }), alike({}), event(), event()].map(encodeEnvelope),
+    );
+    const damaged = fc.oneof(
+      fc.constant(valid),
+      fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }).map((flips) => {
+        const out = Buffer.from(valid);
+        for (const [at, byte] of flips) out[at] = byte;
+        return out;
+      }),
+    );
+    fc.assert(
+      fc.property(damaged, (body) => {
+        let expected: Envelope[] | undefined;
+        try {
+          expected = framesOneByOne(body);
+        } catch {
+          expected = undefined;
+        }
+        let read: Envelope[] | undefined;
+        try {
+          read = readFrames(body, 100, () => new Error('too many'));
+        } catch {
+          read = undefined;
+        }
+        expect(read?.map(fields)).toEqual(expected?.map(fields));
+      }),
+      { numRuns: 300 },
+    );
+    const read = readFrames(valid, 100, () => new Error('too many'));
+    expect(read[1]!.headers).toBe(read[0]!.headers);
+    expect(read.map((e) => e.key)).toEqual(['k', 'k', 'k', 'l', 'k', undefined, undefined]);
+  });
+});
 
 describe('the byte layout in src/envelope/README.md', () => {
   it('is what the codec writes: its worked example, and the NW1 body around it', () => {
