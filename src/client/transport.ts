@@ -34,23 +34,50 @@ const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 const ACCEPTED_PREFIX_BYTES = 64;
 const USER_AGENT = `sparkngin-client/${VERSION}`;
 
-/** The request URL of a topic on an instance whose base URL may carry a path (behind a proxy). */
-export function topicUrl(base: URL, topic: string, ack: AckMode): URL {
-  const url = new URL(base);
-  url.pathname = `${base.pathname.replace(/\/+$/, '')}/v1/topics/${encodeURIComponent(topic)}`;
-  if (ack === 'sink') url.search = '?ack=sink';
-  return url;
+/** Where requests to a topic go: `http.request` options, made once per instance, topic and ack mode. */
+interface Target {
+  protocol: string;
+  hostname: string;
+  port: string;
+  path: string;
+  /** user:password of a base URL that carries them (as http.request reads them from a URL). */
+  auth?: string;
+}
+
+/**
+ * Targets by base URL, then ack mode and topic: a URL made and read back per request was a
+ * measurable part of its cost at batches of 100. Cleared past MAX_TARGETS topics (an application
+ * sending to topics without end must not grow it without end).
+ */
+const targets = new WeakMap<URL, Record<AckMode, Map<string, Target>>>();
+const MAX_TARGETS = 1000;
+
+/** The request target of a topic on an instance whose base URL may carry a path (behind a proxy). */
+export function topicTarget(base: URL, topic: string, ack: AckMode): Target {
+  let byAck = targets.get(base);
+  if (byAck === undefined) targets.set(base, (byAck = { spool: new Map(), sink: new Map() }));
+  const byTopic = byAck[ack];
+  let target = byTopic.get(topic);
+  if (target === undefined) {
+    if (byTopic.size >= MAX_TARGETS) byTopic.clear();
+    const path = `${base.pathname.replace(/\/+$/, '')}/v1/topics/${encodeURIComponent(topic)}${ack === 'sink' ? '?ack=sink' : ''}`;
+    // A bracketed IPv6 literal is a hostname without its brackets for http.request.
+    target = { protocol: base.protocol, hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'), port: base.port, path };
+    if (base.username !== '') target.auth = `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`;
+    byTopic.set(topic, target);
+  }
+  return target;
 }
 
 export function post(options: PostOptions): Promise<Outcome> {
-  const url = topicUrl(options.base, options.topic, options.ack);
+  const target = topicTarget(options.base, options.topic, options.ack);
   const headers: Record<string, string | number> = {
     'content-type': NW1_CONTENT_TYPE,
     'content-length': options.body.length,
     'user-agent': USER_AGENT,
   };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
     let settled = false;
     const onAbort = () => request.destroy();
@@ -61,7 +88,7 @@ export function post(options: PostOptions): Promise<Outcome> {
       options.signal?.removeEventListener('abort', onAbort);
       resolve(outcome);
     };
-    const request = send(url, { method: 'POST', agent: options.agent, headers }, (response) => {
+    const request = send({ ...target, method: 'POST', agent: options.agent, headers }, (response) => {
       readAnswer(response, response.statusCode === 202 ? ACCEPTED_PREFIX_BYTES : MAX_ANSWER_BYTES).then(
         (text) => finish(judge(response, text, options.events)),
         (error: Error) => finish({ kind: 'retry', instance: 'down', afterMs: 0, why: `answer cut off: ${error.message}` }),

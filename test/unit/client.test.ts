@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BufferFullError, ClientClosedError, ClientOptionError, createClient, DeliveryTimeoutError, EventRefusedError, InvalidEventError, type SparknginClient } from '../../src/client/index';
 import { RequestError, SinkError, SpoolFullError } from '../../src/errors';
 import type { Envelope } from '../../src/envelope/envelope';
+import { topicTarget } from '../../src/client/transport';
 import { newToken, tokenSha256 } from '../../src/ingest/auth';
 import { freePort } from '../peers/ports';
 import { makeTestCa } from '../peers/test-ca';
@@ -62,6 +63,17 @@ describe('client options', () => {
       if (previous === undefined) delete process.env.SPARKNGIN_URL;
       else process.env.SPARKNGIN_URL = previous;
     }
+  });
+});
+
+describe('request targets', () => {
+  it('keeps a base path (behind a proxy), IPv6 literals, credentials and the ack mode, and encodes the topic', () => {
+    const base = new URL('https://user:p%40ss@[::1]:8443/sparkngin/');
+    expect(topicTarget(base, 'a.b_c', 'spool')).toEqual({ protocol: 'https:', hostname: '::1', port: '8443', path: '/sparkngin/v1/topics/a.b_c', auth: 'user:p@ss' });
+    expect(topicTarget(base, 'a.b_c', 'sink').path).toBe('/sparkngin/v1/topics/a.b_c?ack=sink');
+    expect(topicTarget(new URL('http://example.com'), 'x y', 'spool')).toEqual({ protocol: 'http:', hostname: 'example.com', port: '', path: '/v1/topics/x%20y' });
+    // Made once per instance, topic and ack mode.
+    expect(topicTarget(base, 'a.b_c', 'spool')).toBe(topicTarget(base, 'a.b_c', 'spool'));
   });
 });
 
