@@ -163,12 +163,13 @@ if (outage) {
 if (client) {
   const t = client.throughput;
   out.push(`### The client library (\`client.json\`)`, '');
-  out.push(`Against a fresh daemon (spool only) per run, ${client.seconds} s each, ${client.runsPerVariant} run(s) each, alternating: wrk posting a 100-event NDJSON body on 64 connections, and bench/client-load.mjs (the ESM bundle, its own process) sending the same event through \`send()\`. p99: per request for wrk, per event (send() to its promise, batching wait included) for the client. CPU per event: the daemon's, and the client process's (the application's cost).`, '');
+  out.push(`Against a fresh daemon (spool only) per run, ${client.seconds} s each, ${client.runsPerVariant} run(s) each, alternating: wrk posting 100 events per request on 64 connections (wrk-ndjson100: an NDJSON body; wrk-nw1-100: the NW1 body the client sends for them), and bench/client-load.mjs (the ESM bundle, its own process) sending the same event through \`send()\`. p99: per request for wrk, per event (send() to its promise, batching wait included) for the client. CPU per event: the daemon's, and the client process's (the application's cost).`, '');
   out.push('| load | events/s | p99 ms | daemon CPU µs/event | client CPU µs/event | foreign CPU |', '|---|---:|---:|---:|---:|---:|');
   for (const v of Object.keys(t.medianEventsPerSecond)) {
-    out.push(`| ${v} | ${int(t.medianEventsPerSecond[v])} | ${fixed(t.medianP99Ms[v])} | ${fixed(t.medianServerCpuMicrosPerEvent?.[v])} | ${v === 'wrk-ndjson100' ? '—' : fixed(t.medianClientCpuMicrosPerEvent?.[v])} | ${foreign(t.runs.filter((r: Json) => r.variant === v))} |`);
+    out.push(`| ${v} | ${int(t.medianEventsPerSecond[v])} | ${fixed(t.medianP99Ms[v])} | ${fixed(t.medianServerCpuMicrosPerEvent?.[v])} | ${v.startsWith('wrk-') ? '—' : fixed(t.medianClientCpuMicrosPerEvent?.[v])} | ${foreign(t.runs.filter((r: Json) => r.variant === v))} |`);
   }
   out.push('');
+  if (t.clientOverWrkPerRound) out.push(`Client (batches of 100) over wrk NDJSON per round: ${t.clientOverWrkPerRound.join(', ')}; over wrk NW1 (medians): ${t.clientOverWrkNw1}.`, '');
   ratios.push({ name: 'client, batches of 100 (vs wrk, same body size)', value: t.clientOverWrk, target: 0.8 });
   const f = client.failover;
   out.push(`Failover: two daemons, the client streaming to both for ${client.failoverSeconds} s, SIGKILL of one at half time; failover = until every event sent before the kill is acknowledged (target < 2 s), first re-sent = until the first event whose batch failed is acknowledged by the other.`, '');
