@@ -87,6 +87,9 @@ describe('sending', () => {
     ]);
     expect([json.status, text.status, bytes.status]).toEqual(['acked', 'acked', 'acked']);
     expect(json.instance).toBe(h.url);
+    // Its id is made when read; as JSON it is the plain object it stands for.
+    expect(JSON.parse(JSON.stringify(json))).toEqual({ id: json.id, status: 'acked', instance: h.url, attempts: 1 });
+    expect(json.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const byTopic = new Map(h.target.calls.map((call) => [call.envelopes[0]!.topic, call]));
     expect(byTopic.get('orders')!.ack).toBe('sink');
     expect(byTopic.get('logs')!.ack).toBe('spool');
