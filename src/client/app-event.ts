@@ -1,6 +1,6 @@
 // The application's events at their two ends: what a send() promise resolves with (Delivery), made
-// when its batch settles, from the id bytes in the batch's body; and an event waiting for room in
-// a full buffer (buffer.whenFull: block), the one case where an event is held on its own.
+// when its batch settles, its id's text only when read; and an event waiting for room in a full
+// buffer (buffer.whenFull: block), the one case where an event is held on its own.
 import { ID_AT } from '../envelope/codec-binary';
 import { eventIdText } from '../envelope/id';
 import { FRAME_HEADER, NW1_OVERHEAD } from '../envelope/nw1';
