@@ -14,6 +14,9 @@
 // producer id sidesteps the sequence-number state a half-failed idempotent send can leave behind
 // (duplicates are possible, loss is not: delivery is at least once). What a failure means is
 // classify.ts's call.
+// kafkajs-snappy's declaration is part of any program that reaches this file: the client's type
+// bundle (npm run build:types) does, through the spool and the config, and failed without it.
+/// <reference path="./kafkajs-snappy.d.ts" />
 import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import type { KafkaSinkConfig } from '../../config/defaults';
