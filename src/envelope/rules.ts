@@ -3,6 +3,7 @@
 // and the client library checks each event before it goes into a batch, so that a batch the server
 // would refuse whole (a request is all or nothing) is never made of one bad event and many good ones.
 import { isUtf8 } from 'node:buffer';
+import { scanJson } from '../ingest/json-scan';
 import type { Envelope } from './envelope';
 
 /** Topic names follow Kafka's rule (org.apache.kafka.common.internals.Topic): 1 to 249 of [a-zA-Z0-9._-], not "." or "..". */
@@ -39,6 +40,9 @@ export function dataProblem(type: Envelope['type'], data: Buffer): string | unde
   if (type === 'binary') return undefined;
   if (!isUtf8(data)) return `a ${type} payload must be UTF-8`;
   if (type === 'text') return undefined;
+  // One line, and JSON by the byte scanner (what JSON.parse accepts, without building it: NW1's
+  // costliest check per event); JSON.parse only words the refusal.
+  if (data.indexOf(0x0a) === -1 && data.indexOf(0x0d) === -1 && scanJson(data, 0, data.length) === 'json') return undefined;
   return jsonTextProblem(data.toString('utf8'));
 }
 
