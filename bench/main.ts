@@ -14,10 +14,11 @@ import { ingest } from './scenarios/ingest';
 import { kill9 } from './scenarios/kill9';
 import { outage } from './scenarios/outage';
 import { scaling } from './scenarios/scaling';
+import { sinks } from './scenarios/sinks';
 import { startup } from './scenarios/startup';
 
 // Scenarios that start their own brokers (or need none), then those sharing one Kafka 3.9.
-const withoutKafka = { ingest, scaling, startup, 'clients-support': support, 'client-throughput': clientThroughput } as const;
+const withoutKafka = { ingest, scaling, startup, 'clients-support': support, 'client-throughput': clientThroughput, sinks } as const;
 const withKafka = { e2e, drain, kill9, outage, clients: bakeoff, client } as const;
 const wanted = process.argv.slice(2);
 // client-throughput is a part of client, to run alone: not run twice in a run of everything.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the daemon, bundles the benchmark and runs the named scenarios (all when none is named):
-#   bash bench/run.sh [ingest] [scaling] [startup] [clients-support] [e2e] [drain] [kill9] [outage] [clients] [client] [client-throughput]
+#   bash bench/run.sh [ingest] [scaling] [startup] [clients-support] [e2e] [drain] [kill9] [outage] [clients] [client] [client-throughput] [sinks]
 # BENCH_MODE=smoke (default: short runs, to check the harness) or full (the numbers to quote).
 # Results: bench/results/$BENCH_MODE/<scenario>.json. bench/setup.sh must have run once.
 set -euo pipefail

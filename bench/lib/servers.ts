@@ -34,6 +34,8 @@ export interface SparknginOptions {
   node?: string;
   /** Another build of the daemon to run (an A/B against a baseline: BENCH_BASE_BUNDLE). */
   bundle?: string;
+  /** More sinks, YAML lines under `sinks:` (`  zeromq: {endpoint: 'tcp://127.0.0.1:5555'}`). */
+  sinksYaml?: string;
 }
 
 /** The daemon the scenarios run: this checkout's build, or another (BENCH_SPARKNGIN_BUNDLE, for an A/B of any scenario). */
@@ -46,7 +48,7 @@ export async function startSparkngin(options: SparknginOptions = {}): Promise<Se
   const kafka = options.kafka
     ? `  kafka: {enabled: true, brokers: ['${options.kafka}'], topicPrefix: '${options.topicPrefix ?? ''}'${options.kafkaYaml ? `, ${options.kafkaYaml}` : ''}}\n`
     : '  kafka: {enabled: false}\n';
-  writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\nsinks:\n  file: {enabled: false}\n${kafka}`);
+  writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\nsinks:\n  file: {enabled: false}\n${kafka}${options.sinksYaml ?? ''}`);
   const child = spawnOwned(options.node ?? process.execPath, [options.bundle ?? SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));

@@ -40,6 +40,8 @@ export interface Rsyslog {
   /** The test CA's certificate: what a TLS client trusts. */
   ca: string;
   records(input: SyslogInput): Promise<SyslogRecord[]>;
+  /** The file an input's messages go to, one JSON line each (what the sink benchmark counts). */
+  file(input: SyslogInput): string;
   /** Stops rsyslogd (SIGTERM, waiting for its exit): connections break, the ports refuse. */
   stop(): Promise<void>;
   /** Starts it again on the same ports and files. */
@@ -107,6 +109,7 @@ export async function startRsyslog(): Promise<Rsyslog> {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as SyslogRecord);
     },
+    file: (input) => join(dir, `${input}.log`),
     stop: daemon.stop,
     start: daemon.start,
     async close() {
