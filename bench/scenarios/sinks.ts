@@ -117,9 +117,10 @@ async function sparkngin(spool: string, sinkYaml: string, events: number, measur
     const daemon = server;
     const load = watchLoad(() => [...daemon.pids(), ...peerPids()]);
     const cpuBefore = cpuSecondsOf(daemon.mainPid);
+    const peer = peerCpu(peerPids);
     const trace = await started;
     const cpu = cpuSecondsOf(daemon.mainPid) - cpuBefore;
-    return { ...trace, perSecond: rate(trace.delivered, trace.firstMs, trace.lastMs), senderCpuSecondsPerMillion: (cpu * 1e6) / events, load: load.stop() };
+    return { ...trace, perSecond: rate(trace.delivered, trace.firstMs, trace.lastMs), senderCpuSecondsPerMillion: (cpu * 1e6) / events, peerCpuSecondsPerMillion: peer(events), load: load.stop() };
   } finally {
     await server?.stop();
     rmSync(copy, { recursive: true, force: true });
@@ -129,8 +130,19 @@ async function sparkngin(spool: string, sinkYaml: string, events: number, measur
 /** The reference sender beside the same peer trace. */
 async function reference(argv: string[], events: number, measure: () => Promise<{ delivered: number; firstMs: number | undefined; lastMs: number | undefined }>, peerPids: () => Array<number | undefined>) {
   const load = watchLoad(peerPids);
+  const peer = peerCpu(peerPids);
   const [trace, sent] = await Promise.all([measure(), runTimed(argv)]);
-  return { ...trace, perSecond: rate(trace.delivered, trace.firstMs, trace.lastMs), senderCpuSecondsPerMillion: (sent.cpuSeconds * 1e6) / events, senderWallSeconds: sent.wallSeconds, load: load.stop() };
+  return { ...trace, perSecond: rate(trace.delivered, trace.firstMs, trace.lastMs), senderCpuSecondsPerMillion: (sent.cpuSeconds * 1e6) / events, senderWallSeconds: sent.wallSeconds, peerCpuSecondsPerMillion: peer(events), load: load.stop() };
+}
+
+/** CPU seconds per million events the peer (rsyslogd, the Flume agent) spent from now; NaN for a peer gone since (the PULL peer). */
+function peerCpu(peerPids: () => Array<number | undefined>): (events: number) => number {
+  const pids = peerPids();
+  const before = pids.map(cpuSecondsOf);
+  return (events) => {
+    const after = pids.map(cpuSecondsOf);
+    return after.some((v) => v === 0) ? Number.NaN : (after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) * 1e6 / events;
+  };
 }
 
 /** A child of this process (a peer the tests' harness started) whose command line holds `text`. */
