@@ -25,9 +25,9 @@ const line = JSON.stringify({ user: 42, page: '/home', ref: 'https://example.com
 const KINDS = ['zeromq', 'syslog', 'flume'] as const;
 type Kind = (typeof KINDS)[number];
 const counts: Record<Kind, number> = {
-  zeromq: setting('BENCH_SINK_ZEROMQ_EVENTS', 100_000, 1_000_000),
+  zeromq: setting('BENCH_SINK_ZEROMQ_EVENTS', 300_000, 3_000_000),
   syslog: setting('BENCH_SINK_SYSLOG_EVENTS', 100_000, 1_000_000),
-  flume: setting('BENCH_SINK_FLUME_EVENTS', 20_000, 200_000),
+  flume: setting('BENCH_SINK_FLUME_EVENTS', 50_000, 500_000),
 };
 const QUIET_MS = 30_000;
 
@@ -199,9 +199,13 @@ async function syslog(dir: string, events: number) {
     const rsyslogPid = () => [childPid('rsyslogd')];
     const counter = lineCounter(rsyslog.file('tcp'));
     const measure = () => trace(counter, events);
-    const sinkYaml = `  syslog: {endpoint: 'tcp://127.0.0.1:${rsyslog.ports.tcp}'}\n`;
-    return await alternate<'sparkngin' | 'logger', Delivery>(['sparkngin', 'logger'], runs, (variant) =>
-      variant === 'sparkngin' ? sparkngin(spool, sinkYaml, events, measure, rsyslogPid) : reference(['logger', ...LOGGER_ARGS, '-n', '127.0.0.1', '-P', String(rsyslog.ports.tcp), '-f', input], events, measure, rsyslogPid),
+    const sinkYaml = (more = '') => `  syslog: {endpoint: 'tcp://127.0.0.1:${rsyslog.ports.tcp}'${more}}\n`;
+    // A third variant keeps only 64 KiB of messages to resend after a broken connection (default
+    // 8 MiB): what the resend window costs per message once full.
+    return await alternate<'sparkngin' | 'logger' | 'sparkngin-resend64k', Delivery>(['sparkngin', 'logger', 'sparkngin-resend64k'], runs, (variant) =>
+      variant === 'logger'
+        ? reference(['logger', ...LOGGER_ARGS, '-n', '127.0.0.1', '-P', String(rsyslog.ports.tcp), '-f', input], events, measure, rsyslogPid)
+        : sparkngin(spool, sinkYaml(variant === 'sparkngin' ? '' : ', resendBytes: 65536'), events, measure, rsyslogPid),
     );
   } finally {
     await rsyslog.close();
@@ -209,6 +213,8 @@ async function syslog(dir: string, events: number) {
 }
 
 // ---- Flume ----------------------------------------------------------------------------------------
+
+let flumeCounters: unknown;
 
 async function flume(dir: string, events: number) {
   const spool = join(dir, 'flume');
@@ -228,11 +234,14 @@ async function flume(dir: string, events: number) {
     const measure = () => trace(accepted, events);
     const sinkYaml = `  flume: {endpoint: '${agent.httpUrl}'}\n`;
     const agentPid = () => [childPid('org.apache.flume.node.Application')];
-    return await alternate<'sparkngin' | 'avro-client', Delivery>(['sparkngin', 'avro-client'], runs, (variant) =>
+    const all = await alternate<'sparkngin' | 'avro-client', Delivery>(['sparkngin', 'avro-client'], runs, (variant) =>
       variant === 'sparkngin'
         ? sparkngin(spool, sinkYaml, events, measure, agentPid)
         : reference(['java', '-Xmx256m', '-XX:+UseSerialGC', '-cp', agent.classPath, 'org.apache.flume.client.avro.AvroCLIClient', '-H', '127.0.0.1', '-p', String(agent.avroPort), '-F', input], events, measure, agentPid),
     );
+    // The sources' counters at the end (batches, connections): what each sender did, seen by Flume.
+    flumeCounters = await (await fetch(`http://127.0.0.1:${monitoring}/metrics`)).json();
+    return all;
   } finally {
     await agent.close();
   }
@@ -269,6 +278,7 @@ export async function sinks(): Promise<void> {
         ratio: (perSecond.sparkngin ?? Number.NaN) / (perSecond[reference] ?? Number.NaN),
         reference,
         ...(target === undefined ? {} : { target }),
+        ...(kind === 'flume' ? { agentCounters: flumeCounters } : {}),
       };
       console.log(`bench: sink ${kind}: sparkngin ${Math.round(perSecond.sparkngin ?? 0)}/s, ${reference} ${Math.round(perSecond[reference] ?? 0)}/s`);
     }
