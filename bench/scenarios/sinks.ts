@@ -11,7 +11,7 @@
 // outside every rate. Peers start once per kind (rsyslog, Flume) or once per run (PULL) and stop at
 // the end, however it ends. BENCH_SINKS=zeromq,syslog,flume picks kinds.
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFlume } from '../../test/peers/flume';
@@ -234,10 +234,15 @@ async function flume(dir: string, events: number) {
     const measure = () => trace(accepted, events);
     const sinkYaml = `  flume: {endpoint: '${agent.httpUrl}'}\n`;
     const agentPid = () => [childPid('org.apache.flume.node.Application')];
-    const all = await alternate<'sparkngin' | 'avro-client', Delivery>(['sparkngin', 'avro-client'], runs, (variant) =>
+    // avro-client given --host/--port sends batches of 5 (AvroCLIClient.BATCH_SIZE); its --rpcProps
+    // file sets the batch, here to the sink's 100. Both run: the second is the reference.
+    const props = join(dir, 'avro-client.properties');
+    writeFileSync(props, `hosts = h1\nhosts.h1 = 127.0.0.1:${agent.avroPort}\nbatch-size = 100\n`);
+    const avroClient = (target: string[]) => ['java', '-Xmx256m', '-XX:+UseSerialGC', '-cp', agent.classPath, 'org.apache.flume.client.avro.AvroCLIClient', ...target, '-F', input];
+    const all = await alternate<'sparkngin' | 'avro-client' | 'avro-client-batch5', Delivery>(['sparkngin', 'avro-client', 'avro-client-batch5'], runs, (variant) =>
       variant === 'sparkngin'
         ? sparkngin(spool, sinkYaml, events, measure, agentPid)
-        : reference(['java', '-Xmx256m', '-XX:+UseSerialGC', '-cp', agent.classPath, 'org.apache.flume.client.avro.AvroCLIClient', '-H', '127.0.0.1', '-p', String(agent.avroPort), '-F', input], events, measure, agentPid),
+        : reference(avroClient(variant === 'avro-client' ? ['--rpcProps', props] : ['-H', '127.0.0.1', '-p', String(agent.avroPort)]), events, measure, agentPid),
     );
     // The sources' counters at the end (batches, connections): what each sender did, seen by Flume.
     flumeCounters = await (await fetch(`http://127.0.0.1:${monitoring}/metrics`)).json();
@@ -252,7 +257,7 @@ async function flume(dir: string, events: number) {
 const REFERENCES: Record<Kind, { reference: string; command: string; target?: number }> = {
   zeromq: { reference: 'zeromq-push', command: 'node bench/sinks/zmq-push.mjs <endpoint> <events> <line> (bare zeromq v6 PUSH, bound, HWM 1000) → node bench/sinks/zmq-pull.mjs', target: 0.5 },
   syslog: { reference: 'logger', command: `logger ${LOGGER_ARGS.join(' ')} -n 127.0.0.1 -P <imptcp port> -f <file of the same lines> (util-linux) → rsyslogd imptcp → omfile` },
-  flume: { reference: 'avro-client', command: 'java -cp <flume libs> org.apache.flume.client.avro.AvroCLIClient -H 127.0.0.1 -p <avro port> -F <file of the same lines> (flume-ng avro-client, batch 100) → Avro source; Sparkngin → HTTP source (JSONHandler, batch 100); one file channel' },
+  flume: { reference: 'avro-client', command: "java -cp <flume libs> org.apache.flume.client.avro.AvroCLIClient --rpcProps <hosts.h1 = 127.0.0.1:<avro port>, batch-size = 100> -F <file of the same lines> (flume-ng avro-client) → Avro source; avro-client-batch5: the same with -H 127.0.0.1 -p <avro port> (its fixed batch of 5); Sparkngin → HTTP source (JSONHandler, batch 100); one file channel, file_roll sink" },
 };
 
 export async function sinks(): Promise<void> {
