@@ -106,6 +106,15 @@ async function fillSpool(dataDir: string, sinkYaml: string, events: number): Pro
   }
 }
 
+/** The kind's filled spool, and the same lines in a file for a reference that reads one. */
+async function backlog(dir: string, kind: Kind, deadSinkYaml: string, events: number): Promise<{ spool: string; input: string }> {
+  const spool = join(dir, kind);
+  await fillSpool(spool, deadSinkYaml, events);
+  const input = join(dir, `${kind}.txt`);
+  writeKcatInput(input, events, () => `${line}\n`);
+  return { spool, input };
+}
+
 /** The daemon on a copy of `spool` with `sinkYaml`, until `measure` (the peer's trace) ends. */
 async function sparkngin(spool: string, sinkYaml: string, events: number, measure: () => Promise<{ delivered: number; firstMs: number | undefined; lastMs: number | undefined }>, peerPids: () => Array<number | undefined>) {
   const copy = `${spool}-run`;
@@ -190,10 +199,7 @@ async function zeromq(dir: string, events: number) {
 const LOGGER_ARGS = ['--tcp', '--octet-count', '--rfc5424', '-t', 'sparkngin'];
 
 async function syslog(dir: string, events: number) {
-  const spool = join(dir, 'syslog');
-  await fillSpool(spool, `  syslog: {endpoint: 'tcp://127.0.0.1:${await freePort()}'}\n`, events);
-  const input = join(dir, 'logger.txt');
-  writeKcatInput(input, events, () => `${line}\n`);
+  const { spool, input } = await backlog(dir, 'syslog', `  syslog: {endpoint: 'tcp://127.0.0.1:${await freePort()}'}\n`, events);
   const rsyslog = await startRsyslog();
   try {
     const rsyslogPid = () => [childPid('rsyslogd')];
@@ -217,10 +223,7 @@ async function syslog(dir: string, events: number) {
 let flumeCounters: unknown;
 
 async function flume(dir: string, events: number) {
-  const spool = join(dir, 'flume');
-  await fillSpool(spool, `  flume: {endpoint: 'http://127.0.0.1:${await freePort()}'}\n`, events);
-  const input = join(dir, 'avro-client.txt');
-  writeKcatInput(input, events, () => `${line}\n`);
+  const { spool, input } = await backlog(dir, 'flume', `  flume: {endpoint: 'http://127.0.0.1:${await freePort()}'}\n`, events);
   // Flume's HTTP monitoring (its sources' counters as JSON) is turned on by system properties,
   // given to the agent's JVM through JAVA_TOOL_OPTIONS so that the tests' harness stays as it is.
   const monitoring = await freePort();
