@@ -21,6 +21,7 @@ import type { FailureClass, Sink, SinkHealth } from '../sink';
 import { classifySyslogError, SyslogMessageTooLargeError } from './classify';
 import { SYSLOG_ENDPOINT, type SyslogSinkConfig } from './config';
 import { FACILITIES, type MessageSettings, message, octetCounted, SEVERITIES } from './message';
+import { ResendWindow } from './resend-window';
 
 const UDP_MAX = 65_507;
 
@@ -40,8 +41,7 @@ export class SyslogSink implements Sink {
   private connection: Connection | undefined;
   private udp: UdpSocket | undefined;
   /** The latest messages sent on stream connections (framed), sent again first on a new connection. */
-  private window: Buffer[] = [];
-  private windowBytes = 0;
+  private readonly window: ResendWindow;
   private healthState: SinkHealth = { state: 'starting' };
   private connections = 0;
 
@@ -58,6 +58,7 @@ export class SyslogSink implements Sink {
     // Read once, when the sink is made: a missing file stops the start with its name.
     const read = (file: string) => (file === '' ? undefined : readFileSync(file));
     this.tlsFiles = { ca: read(config.tls.ca), cert: read(config.tls.cert), key: read(config.tls.key) };
+    this.window = new ResendWindow(config.resendBytes);
   }
 
   async start(): Promise<void> {
@@ -87,7 +88,7 @@ export class SyslogSink implements Sink {
   }
 
   counters(): Record<string, number> {
-    return { connections: this.connections, resendWindowBytes: this.windowBytes };
+    return { connections: this.connections, resendWindowBytes: this.window.bytes };
   }
 
   private async sendDatagrams(batch: Envelope[]): Promise<void> {
@@ -123,20 +124,14 @@ export class SyslogSink implements Sink {
       this.connection = undefined;
       connection = await this.connect();
       this.connection = connection;
-      if (this.window.length > 0) {
-        this.logger.info('syslog.resending', { sink: this.name, messages: this.window.length, bytes: this.windowBytes });
-        await this.write(connection, Buffer.concat(this.window));
+      if (this.window.count > 0) {
+        this.logger.info('syslog.resending', { sink: this.name, messages: this.window.count, bytes: this.window.bytes });
+        await this.write(connection, this.window.concat());
       }
     }
     const framed = batch.map((envelope) => octetCounted(message(envelope, this.settings)));
     await this.write(connection, Buffer.concat(framed));
-    for (const bytes of framed) this.remember(bytes);
-  }
-
-  private remember(bytes: Buffer): void {
-    this.window.push(bytes);
-    this.windowBytes += bytes.length;
-    while (this.windowBytes > this.config.resendBytes && this.window.length > 0) this.windowBytes -= this.window.shift()!.length;
+    for (const bytes of framed) this.window.add(bytes);
   }
 
   private write(connection: Connection, bytes: Buffer): Promise<void> {
