@@ -25,11 +25,13 @@ export const BODY_TIMEOUT_MS = 600;
 export const HEADERS_TIMEOUT_MS = 400;
 export const MAX_BODY = 64 * 1024;
 /**
- * Deadlines past any test's own, for tests whose subject is not a deadline: the short ones above
- * also pass whenever a loaded machine stalls the event loop for that long, with the client's bytes
- * waiting unread, and end the connection with a 408 in the middle of what such a test checks.
+ * Short deadlines, for the tests whose subject is a deadline (a 408). Every other server has
+ * deadlines past any test's own (the default of startServer): short ones also pass whenever a
+ * loaded machine stalls the event loop for that long with the client's bytes waiting unread, and
+ * end the connection with a 408 in the middle of what such a test checks.
  */
-export const NO_DEADLINES = { headersTimeoutMs: 600_000, bodyTimeoutMs: 600_000 } as const;
+export const SHORT_DEADLINES = { headersTimeoutMs: HEADERS_TIMEOUT_MS, bodyTimeoutMs: BODY_TIMEOUT_MS } as const;
+const NO_DEADLINES = { headersTimeoutMs: 600_000, bodyTimeoutMs: 600_000 } as const;
 
 export class RecordingTarget implements IngestTarget {
   calls: Array<{ envelopes: Envelope[]; ack: AckMode; options: AcceptOptions | undefined }> = [];
@@ -87,7 +89,7 @@ export interface MoreOptions {
 export async function startServer(http: Partial<Config['http']> = {}, ops?: OpsEndpoints, tracker: Partial<Config['tracker']> = {}, more: MoreOptions = {}): Promise<Harness> {
   const config = defaultConfig();
   config.host = 'ingest-test';
-  Object.assign(config.http, { maxBodyBytes: MAX_BODY, bodyTimeoutMs: BODY_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS }, http);
+  Object.assign(config.http, { maxBodyBytes: MAX_BODY, ...NO_DEADLINES }, http);
   Object.assign(config.tracker, tracker);
   more.configure?.(config);
   const target = new RecordingTarget();

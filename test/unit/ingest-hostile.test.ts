@@ -8,10 +8,10 @@ import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary'
 import { envelopeToJson } from '../../src/envelope/codec-json';
 import { ingestLoad } from '../../src/ingest/server';
 import { closedByServer, openClient, pipeline } from '../raw-http';
-import { type Answer, busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, jsonOf, MAX_BODY, NO_DEADLINES, raw, sendTo, serverPerFile, settled, startServer, until } from './ingest-harness';
+import { type Answer, busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, jsonOf, MAX_BODY, raw, sendTo, serverPerFile, settled, SHORT_DEADLINES, startServer, until } from './ingest-harness';
 
-// No test here is about a deadline but those with a 408 case, which have a server with the short ones.
-const h = serverPerFile(NO_DEADLINES);
+// The harness's servers have no deadline to hit; the tests with a 408 case start one with the short ones.
+const h = serverPerFile();
 
 const send = (path: string, init: RequestInit = {}): Promise<Answer> => sendTo(h.url, path, init);
 const post = (path: string, contentType: string, body: string | Buffer, headers: Record<string, string> = {}) =>
@@ -190,7 +190,7 @@ describe('Content-Encoding', () => {
 
 describe('events per request', () => {
   it('refuses one maximum-size body of tiny events (`[0,0,…]`, 8 million) with 413, holding little', async () => {
-    const big = await startServer({ maxBodyBytes: 16 * 1024 * 1024, ...NO_DEADLINES });
+    const big = await startServer({ maxBodyBytes: 16 * 1024 * 1024 });
     try {
       // `[0,0,…,0]`: ',0' repeated, its first comma made `[` and a last comma `]`.
       const zeros = Buffer.alloc(16 * 1024 * 1024 - 1, ',0');
@@ -213,7 +213,7 @@ describe('events per request', () => {
   });
 
   it('takes up to http.maxEventsPerRequest events, whatever the content type', async () => {
-    const few = await startServer({ maxEventsPerRequest: 3, ...NO_DEADLINES });
+    const few = await startServer({ maxEventsPerRequest: 3 });
     try {
       const postTo = (type: string, body: string) => sendTo(few.url, '/v1/topics/few', { method: 'POST', headers: { 'content-type': type }, body });
       expect((await postTo('application/json', '[1,2,3]')).status).toBe(202);
@@ -229,7 +229,7 @@ describe('events per request', () => {
   });
 
   it('charges each event to http.maxBufferedBytes: many events in flight are answered 503, then taken once room is back', async () => {
-    const tight = await startServer({ maxBufferedBytes: 256 * 1024, ...NO_DEADLINES });
+    const tight = await startServer({ maxBufferedBytes: 256 * 1024 });
     try {
       const held = gate();
       tight.target.hold = held.promise;
@@ -276,7 +276,7 @@ describe('pipelined requests', () => {
   const beacon = 'GET /v1/topics/pipe?data=1 HTTP/1.1\r\nHost: x\r\n\r\n';
 
   it('stops reading a connection while maxPipelinedRequests of its requests are unanswered', async () => {
-    const piped = await startServer({ maxPipelinedRequests: 8, ...NO_DEADLINES });
+    const piped = await startServer({ maxPipelinedRequests: 8 });
     try {
       await expectPipeliningBounded(piped, 8, async () => (await sendTo(piped.url, '/health')).status);
     } finally {
@@ -286,7 +286,7 @@ describe('pipelined requests', () => {
 
   // Deadlines to spare: its 100,000 requests took up to 40 s with two copies of this file on a loaded 2-core machine.
   it('stops reading a connection whose client does not read its answers', async () => {
-    const piped = await startServer({ maxUnreadResponseBytes: 64 * 1024, ...NO_DEADLINES });
+    const piped = await startServer({ maxUnreadResponseBytes: 64 * 1024 });
     try {
       const client = await openClient(piped.port);
       client.socket.pause();
@@ -308,7 +308,7 @@ describe('pipelined requests', () => {
 
 describe('connections', () => {
   it('past http.maxConnections, a new connection takes the place of the longest idle one', async () => {
-    const few = await startServer({ maxConnections: 5, ...NO_DEADLINES });
+    const few = await startServer({ maxConnections: 5 });
     try {
       await expectLongestIdleGivesWay(few, 5, async () => (await sendTo(few.url, '/health')).status);
     } finally {
@@ -317,7 +317,7 @@ describe('connections', () => {
   });
 
   it('past http.maxConnections with none idle, 503 TOO_MANY_CONNECTIONS with Retry-After, and the socket is let go', async () => {
-    const few = await startServer({ maxConnections: 5, ...NO_DEADLINES });
+    const few = await startServer({ maxConnections: 5 });
     try {
       const busy = await busyConnections(few.port, 5);
       await until(() => ingestLoad(few.server).requestsInFlight === 5, 'five requests are in progress');
@@ -341,7 +341,7 @@ describe('connections', () => {
 
   it('sockets cut off after an answer (413, 408, malformed) are released even if the client keeps its end open', async () => {
     // The harness's short deadlines, for the 408 case.
-    const quick = await startServer();
+    const quick = await startServer(SHORT_DEADLINES);
     try {
       const baseline = ingestLoad(h.server).connections;
       const cases = [
@@ -363,7 +363,7 @@ describe('connections', () => {
     // Node goes on parsing what a pipelining client sent after our `connection: close`; those
     // requests could never be answered, and were stored all the same (the client sends them again).
     // The harness's short deadlines, for the 408 case.
-    const quick = await startServer();
+    const quick = await startServer(SHORT_DEADLINES);
     try {
       const late = 'GET /v1/topics/late?data=2 HTTP/1.1\r\nHost: x\r\n\r\n';
       const cases = [

@@ -20,7 +20,7 @@ import { OPS_MAX_CONNECTIONS } from '../../src/ingest/connections';
 import { ingestLoad } from '../../src/ingest/server';
 import { makeTestCa, type TestCa } from '../peers/test-ca';
 import { closedByServer, openClient } from '../raw-http';
-import { busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, type Harness, jsonOf, NO_DEADLINES, sendTo, startServer, until } from './ingest-harness';
+import { busyConnections, expectLongestIdleGivesWay, expectPipeliningBounded, finishBusy, type Harness, jsonOf, sendTo, startServer, until } from './ingest-harness';
 
 let dir: string;
 let ca: TestCa;
@@ -62,7 +62,7 @@ function handshake(port: number): Promise<boolean> {
 
 describe('an HTTPS listener, held to the bounds of a plain one', () => {
   it('past http.maxConnections, the longest idle TLS connection gives way to a new one', async () => {
-    const few = await startServer({ maxConnections: 3, ...NO_DEADLINES }, undefined, {}, { configure: tls });
+    const few = await startServer({ maxConnections: 3 }, undefined, {}, { configure: tls });
     try {
       expect(few.url).toMatch(/^https:/);
       await expectLongestIdleGivesWay(few, 3, () => httpsGet(few, '/health'), trust());
@@ -72,7 +72,7 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
   });
 
   it('past http.maxConnections with none idle, a TLS connection is closed before its handshake and counted 503', async () => {
-    const few = await startServer({ maxConnections: 3, ...NO_DEADLINES }, undefined, {}, { configure: tls });
+    const few = await startServer({ maxConnections: 3 }, undefined, {}, { configure: tls });
     try {
       const busy = await busyConnections(few.port, 3, trust());
       await until(() => ingestLoad(few.server).requestsInFlight === 3, 'three requests are in progress');
@@ -92,7 +92,7 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
   it('stops reading a TLS connection while maxPipelinedRequests of its requests are unanswered, and refuses none of them', async () => {
     // Node's https server alone fails such a client with 400 HPE_PAUSED once its answers back up
     // (keepTlsParserRunning in connections.ts).
-    const piped = await startServer({ maxPipelinedRequests: 8, ...NO_DEADLINES }, undefined, {}, { configure: tls });
+    const piped = await startServer({ maxPipelinedRequests: 8 }, undefined, {}, { configure: tls });
     try {
       await expectPipeliningBounded(piped, 8, () => httpsGet(piped, '/health'), trust());
     } finally {
@@ -103,8 +103,8 @@ describe('an HTTPS listener, held to the bounds of a plain one', () => {
 
 describe('the operations listener', () => {
   it('has a connection limit of its own: a full ingest does not lock the scraper out, and a flood of it is refused there', async () => {
-    const ingest = await startServer({ maxConnections: 2, ...NO_DEADLINES }, undefined, {}, { role: 'events' });
-    const ops = await startServer(NO_DEADLINES, { stats: () => ({ ok: true }), metrics: () => '' }, {}, { role: 'ops' });
+    const ingest = await startServer({ maxConnections: 2 }, undefined, {}, { role: 'events' });
+    const ops = await startServer({}, { stats: () => ({ ok: true }), metrics: () => '' }, {}, { role: 'ops' });
     const sockets: Socket[] = [];
     try {
       sockets.push(...(await busyConnections(ingest.port, 2)));
@@ -147,7 +147,7 @@ describe('the tracking pixel, with auth on', () => {
   };
 
   it('answers 401 when its topic is not open (browsers send no credential), and says so at start', async () => {
-    const closed = await startServer(NO_DEADLINES, undefined, { topic: 'visits' }, { configure: withAuth(['beacon.*']) });
+    const closed = await startServer({}, undefined, { topic: 'visits' }, { configure: withAuth(['beacon.*']) });
     try {
       expect(closed.logs.some((line) => line.includes('"event":"tracker.needs_credential"') && line.includes('"topic":"visits"'))).toBe(true);
       const answer = await sendTo(closed.url, '/tracker/signup/example.com');
@@ -159,7 +159,7 @@ describe('the tracking pixel, with auth on', () => {
   });
 
   it('answers 403 when its topic is not in http.topics, and says so at start', async () => {
-    const outside = await startServer({ topics: ['app.*'], ...NO_DEADLINES }, undefined, { topic: 'visits' });
+    const outside = await startServer({ topics: ['app.*'] }, undefined, { topic: 'visits' });
     try {
       expect(outside.logs.some((line) => line.includes('"event":"tracker.needs_credential"'))).toBe(true);
       const answer = await sendTo(outside.url, '/tracker/signup/example.com');
@@ -171,7 +171,7 @@ describe('the tracking pixel, with auth on', () => {
 
   it('records the visit when its topic is open, and never captures a credential header', async () => {
     // Past the config loader, which refuses these names (security.test.ts): the route drops them all the same.
-    const open = await startServer(NO_DEADLINES, undefined, { topic: 'visits', headers: ['user-agent', 'Authorization', 'x-api-key', 'proxy-authorization'] }, { configure: withAuth(['visits']) });
+    const open = await startServer({}, undefined, { topic: 'visits', headers: ['user-agent', 'Authorization', 'x-api-key', 'proxy-authorization'] }, { configure: withAuth(['visits']) });
     try {
       expect(open.logs.some((line) => line.includes('tracker.needs_credential'))).toBe(false);
       const headers = { 'user-agent': 'TestBrowser/1.0', authorization: `Bearer ${token}`, 'x-api-key': token, 'proxy-authorization': 'Basic eDp5' };
