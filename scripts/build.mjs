@@ -2,7 +2,9 @@
 // single-executable build (packaging/) injects into a Node binary. CommonJS because Node's
 // single-executable mechanism only runs a CommonJS main script.
 // Also the client library `sparkngin/client` (src/client), as ESM and CJS bundles with nothing
-// outside Node's own modules; its type declarations come from `npm run build:types`.
+// outside Node's own modules but zeromq, which stays a package (a dependency of ours) loaded from the
+// consumer's node_modules only when a tcp:// instance is used; its type declarations come from
+// `npm run build:types`.
 import { build } from 'esbuild';
 import { execSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -53,6 +55,8 @@ for (const [format, file] of [['esm', 'index.mjs'], ['cjs', 'index.cjs']]) {
     platform: 'node',
     format,
     target: 'node20',
+    // Its native addon is found by its own loader beside the package; HTTP-only clients never load it.
+    external: ['zeromq'],
     // CommonJS packages inside the ESM bundle (bonjour-service's, for discovery) require Node's modules.
     ...(format === 'esm' ? { banner: { js: "import { createRequire as __sparknginRequire } from 'node:module'; const require = __sparknginRequire(import.meta.url);" } } : {}),
     sourcemap: 'linked',

@@ -21,6 +21,7 @@ import { type AckMode, type ClientOptions, type ClientSettings, resolveOptions }
 import { Spill } from './spill';
 import { deliverSpill } from './spill-delivery';
 import { post, type Outcome } from './transport';
+import { loadZeromq } from './transport-zmq';
 
 export interface ClientStats {
   /** Events given to send() and accepted into the buffer. */
@@ -114,6 +115,8 @@ export class SparknginClient {
   }
 
   private async start(): Promise<void> {
+    // A tcp:// instance needs zeromq's native addon: loaded now, so that its absence is said at once.
+    if (this.settings.urls?.some((url) => url.startsWith('tcp:'))) await loadZeromq();
     if (this.settings.spill) {
       this.spill = await Spill.open(this.settings.spill.dir, this.settings.spill.maxBytes, this.settings.logger);
       if (this.closing) return;
@@ -304,7 +307,7 @@ export class SparknginClient {
     instance.inFlight++;
     const { token, requestTimeoutMs } = this.settings;
     const request = { base: instance.base, agent: instance.agent, topic: batch.topic, ack: batch.ack, body: batch.request(), events: batch.count, token, timeoutMs: requestTimeoutMs, signal: this.stopping.signal };
-    void post(request).then((outcome) => {
+    void (instance.zmq?.request(request) ?? post(request)).then((outcome) => {
       this.inFlight--;
       instance.inFlight--;
       this.settleRequest(batch, instance, outcome);

@@ -7,6 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Balance, ClientLogger, ClientSettings } from './options';
+import { isZmqUrl, probeRouter, ZmqChannel } from './transport-zmq';
 
 export interface InstanceStats {
   url: string;
@@ -27,6 +28,8 @@ export class Instance {
   failures = 0;
   lastError: string | undefined;
   readonly agent: HttpAgent;
+  /** A `tcp://` instance: its ROUTER, through which its requests go (transport-zmq.ts). */
+  readonly zmq: ZmqChannel | undefined;
   probeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -36,6 +39,7 @@ export class Instance {
     readonly tls: ClientSettings['tls'],
   ) {
     this.agent = base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets, scheduling: 'lifo', ...tls }) : new HttpAgent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
+    this.zmq = isZmqUrl(base) ? new ZmqChannel(base) : undefined;
   }
 
   available(now: number): boolean {
@@ -167,6 +171,7 @@ export class InstancePool {
   private retire(instance: Instance): void {
     clearTimeout(instance.probeTimer);
     instance.agent.destroy();
+    instance.zmq?.close();
   }
 
   stats(): InstanceStats[] {
@@ -189,8 +194,9 @@ export class InstancePool {
   }
 }
 
-/** Whether the instance's /health answers 200 within `timeoutMs` (a fresh connection: the agent's may be dead). */
+/** Whether the instance's /health answers 200 within `timeoutMs` (a fresh connection: the agent's may be dead); a tcp:// one's ROUTER, a handshake. */
 function health(instance: Instance, timeoutMs: number): Promise<boolean> {
+  if (instance.zmq !== undefined) return probeRouter(instance.base, timeoutMs);
   const url = new URL(instance.base);
   url.pathname = `${instance.base.pathname.replace(/\/+$/, '')}/health`;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;

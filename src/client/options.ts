@@ -16,7 +16,8 @@ export interface ClientLogger {
 
 export interface ClientOptions {
   /**
-   * Base URLs of the instances (`http://host:7080`, or with a path behind a proxy). Without them:
+   * Base URLs of the instances (`http://host:7080`, or with a path behind a proxy), or the ZeroMQ
+   * ROUTER of an instance (`tcp://host:7082`: zmq.router with zmq.framing nw1). Without them:
    * `SPARKNGIN_URL` (comma-separated), else instances found on the LAN by DNS-SD (`_sparkngin._tcp`).
    */
   urls?: string | readonly string[];
@@ -189,7 +190,8 @@ function endpointUrls(given: ClientOptions['urls'], env: NodeJS.ProcessEnv, prob
     } catch {
       // reported below
     }
-    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) problems.push(`${source}: '${url}' is not an http:// or https:// URL`);
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:' && parsed.protocol !== 'tcp:')) problems.push(`${source}: '${url}' is not an http://, https:// or tcp:// URL`);
+    else if (parsed.protocol === 'tcp:' && (parsed.port === '' || parsed.hostname === '' || !['', '/'].includes(parsed.pathname) || parsed.search !== '' || parsed.username !== '')) problems.push(`${source}: '${url}' is not a ZeroMQ endpoint tcp://HOST:PORT`);
     else if (parsed.search !== '' || parsed.hash !== '') problems.push(`${source}: '${url}' has a query or fragment; give the base URL`);
   }
   return urls;

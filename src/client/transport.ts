@@ -125,13 +125,13 @@ function readAnswer(response: IncomingMessage, keep: number): Promise<string> {
   });
 }
 
-/** Retry-After in ms (seconds or an HTTP date), or `fallback`. */
-function retryAfterMs(response: IncomingMessage, fallback: number): number {
+/** Retry-After in ms (seconds or an HTTP date), or undefined when the answer has none. */
+function retryAfterMs(response: IncomingMessage): number | undefined {
   const value = response.headers['retry-after'];
-  if (value === undefined) return fallback;
+  if (value === undefined) return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1000;
   const date = Date.parse(value);
-  return Number.isNaN(date) ? fallback : Math.max(0, date - Date.now());
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function errorOf(text: string): { code: string; message: string } {
@@ -152,16 +152,25 @@ export function judge(response: IncomingMessage, text: string, events: number): 
     if (accepted === events) return { kind: 'acked' };
     return { kind: 'retry', instance: 'down', afterMs: 0, why: `202 for ${String(accepted)} of ${events} events: not a Sparkngin answer` };
   }
+  return failureOutcome(status, text, retryAfterMs(response));
+}
+
+/**
+ * What an answer other than 202 means, from its status, its body (`{"error":{"code","message"}}`)
+ * and its Retry-After in ms if it has one. Shared with the ZeroMQ transport (transport-zmq.ts),
+ * whose answers carry the same statuses and errors.
+ */
+export function failureOutcome(status: number, text: string, retryAfter: number | undefined): Outcome {
   const { code, message } = errorOf(text);
   const why = `${status} ${code}`;
   // Busy: full spool, too many connections or requests, rate limit; it says when to come back.
-  if (status === 503 || status === 429) return { kind: 'retry', instance: 'busy', afterMs: retryAfterMs(response, 1000), why };
+  if (status === 503 || status === 429) return { kind: 'retry', instance: 'busy', afterMs: retryAfter ?? 1000, why };
   // Stored there but the sinks were slow (ack=sink), or our body was slow: the instance is fine.
-  if (status === 504 || status === 408) return { kind: 'retry', instance: 'fine', afterMs: retryAfterMs(response, 0), why };
+  if (status === 504 || status === 408) return { kind: 'retry', instance: 'fine', afterMs: retryAfter ?? 0, why };
   if (status === 400 || status === 413) return { kind: 'refused', status, code, message, split: true };
   // 502: a sink refused the events for good and parked them in its dead-letter file.
   if (status >= 400 && status < 500 || status === 502) return { kind: 'refused', status, code, message, split: false };
-  return { kind: 'retry', instance: 'down', afterMs: retryAfterMs(response, 0), why };
+  return { kind: 'retry', instance: 'down', afterMs: retryAfter ?? 0, why };
 }
 
 function acceptedCount(text: string): number | undefined {

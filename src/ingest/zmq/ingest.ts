@@ -245,32 +245,37 @@ export class ZmqIngest {
     }
   }
 
-  private async routed(socket: Socket, frames: Buffer[], bytes: number): Promise<void> {
+  private routed(socket: Socket, frames: Buffer[], bytes: number): Promise<void> {
     // [identity][empty delimiter] body…: a REQ peer's delimiter (or a DEALER's that sends one first)
     // is echoed; any other empty frame is part of the body (and refused there as an empty event).
     const routing = frames.slice(0, frames.length > 1 && frames[1]!.length === 0 ? 2 : 1);
-    const body = frames.slice(routing.length);
-    let answer: string;
+    // Its place among the peer's answers is taken now, as it arrives: a refusal known at once must
+    // not overtake the answer to an earlier message still being stored (a pipelining DEALER, the
+    // client library's, matches answers to its messages by their order).
+    return this.answer(socket, routing, this.store(socket, frames.slice(routing.length), bytes));
+  }
+
+  /** Stores a ROUTER message's events; resolves with the answer's JSON (never rejects). */
+  private async store(socket: Socket, body: Buffer[], bytes: number): Promise<string> {
     try {
       this.checkSize(bytes);
       const decoded = decodeMessage(body, this.framing);
       const ack = decoded.ack ?? this.config.zmq.ack;
       await this.target.accept(decoded.envelopes, ack);
       socket.stats.storedEvents += decoded.envelopes.length;
-      answer = `{"status":202,${acceptedBody(decoded.envelopes.map((envelope) => envelope.id)).slice(1)}`;
+      return `{"status":202,${acceptedBody(decoded.envelopes.map((envelope) => envelope.id)).slice(1)}`;
     } catch (error) {
       const failure = this.refused(socket, error);
-      answer = JSON.stringify({ status: failure.status, error: { code: failure.code, message: failure.message } });
+      return JSON.stringify({ status: failure.status, error: { code: failure.code, message: failure.message } });
     }
-    await this.answer(socket, routing, answer);
   }
 
   /** Sends `answer` after the peer's earlier answers, one send at a time (a zeromq socket takes one at a time). */
-  private answer(socket: Socket, routing: Buffer[], answer: string): Promise<void> {
+  private answer(socket: Socket, routing: Buffer[], answer: Promise<string>): Promise<void> {
     const peer = Buffer.concat(routing).toString('latin1');
     const previous = this.tails.get(peer) ?? Promise.resolve();
-    const sent = previous.then(() => {
-      const sending = this.sending.then(() => (socket.zmq as import('zeromq').Router).send([...routing, answer]));
+    const sent = Promise.all([answer, previous]).then(([text]) => {
+      const sending = this.sending.then(() => (socket.zmq as import('zeromq').Router).send([...routing, text]));
       this.sending = sending.catch((error: { code?: string }) => {
         socket.stats.unanswered++;
         this.logger.debug('zmq.unanswered', { code: error.code, why: 'the peer left or its queue is full (zmq.sendHighWaterMark); its events were stored' });

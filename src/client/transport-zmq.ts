@@ -1,0 +1,252 @@
+// The ZeroMQ transport: the same NW1 bodies transport.ts POSTs, sent instead through a DEALER to an
+// instance's ROUTER (zmq.router, zmq.framing nw1; the frames byte by byte in docs/zeromq.md), for
+// instances given as `tcp://host:port`. Each message is `?ack=spool|sink` then the body; each answer
+// is one frame of JSON, `{"status":202,"accepted":N,"ids":[…]}` or `{"status":…,"error":{…}}`,
+// mapped to the same Outcome as an HTTP answer (failureOutcome).
+//
+// Matching answers to requests: the ROUTER answers each peer's messages in the order they came, so
+// the answers are matched first in, first out, and several requests may be in flight on the one
+// connection (the client's maxInFlight bounds them). A 202 is checked against its request (the count,
+// the first and the last event id, read from the body): the one way an answer can be missing on a
+// live connection is the ROUTER dropping it (its queue for us full), and a match off by one must
+// never acknowledge a batch that was not stored. Anything that breaks the order — a connection lost,
+// an answer late past requestTimeoutMs, an answer that does not fit — closes the socket and answers
+// every request on it "retry, instance down": a new socket (a new peer identity, so no stale answer
+// can reach it) takes the next request. The daemon stored or did not store each of those batches;
+// sent again with the same ids, what arrives twice is recognisable (at least once, as over HTTP).
+//
+// Why a fresh socket rather than libzmq's own reconnection: after a reconnect the ROUTER sees a new
+// peer, and the answers to what was sent before are dropped there; waiting for them would only mean
+// waiting for requestTimeoutMs. Why not a REQ socket: one request at a time.
+//
+// zeromq (a native addon) is loaded on first use, so that clients that only speak HTTP never load it.
+import type { Dealer } from 'zeromq';
+import { SparknginError } from '../errors';
+import type { AckMode } from './options';
+import { failureOutcome, type Outcome } from './transport';
+
+export interface ZmqRequest {
+  ack: AckMode;
+  /** An NW1 body ("SNW1", then u32 LE length + envelope, …). */
+  body: Buffer;
+  events: number;
+  timeoutMs: number;
+  /** Aborting gives the request up (answered as a failure to retry). */
+  signal?: AbortSignal;
+}
+
+/** The zeromq package cannot be loaded here (no prebuilt addon for this machine, or not installed). */
+export class ZmqUnavailableError extends SparknginError {
+  constructor(cause: unknown) {
+    super('ZMQ_UNAVAILABLE', `a tcp:// instance needs the zeromq package, which cannot be loaded here: ${(cause as Error).message}`, { cause });
+  }
+}
+
+type Zeromq = typeof import('zeromq');
+let loading: Promise<Zeromq> | undefined;
+
+/** zeromq, loaded once; rejects with ZmqUnavailableError. */
+export function loadZeromq(): Promise<Zeromq> {
+  loading ??= import('zeromq').catch((error: unknown) => {
+    loading = undefined;
+    throw new ZmqUnavailableError(error);
+  });
+  return loading;
+}
+
+export const isZmqUrl = (url: URL): boolean => url.protocol === 'tcp:';
+
+/** The ZeroMQ endpoint of a `tcp://host:port` URL. */
+const endpointOf = (url: URL): string => `tcp://${url.hostname}:${url.port}`;
+
+interface Waiting {
+  count: number;
+  firstId: string;
+  lastId: string;
+  resolve: (outcome: Outcome) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** One connection (one DEALER at a time) to one instance's ROUTER. */
+export class ZmqChannel {
+  private socket: Dealer | undefined;
+  /** Resolves once the ZMTP handshake is done; rejects with why the connection failed. */
+  private connected: Promise<void> | undefined;
+  private readonly waiting: Waiting[] = [];
+  /** zeromq takes one send at a time per socket. */
+  private sending: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly url: URL) {}
+
+  async request(request: ZmqRequest): Promise<Outcome> {
+    if (request.signal?.aborted || this.closed) return givenUp;
+    const ids = bodyIds(request.body);
+    if (ids === undefined || ids.count !== request.events) throw new Error('transport-zmq: the body does not hold the events it is said to');
+    let opened: Dealer | undefined;
+    try {
+      opened = await this.open();
+      await withTimeout(this.connected!, request.timeoutMs, `no connection within ${request.timeoutMs} ms`);
+    } catch (error) {
+      if (opened !== undefined && this.socket === opened) this.reset((error as Error).message);
+      return { kind: 'retry', instance: 'down', afterMs: 0, why: (error as Error).message };
+    }
+    const socket = opened;
+    if (this.socket !== socket) return { kind: 'retry', instance: 'down', afterMs: 0, why: 'connection lost' };
+    return new Promise<Outcome>((resolve) => {
+      const entry: Waiting = { count: ids.count, firstId: ids.first, lastId: ids.last, resolve, timer: undefined };
+      const onAbort = () => this.reset('given up: the client closed', 'fine');
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      entry.resolve = (outcome) => {
+        clearTimeout(entry.timer);
+        request.signal?.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      this.waiting.push(entry);
+      const frames = [request.ack === 'sink' ? '?ack=sink' : '?ack=spool', request.body];
+      this.sending = this.sending.then(() =>
+        socket.send(frames).then(
+          () => {
+            // Timed from the send: a request queued behind others waits for them without its clock running.
+            if (this.waiting.includes(entry)) entry.timer = setTimeout(() => this.reset(`no answer within ${request.timeoutMs} ms`), request.timeoutMs);
+          },
+          (error: Error) => {
+            if (this.socket === socket) this.reset(`send failed: ${error.message}`);
+          },
+        ),
+      );
+    });
+  }
+
+  /** The socket, made and connecting if there is none. */
+  private async open(): Promise<Dealer> {
+    if (this.socket !== undefined) return this.socket;
+    const zmq = await loadZeromq();
+    if (this.socket !== undefined) return this.socket;
+    if (this.closed) throw new Error('the client closed');
+    // immediate: messages go only to a completed connection, never into a queue for one that may never come.
+    const socket = new zmq.Dealer({ linger: 0, immediate: true });
+    this.socket = socket;
+    this.connected = new Promise<void>((resolve, reject) => {
+      socket.events.on('handshake', () => resolve());
+      // Refused (nothing listens) or another failure: libzmq would keep trying; we say so at once.
+      socket.events.on('connect:retry', () => reject(new Error(`cannot connect to ${endpointOf(this.url)}`)));
+      socket.events.on('handshake:error:protocol', () => reject(new Error(`ZMTP handshake with ${endpointOf(this.url)} failed`)));
+      socket.events.on('handshake:error:other', () => reject(new Error(`ZMTP handshake with ${endpointOf(this.url)} failed`)));
+    });
+    this.connected.catch(() => undefined);
+    socket.events.on('disconnect', () => {
+      if (this.socket === socket) this.reset('connection lost');
+    });
+    socket.connect(endpointOf(this.url));
+    void this.readAnswers(socket);
+    return socket;
+  }
+
+  private async readAnswers(socket: Dealer): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        if (this.socket !== socket) return;
+        const entry = this.waiting.shift();
+        const outcome = entry === undefined ? undefined : answerOutcome(frames, entry);
+        if (entry === undefined || outcome === undefined) {
+          if (entry !== undefined) this.waiting.unshift(entry);
+          this.reset(entry === undefined ? 'an answer to no request' : 'an answer that does not fit its request');
+          return;
+        }
+        entry.resolve(outcome);
+      }
+    } catch {
+      // the socket closed (reset or close): its requests were answered there
+    }
+  }
+
+  /** Closes the socket and answers every request on it: try again (`down`: another instance, after a probe). */
+  private reset(why: string, instance: 'down' | 'fine' = 'down'): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.connected = undefined;
+    this.sending = Promise.resolve();
+    socket?.close();
+    for (const entry of this.waiting.splice(0)) entry.resolve({ kind: 'retry', instance, afterMs: 0, why });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.reset('given up: the client closed', 'fine');
+  }
+}
+
+const givenUp: Outcome = { kind: 'retry', instance: 'fine', afterMs: 0, why: 'given up: the client closed' };
+
+/** An answer → its Outcome, or undefined when it cannot be this request's answer (the order is broken). */
+function answerOutcome(frames: Buffer[], expected: Waiting): Outcome | undefined {
+  if (frames.length !== 1) return undefined;
+  const text = frames[0]!.toString('utf8');
+  let answer: { status?: unknown; accepted?: unknown; ids?: unknown };
+  try {
+    answer = JSON.parse(text) as typeof answer;
+  } catch {
+    return undefined;
+  }
+  if (typeof answer.status !== 'number') return undefined;
+  if (answer.status !== 202) return failureOutcome(answer.status, text, undefined);
+  const ids = answer.ids;
+  const fits = answer.accepted === expected.count && Array.isArray(ids) && ids.length === expected.count && ids[0] === expected.firstId && ids.at(-1) === expected.lastId;
+  return fits ? { kind: 'acked' } : undefined;
+}
+
+const MAGIC = 4;
+const LENGTH = 4;
+/** Where an envelope's 16-byte id starts (version, type, flags before it: src/envelope/README.md). */
+const ID_AT = 3;
+
+/** The count and the first and last event ids of an NW1 body (what a 202 for it lists), or undefined if it is cut. */
+export function bodyIds(body: Buffer): { count: number; first: string; last: string } | undefined {
+  let at = MAGIC;
+  let count = 0;
+  let first: string | undefined;
+  let last = '';
+  while (at + LENGTH <= body.length) {
+    const length = body.readUInt32LE(at);
+    const start = at + LENGTH;
+    if (start + length > body.length || length < ID_AT + 16) return undefined;
+    last = uuidText(body, start + ID_AT);
+    first ??= last;
+    count++;
+    at = start + length;
+  }
+  return first === undefined || at !== body.length ? undefined : { count, first, last };
+}
+
+function uuidText(bytes: Buffer, at: number): string {
+  const hex = bytes.toString('hex', at, at + 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Whether a ROUTER answers a ZMTP handshake at `url` within `timeoutMs` (the down instance's probe, as GET /health is over HTTP). */
+export async function probeRouter(url: URL, timeoutMs: number): Promise<boolean> {
+  let zmq: Zeromq;
+  try {
+    zmq = await loadZeromq();
+  } catch {
+    return false;
+  }
+  const socket = new zmq.Dealer({ linger: 0 });
+  const answered = new Promise<boolean>((resolve) => {
+    socket.events.on('handshake', () => resolve(true));
+    socket.events.on('connect:retry', () => resolve(false));
+  });
+  socket.connect(endpointOf(url));
+  try {
+    return await withTimeout(answered, timeoutMs, 'timeout').catch(() => false);
+  } finally {
+    socket.close();
+  }
+}
