@@ -30,6 +30,7 @@ Options:
   --key K            Kafka record key of every event
   --header NAME=V    event header (repeatable; names are lower-cased)
   --url URL          an instance (repeatable, or comma-separated); default $SPARKNGIN_URL, else discovery
+                     http(s)://HOST:PORT, or tcp://HOST:PORT: its ZeroMQ ROUTER (zmq.framing nw1)
   --token T          bearer token for ingest auth; default $SPARKNGIN_TOKEN
   --ack spool|sink   acknowledged once on an instance's disk (spool, default) or in every sink (sink)
   --timeout S        give up on an event not acknowledged after S seconds (default 30)

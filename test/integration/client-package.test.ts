@@ -2,12 +2,13 @@
 // `npm run build:types`), unpacked where `npm install` would put it, then used from a consumer's
 // ESM and CommonJS code, and type-checked by tsc under each module resolution a consumer may use.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../peers/ports';
 import { startDaemon, type DaemonProcess } from './daemon-process';
 
 const run = promisify(execFile);
@@ -17,6 +18,8 @@ const tsc = join(repo, 'node_modules/.bin/tsc');
 let dir: string;
 let files: string[];
 let daemon: DaemonProcess;
+/** The daemon's ZeroMQ ROUTER (NW1), for the client's tcp:// transport. */
+let router: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sparkngin-package-'));
@@ -27,7 +30,8 @@ beforeAll(async () => {
   await mkdir(installed, { recursive: true });
   await run('tar', ['-xzf', join(dir, tarball), '-C', installed, '--strip-components=1']);
   files = (await run('tar', ['-tzf', join(dir, tarball)])).stdout.split('\n').filter(Boolean);
-  daemon = await startDaemon();
+  router = `tcp://127.0.0.1:${await freePort()}`;
+  daemon = await startDaemon({ config: { zmq: { router, framing: 'nw1' } } });
 }, 180_000);
 afterAll(async () => {
   await daemon?.close();
@@ -47,6 +51,17 @@ describe('the sparkngin/client package', () => {
     await writeFile(join(dir, 'esm.mjs'), `import { createClient } from 'sparkngin/client';\nconst client = createClient({ urls: process.argv[2] });\nconst d = await client.send('pkg', { from: 'esm' });\nawait client.close();\nconsole.log(d.status);\n`);
     await writeFile(join(dir, 'cjs.cjs'), `const { createClient } = require('sparkngin/client');\nconst client = createClient({ urls: process.argv[2] });\nclient.send('pkg', { from: 'cjs' }).then(async (d) => { await client.close(); console.log(d.status); });\n`);
     for (const file of ['esm.mjs', 'cjs.cjs']) expect((await run(process.execPath, [file, daemon.url], { cwd: dir })).stdout.trim()).toBe('acked');
+  });
+
+  it('loads zeromq only for a tcp:// instance, from the consumer\'s node_modules (where npm puts the dependency)', async () => {
+    // The test above sent over HTTP with no zeromq installed beside the package.
+    const script = `import { createClient } from 'sparkngin/client';\nconst client = createClient({ urls: process.argv[2] });\ntry { const d = await client.send('pkg', { over: 'zmq' }); console.log(d.status, d.instance); } catch (e) { console.log(e.code); }\nawait client.close();\n`;
+    await writeFile(join(dir, 'zmq.mjs'), script);
+    expect((await run(process.execPath, ['zmq.mjs', router], { cwd: dir })).stdout.trim()).toBe('ZMQ_UNAVAILABLE');
+    await symlink(join(repo, 'node_modules', 'zeromq'), join(dir, 'node_modules', 'zeromq'));
+    expect((await run(process.execPath, ['zmq.mjs', router], { cwd: dir })).stdout.trim()).toBe(`acked ${router}`);
+    await writeFile(join(dir, 'zmq.cjs'), `const { createClient } = require('sparkngin/client');\nconst client = createClient({ urls: process.argv[2] });\nclient.send('pkg', { over: 'zmq' }).then(async (d) => { await client.close(); console.log(d.status); });\n`);
+    expect((await run(process.execPath, ['zmq.cjs', router], { cwd: dir })).stdout.trim()).toBe('acked');
   });
 
   it('type-checks in a consumer under nodenext (ESM and CommonJS), bundler and node10 resolution', async () => {

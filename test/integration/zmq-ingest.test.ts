@@ -133,6 +133,17 @@ describe('ZeroMQ ingest, raw framing', () => {
     expect(inKafka.map((r) => [r.key, r.value.toString(), r.headers['sparkngin-id']])).toEqual([['user-1', 'waited for', answer.ids[0]]]);
   });
 
+  it('answers a pipelining DEALER in the order it sent, even when a refusal is known before an earlier message is stored', async () => {
+    const socket = dealer(z.router);
+    // The first waits for Kafka (ack=sink); the second is refused as soon as it is read.
+    await socket.send(['zmq-order?ack=sink', 'stored first']);
+    await socket.send(['zmq-order?type=xml', 'refused at once']);
+    const answers = [];
+    for (let i = 0; i < 2; i++) answers.push(JSON.parse((await socket.receive())[0]!.toString()));
+    socket.close();
+    expect(answers).toMatchObject([{ status: 202, accepted: 1 }, { status: 400, error: { code: 'INVALID_TYPE' } }]);
+  });
+
   it('answers bad messages with the error on ROUTER, drops and counts them on PULL, and goes on', async () => {
     const socket = dealer(z.router);
     const cases: Array<[Array<string | Buffer>, number, string]> = [

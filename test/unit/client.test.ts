@@ -49,7 +49,7 @@ describe('client options', () => {
     expect((error as ClientOptionError).problems).toEqual([
       "unknown option 'batch.linger'",
       "unknown option 'nope'",
-      "urls: 'ftp://x' is not an http:// or https:// URL",
+      "urls: 'ftp://x' is not an http://, https:// or tcp:// URL",
       "urls: 'http://ok:1/?q' has a query or fragment; give the base URL",
       'ack: expected one of spool, sink, got all',
       'batch.maxEvents: expected a number from 1 to 9007199254740991, got 0',
