@@ -21,7 +21,7 @@ import { type AckMode, type ClientOptions, type ClientSettings, resolveOptions }
 import { Spill } from './spill';
 import { deliverSpill } from './spill-delivery';
 import { post, type Outcome } from './transport';
-import { loadZeromq } from './transport-zmq';
+import { loadClientZeromq } from './transport-zmq';
 
 export interface ClientStats {
   /** Events given to send() and accepted into the buffer. */
@@ -116,7 +116,7 @@ export class SparknginClient {
 
   private async start(): Promise<void> {
     // A tcp:// instance needs zeromq's native addon: loaded now, so that its absence is said at once.
-    if (this.settings.urls?.some((url) => url.startsWith('tcp:'))) await loadZeromq();
+    if (this.settings.urls?.some((url) => url.startsWith('tcp:'))) await loadClientZeromq();
     if (this.settings.spill) {
       this.spill = await Spill.open(this.settings.spill.dir, this.settings.spill.maxBytes, this.settings.logger);
       if (this.closing) return;

@@ -21,7 +21,7 @@
 //
 // zeromq (a native addon) is loaded on first use, so that clients that only speak HTTP never load it.
 import type { Dealer } from 'zeromq';
-import { SparknginError } from '../errors';
+import { loadZeromq, type Zeromq } from '../zeromq/load';
 import type { AckMode } from './options';
 import { failureOutcome, type Outcome } from './transport';
 
@@ -35,24 +35,8 @@ export interface ZmqRequest {
   signal?: AbortSignal;
 }
 
-/** The zeromq package cannot be loaded here (no prebuilt addon for this machine, or not installed). */
-export class ZmqUnavailableError extends SparknginError {
-  constructor(cause: unknown) {
-    super('ZMQ_UNAVAILABLE', `a tcp:// instance needs the zeromq package, which cannot be loaded here: ${(cause as Error).message}`, { cause });
-  }
-}
-
-type Zeromq = typeof import('zeromq');
-let loading: Promise<Zeromq> | undefined;
-
-/** zeromq, loaded once; rejects with ZmqUnavailableError. */
-export function loadZeromq(): Promise<Zeromq> {
-  loading ??= import('zeromq').catch((error: unknown) => {
-    loading = undefined;
-    throw new ZmqUnavailableError(error);
-  });
-  return loading;
-}
+/** zeromq for the client: loaded once, on first use; rejects with ZmqUnavailableError (ZMQ_UNAVAILABLE). */
+export const loadClientZeromq = (): Promise<Zeromq> => loadZeromq('a tcp:// instance (the client over ZeroMQ)');
 
 export const isZmqUrl = (url: URL): boolean => url.protocol === 'tcp:';
 
@@ -121,7 +105,7 @@ export class ZmqChannel {
   /** The socket, made and connecting if there is none. */
   private async open(): Promise<Dealer> {
     if (this.socket !== undefined) return this.socket;
-    const zmq = await loadZeromq();
+    const zmq = await loadClientZeromq();
     if (this.socket !== undefined) return this.socket;
     if (this.closed) throw new Error('the client closed');
     // immediate: messages go only to a completed connection, never into a queue for one that may never come.
@@ -234,7 +218,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, why: string): Promise<T
 export async function probeRouter(url: URL, timeoutMs: number): Promise<boolean> {
   let zmq: Zeromq;
   try {
-    zmq = await loadZeromq();
+    zmq = await loadClientZeromq();
   } catch {
     return false;
   }

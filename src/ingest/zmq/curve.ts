@@ -9,7 +9,7 @@
 // Why not PLAIN (user name and password): it sends the password in clear, and needs the same ZAP
 // handler; CURVE is what libzmq offers for an untrusted network.
 import type { Logger } from '../../ops/log';
-import type { Zeromq } from './load';
+import type { Zeromq } from '../../zeromq/load';
 
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 

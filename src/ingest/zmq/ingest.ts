@@ -30,7 +30,7 @@ import { acceptedBody, toRequestError } from '../respond';
 import type { IngestTarget } from '../target';
 import { curveServerOptions, startZapHandler, type ZapHandler } from './curve';
 import { decodeMessage, type Framing } from './framing';
-import { loadZeromq, type Zeromq } from './load';
+import { loadZeromq, type Zeromq } from '../../zeromq/load';
 
 type Kind = 'pull' | 'router';
 
@@ -95,7 +95,7 @@ export class ZmqIngest {
   static async start(config: Config, target: IngestTarget, logger: Logger, now: () => number = Date.now): Promise<ZmqIngest | undefined> {
     const { zmq: settings } = config;
     if (settings.pull === '' && settings.router === '') return undefined;
-    const zmq = await loadZeromq();
+    const zmq = await loadZeromq('ZeroMQ ingest (zmq.pull or zmq.router)');
     const ingest = new ZmqIngest(config, target, logger, now);
     try {
       if (settings.curveSecretKey !== '' && settings.curveClients.length > 0) ingest.zap = await startZapHandler(zmq, settings.curveClients, logger);
