@@ -91,8 +91,8 @@ export class SparknginClient {
     this.settings = resolveOptions(options);
     // One listener per request in flight (transport.ts), up to maxInFlight of them.
     setMaxListeners(this.settings.maxInFlight + 10, this.stopping.signal);
-    const { balance, healthIntervalMs, maxInFlight, logger, tls } = this.settings;
-    this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger, tls }, this.settings.urls ?? []);
+    const { balance, healthIntervalMs, maxInFlight, logger, tls, zmq } = this.settings;
+    this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger, tls, zmq }, this.settings.urls ?? []);
     this.pool.onAvailable(() => this.pump());
     this.batcher = new Batcher(this.settings.batch, this.settings.deliveryTimeoutMs, this.ledger, (batch) => this.enqueue(batch));
     this.started = this.start().then(

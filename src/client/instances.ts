@@ -6,8 +6,8 @@
 // failed one, goes to another instance up), and failing back takes at most one probe interval.
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Balance, ClientLogger, ClientSettings } from './options';
-import { isZmqUrl, probeRouter, ZmqChannel } from './transport-zmq';
+import type { Balance, ClientLogger, ClientSettings, ZmqSettings } from './options';
+import { isZmqUrl, ZmqChannel } from './transport-zmq';
 
 export interface InstanceStats {
   url: string;
@@ -37,9 +37,10 @@ export class Instance {
     readonly base: URL,
     maxSockets: number,
     readonly tls: ClientSettings['tls'],
+    zmq: ZmqSettings,
   ) {
     this.agent = base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets, scheduling: 'lifo', ...tls }) : new HttpAgent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
-    this.zmq = isZmqUrl(base) ? new ZmqChannel(base) : undefined;
+    this.zmq = isZmqUrl(base) ? new ZmqChannel(base, zmq) : undefined;
   }
 
   available(now: number): boolean {
@@ -55,7 +56,7 @@ export class InstancePool {
   private closed = false;
 
   constructor(
-    private readonly options: { balance: Balance; healthIntervalMs: number; maxInFlight: number; logger: ClientLogger; tls: ClientSettings['tls'] },
+    private readonly options: { balance: Balance; healthIntervalMs: number; maxInFlight: number; logger: ClientLogger; tls: ClientSettings['tls']; zmq: ZmqSettings },
     urls: readonly string[] = [],
   ) {
     this.setUrls(urls);
@@ -72,7 +73,7 @@ export class InstancePool {
   /** Replaces the list (discovery found others); instances kept keep their state. */
   setUrls(urls: readonly string[]): void {
     const kept = new Map(this.instances.map((instance) => [instance.url, instance]));
-    this.instances = [...new Set(urls)].map((url) => kept.get(url) ?? new Instance(url, new URL(url), this.options.maxInFlight, this.options.tls));
+    this.instances = [...new Set(urls)].map((url) => kept.get(url) ?? new Instance(url, new URL(url), this.options.maxInFlight, this.options.tls, this.options.zmq));
     for (const [url, instance] of kept) if (!urls.includes(url)) this.retire(instance);
     if (this.instances.length > 0) this.notify();
   }
@@ -196,7 +197,7 @@ export class InstancePool {
 
 /** Whether the instance's /health answers 200 within `timeoutMs` (a fresh connection: the agent's may be dead); a tcp:// one's ROUTER, a handshake. */
 function health(instance: Instance, timeoutMs: number): Promise<boolean> {
-  if (instance.zmq !== undefined) return probeRouter(instance.base, timeoutMs);
+  if (instance.zmq !== undefined) return instance.zmq.probe(timeoutMs);
   const url = new URL(instance.base);
   url.pathname = `${instance.base.pathname.replace(/\/+$/, '')}/health`;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;

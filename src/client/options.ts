@@ -1,6 +1,7 @@
 // The client's options: what a user may set (ClientOptions, documented here and in docs/client.md),
 // their defaults, and their checking. Like the daemon's configuration, strict at the edge: an
 // unknown option or a value out of range is a ClientOptionError naming it, not a surprise later.
+import { Z85_KEY } from '../ingest/zmq/curve';
 import { ClientOptionError } from './errors';
 
 /** The daemon's two ack modes (src/ingest/target.ts), named again here so the client's types stand alone. */
@@ -25,6 +26,12 @@ export interface ClientOptions {
   token?: string;
   /** For https:// instances: the CA to trust (PEM; default Node's), and a client certificate and key for mutual TLS. */
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+  /**
+   * For `tcp://` instances whose ROUTER is a CURVE server (zmq.curveSecretKey): its public key, and
+   * this client's key pair (made for the client when not given; give one the server lists in
+   * zmq.curveClients). Z85, 40 characters each (`sparkngin zmq-keys`).
+   */
+  zmq?: { curveServerKey?: string; curvePublicKey?: string; curveSecretKey?: string };
   /** `spool` (default): acknowledged once an instance has the event on its disk; `sink`: once every routed sink (Kafka) has it. */
   ack?: AckMode;
   batch?: {
@@ -70,6 +77,7 @@ export interface ClientSettings {
   urls: string[] | undefined;
   token: string | undefined;
   tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+  zmq: ZmqSettings;
   ack: AckMode;
   batch: { maxEvents: number; maxBytes: number; lingerMs: number };
   maxInFlight: number;
@@ -82,6 +90,13 @@ export interface ClientSettings {
   spill: { dir: string; maxBytes: number } | undefined;
   discovery: { timeoutMs: number; interfaces: string[] | undefined };
   logger: ClientLogger;
+}
+
+/** CURVE keys for tcp:// instances: none, or the server's public key with a client key pair (undefined: made per client). */
+export interface ZmqSettings {
+  curveServerKey?: string;
+  curvePublicKey?: string;
+  curveSecretKey?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -101,13 +116,14 @@ export const CLIENT_DEFAULTS = {
   discoveryTimeoutMs: 2000,
 } as const;
 
-const TOP = new Set(['urls', 'token', 'tls', 'ack', 'batch', 'maxInFlight', 'buffer', 'retry', 'deliveryTimeoutMs', 'requestTimeoutMs', 'balance', 'healthIntervalMs', 'spill', 'discovery', 'logger']);
+const TOP = new Set(['urls', 'token', 'tls', 'zmq', 'ack', 'batch', 'maxInFlight', 'buffer', 'retry', 'deliveryTimeoutMs', 'requestTimeoutMs', 'balance', 'healthIntervalMs', 'spill', 'discovery', 'logger']);
 const NESTED: Record<string, Set<string>> = {
   batch: new Set(['maxEvents', 'maxBytes', 'lingerMs']),
   buffer: new Set(['maxBytes', 'whenFull', 'maxBlockMs']),
   retry: new Set(['initialMs', 'maxMs', 'factor', 'jitter']),
   spill: new Set(['dir', 'maxBytes']),
   tls: new Set(['ca', 'cert', 'key']),
+  zmq: new Set(['curveServerKey', 'curvePublicKey', 'curveSecretKey']),
   discovery: new Set(['timeoutMs', 'interfaces']),
 };
 
@@ -138,6 +154,7 @@ export function resolveOptions(options: ClientOptions, env: NodeJS.ProcessEnv = 
     urls: endpointUrls(options.urls, env, problems),
     token: options.token ?? (env.SPARKNGIN_TOKEN || undefined),
     tls: { ...options.tls },
+    zmq: { ...options.zmq },
     ack: oneOf('ack', options.ack, d.ack, ['spool', 'sink']),
     batch: {
       maxEvents: number('batch.maxEvents', options.batch?.maxEvents, d.batch.maxEvents, 1),
@@ -171,6 +188,10 @@ export function resolveOptions(options: ClientOptions, env: NodeJS.ProcessEnv = 
     if (typeof options.spill.dir !== 'string' || options.spill.dir === '') problems.push('spill.dir: expected a directory path');
     settings.spill = { dir: options.spill.dir, maxBytes: number('spill.maxBytes', options.spill.maxBytes, d.spillMaxBytes, MiB) };
   }
+  for (const [name, key] of Object.entries(settings.zmq)) if (typeof key !== 'string' || !Z85_KEY.test(key)) problems.push(`zmq.${name}: expected a CURVE key in Z85 (40 characters)`);
+  const { curveServerKey, curvePublicKey, curveSecretKey } = settings.zmq;
+  if ((curvePublicKey === undefined) !== (curveSecretKey === undefined)) problems.push('zmq: curvePublicKey and curveSecretKey go together (a key pair)');
+  if (curvePublicKey !== undefined && curveServerKey === undefined) problems.push('zmq.curvePublicKey: needs zmq.curveServerKey (the key pair is for a CURVE server)');
   if (settings.token !== undefined && !/^[\x21-\x7e]+$/.test(settings.token)) problems.push('token: expected printable ASCII without spaces');
   if (problems.length > 0) throw new ClientOptionError(problems);
   return settings;

@@ -22,7 +22,7 @@
 // zeromq (a native addon) is loaded on first use, so that clients that only speak HTTP never load it.
 import type { Dealer } from 'zeromq';
 import { loadZeromq, type Zeromq } from '../zeromq/load';
-import type { AckMode } from './options';
+import type { AckMode, ZmqSettings } from './options';
 import { failureOutcome, type Outcome } from './transport';
 
 export interface ZmqRequest {
@@ -61,7 +61,24 @@ export class ZmqChannel {
   private sending: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly url: URL) {}
+  /** CURVE options of its sockets (none without a server key). */
+  private curve: Record<string, string> | undefined;
+
+  constructor(
+    private readonly url: URL,
+    private readonly keys: ZmqSettings,
+  ) {}
+
+  /** The socket options CURVE needs: the server's key and ours (a pair made once per channel unless given). */
+  private curveOptions(zmq: Zeromq): Record<string, string> {
+    const { curveServerKey, curvePublicKey, curveSecretKey } = this.keys;
+    if (curveServerKey === undefined) return {};
+    if (this.curve === undefined) {
+      const pair = curvePublicKey !== undefined && curveSecretKey !== undefined ? { publicKey: curvePublicKey, secretKey: curveSecretKey } : zmq.curveKeyPair();
+      this.curve = { curveServerKey, curvePublicKey: pair.publicKey, curveSecretKey: pair.secretKey };
+    }
+    return this.curve;
+  }
 
   async request(request: ZmqRequest): Promise<Outcome> {
     if (request.signal?.aborted || this.closed) return givenUp;
@@ -109,14 +126,15 @@ export class ZmqChannel {
     if (this.socket !== undefined) return this.socket;
     if (this.closed) throw new Error('the client closed');
     // immediate: messages go only to a completed connection, never into a queue for one that may never come.
-    const socket = new zmq.Dealer({ linger: 0, immediate: true });
+    const socket = new zmq.Dealer({ linger: 0, immediate: true, ...this.curveOptions(zmq) });
     this.socket = socket;
     this.connected = new Promise<void>((resolve, reject) => {
       socket.events.on('handshake', () => resolve());
       // Refused (nothing listens) or another failure: libzmq would keep trying; we say so at once.
       socket.events.on('connect:retry', () => reject(new Error(`cannot connect to ${endpointOf(this.url)}`)));
-      socket.events.on('handshake:error:protocol', () => reject(new Error(`ZMTP handshake with ${endpointOf(this.url)} failed`)));
-      socket.events.on('handshake:error:other', () => reject(new Error(`ZMTP handshake with ${endpointOf(this.url)} failed`)));
+      for (const failure of ['handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) {
+        socket.events.on(failure, (event) => reject(new Error(`the handshake with ${endpointOf(this.url)} failed (${event.error.message}): CURVE keys (zmq.curve*) wrong or missing?`)));
+      }
     });
     this.connected.catch(() => undefined);
     socket.events.on('disconnect', () => {
@@ -153,6 +171,27 @@ export class ZmqChannel {
     this.sending = Promise.resolve();
     socket?.close();
     for (const entry of this.waiting.splice(0)) entry.resolve({ kind: 'retry', instance, afterMs: 0, why });
+  }
+
+  /** Whether the ROUTER answers a ZMTP handshake within `timeoutMs` (the down instance's probe, as GET /health is over HTTP). */
+  async probe(timeoutMs: number): Promise<boolean> {
+    let zmq: Zeromq;
+    try {
+      zmq = await loadClientZeromq();
+    } catch {
+      return false;
+    }
+    const socket = new zmq.Dealer({ linger: 0, ...this.curveOptions(zmq) });
+    const answered = new Promise<boolean>((resolve) => {
+      socket.events.on('handshake', () => resolve(true));
+      for (const failure of ['connect:retry', 'handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) socket.events.on(failure, () => resolve(false));
+    });
+    socket.connect(endpointOf(this.url));
+    try {
+      return await withTimeout(answered, timeoutMs, 'timeout').catch(() => false);
+    } finally {
+      socket.close();
+    }
   }
 
   close(): void {
@@ -212,25 +251,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number, why: string): Promise<T
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Whether a ROUTER answers a ZMTP handshake at `url` within `timeoutMs` (the down instance's probe, as GET /health is over HTTP). */
-export async function probeRouter(url: URL, timeoutMs: number): Promise<boolean> {
-  let zmq: Zeromq;
-  try {
-    zmq = await loadClientZeromq();
-  } catch {
-    return false;
-  }
-  const socket = new zmq.Dealer({ linger: 0 });
-  const answered = new Promise<boolean>((resolve) => {
-    socket.events.on('handshake', () => resolve(true));
-    socket.events.on('connect:retry', () => resolve(false));
-  });
-  socket.connect(endpointOf(url));
-  try {
-    return await withTimeout(answered, timeoutMs, 'timeout').catch(() => false);
-  } finally {
-    socket.close();
-  }
 }

@@ -5,12 +5,14 @@
 // - the daemon SIGKILLed and restarted mid-stream: the client reconnects and every event it resolved
 //   is in the file sink once the daemon is back (sent again with the same ids: duplicates counted);
 // - two instances, one SIGKILLed mid-stream: the client fails over to the other;
-// - `sparkngin send --url tcp://…` sends a file and exits 0.
+// - `sparkngin send --url tcp://…` sends a file and exits 0;
+// - CURVE: a client with a listed key pair gets in, one with another key does not.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClient, type Delivery, EventRefusedError } from '../../src/client/index';
+import { createClient, type Delivery, DeliveryTimeoutError, EventRefusedError } from '../../src/client/index';
+import { curveKeyPair } from '../../src/cli/zmq-keys';
 import { freePort } from '../peers/ports';
 import { until } from '../wait';
 import { BUNDLE, type DaemonProcess, startDaemon } from './daemon-process';
@@ -21,7 +23,8 @@ afterAll(() => Promise.all(daemons.map((daemon) => daemon.close())));
 /** A daemon whose ROUTER takes NW1 on a free loopback port: its tcp:// URL beside it. */
 async function zmqDaemon(config: Record<string, unknown> = {}): Promise<{ daemon: DaemonProcess; router: string }> {
   const router = `tcp://127.0.0.1:${await freePort()}`;
-  const daemon = await startDaemon({ config: { zmq: { router, framing: 'nw1' }, ...config } });
+  const { zmq, ...rest } = config as { zmq?: Record<string, unknown> };
+  const daemon = await startDaemon({ config: { zmq: { router, framing: 'nw1', ...zmq }, ...rest } });
   daemons.push(daemon);
   return { daemon, router };
 }
@@ -133,6 +136,25 @@ describe('the client over ZeroMQ', () => {
       expect(ids(a.router).length + ids(b.router).length).toBe(6000);
     } finally {
       await client.close();
+    }
+  });
+
+  it('CURVE: a client with the server key and a listed key pair is answered; with another pair its events time out, saying why', async () => {
+    const server = curveKeyPair();
+    const listed = curveKeyPair();
+    const { daemon, router } = await zmqDaemon({ zmq: { curveSecretKey: server.secretKey, curveClients: [listed.publicKey] } });
+    const admitted = createClient({ urls: router, zmq: { curveServerKey: server.publicKey, curvePublicKey: listed.publicKey, curveSecretKey: listed.secretKey } });
+    const stranger = createClient({ urls: router, zmq: { curveServerKey: server.publicKey }, deliveryTimeoutMs: 1500 });
+    try {
+      const delivery = await admitted.send('zmq-curve', { ok: true });
+      expect(delivery).toMatchObject({ status: 'acked' });
+      const error = await stranger.send('zmq-curve', { ok: false }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DeliveryTimeoutError);
+      expect((error as Error).message).toContain('handshake');
+      await until(async () => (await filedIds(daemon, 'zmq-curve')).length === 1, 'the admitted event is filed');
+      expect(await filedIds(daemon, 'zmq-curve')).toEqual([delivery.id]);
+    } finally {
+      await Promise.all([admitted.close(), stranger.close()]);
     }
   });
 
