@@ -69,6 +69,11 @@ export class ZmqChannel {
     private readonly keys: ZmqSettings,
   ) {}
 
+  /** Options of every socket to this instance: IPv6 when its address is one (libzmq's default is IPv4 only), and CURVE. */
+  private socketOptions(zmq: Zeromq): Record<string, string | boolean> {
+    return { ipv6: this.url.hostname.startsWith('['), ...this.curveOptions(zmq) };
+  }
+
   /** The socket options CURVE needs: the server's key and ours (a pair made once per channel unless given). */
   private curveOptions(zmq: Zeromq): Record<string, string> {
     const { curveServerKey, curvePublicKey, curveSecretKey } = this.keys;
@@ -126,7 +131,7 @@ export class ZmqChannel {
     if (this.socket !== undefined) return this.socket;
     if (this.closed) throw new Error('the client closed');
     // immediate: messages go only to a completed connection, never into a queue for one that may never come.
-    const socket = new zmq.Dealer({ linger: 0, immediate: true, ...this.curveOptions(zmq) });
+    const socket = new zmq.Dealer({ linger: 0, immediate: true, ...this.socketOptions(zmq) });
     this.socket = socket;
     this.connected = new Promise<void>((resolve, reject) => {
       socket.events.on('handshake', () => resolve());
@@ -181,7 +186,7 @@ export class ZmqChannel {
     } catch {
       return false;
     }
-    const socket = new zmq.Dealer({ linger: 0, ...this.curveOptions(zmq) });
+    const socket = new zmq.Dealer({ linger: 0, ...this.socketOptions(zmq) });
     const answered = new Promise<boolean>((resolve) => {
       socket.events.on('handshake', () => resolve(true));
       for (const failure of ['connect:retry', 'handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) socket.events.on(failure, () => resolve(false));

@@ -30,10 +30,10 @@ interface Received {
 }
 
 /** A ROUTER on a free port; `answer` decides, per batch of messages received, what goes back and in which order. */
-async function router(): Promise<{ url: string; socket: zmq.Router; next(): Promise<Received> }> {
-  const socket = new zmq.Router({ linger: 0 });
+async function router(address = '127.0.0.1'): Promise<{ url: string; socket: zmq.Router; next(): Promise<Received> }> {
+  const socket = new zmq.Router({ linger: 0, ipv6: address.startsWith('[') });
   routers.push(socket);
-  await socket.bind('tcp://127.0.0.1:*');
+  await socket.bind(`tcp://${address}:*`);
   const url = socket.lastEndpoint!;
   const next = async (): Promise<Received> => {
     const [identity, params, body] = await socket.receive();
@@ -78,6 +78,15 @@ describe('tcp:// instances', () => {
     const deliveries = await Promise.all(sends);
     expect(deliveries.map((d) => d.id)).toEqual(received.map((m) => m.ids[0]));
     expect(deliveries.every((d) => d.status === 'acked' && d.attempts === 1)).toBe(true);
+  });
+
+  it('reaches an instance at an IPv6 address', async () => {
+    const r = await router('[::1]');
+    expect(r.url).toMatch(/^tcp:\/\/\[::1\]:\d+$/);
+    const made = client({ urls: r.url, batch: { lingerMs: 0 } });
+    const sent = made.send('t', 'over IPv6');
+    await r.socket.send(accepted(await r.next()));
+    expect(await sent).toMatchObject({ status: 'acked', instance: r.url });
   });
 
   it('an answer that does not fit its request (out of order) acknowledges nothing: the socket is dropped and both are sent again', async () => {
