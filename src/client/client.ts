@@ -116,7 +116,7 @@ export class SparknginClient {
 
   private async start(): Promise<void> {
     // A tcp:// instance needs zeromq's native addon: loaded now, so that its absence is said at once.
-    if (this.settings.urls?.some((url) => url.startsWith('tcp:'))) await loadClientZeromq();
+    if (this.settings.urls?.some((url) => url.startsWith('tcp:')) ?? this.settings.discovery.transport === 'zmq') await loadClientZeromq();
     if (this.settings.spill) {
       this.spill = await Spill.open(this.settings.spill.dir, this.settings.spill.maxBytes, this.settings.logger);
       if (this.closing) return;

@@ -8,6 +8,7 @@ import { ClientOptionError } from './errors';
 export type AckMode = 'spool' | 'sink';
 export type Balance = 'round-robin' | 'least-loaded';
 export type WhenFull = 'block' | 'fail';
+export type DiscoveryTransport = 'http' | 'zmq';
 
 /** Where log lines go: the daemon's Logger fits, so does anything with these two methods. */
 export interface ClientLogger {
@@ -69,7 +70,12 @@ export interface ClientOptions {
    */
   spill?: { dir: string; maxBytes?: number };
   /** Discovery of instances on the LAN when no URL is given. */
-  discovery?: { timeoutMs?: number; interfaces?: string[] };
+  discovery?: {
+    timeoutMs?: number;
+    interfaces?: string[];
+    /** `http` (default): each instance's HTTP ingest; `zmq`: its ZeroMQ ROUTER, for instances that advertise one taking nw1. */
+    transport?: DiscoveryTransport;
+  };
   logger?: ClientLogger;
 }
 
@@ -88,7 +94,7 @@ export interface ClientSettings {
   balance: Balance;
   healthIntervalMs: number;
   spill: { dir: string; maxBytes: number } | undefined;
-  discovery: { timeoutMs: number; interfaces: string[] | undefined };
+  discovery: { timeoutMs: number; interfaces: string[] | undefined; transport: DiscoveryTransport };
   logger: ClientLogger;
 }
 
@@ -124,7 +130,7 @@ const NESTED: Record<string, Set<string>> = {
   spill: new Set(['dir', 'maxBytes']),
   tls: new Set(['ca', 'cert', 'key']),
   zmq: new Set(['curveServerKey', 'curvePublicKey', 'curveSecretKey']),
-  discovery: new Set(['timeoutMs', 'interfaces']),
+  discovery: new Set(['timeoutMs', 'interfaces', 'transport']),
 };
 
 /** Options + environment → settings, or ClientOptionError naming every problem. */
@@ -181,6 +187,7 @@ export function resolveOptions(options: ClientOptions, env: NodeJS.ProcessEnv = 
     discovery: {
       timeoutMs: number('discovery.timeoutMs', options.discovery?.timeoutMs, d.discoveryTimeoutMs, 1),
       interfaces: options.discovery?.interfaces,
+      transport: oneOf('discovery.transport', options.discovery?.transport, 'http', ['http', 'zmq']),
     },
     logger: options.logger ?? silent,
   };

@@ -1,6 +1,7 @@
 // The client finds its instances on the LAN when it is given no URL: a daemon on one host of a LAN
 // of network namespaces (test/peers/netns.ts; no multicast leaves them), and on another host
-// `sparkngin send` and an application using the library (the ESM bundle), neither told where it is.
+// `sparkngin send` and an application using the library (the ESM bundle), neither told where it is;
+// the library again with discovery.transport zmq, sending to the ZeroMQ ROUTER the daemon advertises.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,7 @@ describe('the client without a URL', () => {
   });
 
   it('sparkngin send and the library find the instance advertised on the LAN and deliver to it', async () => {
-    daemon = await startDaemonOn(lan.hosts[0]!);
+    daemon = await startDaemonOn(lan.hosts[0]!, { config: { zmq: { router: 'tcp://0.0.0.0:7082', framing: 'nw1' } } });
     await daemon.logged('discovery.advertised');
     const h2 = lan.hosts[1] as NetnsHost;
     const input = join(dir, 'events.ndjson');
@@ -58,5 +59,16 @@ describe('the client without a URL', () => {
     expect(lines).toHaveLength(100);
     expect(lines.every((line) => line.startsWith('acked ') && line.endsWith(` http://${lan.hosts[0]!.address}:7080`))).toBe(true);
     expect((await stored('found-lib', 100)).map((event) => event.id).sort()).toEqual(lines.map((line) => line.split(' ')[1]).sort());
+  });
+
+  it('the library with discovery.transport zmq finds the advertised ZeroMQ ROUTER and delivers through it', async () => {
+    const h2 = lan.hosts[1] as NetnsHost;
+    const options = { urls: null, spillDir: join(dir, 'spill-zmq'), topic: 'found-zmq', count: 100, ack: 'spool', discovery: { transport: 'zmq' } };
+    const app = await h2.exec(process.execPath, [CHILD, JSON.stringify(options)], { timeoutMs: 120_000, env: { ...process.env, SPARKNGIN_URL: '' } });
+    expect(app.code, app.stderr).toBe(0);
+    const lines = app.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(100);
+    expect(lines.every((line) => line.startsWith('acked ') && line.endsWith(` tcp://${lan.hosts[0]!.address}:7082`))).toBe(true);
+    expect((await stored('found-zmq', 100)).map((event) => event.id).sort()).toEqual(lines.map((line) => line.split(' ')[1]).sort());
   });
 });

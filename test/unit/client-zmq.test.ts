@@ -4,7 +4,9 @@
 import * as zmq from 'zeromq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, DeliveryTimeoutError, type SparknginClient } from '../../src/client/index';
+import { instanceUrl } from '../../src/client/endpoints';
 import { bodyIds } from '../../src/client/transport-zmq';
+import type { DiscoveredInstance } from '../../src/discovery/browse';
 import { EnvelopeEncoder } from '../../src/envelope/codec-binary';
 import { newEventId, newHeaders } from '../../src/envelope/envelope';
 import { frameEnvelopes, readFrames } from '../../src/envelope/nw1';
@@ -58,6 +60,18 @@ describe('tcp:// instances', () => {
     const pairOnly = ['zmq.curvePublicKey: needs zmq.curveServerKey (the key pair is for a CURVE server)'];
     expect(() => createClient({ urls: 'tcp://h:1', zmq: { curvePublicKey: key, curveSecretKey: key } })).toThrow(expect.objectContaining({ problems: pairOnly }));
     expect(createClient({ urls: 'tcp://h:1', zmq: { curveServerKey: key } }).settings.zmq).toEqual({ curveServerKey: key });
+  });
+
+  it('discovery.transport zmq: an instance advertising a ROUTER with nw1 is its tcp:// URL; the others are skipped, saying why', () => {
+    const found = (txt: Record<string, string>, ingest = ['http', 'zmq']): DiscoveredInstance => ({
+      name: 'Sparkngin on a', host: 'a.local', port: 7080, addresses: ['10.0.0.2', 'fe80::1'], txt, basePath: '/v1', proto: 'http', ingest, tokenRequired: false, urls: ['http://10.0.0.2:7080'], reachable: true,
+    });
+    expect(instanceUrl(found({ 'zmq-router': '7082', 'zmq-framing': 'nw1' }), 'zmq')).toEqual({ url: 'tcp://10.0.0.2:7082' });
+    expect(instanceUrl(found({ 'zmq-router': '7082', 'zmq-framing': 'nw1' }), 'http')).toEqual({ url: 'http://10.0.0.2:7080' });
+    expect(instanceUrl(found({ 'zmq-router': '7082', 'zmq-framing': 'raw' }), 'zmq')).toEqual({ why: 'its ZeroMQ framing is raw, not nw1' });
+    expect(instanceUrl(found({ 'zmq-pull': '7081', 'zmq-framing': 'nw1' }), 'zmq')).toEqual({ why: 'it advertises no ZeroMQ ROUTER (zmq-router)' });
+    expect(instanceUrl(found({ 'zmq-router': '7082', 'zmq-framing': 'nw1' }, ['http']), 'zmq')).toEqual({ why: 'it advertises no ZeroMQ ROUTER (zmq-router)' });
+    expect(instanceUrl(found({ 'zmq-router': 'x', 'zmq-framing': 'nw1' }), 'zmq')).toEqual({ why: 'it advertises no ZeroMQ ROUTER (zmq-router)' });
   });
 
   it('a body names its count, first and last id as a 202 lists them', () => {
