@@ -88,7 +88,8 @@ export class ZmqChannel {
   async request(request: ZmqRequest): Promise<Outcome> {
     if (request.signal?.aborted || this.closed) return givenUp;
     const ids = bodyIds(request.body);
-    if (ids === undefined || ids.count !== request.events) throw new Error('transport-zmq: the body does not hold the events it is said to');
+    // Never so for a body the client made; refused loudly rather than sent with no way to check its answer.
+    if (ids === undefined || ids.count !== request.events) return { kind: 'refused', status: 0, code: 'INVALID_BODY', message: `the NW1 body does not hold the ${request.events} events it is said to`, split: false };
     let opened: Dealer | undefined;
     try {
       opened = await this.open();
