@@ -73,8 +73,11 @@ export function getOps(base: string, path: string, options: OpsClientOptions): P
     const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
     request.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(deadline);
-      fail(error.code === 'ECONNREFUSED' ? 'connection refused' : error.message, error);
+      fail(CONNECTION_ERRORS[error.code ?? ''] ?? error.message, error);
     });
     request.end();
   });
 }
+
+/** What a check prints for the ways a process that is not (or no longer) there fails a request. */
+const CONNECTION_ERRORS: Readonly<Record<string, string>> = { ECONNREFUSED: 'connection refused', ECONNRESET: 'connection reset' };

@@ -114,13 +114,13 @@ describe('sparkngin agent', () => {
       expect((await instance(agent, reporter.url)).state).toBe('ok');
       const critical = await checkAgent(agent.url);
       expect(critical.code).toBe(2);
-      expect(critical.out).toMatch(/^SPARKNGIN AGENT CRITICAL - 1 of 2 instance\(s\) flagged: .*no answer for [\d.]+ s: .*connection refused/);
+      expect(critical.out).toMatch(/^SPARKNGIN AGENT CRITICAL - 1 of 2 instance\(s\) flagged: .*no answer for [\d.]+ s: .*connection (refused|reset)/);
       // The page: the flagged instance first, red, with its finding; the other one well.
       await shown(page, '#health', (text) => text === '1 of 2 flagged');
       expect(await page.locator('#health').getAttribute('class')).toContain('bad');
       const row = page.locator(`tr[data-instance="${watched.url}"]`);
       expect(await row.locator('.state').textContent()).toBe('critical');
-      expect(await row.locator('.findings').textContent()).toMatch(/^no answer for [\d.]+ s: .*connection refused/);
+      expect(await row.locator('.findings').textContent()).toMatch(/^no answer for [\d.]+ s: .*connection (refused|reset)/);
       expect(await page.locator('#instances tr').first().getAttribute('data-instance')).toBe(watched.url);
       expect(await page.locator(`tr[data-instance="${reporter.url}"] .state`).textContent()).toBe('ok');
       await page.screenshot({ path: resultPath('agent-fleet-page.png') });
