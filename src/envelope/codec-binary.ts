@@ -1,16 +1,19 @@
 // Compact binary encoding of an Envelope: what the spool stores. Little-endian, fixed-width lengths
 // (cheap to write on the hot path, cheap to skip when reading):
 //
-//   u8  version (1)        u8 type (0 json, 1 text, 2 binary)     u8 flags (1 key, 2 sts)
+//   u8  version (1)        u8 type (0 json, 1 text, 2 binary)     u8 flags (1 key, 2 sts, 4 partition)
 //   16  id (UUID bytes)    f64 ts                                 [f64 sts]
 //   u8+ topic              [u32+ key]                             u8+ ip     u8+ host
 //   u16 header count, then per header: u16+ name, u32+ value
-//   u32+ data
+//   u32+ data              [u32 partition]
 //
-// `u8+ x` is a length of that width followed by the UTF-8 bytes of x.
+// `u8+ x` is a length of that width followed by the UTF-8 bytes of x. The partition is a trailer
+// after the payload, not a field beside the key, so that a daemon from before it (whose lenient read
+// ignores unknown flag bits and bytes after the payload) still reads every other field right, and its
+// header read (peekTopic) and the batch encoder's shared fields stay as they were (README.md).
 import { isUtf8 } from 'node:buffer';
 import { SparknginError } from '../errors';
-import { type Envelope, type EventType, newHeaders } from './envelope';
+import { type Envelope, type EventType, MAX_PARTITION, newHeaders } from './envelope';
 import { eventIdText, writeEventIdBytes } from './id';
 
 const VERSION = 1;
@@ -18,6 +21,9 @@ const TYPES: EventType[] = ['json', 'text', 'binary'];
 const TYPE_CODE: Record<EventType, number> = { json: 0, text: 1, binary: 2 };
 const FLAG_KEY = 1;
 const FLAG_STS = 2;
+const FLAG_PARTITION = 4;
+/** Bytes of the partition trailer. */
+const PARTITION_BYTES = 4;
 
 export class EnvelopeDecodeError extends SparknginError {
   constructor(message: string) {
@@ -91,8 +97,16 @@ function sameFields(a: Envelope, b: Envelope): boolean {
 }
 
 function assemble(envelope: Envelope, fields: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(envelopeRoom(fields.length, envelope.data));
-  writeEnvelope(out, 0, envelope.type, envelopeFlags(envelope), fields, envelope.data);
+  const partition = envelope.partition;
+  if (partition === undefined) {
+    const out = Buffer.allocUnsafe(envelopeRoom(fields.length, envelope.data));
+    writeEnvelope(out, 0, envelope.type, envelopeFlags(envelope), fields, envelope.data);
+    writeEventIdBytes(out, ID_AT, envelope.id);
+    return out;
+  }
+  const out = Buffer.allocUnsafe(envelopeRoom(fields.length, envelope.data) + PARTITION_BYTES);
+  const end = writeEnvelope(out, 0, envelope.type, envelopeFlags(envelope) | FLAG_PARTITION, fields, envelope.data);
+  out.writeUInt32LE(partition, end);
   writeEventIdBytes(out, ID_AT, envelope.id);
   return out;
 }
@@ -101,7 +115,7 @@ function assemble(envelope: Envelope, fields: Buffer): Buffer {
 export const ID_AT = 3;
 const FIELDS_AT = ID_AT + 16;
 
-/** The flags byte of an envelope with these fields. */
+/** The flags byte of an envelope with these fields (the partition's bit is assemble's: writeEnvelope writes no trailer). */
 export function envelopeFlags(fields: Pick<Envelope, 'key' | 'sts'>): number {
   return (fields.key === undefined ? 0 : FLAG_KEY) | (fields.sts === undefined ? 0 : FLAG_STS);
 }
@@ -171,16 +185,24 @@ export function encodeFields(envelope: Pick<Envelope, 'ts' | 'sts' | 'topic' | '
  * model (or not valid: every error comes from there) is left to.
  */
 export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer): Envelope | undefined {
-  const fieldsEnd = modelBytes.length - 4 - model.data.length;
-  if (bytes.length < fieldsEnd + 4 || bytes[0] !== modelBytes[0] || bytes[2] !== modelBytes[2]) return undefined;
+  // The partition is each envelope's own (a trailer, not one of the shared fields); the flags say whether there is one.
+  const trailer = model.partition === undefined ? 0 : PARTITION_BYTES;
+  const fieldsEnd = modelBytes.length - trailer - 4 - model.data.length;
+  if (bytes.length < fieldsEnd + 4 + trailer || bytes[0] !== modelBytes[0] || bytes[2] !== modelBytes[2]) return undefined;
   const type = TYPES[bytes[1]!];
   if (type === undefined) return undefined;
   for (let i = FIELDS_AT; i < fieldsEnd; i++) if (bytes[i] !== modelBytes[i]) return undefined;
   const dataAt = fieldsEnd + 4;
-  if (dataAt + bytes.readUInt32LE(fieldsEnd) !== bytes.length) return undefined;
-  const envelope: Envelope = { id: eventIdText(bytes, ID_AT), topic: model.topic, ts: model.ts, ip: model.ip, host: model.host, headers: model.headers, type, data: bytes.subarray(dataAt) };
+  const dataEnd = dataAt + bytes.readUInt32LE(fieldsEnd);
+  if (dataEnd + trailer !== bytes.length) return undefined;
+  const envelope: Envelope = { id: eventIdText(bytes, ID_AT), topic: model.topic, ts: model.ts, ip: model.ip, host: model.host, headers: model.headers, type, data: bytes.subarray(dataAt, dataEnd) };
   if (model.key !== undefined) envelope.key = model.key;
   if (model.sts !== undefined) envelope.sts = model.sts;
+  if (trailer !== 0) {
+    const partition = bytes.readUInt32LE(dataEnd);
+    if (partition > MAX_PARTITION) return undefined;
+    envelope.partition = partition;
+  }
   return envelope;
 }
 
@@ -212,7 +234,7 @@ export function decodeEnvelope(bytes: Buffer, strict = false): Envelope {
   const type = TYPES[bytes[at++]!];
   if (type === undefined) throw new EnvelopeDecodeError(`unknown event type ${bytes[at - 1]}`);
   const flags = bytes[at++]!;
-  if (strict && (flags & ~(FLAG_KEY | FLAG_STS)) !== 0) throw new EnvelopeDecodeError(`unknown flags ${flags}`);
+  if (strict && (flags & ~(FLAG_KEY | FLAG_STS | FLAG_PARTITION)) !== 0) throw new EnvelopeDecodeError(`unknown flags ${flags}`);
   const id = eventIdText(bytes, at);
   at += 16;
   const ts = bytes.readDoubleLE(at);
@@ -240,11 +262,20 @@ export function decodeEnvelope(bytes: Buffer, strict = false): Envelope {
   const length = bytes.readUInt32LE(at);
   at += 4;
   need(length);
-  if (strict && at + length !== bytes.length) throw new EnvelopeDecodeError(`${bytes.length - at - length} bytes after the payload`);
   const data = bytes.subarray(at, at + length);
+  at += length;
+  let partition: number | undefined;
+  if (flags & FLAG_PARTITION) {
+    need(PARTITION_BYTES);
+    partition = bytes.readUInt32LE(at);
+    at += PARTITION_BYTES;
+    if (strict && partition > MAX_PARTITION) throw new EnvelopeDecodeError(`partition ${partition} is not a Kafka partition (0 to ${MAX_PARTITION})`);
+  }
+  if (strict && at !== bytes.length) throw new EnvelopeDecodeError(`${bytes.length - at} bytes after the ${partition === undefined ? 'payload' : 'partition'}`);
   const envelope: Envelope = { id, topic, ts, ip, host, headers, type, data };
   if (key !== undefined) envelope.key = key;
   if (sts !== undefined) envelope.sts = sts;
+  if (partition !== undefined) envelope.partition = partition;
   return envelope;
 }
 

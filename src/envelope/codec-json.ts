@@ -10,6 +10,7 @@ export function envelopeToJson(envelope: Envelope): string {
       : JSON.stringify(envelope.data.toString(envelope.type === 'text' ? 'utf8' : 'base64'));
   let head = `{"id":"${envelope.id}","topic":${JSON.stringify(envelope.topic)}`;
   if (envelope.key !== undefined) head += `,"key":${JSON.stringify(envelope.key)}`;
+  if (envelope.partition !== undefined) head += `,"partition":${envelope.partition}`;
   head += `,"ts":${envelope.ts}`;
   if (envelope.sts !== undefined) head += `,"sts":${envelope.sts}`;
   return `${head},"ip":${JSON.stringify(envelope.ip)},"host":${JSON.stringify(envelope.host)},"headers":${JSON.stringify(envelope.headers)},"type":"${envelope.type}","data":${data}}`;

@@ -21,9 +21,18 @@ export interface Envelope {
    */
   headers: Record<string, string>;
   type: EventType;
+  /**
+   * The Kafka partition the event must go to (0 to 2^31 - 1), when the client chose one (the REST
+   * Proxy's `partition`/`partition_id`, an NW1 envelope's). Only the Kafka sink acts on it; without
+   * it the Kafka sink partitions by key (or event id). Binary: a trailer after the payload.
+   */
+  partition?: number;
   /** Payload bytes: UTF-8 JSON text for `json`, UTF-8 text for `text`, anything for `binary`. */
   data: Buffer;
 }
+
+/** Kafka partitions are non-negative int32s. */
+export const MAX_PARTITION = 0x7fffffff;
 
 export { newEventId } from './id';
 

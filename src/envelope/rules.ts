@@ -4,7 +4,7 @@
 // would refuse whole (a request is all or nothing) is never made of one bad event and many good ones.
 import { isUtf8 } from 'node:buffer';
 import { scanJson } from '../ingest/json-scan';
-import type { Envelope } from './envelope';
+import { type Envelope, MAX_PARTITION } from './envelope';
 
 /** Topic names follow Kafka's rule (org.apache.kafka.common.internals.Topic): 1 to 249 of [a-zA-Z0-9._-], not "." or "..". */
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -33,6 +33,12 @@ export function keyProblem(key: string): string | undefined {
 export function clientTimeProblem(sts: number): string | undefined {
   if (Number.isInteger(sts) && sts >= 0 && sts <= MAX_CLIENT_TIME) return undefined;
   return `the client time must be whole milliseconds since the epoch (0 to ${MAX_CLIENT_TIME}), got ${String(sts).slice(0, 40)}`;
+}
+
+/** Why `partition` cannot be an event's Kafka partition, or undefined when it can. */
+export function partitionProblem(partition: number): string | undefined {
+  if (Number.isInteger(partition) && partition >= 0 && partition <= MAX_PARTITION) return undefined;
+  return `the partition must be a whole number from 0 to ${MAX_PARTITION}, got ${String(partition).slice(0, 40)}`;
 }
 
 /** Why the payload cannot be an event of `type`, or undefined when it can. */
@@ -69,15 +75,20 @@ export function headersProblem(headers: Record<string, string>): string | undefi
 }
 
 /** Why the topic, key, client time or headers of an event cannot be taken, or undefined when they can. */
-export function metaProblem(envelope: Pick<Envelope, 'topic' | 'key' | 'sts' | 'headers'>): string | undefined {
+export function metaProblem(envelope: Pick<Envelope, 'topic' | 'key' | 'sts' | 'headers' | 'partition'>): string | undefined {
   if (!isLegalTopic(envelope.topic)) return `invalid topic name '${envelope.topic.slice(0, 60)}': ${TOPIC_RULE}`;
-  return (envelope.key === undefined ? undefined : keyProblem(envelope.key)) ?? (envelope.sts === undefined ? undefined : clientTimeProblem(envelope.sts)) ?? headersProblem(envelope.headers);
+  return (
+    (envelope.key === undefined ? undefined : keyProblem(envelope.key)) ??
+    (envelope.sts === undefined ? undefined : clientTimeProblem(envelope.sts)) ??
+    (envelope.partition === undefined ? undefined : partitionProblem(envelope.partition)) ??
+    headersProblem(envelope.headers)
+  );
 }
 
 /**
  * Why an event a client made (topic, key, client time, headers, type, payload) cannot be taken, or
  * undefined when it can. The fields a server sets (ts, ip, host) are not looked at here.
  */
-export function eventProblem(envelope: Pick<Envelope, 'topic' | 'key' | 'sts' | 'headers' | 'type' | 'data'>): string | undefined {
+export function eventProblem(envelope: Pick<Envelope, 'topic' | 'key' | 'sts' | 'headers' | 'partition' | 'type' | 'data'>): string | undefined {
   return metaProblem(envelope) ?? dataProblem(envelope.type, envelope.data);
 }

@@ -23,11 +23,13 @@ export function buildEnvelopes(context: IngestContext, topic: string, meta: Even
   const ids = new Array<string>(count);
   const given = batch.given;
   if (given !== undefined) {
-    // NW1: the client's own id, type, key, time and headers; receive time, address and host are ours.
+    // NW1 and the REST Proxy routes: the client's own id, type, key, time, partition and headers; receive time, address and host are ours.
     for (let i = 0; i < count; i++) {
       const event = given[i]!;
       ids[i] = event.id;
-      envelopes[i] = { id: event.id, topic, key: event.key, ts, sts: event.sts, ip, host, headers: event.headers, type: event.type, data: items[i]! };
+      const envelope: Envelope = { id: event.id, topic, key: event.key, ts, sts: event.sts, ip, host, headers: event.headers, type: event.type, data: items[i]! };
+      if (event.partition !== undefined) envelope.partition = event.partition;
+      envelopes[i] = envelope;
     }
     return { envelopes, ids };
   }

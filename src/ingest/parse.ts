@@ -41,6 +41,8 @@ export interface GivenFields {
   type: EventType;
   key?: string;
   sts?: number;
+  /** The Kafka partition the client chose (NW1, the REST Proxy routes). */
+  partition?: number;
   headers: Record<string, string>;
 }
 

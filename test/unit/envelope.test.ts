@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeEnvelope, encodeEnvelope, encodeEnvelopes, EnvelopeDecodeError } from '../../src/envelope/codec-binary';
+import { decodeEnvelope, decodeLike, encodeEnvelope, encodeEnvelopes, EnvelopeDecodeError, peekTopic } from '../../src/envelope/codec-binary';
 import { envelopeToJson } from '../../src/envelope/codec-json';
-import { type Envelope, newEventId, newHeaders } from '../../src/envelope/envelope';
+import { type Envelope, MAX_PARTITION, newEventId, newHeaders } from '../../src/envelope/envelope';
 
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__'];
 
@@ -19,6 +19,7 @@ const arbitraryEnvelope = fc.record({
   headers: fc.dictionary(fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ minLength: 1, maxLength: 20 })), fc.string()),
   type: fc.constantFrom('json' as const, 'text' as const, 'binary' as const),
   data: fc.uint8Array({ maxLength: 500 }).map((bytes) => Buffer.from(bytes)),
+  partition: fc.option(fc.oneof(fc.constantFrom(0, MAX_PARTITION), fc.integer({ min: 0, max: MAX_PARTITION })), { nil: undefined }),
 });
 
 const withoutUndefined = (envelope: Envelope) => JSON.parse(JSON.stringify({ ...envelope, data: envelope.data.toString('base64') }));
@@ -81,5 +82,74 @@ describe('envelope', () => {
     expect(JSON.parse(envelopeToJson({ ...base, type: 'json', data: Buffer.from('{"user":42}') }))).toEqual({ ...base, type: 'json', data: { user: 42 } });
     expect(JSON.parse(envelopeToJson({ ...base, type: 'text', data: Buffer.from('line "1"') })).data).toBe('line "1"');
     expect(JSON.parse(envelopeToJson({ ...base, type: 'binary', data: Buffer.from([0, 255]) })).data).toBe('AP8=');
+  });
+
+  describe('partition (flags bit 2, a u32 trailer after the payload)', () => {
+    const id = '01890a5d-ac96-774b-bcce-b302099a8057';
+    const idHex = '01890a5dac96774bbcceb302099a8057';
+    const ts = Buffer.alloc(8);
+    ts.writeDoubleLE(1_700_000_000_000);
+    // README.md's example: a text event `hi`, topic t, ip ::1, host h, no key, time or headers.
+    const example: Envelope = { id, topic: 't', ts: 1_700_000_000_000, ip: '::1', host: 'h', headers: newHeaders(), type: 'text', data: Buffer.from('hi') };
+    const before = Buffer.from(`010100${idHex}${ts.toString('hex')}0174033a3a31016800000200000068 69`.replace(/ /g, ''), 'hex');
+
+    it('an envelope without a partition is byte for byte what the codec wrote before it (a spool from before reads)', () => {
+      expect(encodeEnvelope(example)).toEqual(before);
+      expect(decodeEnvelope(before, true)).toEqual({ ...example, data: Buffer.from('hi') });
+    });
+
+    it('an envelope with one is the same bytes with bit 2 set and the partition after the payload', () => {
+      const bytes = encodeEnvelope({ ...example, partition: 0x01020304 });
+      expect(bytes.length).toBe(before.length + 4);
+      expect(bytes[2]).toBe(4);
+      expect(bytes.subarray(3, before.length)).toEqual(before.subarray(3));
+      expect(bytes.subarray(before.length).toString('hex')).toBe('04030201');
+      expect(decodeEnvelope(bytes, true).partition).toBe(0x01020304);
+      expect(JSON.parse(envelopeToJson({ ...example, partition: 2 })).partition).toBe(2);
+    });
+
+    it('a daemon from before (lenient read: unknown flag bits and bytes after the payload ignored) reads every other field', () => {
+      fc.assert(
+        fc.property(arbitraryEnvelope, fc.integer({ min: 0, max: MAX_PARTITION }), (envelope, partition) => {
+          const bytes = encodeEnvelope({ ...envelope, partition });
+          // The old decoder is this one minus bit 2: clear it and read leniently, as it did.
+          const old = Buffer.from(bytes);
+          old[2] = old[2]! & ~4;
+          const read = decodeEnvelope(old);
+          expect(withoutUndefined(read)).toEqual(withoutUndefined({ ...envelope, partition: undefined }));
+          expect(peekTopic(bytes)).toBe(envelope.topic);
+        }),
+      );
+    });
+
+    it('a strict read refuses a partition past 2^31 - 1, a cut trailer and bytes after it', () => {
+      const bytes = encodeEnvelope({ ...example, partition: 7 });
+      const tooBig = Buffer.from(bytes);
+      tooBig.writeUInt32LE(MAX_PARTITION + 1, tooBig.length - 4);
+      expect(() => decodeEnvelope(tooBig, true)).toThrow(/partition 2147483648 is not a Kafka partition/);
+      expect(() => decodeEnvelope(bytes.subarray(0, bytes.length - 1), true)).toThrow(EnvelopeDecodeError);
+      expect(() => decodeEnvelope(bytes.subarray(0, bytes.length - 1))).toThrow(EnvelopeDecodeError);
+      expect(() => decodeEnvelope(Buffer.concat([bytes, Buffer.from([0])]), true)).toThrow(/1 bytes after the partition/);
+      // Without the flag, the 4 bytes are bytes after the payload.
+      const unflagged = Buffer.from(bytes);
+      unflagged[2] = 0;
+      expect(() => decodeEnvelope(unflagged, true)).toThrow(/4 bytes after the payload/);
+    });
+
+    it('envelopes alike read each their own partition (decodeLike), as the strict read does', () => {
+      fc.assert(
+        fc.property(arbitraryEnvelope, fc.array(fc.tuple(fc.integer({ min: 0, max: MAX_PARTITION }), fc.uint8Array({ maxLength: 20 })), { minLength: 1, maxLength: 5 }), (first, rest) => {
+          const model = { ...first, partition: 1 };
+          const modelBytes = encodeEnvelope(model);
+          const decodedModel = decodeEnvelope(modelBytes, true);
+          for (const [partition, data] of rest) {
+            const bytes = encodeEnvelope({ ...model, id: newEventId(), partition, data: Buffer.from(data) });
+            expect(withoutUndefined(decodeLike(bytes, decodedModel, modelBytes)!)).toEqual(withoutUndefined(decodeEnvelope(bytes, true)));
+            // One without a partition is not like a model with one (its flags differ).
+            expect(decodeLike(encodeEnvelope({ ...model, partition: undefined }), decodedModel, modelBytes)).toBeUndefined();
+          }
+        }),
+      );
+    });
   });
 });

@@ -21,7 +21,7 @@ const postBody = (body: Buffer, query = '', headers: Record<string, string> = {}
 const postEnvelopes = (envelopes: Envelope[], query = '', headers: Record<string, string> = {}) => postBody(frameEnvelopes(envelopes.map(encodeEnvelope)), query, headers);
 
 describe('POST /v1/topics/{topic} with NW1 envelopes', () => {
-  it("keeps each event's own id, type, key, client time and headers; sets receive time, address and host", async () => {
+  it("keeps each event's own id, type, key, client time, partition and headers; sets receive time, address and host", async () => {
     const headers = newHeaders();
     headers['trace-id'] = 'abc';
     headers['constructor'] = 'a header like any other';
@@ -30,10 +30,11 @@ describe('POST /v1/topics/{topic} with NW1 envelopes', () => {
       event({ type: 'text', data: Buffer.from('line one\nline two ü') }),
       event({ type: 'binary', data: Buffer.from([0, 255, 10, 13]) }),
       event({ type: 'binary', data: Buffer.alloc(0) }),
+      event({ key: 'customer-7', partition: 2 }),
     ];
     const answer = await postEnvelopes(sent, '?ack=sink');
     expect(answer.status).toBe(202);
-    expect(answer.body).toEqual({ accepted: 4, ids: sent.map((e) => e.id) });
+    expect(answer.body).toEqual({ accepted: 5, ids: sent.map((e) => e.id) });
     expect(h.target.calls[0]!.ack).toBe('sink');
     expect(h.target.events).toEqual(sent.map((e) => ({ ...e, ts: NOW, ip: '127.0.0.1', host: 'ingest-test' })));
     expect(Object.getPrototypeOf(h.target.events[0]!.headers)).toBeNull();
@@ -89,7 +90,7 @@ describe('POST /v1/topics/{topic} with NW1 envelopes', () => {
     ['an envelope with bytes after its payload', () => postBody(frameEnvelopes([Buffer.concat([encodeEnvelope(event()), Buffer.from('x')])])), /1 bytes after the payload/],
     ['text that is not UTF-8', () => postEnvelopes([event({ type: 'text', data: Buffer.from([0xc3, 0x28]) })]), /UTF-8/],
     ['a key that is not UTF-8', () => postBody(frameEnvelopes([utf8Broken(encodeEnvelope(event({ key: 'kü' })), 'kü')])), /not UTF-8/],
-    ['unknown flags', () => postBody(frameEnvelopes([flagged(encodeEnvelope(event()), 4)])), /unknown flags 4/],
+    ['unknown flags', () => postBody(frameEnvelopes([flagged(encodeEnvelope(event()), 8)])), /unknown flags 8/],
     ['a json payload that is not JSON', () => postEnvelopes([event({ data: Buffer.from('{nope') })]), /not JSON/],
     ['a json payload with a raw line break', () => postEnvelopes([event({ data: Buffer.from('{\n"n":1}') })]), /one line/],
     ['another topic than the path', () => postEnvelopes([event(), event({ topic: 'other' })]), /envelope 2: its topic 'other'/],
@@ -98,6 +99,7 @@ describe('POST /v1/topics/{topic} with NW1 envelopes', () => {
     ['a host', () => postEnvelopes([event({ host: 'forged' })]), /set by the server/],
     ['an id that is no UUIDv7', () => postEnvelopes([event({ id: '6f9619ff-8b86-4011-b42d-00c04fc964ff' })]), /UUIDv7/],
     ['an empty key', () => postEnvelopes([event({ key: '' })]), /key is empty/],
+    ['a partition past 2^31 - 1', () => postBody(frameEnvelopes([withPartition(encodeEnvelope(event({ partition: 1 })), 0x80000000)])), /partition 2147483648 is not a Kafka partition/],
     ['a client time with a fraction', () => postEnvelopes([event({ sts: 1.5 })]), /whole milliseconds/],
     ['an upper-case header name', () => postEnvelopes([event({ headers: Object.assign(newHeaders(), { Trace: 'x' }) })]), /lower-case/],
     ['a key parameter beside the envelopes', () => postEnvelopes([event()], '?key=k'), /leave key out/],
@@ -150,13 +152,24 @@ describe('readFrames', () => {
     if (out.length === 0) throw new Error('no envelope');
     return out;
   }
-  const fields = (e: Envelope) => [e.id, e.type, e.topic, e.key, e.ts, e.sts, e.ip, e.host, { ...e.headers }, e.data];
+  const fields = (e: Envelope) => [e.id, e.type, e.topic, e.key, e.ts, e.sts, e.ip, e.host, { ...e.headers }, e.data, e.partition];
 
   it('reads envelopes alike (shared fields decoded once) exactly as each alone, damaged or not', () => {
     const headers = Object.assign(newHeaders(), { trace: 'x' });
     const alike = (fields: Partial<Envelope>) => event({ key: 'k', sts: 5, headers, ...fields });
     const valid = frameEnvelopes(
-      [alike({}), alike({ data: Buffer.from('{"n":2}') }), alike({ type: 'text', data: Buffer.from('t') }), alike({ key: 'l' }), alike({}), event(), event()].map(encodeEnvelope),
+      [
+        alike({}),
+        alike({ data: Buffer.from('{"n":2}') }),
+        alike({ type: 'text', data: Buffer.from('t') }),
+        alike({ key: 'l' }),
+        alike({}),
+        alike({ partition: 2 }),
+        alike({ partition: 0 }),
+        alike({ partition: 2, data: Buffer.from('{"n":3}') }),
+        event(),
+        event(),
+      ].map(encodeEnvelope),
     );
     const damaged = fc.oneof(
       fc.constant(valid),
@@ -186,7 +199,9 @@ describe('readFrames', () => {
     );
     const read = readFrames(valid, 100, () => new Error('too many'));
     expect(read[1]!.headers).toBe(read[0]!.headers);
-    expect(read.map((e) => e.key)).toEqual(['k', 'k', 'k', 'l', 'k', undefined, undefined]);
+    expect(read.map((e) => e.key)).toEqual(['k', 'k', 'k', 'l', 'k', 'k', 'k', 'k', undefined, undefined]);
+    expect(read.map((e) => e.partition)).toEqual([undefined, undefined, undefined, undefined, undefined, 2, 0, 2, undefined, undefined]);
+    expect(read[7]!.headers).toBe(read[5]!.headers);
   });
 });
 
@@ -210,5 +225,12 @@ describe('the byte layout in src/envelope/README.md', () => {
 function flagged(encoded: Buffer, flags: number): Buffer {
   const out = Buffer.from(encoded);
   out[2] = flags;
+  return out;
+}
+
+/** The envelope with its partition trailer (it must have one) set to `partition`, which the codec would not write. */
+function withPartition(encoded: Buffer, partition: number): Buffer {
+  const out = Buffer.from(encoded);
+  out.writeUInt32LE(partition, out.length - 4);
   return out;
 }
