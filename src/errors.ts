@@ -77,6 +77,21 @@ export class KafkaUnacknowledgedError extends SparknginError {
   }
 }
 
+/**
+ * A record asks for a partition its Kafka topic does not have (the REST Proxy's `partition`, an NW1
+ * envelope's). Permanent for that record: it is dead-lettered, never retried forever and never sent
+ * to another partition. Not retriable for kafkajs either (its retrier gives up on it at once).
+ */
+export class KafkaPartitionNotFoundError extends SparknginError {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly partitions: number,
+  ) {
+    super('KAFKA_PARTITION_NOT_FOUND', `partition ${partition} of topic '${topic}' does not exist (the topic has ${partitions} partition${partitions === 1 ? '' : 's'}: 0 to ${partitions - 1})`);
+  }
+}
+
 /** Programming errors are never retried: retrying a TypeError only hides the bug. */
 export function isProgrammingError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;

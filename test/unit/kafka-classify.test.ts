@@ -3,7 +3,7 @@
 // and as the Kafka sink passes them on (in a SinkError).
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { SinkError } from '../../src/errors';
+import { KafkaPartitionNotFoundError, SinkError } from '../../src/errors';
 import { classifyKafkaError } from '../../src/sinks/kafka/classify';
 
 /** What kafkajs's retrier throws for an error it will not retry (src/retry/index.js); its types omit the options argument. */
@@ -16,6 +16,12 @@ describe('Kafka error classification', () => {
     const refused = protocolError('MESSAGE_TOO_LARGE', false);
     expect(classifyKafkaError(fromSink(nonRetriable(refused)))).toBe('permanent');
     expect(classifyKafkaError(fromSink(protocolError('INVALID_TOPIC_EXCEPTION', false)))).toBe('permanent');
+  });
+
+  it('calls a partition the topic does not have permanent, as thrown by the sink and wrapped by kafkajs', () => {
+    const missing = new KafkaPartitionNotFoundError('t', 5, 3);
+    expect(classifyKafkaError(missing)).toBe('permanent');
+    expect(classifyKafkaError(fromSink(nonRetriable(missing)))).toBe('permanent');
   });
 
   it('calls a programming error a bug, even wrapped by kafkajs', () => {

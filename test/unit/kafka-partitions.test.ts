@@ -8,6 +8,7 @@ import { type Message, type PartitionMetadata, Partitioners, type RecordMetadata
 import { describe, expect, it } from 'vitest';
 import { murmur2, PartitionAssignment, partitionOf, unacknowledgedPartitions } from '../../src/sinks/kafka/partitions';
 import { HEADER } from '../../src/sinks/kafka/record';
+import { KafkaPartitionNotFoundError } from '../../src/errors';
 
 const require = createRequire(import.meta.url);
 const Encoder = require('kafkajs/src/protocol/encoder');
@@ -81,6 +82,17 @@ describe('partition assignment', () => {
       counts[partition]!++;
     }
     for (const count of counts) expect(count).toBeGreaterThan(800);
+  });
+
+  it('sends a record that names its partition there, key or not; a partition the topic does not have is an error, never another partition', () => {
+    for (const key of ['k1', null]) {
+      const named = { ...record(key), partition: 2 };
+      expect(partitionOf(named, 3, 't')).toBe(2);
+      expect(assign([{ topic: 't', messages: [named] }], 3).partitionOf(named)).toBe(2);
+      expect(() => partitionOf(named, 2, 't')).toThrow(KafkaPartitionNotFoundError);
+      expect(() => partitionOf(named, 2, 't')).toThrow("partition 2 of topic 't' does not exist (the topic has 2 partitions: 0 to 1)");
+    }
+    expect(partitionOf({ ...record('k1'), partition: 0 }, 1)).toBe(0);
   });
 
   it('remembers what the partitioner decided for each record, and nothing for records it never saw', () => {

@@ -1,9 +1,9 @@
 // What a failed Kafka send means. A record Kafka will never accept as it is (too large, an invalid
-// topic or timestamp, refused by policy) is permanent: park it in the dead-letter file. A
+// topic or timestamp, refused by policy, a partition its topic does not have) is permanent: park it in the dead-letter file. A
 // programming error anywhere in the chain (kafkajs wraps a TypeError in KafkaJSNonRetriableError)
 // is a bug. Everything else is retriable, including authorization and unknown errors: those are
 // fixed by an operator, and the records must wait for that, not be parked.
-import { isProgrammingError } from '../../errors';
+import { isProgrammingError, KafkaPartitionNotFoundError } from '../../errors';
 import type { FailureClass } from '../sink';
 
 const REFUSED_FOR_GOOD = new Set([
@@ -44,8 +44,14 @@ export function isRefusedForGood(error: unknown): boolean {
   return type !== undefined && REFUSED_FOR_GOOD.has(type);
 }
 
+/** The partition-not-found error anywhere in the chain (a record named a partition its topic does not have). */
+export function partitionNotFound(error: unknown): KafkaPartitionNotFoundError | undefined {
+  for (const current of causeChain(error)) if (current instanceof KafkaPartitionNotFoundError) return current;
+  return undefined;
+}
+
 export function classifyKafkaError(error: unknown): FailureClass {
-  if (isRefusedForGood(error)) return 'permanent';
+  if (isRefusedForGood(error) || partitionNotFound(error) !== undefined) return 'permanent';
   for (const current of causeChain(error)) if (isProgrammingError(current)) return 'bug';
   return 'retriable';
 }

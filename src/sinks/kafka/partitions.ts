@@ -11,7 +11,13 @@
 // after a restart and with any client, so a retried batch carries exactly the records it carried
 // before (what the broker's idempotence check assumes) and a redelivered event is a duplicate in
 // its own partition, not somewhere else.
+//
+// A record whose event names its partition (Message.partition: the REST Proxy's `partition`, an NW1
+// envelope's) goes there, key or not, as Kafka's own producer does. A partition the topic does not
+// have is KafkaPartitionNotFoundError: never another partition in its place (sink.ts decides it is
+// permanent only after fresh metadata says so too).
 import type { Message, PartitionerArgs, RecordMetadata, TopicMessages } from 'kafkajs';
+import { KafkaPartitionNotFoundError } from '../../errors';
 import { HEADER } from './record';
 
 const M = 0x5bd1e995;
@@ -43,8 +49,13 @@ function bytes(value: Buffer | string): Uint8Array {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 }
 
-/** The partition of a record among `partitions`: by its key, else by its event id (header `sparkngin-id`). */
-export function partitionOf(message: Message, partitions: number): number {
+/** The partition of a record of `topic` among `partitions`: the one it names, else by its key, else by its event id (header `sparkngin-id`). */
+export function partitionOf(message: Message, partitions: number, topic = ''): number {
+  const named = message.partition;
+  if (named !== undefined) {
+    if (named >= partitions) throw new KafkaPartitionNotFoundError(topic, named, partitions);
+    return named;
+  }
   const basis = message.key ?? message.headers?.[HEADER.id];
   if (basis === undefined || basis === null || Array.isArray(basis)) throw new TypeError('a Kafka record has neither a key nor a sparkngin-id header');
   return (murmur2(bytes(basis)) & 0x7fffffff) % partitions;
@@ -59,8 +70,8 @@ export class PartitionAssignment {
   private readonly decided = new WeakMap<Message, number>();
 
   /** kafkajs's `createPartitioner` shape: a factory of `({ topic, partitionMetadata, message }) => partition`. */
-  readonly createPartitioner = () => ({ partitionMetadata, message }: PartitionerArgs): number => {
-    const partition = partitionOf(message, partitionMetadata.length);
+  readonly createPartitioner = () => ({ topic, partitionMetadata, message }: PartitionerArgs): number => {
+    const partition = partitionOf(message, partitionMetadata.length, topic);
     this.decided.set(message, partition);
     return partition;
   };

@@ -1,5 +1,6 @@
 // Envelope → Kafka record: topic mapped, key = event key (so the default partitioner keeps one key
-// on one partition), value = the payload or the whole JSON envelope, envelope fields as headers.
+// on one partition), partition = the event's when it names one (partitions.ts), value = the payload
+// or the whole JSON envelope, envelope fields as headers.
 import type { Message, TopicMessages } from 'kafkajs';
 import type { KafkaSinkConfig } from '../../config/defaults';
 import { envelopeToJson } from '../../envelope/codec-json';
@@ -29,12 +30,14 @@ export function toKafkaMessage(config: KafkaSinkConfig, envelope: Envelope): Mes
     [HEADER.type]: envelope.type,
   };
   if (envelope.sts !== undefined) headers[HEADER.sts] = String(envelope.sts);
-  return {
+  const message: Message = {
     key: envelope.key ?? null,
     value: config.value === 'envelope' ? envelopeToJson(envelope) : envelope.data,
     headers,
     timestamp: String(Math.trunc(envelope.ts)),
   };
+  if (envelope.partition !== undefined) message.partition = envelope.partition;
+  return message;
 }
 
 /** Bytes a record takes in a produce request besides its key, value and headers (a generous bound). */

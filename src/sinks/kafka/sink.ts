@@ -17,14 +17,14 @@
 // kafkajs-snappy's declaration is part of any program that reaches this file: the client's type
 // bundle (npm run build:types) does, through the spool and the config, and failed without it.
 /// <reference path="./kafkajs-snappy.d.ts" />
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
+import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import type { KafkaSinkConfig } from '../../config/defaults';
 import type { Envelope } from '../../envelope/envelope';
 import { KafkaUnacknowledgedError, SinkError } from '../../errors';
 import type { Logger } from '../../ops/log';
 import type { FailureClass, SendOptions, SentPositions, Sink, SinkHealth } from '../sink';
-import { classifyKafkaError, kafkaErrorType } from './classify';
+import { classifyKafkaError, kafkaErrorType, partitionNotFound } from './classify';
 import { PartitionAssignment, unacknowledgedPartitions } from './partitions';
 import { notePositions, type PositionsById, positionsOf } from './positions';
 import { chunkByRequestSize } from './record';
@@ -86,11 +86,10 @@ export class KafkaSink implements Sink {
     // Only when an ack=sink request asked where its records went (positions.ts).
     const positions: PositionsById | undefined = options?.positions ? new Map() : undefined;
     try {
-      const producer = await this.connectedProducer();
       // One sendBatch per chunk that fits a produce request; a failure part-way makes the dispatcher
       // send the whole batch again, so chunks already sent may arrive twice (at least once).
       for (const topicMessages of chunkByRequestSize(this.config, batch)) {
-        const answer = await producer.sendBatch({ topicMessages, acks: -1, timeout: this.config.requestTimeoutMs, compression: COMPRESSION[this.config.compression] });
+        const answer = await this.sendChunk(topicMessages);
         const unacknowledged = unacknowledgedPartitions(topicMessages, (message) => this.partitions.partitionOf(message), answer);
         if (unacknowledged.length > 0) {
           // A client bug caught before it lost anything: worth an operator's (and an upstream report's) attention.
@@ -106,7 +105,26 @@ export class KafkaSink implements Sink {
       const detail = kafkaErrorType(error) ?? (error as Error).message;
       this.healthState = refused ? { state: 'up' } : { state: 'down', detail };
       if (!refused) await this.dropProducer();
-      throw new SinkError(this.name, detail, { cause: error });
+      // A missing partition is thrown as it is: its code goes with the dead letter, and an ack=sink
+      // request learns it (the REST Proxy routes answer 404, error_code 40402).
+      throw partitionNotFound(error) ?? new SinkError(this.name, detail, { cause: error });
+    }
+  }
+
+  /**
+   * One produce request. A record naming a partition its topic does not have (per the producer's
+   * metadata) is sent once more through a fresh producer, whose metadata is fetched anew: partitions
+   * added to the topic since the old one looked are found, and only what fresh metadata confirms is
+   * missing is refused for good (classify.ts), never re-partitioned.
+   */
+  private async sendChunk(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
+    const send = async () => (await this.connectedProducer()).sendBatch({ topicMessages, acks: -1, timeout: this.config.requestTimeoutMs, compression: COMPRESSION[this.config.compression] });
+    try {
+      return await send();
+    } catch (error) {
+      if (partitionNotFound(error) === undefined) throw error;
+      await this.dropProducer();
+      return await send();
     }
   }
 
