@@ -131,7 +131,9 @@ describe('POST /topics/{topic} (REST Proxy API v2)', () => {
       ['application/vnd.kafka.protobuf.v2+json', '{"records":[{"value":{}}]}', 415, /needs a schema registry/],
       ['application/vnd.kafka.foo.v2+json', '{"records":[{"value":"a2V5"}]}', 415, /not supported/],
       ['application/json', '{"records":[{"value":"a2V5"}]}', 415, /not supported/],
-      ['application/vnd.kafka.binary.v2+json', '{"records":[{"value":"a2V5","partition":1}]}', 422, /partition/],
+      ['application/vnd.kafka.binary.v2+json', '{"records":[{"value":"a2V5","partition":1.5}]}', 422, /records\[0\]\.partition must be a whole number from 0 to 2147483647/],
+      ['application/vnd.kafka.binary.v2+json', '{"records":[{"value":"a2V5","partition":"1"}]}', 422, /records\[0\]\.partition must be a whole number/],
+      ['application/vnd.kafka.binary.v2+json', '{"records":[{"value":"a2V5","partition":2147483648}]}', 422, /records\[0\]\.partition must be a whole number/],
       ['application/vnd.kafka.json.v2+json', '{"records":[{"key":"k"}]}', 422, /value is missing/],
       ['application/vnd.kafka.json.v2+json', '{"records":{"value":1}}', 422, /records must be a list/],
       ['application/vnd.kafka.binary.v2+json', '{"records":[{"key":"/w==","value":"a2V5"}]}', 422, /not UTF-8 text/],
@@ -158,6 +160,66 @@ describe('POST /topics/{topic} (REST Proxy API v2)', () => {
     h.target.failure = new SpoolFullError(3);
     const full = await post('/topics/test', 'application/vnd.kafka.json.v2+json', '{"records":[{"value":1}]}');
     expect([full.status, JSON.parse(full.text).error_code, full.headers.get('retry-after')]).toEqual([503, 503, '3']);
+  });
+
+  it("keeps each record's partition with its event (key or not); with ack=sink answers where Kafka put it", async () => {
+    target().positions = [
+      { partition: 2, offset: 7 },
+      { partition: 0, offset: 3 },
+      { partition: 1, offset: 9 },
+    ];
+    const body = '{"records":[{"key":"a2V5","value":"YQ==","partition":2},{"value":"Yg==","partition":0},{"value":"Yw=="}]}';
+    const answer = await post('/topics/test?ack=sink', 'application/vnd.kafka.binary.v2+json', body);
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe(documentedAnswer(target().positions));
+    expect(h.target.events.map((e) => [e.key, e.partition, e.data.toString()])).toEqual([
+      ['key', 2, 'a'],
+      [undefined, 0, 'b'],
+      [undefined, undefined, 'c'],
+    ]);
+  });
+
+  it('POST /topics/{topic}/partitions/{partition} gives every record that partition; answers as the topic route does', async () => {
+    target().positions = [
+      { partition: 1, offset: 100 },
+      { partition: 1, offset: 101 },
+    ];
+    const answer = await post('/topics/test/partitions/1?ack=sink', 'application/vnd.kafka.json.v2+json', '{"records":[{"value":{"a":1}},{"key":"k","value":2,"partition":1}]}');
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe(documentedAnswer(target().positions));
+    expect(h.target.events.map((e) => [e.topic, e.partition, e.data.toString()])).toEqual([
+      ['test', 1, '{"a":1}'],
+      ['test', 1, '2'],
+    ]);
+    const spooled = await post('/topics/test/partitions/0', 'application/vnd.kafka.binary.v2+json', '{"records":[{"value":"YQ=="}]}');
+    expect(spooled.text).toBe(documentedAnswer([{ partition: null, offset: null }]));
+    const contradicting = await post('/topics/test/partitions/1', 'application/vnd.kafka.binary.v2+json', '{"records":[{"value":"YQ==","partition":2}]}');
+    expect([contradicting.status, JSON.parse(contradicting.text).message]).toEqual([422, "records[0].partition is 2, the path's is 1"]);
+  });
+
+  it('a partition that does not exist is its 404 {"error_code":40402,"message":"Partition not found."}: negative at once, missing from the topic once the sink dead-lettered it (ack=sink)', async () => {
+    const NOT_FOUND = '{"error_code":40402,"message":"Partition not found."}';
+    for (const [path, body] of [
+      ['/topics/test', '{"records":[{"value":"YQ=="},{"value":"Yg==","partition":-1}]}'],
+      ['/topics/test/partitions/-1', '{"records":[{"value":"YQ=="}]}'],
+      ['/topics/test/partitions/one', '{"records":[{"value":"YQ=="}]}'],
+      ['/topics/test/partitions/2147483648', '{"records":[{"value":"YQ=="}]}'],
+    ] as const) {
+      const answer = await post(path, 'application/vnd.kafka.binary.v2+json', body);
+      expect({ path, status: answer.status, type: answer.type, text: answer.text }).toEqual({ path, status: 404, type: 'application/vnd.kafka.v2+json', text: NOT_FOUND });
+    }
+    expect(h.target.calls).toEqual([]);
+    // What the dispatcher's waiters reject an ack=sink request with when the Kafka sink dead-lettered a record of it (src/sinks/waiters.ts).
+    h.target.failure = new SinkError('kafka', "the destination refused an event for good: partition 5 of topic 'test' does not exist", {
+      cause: { code: 'KAFKA_PARTITION_NOT_FOUND', message: "partition 5 of topic 'test' does not exist" },
+    });
+    const missing = await post('/topics/test/partitions/5?ack=sink', 'application/vnd.kafka.binary.v2+json', '{"records":[{"value":"YQ=="}]}');
+    expect([missing.status, missing.text]).toEqual([404, NOT_FOUND]);
+    const v3 = await post('/v3/clusters/c/topics/test/records?ack=sink', 'application/json', '{"partition_id":5,"value":{"type":"JSON","data":1}}');
+    expect([v3.status, v3.type, v3.text]).toEqual([404, 'application/json', NOT_FOUND]);
+    h.target.failure = undefined;
+    const negativeV3 = await post('/v3/clusters/c/topics/test/records', 'application/json', '{"partition_id":-3,"value":{"type":"JSON","data":1}}');
+    expect([negativeV3.status, negativeV3.text]).toEqual([404, NOT_FOUND]);
   });
 
   it('refuses a bad topic, a key parameter beside the records, and a GET, in its error shape', async () => {
@@ -210,6 +272,16 @@ describe('POST /v3/clusters/{cluster_id}/topics/{topic}/records (REST Proxy API 
     ]);
   });
 
+  it('keeps partition_id with the event; with ack=sink partition_id is the one Kafka used', async () => {
+    target().positions = [{ partition: 3, offset: 12 }];
+    const answer = await post('/v3/clusters/c/topics/t/records?ack=sink', 'application/json', '{"partition_id":3,"value":{"type":"JSON","data":1}}');
+    expect(JSON.parse(answer.text)).toMatchObject({ error_code: 200, partition_id: 3, offset: 12 });
+    expect(h.target.events[0]!.partition).toBe(3);
+    const spooled = await post('/v3/clusters/c/topics/t/records', 'application/json', '{"partition_id":0,"value":{"type":"JSON","data":1}}');
+    expect(JSON.parse(spooled.text)).toMatchObject({ error_code: 200, partition_id: null, offset: null });
+    expect(h.target.events[1]!.partition).toBe(0);
+  });
+
   it('STRING is stored as text; with ack=spool partition_id and offset are null', async () => {
     const answer = await post('/v3/clusters/c/topics/t/records', 'application/json', '{"value":{"type":"STRING","data":"héllo"}}');
     expect(answer.status).toBe(200);
@@ -222,7 +294,8 @@ describe('POST /v3/clusters/{cluster_id}/topics/{topic}/records (REST Proxy API 
       ['application/json', '{"value":', 400],
       ['application/json', '{"value":{"type":"AVRO","data":1}}', 422],
       ['application/json', '{"value":{"type":"BINARY","data":"***"}}', 422],
-      ['application/json', '{"value":{"type":"JSON","data":1},"partition_id":3}', 422],
+      ['application/json', '{"value":{"type":"JSON","data":1},"partition_id":"3"}', 422],
+      ['application/json', '{"value":{"type":"JSON","data":1},"partition_id":0.5}', 422],
       ['application/json', '{"value":{"type":"JSON","data":1},"timestamp":"yesterday"}', 422],
       ['application/json', '{"value":{"type":"JSON","data":1}}{"value":{"type":"JSON","data":2}}', 400],
       ['text/plain', '{"value":{"type":"JSON","data":1}}', 415],

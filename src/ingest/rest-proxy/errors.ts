@@ -4,6 +4,9 @@
 // for the case, else the status:
 //
 //   401 → 40101 and 403 → 40301 (the REST Proxy's authentication and authorization codes),
+//   a partition that does not exist → 404 with 40402 and its message "Partition not found." (a
+//   negative one at once, as the REST Proxy does; one the topic does not have once the Kafka sink
+//   dead-lettered the record, which only an ack=sink request waits to learn),
 //   a sink that refused the events for good → 50002 ("Kafka error"), one that may take them later
 //   (retriable, or the ack=sink wait timed out) → 50003 ("Retriable Kafka error").
 //
@@ -20,8 +23,12 @@ export const CONTENT_TYPE: Record<KafkaRestVersion, string> = { v2: 'application
 /** A request the REST Proxy would refuse as "unprocessable": well-formed JSON that is not a produce request. */
 export const unprocessable = (message: string): RequestError => new RequestError(422, 'UNPROCESSABLE_RECORDS', message);
 
+/** The REST Proxy's answer for a partition that does not exist, word for word (its Errors.partitionNotFoundException). */
+export const partitionNotFound = (): RequestError => new RequestError(404, 'PARTITION_NOT_FOUND', 'Partition not found.');
+
 /** The REST Proxy's `error_code` for a failure (see the top). */
 export function kafkaRestErrorCode(failure: RequestError, cause: unknown): number {
+  if (failure.code === 'PARTITION_NOT_FOUND') return 40402;
   if (cause instanceof SinkError) return cause.retriable ? 50003 : 50002;
   if (failure.code === 'SINK_ACK_TIMEOUT') return 50003;
   if (failure.status === 401) return 40101;

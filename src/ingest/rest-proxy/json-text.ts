@@ -20,3 +20,10 @@ export function parseExact(text: string): unknown {
 export function compactJson(value: unknown): string {
   return JSON.stringify(value);
 }
+
+/** The source text of a JSON number from parseExact (its digits as written where Node keeps them), or undefined for any other value. */
+export function numberText(value: unknown): string | undefined {
+  if (typeof value === 'number') return String(value);
+  if ((JSON as { isRawJSON?: (v: unknown) => boolean }).isRawJSON?.(value)) return (value as { rawJSON: string }).rawJSON;
+  return undefined;
+}

@@ -2,7 +2,7 @@
 // base64, keys, the events' fields, and the answer's offsets. A request is all or nothing here as on
 // every route: one bad record refuses the request and nothing of it is stored.
 import { isUtf8 } from 'node:buffer';
-import { type EventType, newEventId } from '../../envelope/envelope';
+import { type EventType, MAX_PARTITION, newEventId } from '../../envelope/envelope';
 import { keyProblem } from '../../envelope/rules';
 import type { RangePositions } from '../../sinks/waiters';
 import { acceptEvents } from '../accept';
@@ -12,8 +12,9 @@ import type { Exchange, IngestContext } from '../context';
 import type { EventMeta } from '../meta';
 import type { GivenFields } from '../parse';
 import { badRequest, tooManyEvents } from '../respond';
-import { unprocessable } from './errors';
-import { parseExact } from './json-text';
+import { SinkError } from '../../errors';
+import { partitionNotFound, unprocessable } from './errors';
+import { numberText, parseExact } from './json-text';
 
 /** One record of a produce request, as it will be stored. */
 export interface ProducedRecord {
@@ -22,6 +23,8 @@ export interface ProducedRecord {
   data: Buffer;
   headers: Record<string, string>;
   sts: number | undefined;
+  /** The Kafka partition the record asks for, if any. */
+  partition: number | undefined;
 }
 
 export const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -68,6 +71,21 @@ export function keyFromBytes(bytes: Buffer, what: string): string {
   return key;
 }
 
+/**
+ * A record's partition (v2 `partition`, v3 `partition_id`): undefined when absent or null; a whole
+ * number from 0 to 2^31 - 1; a negative one is the REST Proxy's 404 40402 "Partition not found."
+ * (confluentinc/kafka-rest#1136), anything else 422. Whether the topic has it only Kafka knows: the
+ * Kafka sink finds out at delivery (src/sinks/kafka/partitions.ts).
+ */
+export function recordPartition(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = numberText(value);
+  if (text !== undefined && /^-\d+$/.test(text)) throw partitionNotFound();
+  const partition = text !== undefined && /^(0|[1-9]\d{0,9})$/.test(text) ? Number(text) : Number.NaN;
+  if (!(partition <= MAX_PARTITION)) throw unprocessable(`${what} must be a whole number from 0 to ${MAX_PARTITION}`);
+  return partition;
+}
+
 /** The request's parameters apply to every record; a key among them would be ambiguous beside the records' own. */
 export function refuseRequestKey(meta: EventMeta): void {
   if (meta.key !== undefined) throw badRequest('INVALID_KEY', 'each record carries its own key here; leave key= (and X-Sparkngin-Key) out');
@@ -87,8 +105,23 @@ export function storeRecords(exchange: Exchange, context: IngestContext, topic: 
   // One clock reading for the ids and the envelopes' ts, so that the answer can tell the records' timestamp.
   const ts = context.now();
   const pinned: IngestContext = { ...context, now: () => ts };
-  const given: GivenFields[] = records.map((record) => ({ id: newEventId(ts), type: record.type, key: record.key, sts: record.sts, headers: record.headers }));
+  const given: GivenFields[] = records.map((record) => ({ id: newEventId(ts), type: record.type, key: record.key, sts: record.sts, partition: record.partition, headers: record.headers }));
   const items = records.map((record) => record.data);
   let positions: RangePositions | undefined;
-  return acceptEvents(exchange, pinned, topic, meta, { type: 'binary', items, given }, (reported) => (positions = reported)).then((ids) => ({ ids, ts, positions }));
+  return acceptEvents(exchange, pinned, topic, meta, { type: 'binary', items, given }, (reported) => (positions = reported)).then(
+    (ids) => ({ ids, ts, positions }),
+    (error: unknown) => {
+      throw missingPartition(error) ? partitionNotFound() : error;
+    },
+  );
+}
+
+/**
+ * Whether an ack=sink wait failed because a sink dead-lettered a record for a partition its topic
+ * does not have (the dead letter's code, src/sinks/kafka/classify.ts). The request's other records
+ * are stored and delivered all the same: a v2 request naming several partitions learns only that
+ * one of them was missing (README.md in src/ingest).
+ */
+function missingPartition(error: unknown): boolean {
+  return error instanceof SinkError && (error.cause as { code?: unknown } | undefined)?.code === 'KAFKA_PARTITION_NOT_FOUND';
 }

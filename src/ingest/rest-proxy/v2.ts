@@ -14,16 +14,22 @@
 // The offsets are Kafka's once it acknowledged the records: with `ack=sink` (query, header, or
 // restProxy.ack) the answer waits for every routed sink and gives each record's partition and offset
 // as the Kafka sink reported them. With `ack=spool` (the default) the answer comes once the records
-// are in the spool, before Kafka has them: partition and offset are null. A record's `partition` is
-// refused (422): the Kafka sink partitions by key and cannot be told a partition yet.
-import { type EventType } from '../../envelope/envelope';
+// are in the spool, before Kafka has them: partition and offset are null.
+//
+// A record's `partition` (or the partition in `POST /topics/{topic}/partitions/{partition}`, the
+// REST Proxy's produce to one partition) is kept with the event and the Kafka sink sends it there,
+// key or not. A partition the topic does not have is the REST Proxy's 404 {"error_code":40402,
+// "message":"Partition not found."}: at once when negative, with ack=sink once the Kafka sink has
+// dead-lettered the record; with ack=spool the answer (200, nulls) came before anyone could know,
+// and the record goes to the Kafka sink's dead-letter file (logged at error, counted).
+import { type EventType, MAX_PARTITION } from '../../envelope/envelope';
 import { RequestError } from '../../errors';
 import type { Exchange, IngestContext } from '../context';
 import { readMeta } from '../meta';
 import { topicFromPath } from '../topic';
-import { sendKafkaRest, unprocessable } from './errors';
+import { partitionNotFound, sendKafkaRest, unprocessable } from './errors';
 import { compactJson } from './json-text';
-import { isObject, keyFromBytes, type ProducedRecord, readJsonBody, refuseRequestKey, storeRecords, strictBase64 } from './records';
+import { isObject, keyFromBytes, type ProducedRecord, readJsonBody, recordPartition, refuseRequestKey, storeRecords, strictBase64 } from './records';
 
 type EmbeddedFormat = 'json' | 'binary';
 
@@ -53,14 +59,37 @@ export function embeddedFormat(contentType: string | undefined): EmbeddedFormat 
   throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', `${why}; use one of: ${SUPPORTED}`);
 }
 
-/** The route's handler: topic, parameters and Content-Type checked before the body is read. */
-export async function produceV2(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
+/** `{topic}/partitions/{partition}` → its two segments, or undefined for any other path. */
+export function v2PartitionPath(rest: string): { topic: string; partition: string } | undefined {
+  const match = /^([^/]+)\/partitions\/([^/]+)$/.exec(rest);
+  return match === null ? undefined : { topic: match[1]!, partition: match[2]! };
+}
+
+/** `POST /topics/{topic}`: the route's handler. */
+export function produceV2(exchange: Exchange, context: IngestContext, segment: string): Promise<void> {
+  return produce(exchange, context, segment, undefined);
+}
+
+/** `POST /topics/{topic}/partitions/{partition}`: every record to that partition (a path that names no partition is 404 40402, as a negative one). */
+export function produceV2ToPartition(exchange: Exchange, context: IngestContext, rest: string): Promise<void> {
+  const { topic, partition } = v2PartitionPath(rest)!;
+  return produce(exchange, context, topic, partition);
+}
+
+/** Topic, partition, parameters and Content-Type checked before the body is read. */
+async function produce(exchange: Exchange, context: IngestContext, segment: string, partitionSegment: string | undefined): Promise<void> {
   const topic = topicFromPath(segment);
   context.access.authorize(exchange, topic);
+  let partition: number | undefined;
+  if (partitionSegment !== undefined) {
+    // What is not a partition number cannot name one (the REST Proxy's path parameter is an int: 404 too).
+    partition = /^(0|[1-9]\d{0,9})$/.test(partitionSegment) ? Number(partitionSegment) : Number.NaN;
+    if (!(partition <= MAX_PARTITION)) throw partitionNotFound();
+  }
   const meta = readMeta(exchange.request, exchange.query, context.trustProxy, context.restProxy.ack);
   refuseRequestKey(meta);
   const format = embeddedFormat(exchange.request.headers['content-type']);
-  const records = v2Records(await readJsonBody(exchange, context), format, meta.headers, meta.sts);
+  const records = v2Records(await readJsonBody(exchange, context), format, meta.headers, meta.sts, partition);
   const { positions } = await storeRecords(exchange, context, topic, meta, records);
   const offsets = records.map((_, i) => {
     const position = positions?.[i] ?? null;
@@ -69,8 +98,11 @@ export async function produceV2(exchange: Exchange, context: IngestContext, segm
   sendKafkaRest(exchange.response, 'v2', 200, { offsets, key_schema_id: null, value_schema_id: null });
 }
 
-/** The request's records as they will be stored; 422 (error_code 422) for a request that is JSON but not a produce request. */
-export function v2Records(body: unknown, format: EmbeddedFormat, headers: Record<string, string>, sts: number | undefined): ProducedRecord[] {
+/**
+ * The request's records as they will be stored; 422 (error_code 422) for a request that is JSON but
+ * not a produce request. `pathPartition`: the partition route's, which a record may repeat but not contradict.
+ */
+export function v2Records(body: unknown, format: EmbeddedFormat, headers: Record<string, string>, sts: number | undefined, pathPartition?: number): ProducedRecord[] {
   if (!isObject(body)) throw unprocessable('the request must be a JSON object with "records"');
   const { records } = body;
   if (records !== undefined && records !== null && !Array.isArray(records)) throw unprocessable('records must be a list');
@@ -79,12 +111,11 @@ export function v2Records(body: unknown, format: EmbeddedFormat, headers: Record
   return records.map((record: unknown, index) => {
     const where = `records[${index}]`;
     if (!isObject(record)) throw unprocessable(`${where} must be an object`);
-    if (record.partition !== undefined && record.partition !== null) {
-      throw unprocessable(`${where}.partition: choosing a partition is not supported by Sparkngin; the Kafka sink partitions by key (leave partition out)`);
-    }
+    const own = recordPartition(record.partition, `${where}.partition`);
+    if (pathPartition !== undefined && own !== undefined && own !== pathPartition) throw unprocessable(`${where}.partition is ${own}, the path's is ${pathPartition}`);
     if (record.value === undefined || record.value === null) throw unprocessable(`${where}.value is missing: Sparkngin stores no record without a value`);
     const key = record.key === undefined || record.key === null ? undefined : recordKey(record.key, format, `${where}.key`);
-    return { key, type, data: recordValue(record.value, format, `${where}.value`), headers, sts };
+    return { key, type, data: recordValue(record.value, format, `${where}.value`), headers, sts, partition: pathPartition ?? own };
   });
 }
 

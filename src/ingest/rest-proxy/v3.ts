@@ -9,8 +9,8 @@
 //
 // Any cluster id is taken and echoed (Sparkngin fronts whatever cluster its Kafka sink writes to).
 // One record per request: the streaming mode (several concatenated records on one connection) is not
-// taken (the second record makes the body invalid JSON, 400). `partition_id` is refused (422), as in
-// v2. BINARY data is base64; STRING is stored as text (type text), JSON as its compact JSON text
+// taken (the second record makes the body invalid JSON, 400). `partition_id` is kept and the Kafka
+// sink sends the record there, as in v2 (a partition the topic does not have: 404 40402, v2.ts). BINARY data is base64; STRING is stored as text (type text), JSON as its compact JSON text
 // (type json), BINARY as bytes (type binary); a key must be UTF-8 text (records.ts). Header names
 // are lower-cased like every event header (a repeated name is joined with ", "); values are base64
 // of UTF-8 text (a null value is the empty string). `timestamp` is kept as the event's client time
@@ -26,7 +26,7 @@ import { badRequest } from '../respond';
 import { topicFromPath } from '../topic';
 import { sendKafkaRest, unprocessable } from './errors';
 import { compactJson } from './json-text';
-import { isObject, keyFromBytes, type ProducedRecord, readJsonBody, refuseRequestKey, storeRecords, strictBase64 } from './records';
+import { isObject, keyFromBytes, type ProducedRecord, readJsonBody, recordPartition, refuseRequestKey, storeRecords, strictBase64 } from './records';
 
 const TYPES = new Map<string, EventType>([
   ['BINARY', 'binary'],
@@ -72,9 +72,7 @@ interface DataReport {
 /** The record, and what the answer says of its key and value (their types and sizes in bytes). */
 export function v3Record(body: unknown, requestHeaders: Record<string, string>, requestSts: number | undefined): { record: ProducedRecord; key?: DataReport; value?: DataReport } {
   if (!isObject(body)) throw unprocessable('the request must be a JSON object (one record)');
-  if (body.partition_id !== undefined && body.partition_id !== null) {
-    throw unprocessable('partition_id: choosing a partition is not supported by Sparkngin; the Kafka sink partitions by key (leave partition_id out)');
-  }
+  const partition = recordPartition(body.partition_id, 'partition_id');
   const value = body.value === undefined || body.value === null ? undefined : typedData(body.value, 'value');
   if (value === undefined) throw unprocessable('value is missing: Sparkngin stores no record without a value');
   const key = body.key === undefined || body.key === null ? undefined : typedData(body.key, 'key');
@@ -84,6 +82,7 @@ export function v3Record(body: unknown, requestHeaders: Record<string, string>, 
     data: value.bytes,
     headers: recordHeaders(body.headers, requestHeaders),
     sts: body.timestamp === undefined || body.timestamp === null ? requestSts : clientTime(body.timestamp),
+    partition,
   };
   return {
     record,
