@@ -2,10 +2,18 @@
 // offsets answered are where each record is in Kafka (read back by an independent consumer), and the
 // record holds what the REST Proxy's serializers would have written (binary: the bytes; json: the
 // JSON text; v3: key, value and headers). restProxy.ack: sink makes waiting the default for a client
-// that cannot add a parameter; ack=spool answers null offsets.
+// that cannot add a parameter; ack=spool answers null offsets. A record's partition (v2 `partition`,
+// the partition route, v3 `partition_id`) is where Kafka holds it, whatever its key, also after a
+// kill -9 between ack=spool and delivery; a partition the topic does not have is answered 404 40402
+// and dead-lettered, never put in another partition.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsumedMessage, consumeAll } from '../peers/consume';
 import { type KafkaPeer, startKafka } from '../peers/kafka';
+import { freePort } from '../peers/ports';
+import { until } from '../wait';
 import { type DaemonProcess, startDaemon } from './daemon-process';
 
 let kafka: KafkaPeer;
@@ -101,4 +109,99 @@ describe('REST Proxy routes with Kafka behind', () => {
     const [record] = at(await consumeAll(kafka.brokers, 'rp-v3', { expected: 1, timeoutMs: 30_000 }), [{ partition: report.partition_id, offset: report.offset }]);
     expect([record!.key, record!.value.toString(), record!.headers.trace, String(Date.parse(report.timestamp))]).toEqual(['user-9', '{"clicked":true}', 't-1', record!.timestamp]);
   });
+
+  it('a record that names its partition is in exactly that partition, key or not (v2 records, the partition route, v3), at the answered offset', async () => {
+    // One key for all: by key they would all share one partition.
+    const records = Array.from({ length: 30 }, (_, i) => ({ key: 'c2FtZS1rZXk=', value: Buffer.from(`v2-${i}`).toString('base64'), partition: i % 3 }));
+    const topicRoute = await produceV2('rp-partition', 'application/vnd.kafka.binary.v2+json', { records });
+    expect(topicRoute.status).toBe(200);
+    expect(topicRoute.offsets.map((o) => o.partition)).toEqual(records.map((r) => r.partition));
+    const partitionRoute = await produceV2('rp-partition/partitions/2', 'application/vnd.kafka.json.v2+json', { records: [{ key: 'k', value: 'route-0' }, { value: 'route-1' }] });
+    expect(partitionRoute.status).toBe(200);
+    expect(partitionRoute.offsets.map((o) => o.partition)).toEqual([2, 2]);
+    const v3 = await fetch(`${daemon.url}/v3/clusters/c/topics/rp-partition/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ partition_id: 1, key: { type: 'STRING', data: 'same-key' }, value: { type: 'STRING', data: 'v3' } }),
+    });
+    const report = (await v3.json()) as { partition_id: number; offset: number };
+    expect([v3.status, report.partition_id]).toEqual([200, 1]);
+
+    // An independent consumer (kafkajs's, its own group) reads every partition from the beginning.
+    const messages = await consumeAll(kafka.brokers, 'rp-partition', { expected: 33, timeoutMs: 30_000 });
+    expect(messages).toHaveLength(33);
+    const where = (value: string) => messages.filter((m) => m.value.toString() === value).map((m) => m.partition);
+    records.forEach((record, i) => expect(where(`v2-${i}`), `v2-${i}`).toEqual([record.partition]));
+    expect([where('"route-0"'), where('"route-1"'), where('v3')]).toEqual([[2], [2], [1]]);
+    expect(at(messages, topicRoute.offsets).map((m) => m.value.toString())).toEqual(records.map((_, i) => `v2-${i}`));
+    expect(at(messages, [{ partition: 1, offset: report.offset }])[0]!.value.toString()).toBe('v3');
+  });
+
+  it("a partition the topic does not have: 404 40402 with ack=sink, 200 nulls with ack=spool; dead-lettered (logged, counted), never in another partition", async () => {
+    const before = await deadLettered(daemon);
+    const NOT_FOUND = '{"error_code":40402,"message":"Partition not found."}';
+    const sink = await fetch(`${daemon.url}/topics/rp-missing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.kafka.json.v2+json' },
+      body: JSON.stringify({ records: [{ value: 'kept', partition: 0 }, { value: 'missing-7', partition: 7 }] }),
+    });
+    expect([sink.status, sink.headers.get('content-type'), await sink.text()]).toEqual([404, 'application/vnd.kafka.v2+json', NOT_FOUND]);
+    const v3 = await fetch(`${daemon.url}/v3/clusters/c/topics/rp-missing/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ partition_id: 3, value: { type: 'JSON', data: 'missing-3' } }) });
+    expect([v3.status, await v3.text()]).toEqual([404, NOT_FOUND]);
+    const spool = await produceV2('rp-missing', 'application/vnd.kafka.json.v2+json', { records: [{ value: 'missing-9', partition: 9 }] }, '?ack=spool');
+    expect(spool).toEqual({ status: 200, offsets: [{ partition: null, offset: null, error_code: null, error: null }] });
+    // A record after them, to know the sink is past them.
+    const after = await produceV2('rp-missing', 'application/vnd.kafka.json.v2+json', { records: [{ value: 'after', partition: 2 }] });
+    expect(after.offsets[0]!.partition).toBe(2);
+
+    await until(async () => (await deadLettered(daemon)) === before + 3, 'three records are dead-lettered', 30_000);
+    const parked = (await readFile(join(daemon.dataDir, 'dead-letter', 'kafka.ndjson'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { code: string; reason: string; event: { topic: string; partition: number; data: string } })
+      .filter((line) => line.event.topic === 'rp-missing');
+    expect(parked.map((line) => [line.code, line.event.partition, line.event.data])).toEqual([
+      ['KAFKA_PARTITION_NOT_FOUND', 7, 'missing-7'],
+      ['KAFKA_PARTITION_NOT_FOUND', 3, 'missing-3'],
+      ['KAFKA_PARTITION_NOT_FOUND', 9, 'missing-9'],
+    ]);
+    expect(parked[0]!.reason).toBe("partition 7 of topic 'rp-missing' does not exist (the topic has 3 partitions: 0 to 2)");
+    const logged = daemon.logs().split('\n').filter((line) => line.includes('sink.dead_lettered') && line.includes("partition 7 of topic 'rp-missing'"));
+    expect(logged.map((line) => JSON.parse(line).level)).toEqual(['error']);
+    const messages = await consumeAll(kafka.brokers, 'rp-missing', { expected: 2, timeoutMs: 30_000 });
+    expect(messages.map((m) => [m.value.toString(), m.partition]).sort()).toEqual([
+      ['"after"', 2],
+      ['"kept"', 0],
+    ]);
+  });
+
+  it('kill -9 between ack=spool and delivery: after the restart every record lands in the partition it asked for', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sparkngin-it-partition-'));
+    // Kafka unreachable at first (nothing listens on this port): the records wait in the spool.
+    const unreachable = await startDaemon({ dataDir, config: { sinks: { kafka: { brokers: [`127.0.0.1:${await freePort()}`], retry: { initialMs: 100, maxMs: 1000 } } } } });
+    let restarted: DaemonProcess | undefined;
+    try {
+      const records = Array.from({ length: 60 }, (_, i) => ({ key: Buffer.from(`key-${i % 5}`).toString('base64'), value: Buffer.from(`k9-${i}`).toString('base64'), partition: (i * 7) % 3 }));
+      for (let i = 0; i < records.length; i += 20) {
+        const response = await fetch(`${unreachable.url}/topics/rp-kill9`, { method: 'POST', headers: { 'content-type': 'application/vnd.kafka.binary.v2+json' }, body: JSON.stringify({ records: records.slice(i, i + 20) }) });
+        expect(response.status).toBe(200);
+      }
+      await unreachable.kill();
+      restarted = await startDaemon({ dataDir, config: { sinks: { kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } } } });
+      const messages = await consumeAll(kafka.brokers, 'rp-kill9', { expected: records.length, timeoutMs: 60_000 });
+      const where = new Map(messages.map((m) => [m.value.toString(), m.partition]));
+      expect(where.size).toBe(records.length);
+      records.forEach((record, i) => expect(where.get(`k9-${i}`), `k9-${i}`).toBe(record.partition));
+    } finally {
+      await restarted?.close();
+      await unreachable.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The Kafka sink's dead-lettered records so far (/stats). */
+async function deadLettered(of: DaemonProcess): Promise<number> {
+  const stats = (await (await fetch(`${of.url}/stats`)).json()) as { sinks: Array<{ sink: string; deadLetteredRecords: number }> };
+  return stats.sinks.find((sink) => sink.sink === 'kafka')!.deadLetteredRecords;
+}

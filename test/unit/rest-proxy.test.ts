@@ -163,15 +163,16 @@ describe('POST /topics/{topic} (REST Proxy API v2)', () => {
   });
 
   it("keeps each record's partition with its event (key or not); with ack=sink answers where Kafka put it", async () => {
-    target().positions = [
+    const positions = [
       { partition: 2, offset: 7 },
       { partition: 0, offset: 3 },
       { partition: 1, offset: 9 },
     ];
+    target().positions = positions;
     const body = '{"records":[{"key":"a2V5","value":"YQ==","partition":2},{"value":"Yg==","partition":0},{"value":"Yw=="}]}';
     const answer = await post('/topics/test?ack=sink', 'application/vnd.kafka.binary.v2+json', body);
     expect(answer.status).toBe(200);
-    expect(answer.text).toBe(documentedAnswer(target().positions));
+    expect(answer.text).toBe(documentedAnswer(positions));
     expect(h.target.events.map((e) => [e.key, e.partition, e.data.toString()])).toEqual([
       ['key', 2, 'a'],
       [undefined, 0, 'b'],
@@ -180,13 +181,14 @@ describe('POST /topics/{topic} (REST Proxy API v2)', () => {
   });
 
   it('POST /topics/{topic}/partitions/{partition} gives every record that partition; answers as the topic route does', async () => {
-    target().positions = [
+    const positions = [
       { partition: 1, offset: 100 },
       { partition: 1, offset: 101 },
     ];
+    target().positions = positions;
     const answer = await post('/topics/test/partitions/1?ack=sink', 'application/vnd.kafka.json.v2+json', '{"records":[{"value":{"a":1}},{"key":"k","value":2,"partition":1}]}');
     expect(answer.status).toBe(200);
-    expect(answer.text).toBe(documentedAnswer(target().positions));
+    expect(answer.text).toBe(documentedAnswer(positions));
     expect(h.target.events.map((e) => [e.topic, e.partition, e.data.toString()])).toEqual([
       ['test', 1, '{"a":1}'],
       ['test', 1, '2'],
