@@ -108,5 +108,8 @@ describe('ZeroMQ message framing', () => {
     expect(refusal(() => decodeMessage([Buffer.from('?sts=1'), body], nw1))).toEqual([400, 'INVALID_QUERY']);
     expect(refusal(() => decodeMessage([frameEnvelopes([encodeEnvelope({ ...envelope, host: 'me' })])], nw1))).toEqual([400, 'INVALID_ENVELOPE']);
     expect(refusal(() => decodeMessage([body.subarray(0, body.length - 1)], nw1))).toEqual([400, 'INVALID_ENVELOPE']);
+    // An envelope's partition is kept, as over HTTP (the Kafka sink writes the record there).
+    const pinned = decodeMessage([frameEnvelopes([encodeEnvelope({ ...envelope, partition: 4 })])], nw1);
+    expect(pinned.envelopes).toEqual([{ ...envelope, ts: 42, host: 'h', partition: 4 }]);
   });
 });
