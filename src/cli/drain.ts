@@ -15,7 +15,7 @@
 //   and the spool deletes the segments the drain has passed, as it would for a running instance.
 // `--kafka` produces exactly what the dead instance's Kafka sink would have (same records, headers,
 // receive times). `--to URL` sends each event as an NW1 envelope to another instance, keeping its id,
-// type, key, client time, headers and payload; that instance sets receive time, address and host.
+// type, key, client time, headers, Kafka partition and payload; that instance sets receive time, address and host.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SparknginClient } from '../client/client';
@@ -46,7 +46,7 @@ delivered: the spool of an instance whose host died, its disk mounted or copied 
 a running sparkngin holds DIR. Exit 0 when everything was delivered, 1 otherwise.
 
   --to URL           send each event to this instance (repeatable, or comma-separated: failover);
-                     id, type, key, client time, headers and payload kept
+                     id, type, key, client time, headers, partition and payload kept
   --kafka BROKERS    produce to Kafka as the instance's Kafka sink would have (host:port, comma-separated)
   --config FILE      sparkngin.yaml for the Kafka sink's other settings (topicMap, topicPrefix, …)
   --sink NAME        start at this sink's cursor (default: the lowest cursor of the spool's sinks)

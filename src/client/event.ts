@@ -7,7 +7,7 @@
 // Events mostly share topic, key, client time and headers: the envelope's fields between the id and
 // the payload are encoded (and checked) once and copied while they stay the same, as the daemon's
 // ingest does for a request (codec-binary.ts EnvelopeEncoder).
-import { encodeFields, envelopeFlags, envelopeRoom, ID_AT, writeEnvelope } from '../envelope/codec-binary';
+import { encodeEnvelope, encodeFields, envelopeFlags, envelopeRoom, ID_AT, writeEnvelope } from '../envelope/codec-binary';
 import { type Envelope, type EventType, newHeaders } from '../envelope/envelope';
 import { writeEventId, writeEventIdBytes } from '../envelope/id';
 import { eventIdProblem, FRAME_HEADER } from '../envelope/nw1';
@@ -84,11 +84,13 @@ export class EventWriter {
 
   /**
    * An event received elsewhere, sent on as it is (a relay: `sparkngin drain`): id, type, key, client
-   * time, headers and payload kept; receive time, address and host left for the receiving instance.
+   * time, headers, partition and payload kept; receive time, address and host left for the receiving instance.
    */
   relayed(batch: Batch, envelope: Envelope): number {
     const problem = eventIdProblem(envelope.id) ?? eventProblem(envelope);
     if (problem !== undefined) throw new InvalidEventError(problem);
+    // A Kafka partition the event names (a trailer the shared-fields writer does not write) is kept: encoded whole.
+    if (envelope.partition !== undefined) return batch.writeFrame(encodeEnvelope({ ...envelope, ts: 0, ip: '', host: '' }));
     this.use(envelope.topic, envelope.key, envelope.sts, envelope.headers);
     return this.write(batch, envelope.type, envelope.data, envelope.id);
   }

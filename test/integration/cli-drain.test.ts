@@ -1,7 +1,7 @@
 // `sparkngin drain --to URL` as a user runs it: the spool of an instance SIGKILLed with events its
 // sink never delivered, copied elsewhere, drained into another instance exactly once (ids, keys,
 // headers, client times and payloads kept), twice harmlessly; a spool a live daemon holds refused;
-// a client's disk spill drained the same way. drain --kafka is in client-ha.test.ts (real Kafka).
+// a client's disk spill drained the same way; a partition chosen by the client kept. drain --kafka is in client-ha.test.ts (real Kafka).
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,6 +79,20 @@ describe('sparkngin drain --to', () => {
     sent.forEach((delivery, n) => {
       expect(byId.get(delivery.id)).toMatchObject({ key: `k${n % 7}`, sts: 1_700_000_000_000 + n, headers: { trace: `t${n}` }, type: 'json', data: { n } });
     });
+  });
+
+  it("keeps each event's Kafka partition through the drain (the REST Proxy's partition, in the spool and in NW1)", async () => {
+    const dead = await startDaemon({ config: { restProxy: { enabled: true }, sinks: { file: { enabled: false }, kafka: { brokers: [`127.0.0.1:${await freePort()}`] } } } });
+    const records = Array.from({ length: 30 }, (_, n) => ({ value: { n }, ...(n % 3 === 2 ? {} : { partition: n % 3 }) }));
+    const response = await fetch(`${dead.url}/topics/pinned`, { method: 'POST', headers: { 'content-type': 'application/vnd.kafka.json.v2+json' }, body: JSON.stringify({ records }) });
+    expect(response.status).toBe(200);
+    await dead.kill();
+    const run = await drain(['--spool', dead.dataDir, '--to', receiver.url]);
+    expect(run.stderr).toContain('30 events delivered');
+    expect(run.status).toBe(0);
+    await dead.close();
+    const stored = (await received('pinned', 30)) as Array<Stored & { partition?: number }>;
+    expect(stored.map((event) => [(event.data as { n: number }).n, event.partition]).sort((a, b) => a[0]! - b[0]!)).toEqual(records.map((record) => [record.value.n, record.partition]));
   });
 
   it("drains a client's disk spill the same way", async () => {
