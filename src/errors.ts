@@ -83,12 +83,15 @@ export class KafkaUnacknowledgedError extends SparknginError {
  * to another partition. Not retriable for kafkajs either (its retrier gives up on it at once).
  */
 export class KafkaPartitionNotFoundError extends SparknginError {
+  /** Its code, which also goes with the dead letter and the ack=sink wait it fails (src/sinks/waiters.ts). */
+  static readonly CODE = 'KAFKA_PARTITION_NOT_FOUND';
+
   constructor(
     readonly topic: string,
     readonly partition: number,
     readonly partitions: number,
   ) {
-    super('KAFKA_PARTITION_NOT_FOUND', `partition ${partition} of topic '${topic}' does not exist (the topic has ${partitions} partition${partitions === 1 ? '' : 's'}: 0 to ${partitions - 1})`);
+    super(KafkaPartitionNotFoundError.CODE, `partition ${partition} of topic '${topic}' does not exist (the topic has ${partitions} partition${partitions === 1 ? '' : 's'}: 0 to ${partitions - 1})`);
   }
 }
 

@@ -4,6 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import { type EventType, MAX_PARTITION, newEventId } from '../../envelope/envelope';
 import { keyProblem } from '../../envelope/rules';
+import { KafkaPartitionNotFoundError, SinkError } from '../../errors';
 import type { RangePositions } from '../../sinks/waiters';
 import { acceptEvents } from '../accept';
 import { readBody } from '../body';
@@ -12,7 +13,6 @@ import type { Exchange, IngestContext } from '../context';
 import type { EventMeta } from '../meta';
 import type { GivenFields } from '../parse';
 import { badRequest, tooManyEvents } from '../respond';
-import { SinkError } from '../../errors';
 import { partitionNotFound, unprocessable } from './errors';
 import { numberText, parseExact } from './json-text';
 
@@ -123,5 +123,5 @@ export function storeRecords(exchange: Exchange, context: IngestContext, topic: 
  * one of them was missing (README.md in src/ingest).
  */
 function missingPartition(error: unknown): boolean {
-  return error instanceof SinkError && (error.cause as { code?: unknown } | undefined)?.code === 'KAFKA_PARTITION_NOT_FOUND';
+  return error instanceof SinkError && (error.cause as { code?: unknown } | undefined)?.code === KafkaPartitionNotFoundError.CODE;
 }
