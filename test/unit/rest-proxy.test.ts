@@ -180,6 +180,18 @@ describe('POST /topics/{topic} (REST Proxy API v2)', () => {
     ]);
   });
 
+  it("POST /topics/{topic}/partitions/{partition}: the API reference's example (binary, partition 1), answered byte for byte", async () => {
+    const positions = [100, 101, 102].map((offset) => ({ partition: 1, offset }));
+    target().positions = positions;
+    const answer = await post('/topics/test/partitions/1?ack=sink', 'application/vnd.kafka.binary.v2+json', BINARY_REQUEST);
+    expect([answer.status, answer.type, answer.text]).toEqual([200, 'application/vnd.kafka.v2+json', documentedAnswer(positions)]);
+    expect(h.target.events.map((e) => [e.key, e.partition, e.data.toString()])).toEqual([
+      ['key', 1, 'confluent'],
+      [undefined, 1, 'kafka'],
+      [undefined, 1, 'logs'],
+    ]);
+  });
+
   it('POST /topics/{topic}/partitions/{partition} gives every record that partition; answers as the topic route does', async () => {
     const positions = [
       { partition: 1, offset: 100 },
