@@ -8,7 +8,7 @@ import { decodeEnvelope, encodeEnvelope, peekTopic } from '../../src/envelope/co
 import { type Envelope, newEventId } from '../../src/envelope/envelope';
 import { SinkError } from '../../src/errors';
 import { classifyFlumeError, fetchFailure, FlumeHttpError } from '../../src/sinks/flume/classify';
-import { flumeEvent } from '../../src/sinks/flume/sink';
+import { flumeEvent } from '../../src/sinks/flume/http';
 import { classifySyslogError, SyslogMessageTooLargeError } from '../../src/sinks/syslog/classify';
 import { message, octetCounted } from '../../src/sinks/syslog/message';
 import { classifyZeromqError } from '../../src/sinks/zeromq/classify';

@@ -1,15 +1,28 @@
 // The Flume sink's settings (`sinks.flume`, or any instance of `kind: flume`): events to an Apache
-// Flume agent's HTTP source (JSONHandler), on once an endpoint is given.
+// Flume agent through its HTTP source (JSONHandler) or its Avro source (`protocol`), on once an
+// endpoint is given.
+//
+// One kind with a `protocol` rather than a kind per source: the destination is the same agent, with
+// the same events (headers and body), batches, timeout, health and classification; only the wire
+// differs, as with Flume's own RPC client (`client.type`). Two agents, or both sources of one, are
+// two named instances.
 import { type CommonSinkConfig, commonDefaults, DEFAULT_RETRY, MiB, type SinkKind } from '../kind';
 
+export const FLUME_PROTOCOLS = ['http', 'avro'] as const;
+
 export interface FlumeSinkConfig extends CommonSinkConfig {
-  /** The agent's HTTP source, `http://HOST:PORT[/PATH]`; setting it turns the sink on unless `enabled: false`. */
+  /** `http`: the agent's HTTP source (JSONHandler); `avro`: its Avro source (Flume's own RPC, as an upstream agent's Avro sink sends). */
+  protocol: (typeof FLUME_PROTOCOLS)[number];
+  /** http: `http://HOST:PORT[/PATH]`; avro: `HOST:PORT`. Setting it turns the sink on unless `enabled: false`. */
   endpoint: string;
-  /** Timeout of one request (a batch), in ms: Flume answers once its channel committed the batch. */
+  /** Timeout of one request (a batch), in ms: Flume answers once its channel committed the batch. Avro: connection and handshake included. */
   requestTimeoutMs: number;
+  /** Avro: an event with more bytes of body and headers is dead-lettered, never sent (the agent holds a whole request in its heap: keep it well under the agent's -Xmx). */
+  maxEventBytes: number;
 }
 
 export const FLUME_ENDPOINT = /^https?:\/\/(?:[^\s:[\]/]+|\[[0-9a-fA-F:]+\])(?::\d{1,5})?(?:\/\S*)?$/;
+export const FLUME_AVRO_ENDPOINT = /^(?:\[[0-9a-fA-F:]+\]|[^\s:[\]/]+):(\d{1,5})$/;
 
 export const flumeKind: SinkKind<FlumeSinkConfig> = {
   kind: 'flume',
@@ -17,16 +30,28 @@ export const flumeKind: SinkKind<FlumeSinkConfig> = {
     // Flume's channel takes a batch in one transaction: its transactionCapacity (100 by default for a
     // memory channel, 10 000 for a file channel) must be at least this.
     ...commonDefaults('flume', false, { maxRecords: 100, maxBytes: 1 * MiB }, DEFAULT_RETRY),
+    protocol: 'http',
     endpoint: '',
     requestTimeoutMs: 30_000,
+    maxEventBytes: 16 * MiB,
   }),
   switch: 'endpoint',
+  enums: { protocol: FLUME_PROTOCOLS },
+  sizeKeys: ['maxEventBytes'],
   check(config, complain) {
-    if (config.endpoint !== '' && !FLUME_ENDPOINT.test(config.endpoint)) complain('endpoint', `expected http://HOST:PORT (a Flume HTTP source), got '${config.endpoint}'`);
+    if (config.protocol === 'avro') {
+      const port = FLUME_AVRO_ENDPOINT.exec(config.endpoint)?.[1];
+      if (config.endpoint !== '' && (port === undefined || Number(port) > 65535)) complain('endpoint', `expected HOST:PORT (a Flume Avro source, protocol avro), got '${config.endpoint}'`);
+    } else if (config.endpoint !== '' && !FLUME_ENDPOINT.test(config.endpoint)) {
+      complain('endpoint', `expected http://HOST:PORT (a Flume HTTP source), got '${config.endpoint}'`);
+    }
     if (config.enabled && config.endpoint === '') complain('endpoint', 'the Flume sink is enabled but no endpoint is given');
+    if (!(config.maxEventBytes > 0)) complain('maxEventBytes', `expected a size above 0, got ${config.maxEventBytes}`);
   },
   async create(name, config, logger) {
     const { FlumeSink } = await import('./sink');
-    return new FlumeSink(name, config, logger);
+    // Only the transport in use is loaded (avsc only for the Avro source).
+    const transport = config.protocol === 'avro' ? new (await import('./avro')).FlumeAvroTransport(config) : new (await import('./http')).FlumeHttpTransport(config);
+    return new FlumeSink(name, config, logger, transport);
   },
 };
