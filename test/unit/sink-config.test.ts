@@ -82,6 +82,9 @@ describe('sink instances', () => {
         '  flume: {endpoint: "ftp://f"}',
         '  named: {kind: syslog}',
         '  analytics: {kind: kafka, brokers: ["a:9092"], compression: lz5}',
+        '  tier: {kind: flume, protocol: avro, endpoint: "http://f:4141"}',
+        '  tier2: {kind: flume, protocol: thrift, endpoint: "f:4141", maxEventBytes: 0}',
+        '  tier3: {kind: flume, protocol: avro, endpoint: "[::1]:4141"}',
       ].join('\n'),
     );
     expect(found).toEqual(
@@ -94,9 +97,12 @@ describe('sink instances', () => {
         "sinks.flume.endpoint: expected http://HOST:PORT (a Flume HTTP source), got 'ftp://f'",
         'sinks.named.endpoint: the syslog sink is enabled but no endpoint is given',
         "sinks.analytics.compression: expected one of none|gzip|snappy, got 'lz5'",
+        "sinks.tier.endpoint: expected HOST:PORT (a Flume Avro source, protocol avro), got 'http://f:4141'",
+        expect.stringMatching(/^sinks\.tier2\.protocol: expected one of http\|avro, got 'thrift'/),
+        'sinks.tier2.maxEventBytes: expected a size above 0, got 0',
       ]),
     );
-    expect(found).toHaveLength(8);
+    expect(found).toHaveLength(11);
   });
 });
 
