@@ -99,10 +99,12 @@ describe('sink instances', () => {
         "sinks.analytics.compression: expected one of none|gzip|snappy, got 'lz5'",
         "sinks.tier.endpoint: expected HOST:PORT (a Flume Avro source, protocol avro), got 'http://f:4141'",
         expect.stringMatching(/^sinks\.tier2\.protocol: expected one of http\|avro, got 'thrift'/),
+        // An unknown protocol leaves the default (http) in place.
+        "sinks.tier2.endpoint: expected http://HOST:PORT (a Flume HTTP source; an Avro source's HOST:PORT needs protocol: avro), got 'f:4141'",
         'sinks.tier2.maxEventBytes: expected a size above 0, got 0',
       ]),
     );
-    expect(found).toHaveLength(11);
+    expect(found).toHaveLength(12);
   });
 });
 

@@ -42,8 +42,9 @@ export const flumeKind: SinkKind<FlumeSinkConfig> = {
     if (config.protocol === 'avro') {
       const port = FLUME_AVRO_ENDPOINT.exec(config.endpoint)?.[1];
       if (config.endpoint !== '' && (port === undefined || Number(port) > 65535)) complain('endpoint', `expected HOST:PORT (a Flume Avro source, protocol avro), got '${config.endpoint}'`);
-    } else if (config.protocol === 'http' && config.endpoint !== '' && !FLUME_ENDPOINT.test(config.endpoint)) {
-      complain('endpoint', `expected http://HOST:PORT (a Flume HTTP source), got '${config.endpoint}'`);
+    } else if (config.endpoint !== '' && !FLUME_ENDPOINT.test(config.endpoint)) {
+      const avroForm = FLUME_AVRO_ENDPOINT.test(config.endpoint) ? "; an Avro source's HOST:PORT needs protocol: avro" : '';
+      complain('endpoint', `expected http://HOST:PORT (a Flume HTTP source${avroForm}), got '${config.endpoint}'`);
     }
     if (config.enabled && config.endpoint === '') complain('endpoint', 'the Flume sink is enabled but no endpoint is given');
     if (!(config.maxEventBytes > 0)) complain('maxEventBytes', `expected a size above 0, got ${config.maxEventBytes}`);
