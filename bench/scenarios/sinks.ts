@@ -2,7 +2,8 @@
 // sends the same messages to the same real peer, runs alternating (issue 11's numbers):
 //   zeromq  PUSH sink → a PULL peer (bench/sinks/zmq-pull.mjs)  vs  a bare zeromq PUSH (zmq-push.mjs)
 //   syslog  TCP sink, RFC 6587 octet counting → rsyslogd (imptcp)  vs  util-linux `logger --tcp --octet-count -f`
-//   flume   sink → the agent's HTTP source (JSONHandler)  vs  Flume's own avro-client → its Avro source
+//   flume   sink → the agent's HTTP source (JSONHandler), and sink (protocol avro) → its Avro source,
+//           vs  Flume's own avro-client → its Avro source, at the sink's batch of 100
 // Each Sparkngin run starts the daemon on a copy of a spool filled beforehand (the sink configured
 // but its peer absent, so its cursor stays at the start): the time measured is the sink's drain, not
 // ingest. Every rate is read on the peer's side, from the first message to the last: the PULL
@@ -235,16 +236,16 @@ async function flume(dir: string, events: number) {
       return Number(metrics['SOURCE.http']?.EventAcceptedCount ?? 0) + Number(metrics['SOURCE.avro']?.EventAcceptedCount ?? 0);
     };
     const measure = () => trace(accepted, events);
-    const sinkYaml = `  flume: {endpoint: '${agent.httpUrl}'}\n`;
+    const sinkYaml = (variant: string) => (variant === 'sparkngin-avro' ? `  flume: {protocol: avro, endpoint: '127.0.0.1:${agent.avroPort}'}\n` : `  flume: {endpoint: '${agent.httpUrl}'}\n`);
     const agentPid = () => [childPid('org.apache.flume.node.Application')];
     // avro-client given --host/--port sends batches of 5 (AvroCLIClient.BATCH_SIZE); its --rpcProps
     // file sets the batch, here to the sink's 100. Both run: the second is the reference.
     const props = join(dir, 'avro-client.properties');
     writeFileSync(props, `hosts = h1\nhosts.h1 = 127.0.0.1:${agent.avroPort}\nbatch-size = 100\n`);
     const avroClient = (target: string[]) => ['java', '-Xmx256m', '-XX:+UseSerialGC', '-cp', agent.classPath, 'org.apache.flume.client.avro.AvroCLIClient', ...target, '-F', input];
-    const all = await alternate<'sparkngin' | 'avro-client' | 'avro-client-batch5', Delivery>(['sparkngin', 'avro-client', 'avro-client-batch5'], runs, (variant) =>
-      variant === 'sparkngin'
-        ? sparkngin(spool, sinkYaml, events, measure, agentPid)
+    const all = await alternate<'sparkngin' | 'sparkngin-avro' | 'avro-client' | 'avro-client-batch5', Delivery>(['sparkngin', 'sparkngin-avro', 'avro-client', 'avro-client-batch5'], runs, (variant) =>
+      variant.startsWith('sparkngin')
+        ? sparkngin(spool, sinkYaml(variant), events, measure, agentPid)
         : reference(avroClient(variant === 'avro-client' ? ['--rpcProps', props] : ['-H', '127.0.0.1', '-p', String(agent.avroPort)]), events, measure, agentPid),
     );
     // The sources' counters at the end (batches, connections): what each sender did, seen by Flume.
@@ -260,7 +261,7 @@ async function flume(dir: string, events: number) {
 const REFERENCES: Record<Kind, { reference: string; command: string; target?: number }> = {
   zeromq: { reference: 'zeromq-push', command: 'node bench/sinks/zmq-push.mjs <endpoint> <events> <line> (bare zeromq v6 PUSH, bound, HWM 1000) → node bench/sinks/zmq-pull.mjs', target: 0.5 },
   syslog: { reference: 'logger', command: `logger ${LOGGER_ARGS.join(' ')} -n 127.0.0.1 -P <imptcp port> -f <file of the same lines> (util-linux) → rsyslogd imptcp → omfile` },
-  flume: { reference: 'avro-client', command: "java -cp <flume libs> org.apache.flume.client.avro.AvroCLIClient --rpcProps <hosts.h1 = 127.0.0.1:<avro port>, batch-size = 100> -F <file of the same lines> (flume-ng avro-client) → Avro source; avro-client-batch5: the same with -H 127.0.0.1 -p <avro port> (its fixed batch of 5); Sparkngin → HTTP source (JSONHandler, batch 100); one file channel, file_roll sink" },
+  flume: { reference: 'avro-client', command: "java -cp <flume libs> org.apache.flume.client.avro.AvroCLIClient --rpcProps <hosts.h1 = 127.0.0.1:<avro port>, batch-size = 100> -F <file of the same lines> (flume-ng avro-client) → Avro source; avro-client-batch5: the same with -H 127.0.0.1 -p <avro port> (its fixed batch of 5); Sparkngin → HTTP source (JSONHandler, batch 100); sparkngin-avro: Sparkngin with protocol avro → Avro source (appendBatch, batch 100); one file channel, file_roll sink" },
 };
 
 export async function sinks(): Promise<void> {
@@ -286,7 +287,8 @@ export async function sinks(): Promise<void> {
         ratio: (perSecond.sparkngin ?? Number.NaN) / (perSecond[reference] ?? Number.NaN),
         reference,
         ...(target === undefined ? {} : { target }),
-        ...(kind === 'flume' ? { agentCounters: flumeCounters } : {}),
+        // The Avro sink against avro-client at the same batch and source: like against like.
+        ...(kind === 'flume' ? { avroRatio: (perSecond['sparkngin-avro'] ?? Number.NaN) / (perSecond['avro-client'] ?? Number.NaN), agentCounters: flumeCounters } : {}),
       };
       console.log(`bench: sink ${kind}: sparkngin ${Math.round(perSecond.sparkngin ?? 0)}/s, ${reference} ${Math.round(perSecond[reference] ?? 0)}/s`);
     }
