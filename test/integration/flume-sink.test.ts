@@ -169,6 +169,8 @@ describe('Flume sink, Avro source', () => {
       expect(stats.lagRecords, name).toBe(10);
     }
     expect((await sinkStats(avro, 'garbage')).health.detail).toMatch(/FLUME_PROTOCOL|does not speak Flume's Avro protocol/);
+    expect((await sinkStats(avro, 'framed')).health.detail).toMatch(/does not speak Flume's Avro protocol/);
+    expect((await sinkStats(avro, 'closer')).health.detail).toMatch(/ECONNCLOSED|ECONNRESET/);
     expect((await sinkStats(avro, 'silent')).health.detail).toMatch(/ETIMEDOUT/);
     const { body } = await postEvents(avro.url, 'avro.after', [{ after: true }]);
     expect((await eventsOf('avro.after', 1))[0]!.headers['sparkngin.id']).toBe(body.ids[0]);

@@ -62,6 +62,7 @@ export function parseAvroEndpoint(endpoint: string): { host: string; port: numbe
 }
 
 type Status = 'OK' | 'FAILED' | 'UNKNOWN';
+const STATUSES = new Set<unknown>(['OK', 'FAILED', 'UNKNOWN']);
 
 /** One TCP connection with its avsc channel: ready once the handshake matched. */
 class Connection {
@@ -81,7 +82,8 @@ class Connection {
     this.socket.pipe(decoder);
     encoder.pipe(this.socket);
     this.socket.on('error', (error) => this.close(new FlumeUnreachableError(error)));
-    this.socket.on('close', () => this.close(new FlumeUnreachableError(Object.assign(new Error('the agent closed the connection'), { code: 'ECONNCLOSED' }))));
+    const closedByPeer = () => new FlumeUnreachableError(Object.assign(new Error('the agent closed the connection'), { code: 'ECONNCLOSED' }));
+    this.socket.on('close', () => this.close(closedByPeer()));
     decoder.on('error', (error) => this.close(error instanceof FlumeProtocolError ? error : new FlumeProtocolError(error.message)));
     // The client's own errors come only from calls without a callback; a listener keeps one from
     // ever reaching the process as an unhandled 'error'.
@@ -90,12 +92,15 @@ class Connection {
     const transport = { readable: decoder, writable: encoder } as unknown as Service.Transport;
     this.channel = this.client.createChannel(transport, { objectMode: true });
     this.ready = new Promise<void>((resolve, reject) => {
-      this.channel.on('handshake', (_request: unknown, response: { match: string }) => {
-        if (response.match !== 'NONE') resolve();
+      this.channel.on('handshake', (_request: unknown, response: { match: unknown }) => {
+        // NONE: avsc asks again with our protocol. Anything but BOTH or CLIENT after that is garbage.
+        if (response.match === 'BOTH' || response.match === 'CLIENT') resolve();
+        else if (response.match !== 'NONE') this.close(new FlumeProtocolError(`a handshake answered ${String(response.match)}`));
       });
       this.channel.once('eot', (_pending: number, error?: Error) => {
-        // A handshake answer avsc cannot read ends the channel with its error.
-        this.close(error === undefined ? new FlumeProtocolError('the Avro channel ended') : new FlumeProtocolError(error.message));
+        // The channel ends with the connection (the peer closed it: avsc sees the stream end first),
+        // or with an error of its own: a handshake answer it cannot read.
+        this.close(error === undefined ? closedByPeer() : new FlumeProtocolError(error.message));
         reject(this.failure);
       });
     });
@@ -105,11 +110,12 @@ class Connection {
   appendBatch(events: AvroFlumeEvent[]): Promise<Status> {
     return new Promise((resolve, reject) => {
       (this.client as unknown as { appendBatch(events: AvroFlumeEvent[], callback: (error: Error | null, status: Status) => void): void }).appendBatch(events, (error, status) => {
-        if (error === null || error === undefined) return resolve(status);
-        // Interrupted by the connection's end, or an answer avsc could not read (garbage: its
-        // message only, since a RangeError from decoding it is no bug of ours) or the agent's error.
+        if (!error && STATUSES.has(status)) return resolve(status);
+        // Interrupted by the connection's end; or an answer avsc could not read (garbage: its
+        // message only, since a RangeError from decoding it is no bug of ours), the agent's error,
+        // or an answer that is no Status.
         if (this.failure !== undefined) return reject(this.failure);
-        const failure = new FlumeRpcError(error.message);
+        const failure = error ? new FlumeRpcError(error.message) : new FlumeProtocolError(`an answer with no status (${String(status)})`);
         this.close(failure);
         reject(failure);
       });
