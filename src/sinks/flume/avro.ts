@@ -126,7 +126,7 @@ class Connection {
     if (this.closed) return;
     this.closed = true;
     this.failure = failure;
-    this.channel?.destroy(true);
+    this.channel.destroy(true);
     this.socket.destroy();
   }
 }
@@ -142,9 +142,9 @@ export class FlumeAvroTransport implements FlumeTransport {
 
   async send(batch: Envelope[]): Promise<void> {
     const events = batch.map(avroFlumeEvent);
-    for (const event of events) {
+    for (const [n, event] of events.entries()) {
       const bytes = eventBytes(event);
-      if (bytes > this.config.maxEventBytes) throw new FlumeEventTooLargeError(event.headers['sparkngin.id'] ?? '', bytes, this.config.maxEventBytes);
+      if (bytes > this.config.maxEventBytes) throw new FlumeEventTooLargeError(batch[n]!.id, bytes, this.config.maxEventBytes);
     }
     const status = await this.withDeadline(async (connection) => {
       await connection.ready;
