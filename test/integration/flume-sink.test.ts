@@ -2,8 +2,9 @@
 // JSONHandler and an Avro source, one file channel, a file_roll sink), through either source: the
 // agent holds every event with its headers, in order; an agent stopped for 20 s delays delivery (the
 // sink shows it down with its lag), then everything arrives. Avro also: an event over
-// maxEventBytes is dead-lettered while the rest go on, and peers that are no Flume (garbage, a
-// closed connection, silence) leave the sink down and retrying, never the daemon hurt.
+// maxEventBytes is dead-lettered while the rest go on, a batch the agent answers FAILED is kept and
+// retried, and peers that are no Flume (garbage, a closed connection, silence) leave the sink down
+// and retrying, never the daemon hurt.
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePack } from '../../src/sinks/flume/netty-frames';
@@ -125,6 +126,8 @@ describe('Flume sink, Avro source', () => {
           file: { enabled: false },
           flume: { protocol: 'avro', endpoint, topics: ['avro.*'], retry },
           small: { kind: 'flume', protocol: 'avro', endpoint, topics: ['small.*'], maxEventBytes: 2048, retry },
+          // Batches over the file channel's transactionCapacity (10 000), which it answers FAILED.
+          huge: { kind: 'flume', protocol: 'avro', endpoint, topics: ['huge.*'], batch: { maxRecords: 12_000, maxBytes: 16 * 1024 * 1024 }, retry },
           ...badSinks,
         },
       },
@@ -183,4 +186,17 @@ describe('Flume sink, Avro source', () => {
     // A batch whose answer was lost may come twice; first arrivals keep the order.
     expect([...new Set(held)]).toEqual(posted);
   }, 180_000);
+
+  // Last: the sink goes on sending its refused batch for as long as the agent runs.
+  it('a batch the channel refuses (FAILED: here one over its transactionCapacity) is kept and sent again, never counted delivered nor parked', async () => {
+    const { status } = await postEvents(avro.url, 'huge.t', Array.from({ length: 12_000 }, (_, n) => ({ n })));
+    expect(status).toBe(202);
+    await until(async () => {
+      const stats = await sinkStats(avro, 'huge');
+      return stats.failedSends >= 3 && /answered FAILED/.test(stats.health.detail ?? '');
+    }, 'the sink retries the batch the agent answered FAILED');
+    const stats = await sinkStats(avro, 'huge');
+    expect(stats).toMatchObject({ lagRecords: 12_000, deliveredRecords: 0, deadLetteredRecords: 0, health: { state: 'down' } });
+    expect((await flume.events()).filter((event) => event.headers.topic === 'huge.t')).toEqual([]);
+  }, 90_000);
 });
