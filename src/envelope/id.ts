@@ -41,14 +41,27 @@ function increment(): boolean {
   return false;
 }
 
-/** Advances `last` to the next id. */
+/**
+ * Advances `last` to the next id. Byte loops and arithmetic rather than Buffer.copy and writeUIntBE:
+ * at 100k ids a second a new millisecond comes every few ids, and those two calls were most of an
+ * id's cost in the client's profile.
+ */
 function advance(now: number): void {
   if (now > lastMs || !increment()) {
     lastMs = Math.max(now, lastMs + (now > lastMs ? 0 : 1));
-    pool.copy(last, 6, randomBytes(10), poolAt);
+    const from = randomBytes(10);
+    for (let i = 0; i < 10; i++) last[6 + i] = pool[from + i]!;
     last[6] = 0x70 | (last[6]! & 0x0f);
     last[8] = 0x80 | (last[8]! & 0x3f);
-    last.writeUIntBE(lastMs, 0, 6);
+    // 48 bits of ms: the high 16 and the low 32, each exact in a double.
+    const high = Math.floor(lastMs / 0x1_0000_0000);
+    const low = lastMs - high * 0x1_0000_0000;
+    last[0] = high >>> 8;
+    last[1] = high & 0xff;
+    last[2] = low >>> 24;
+    last[3] = (low >>> 16) & 0xff;
+    last[4] = (low >>> 8) & 0xff;
+    last[5] = low & 0xff;
   }
 }
 
