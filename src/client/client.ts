@@ -89,10 +89,12 @@ export class SparknginClient {
 
   constructor(options: ClientOptions = {}) {
     this.settings = resolveOptions(options);
-    // One listener per request in flight (transport.ts), up to maxInFlight of them.
+    // One listener per https:// or tcp:// request in flight (transport.ts), up to maxInFlight of them.
     setMaxListeners(this.settings.maxInFlight + 10, this.stopping.signal);
     const { balance, healthIntervalMs, maxInFlight, logger, tls, zmq } = this.settings;
     this.pool = new InstancePool({ balance, healthIntervalMs, maxInFlight, logger, tls, zmq }, this.settings.urls ?? []);
+    // http:// requests in flight at close are given up here, one listener for all (https:// and tcp:// ones listen per request).
+    this.stopping.signal.addEventListener('abort', () => this.pool.giveUp(), { once: true });
     this.pool.onAvailable(() => this.pump());
     this.batcher = new Batcher(this.settings.batch, this.settings.deliveryTimeoutMs, this.ledger, (batch) => this.enqueue(batch));
     this.started = this.start().then(
@@ -306,7 +308,7 @@ export class SparknginClient {
     this.inFlight++;
     instance.inFlight++;
     const { token, requestTimeoutMs } = this.settings;
-    const request = { base: instance.base, agent: instance.agent, topic: batch.topic, ack: batch.ack, body: batch.request(), events: batch.count, token, timeoutMs: requestTimeoutMs, signal: this.stopping.signal };
+    const request = { base: instance.base, agent: instance.agent, http1: instance.http1, topic: batch.topic, ack: batch.ack, body: batch.request(), events: batch.count, token, timeoutMs: requestTimeoutMs, signal: this.stopping.signal };
     void (instance.zmq?.request(request) ?? post(request)).then((outcome) => {
       this.inFlight--;
       instance.inFlight--;

@@ -4,9 +4,11 @@
 // rotation from that moment. An instance that answers 503 or 429 is up but `busy` until its
 // Retry-After has passed. Failing over is therefore immediate (the next batch, or the retry of the
 // failed one, goes to another instance up), and failing back takes at most one probe interval.
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Http1Pool } from './http1';
 import type { Balance, ClientLogger, ClientSettings, ZmqSettings } from './options';
+import { MAX_ANSWER_BYTES } from './transport';
 import { isZmqUrl, ZmqChannel } from './transport-zmq';
 
 export interface InstanceStats {
@@ -27,7 +29,10 @@ export class Instance {
   acked = 0;
   failures = 0;
   lastError: string | undefined;
-  readonly agent: HttpAgent;
+  /** An https:// instance: node:https's keep-alive agent. */
+  readonly agent: HttpsAgent | undefined;
+  /** An http:// instance: our keep-alive connections (http1.ts). */
+  readonly http1: Http1Pool | undefined;
   /** A `tcp://` instance: its ROUTER, through which its requests go (transport-zmq.ts). */
   readonly zmq: ZmqChannel | undefined;
   probeTimer: NodeJS.Timeout | undefined;
@@ -39,7 +44,9 @@ export class Instance {
     readonly tls: ClientSettings['tls'],
     zmq: ZmqSettings,
   ) {
-    this.agent = base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets, scheduling: 'lifo', ...tls }) : new HttpAgent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
+    this.agent = base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets, scheduling: 'lifo', ...tls }) : undefined;
+    // A bracketed IPv6 literal is a host without its brackets to connect to.
+    this.http1 = base.protocol === 'http:' ? new Http1Pool(base.hostname.replace(/^\[(.*)\]$/, '$1'), Number(base.port || 80), maxSockets, MAX_ANSWER_BYTES) : undefined;
     this.zmq = isZmqUrl(base) ? new ZmqChannel(base, zmq) : undefined;
   }
 
@@ -171,8 +178,14 @@ export class InstancePool {
 
   private retire(instance: Instance): void {
     clearTimeout(instance.probeTimer);
-    instance.agent.destroy();
+    instance.agent?.destroy();
+    instance.http1?.destroy();
     instance.zmq?.close();
+  }
+
+  /** Gives up every request in flight (the client is closing): each answers "given up", the instance fine. */
+  giveUp(): void {
+    for (const instance of this.instances) instance.http1?.destroy();
   }
 
   stats(): InstanceStats[] {
