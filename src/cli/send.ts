@@ -2,11 +2,12 @@
 // from FILE or standard input, sends them through the client (batches, retries, failover) and exits
 // 0 only when every one was acknowledged; otherwise 1, naming how many were not and why.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { SparknginClient } from '../client/client';
 import type { RawSendOptions } from '../client/event';
-import type { AckMode } from '../client/options';
+import { ClientOptionError } from '../client/errors';
+import type { AckMode, ClientOptions } from '../client/options';
 import { isJson, bodyParser, oneLine } from '../ingest/parse';
 import { createLogger } from '../ops/log';
 import { type Command, parseOptions, UsageError } from './command';
@@ -31,7 +32,14 @@ Options:
   --header NAME=V    event header (repeatable; names are lower-cased)
   --url URL          an instance (repeatable, or comma-separated); default $SPARKNGIN_URL, else discovery
                      http(s)://HOST:PORT, or tcp://HOST:PORT: its ZeroMQ ROUTER (zmq.framing nw1)
+  --transport T      http (default) or zmq: how instances found by discovery are reached (zmq: their
+                     ZeroMQ ROUTER, for those advertising one with nw1 framing); --url's scheme says it otherwise
   --token T          bearer token for ingest auth; default $SPARKNGIN_TOKEN
+  --curve-server-key K       tcp:// instances: the public key of their CURVE server (zmq.curveSecretKey's pair)
+  --curve-public-key K       this client's key pair (with --curve-secret-key[-file]; listed in the
+  --curve-secret-key K       server's zmq.curveClients); made for the run when not given
+  --curve-secret-key-file F  the secret key from a file (the key alone, or the line sparkngin zmq-keys prints)
+  --zmq-max-message-bytes N  the instances' zmq.maxMessageBytes (default 16777216): an event larger is refused at once
   --ack spool|sink   acknowledged once on an instance's disk (spool, default) or in every sink (sink)
   --timeout S        give up on an event not acknowledged after S seconds (default 30)
   --batch N          events per request (default 1000)
@@ -65,6 +73,12 @@ export const sendCommand: Command = {
         header: { type: 'string', multiple: true },
         url: { type: 'string', multiple: true },
         token: { type: 'string' },
+        transport: { type: 'string' },
+        'curve-server-key': { type: 'string' },
+        'curve-public-key': { type: 'string' },
+        'curve-secret-key': { type: 'string' },
+        'curve-secret-key-file': { type: 'string' },
+        'zmq-max-message-bytes': { type: 'string' },
         ack: { type: 'string' },
         timeout: { type: 'string' },
         batch: { type: 'string' },
@@ -86,15 +100,26 @@ export const sendCommand: Command = {
     const timeout = positiveNumber(values.timeout, '--timeout', 30);
     const batch = positiveNumber(values.batch, '--batch', 1000);
     const urls = values.url?.flatMap((url) => url.split(','));
+    const transport = values.transport ?? 'http';
+    if (transport !== 'http' && transport !== 'zmq') throw new UsageError(`--transport must be http or zmq, got '${transport}'`, USAGE);
 
-    const client = new SparknginClient({
-      ...(urls === undefined ? {} : { urls }),
-      ...(values.token === undefined ? {} : { token: values.token }),
-      ack,
-      deliveryTimeoutMs: timeout * 1000,
-      batch: { maxEvents: batch },
-      logger: createLogger('warn'),
-    });
+    let client: SparknginClient;
+    try {
+      client = new SparknginClient({
+        ...(urls === undefined ? {} : { urls }),
+        ...(values.token === undefined ? {} : { token: values.token }),
+        zmq: await zmqOptions(values),
+        discovery: { transport },
+        ack,
+        deliveryTimeoutMs: timeout * 1000,
+        batch: { maxEvents: batch },
+        logger: createLogger('warn'),
+      });
+    } catch (error) {
+      // The client's words for its zmq options, in the flags' names.
+      if (error instanceof ClientOptionError) throw new UsageError(error.problems.map((problem) => problem.replace(/\bzmq[.:] ?/g, '').replace(/\b(curveServerKey|curvePublicKey|curveSecretKey|maxMessageBytes)\b/g, (name) => ZMQ_FLAGS[name]!)).join('; '), USAGE);
+      throw error;
+    }
     await client.ready();
     const base: RawSendOptions = { ...(values.key === undefined ? {} : { key: values.key }), headers };
     const input = file === '-' ? process.stdin : createReadStream(file);
@@ -155,6 +180,29 @@ export const sendCommand: Command = {
     return report(topic, tally);
   },
 };
+
+/** The client's zmq options from the --curve-* and --zmq-max-message-bytes flags (checked by the client, as its options). */
+async function zmqOptions(values: Record<string, string | boolean | string[] | undefined>): Promise<ClientOptions['zmq']> {
+  const flag = (name: string) => values[name] as string | undefined;
+  const file = flag('curve-secret-key-file');
+  if (file !== undefined && flag('curve-secret-key') !== undefined) throw new UsageError('give --curve-secret-key or --curve-secret-key-file, not both', USAGE);
+  // The file may hold what `sparkngin zmq-keys` prints: the `curveSecretKey: "…"` line is the key.
+  const fromFile = file === undefined ? undefined : secretKeyIn(await readFile(file, 'utf8').catch((error: Error) => { throw new UsageError(`--curve-secret-key-file: ${error.message}`, USAGE); }));
+  const max = flag('zmq-max-message-bytes');
+  return {
+    ...(flag('curve-server-key') === undefined ? {} : { curveServerKey: flag('curve-server-key') }),
+    ...(flag('curve-public-key') === undefined ? {} : { curvePublicKey: flag('curve-public-key') }),
+    ...((fromFile ?? flag('curve-secret-key')) === undefined ? {} : { curveSecretKey: fromFile ?? flag('curve-secret-key') }),
+    ...(max === undefined ? {} : { maxMessageBytes: positiveNumber(max, '--zmq-max-message-bytes', 0) }),
+  };
+}
+
+function secretKeyIn(text: string): string {
+  const line = /^\s*curveSecretKey:\s*"(.*)"\s*$/m.exec(text);
+  return line !== null ? (JSON.parse(`"${line[1]!}"`) as string) : text.trim();
+}
+
+const ZMQ_FLAGS: Record<string, string> = { curveServerKey: '--curve-server-key', curvePublicKey: '--curve-public-key', curveSecretKey: '--curve-secret-key', maxMessageBytes: '--zmq-max-message-bytes' };
 
 function positiveNumber(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;

@@ -30,9 +30,13 @@ export interface ClientOptions {
   /**
    * For `tcp://` instances whose ROUTER is a CURVE server (zmq.curveSecretKey): its public key, and
    * this client's key pair (made for the client when not given; give one the server lists in
-   * zmq.curveClients). Z85, 40 characters each (`sparkngin zmq-keys`).
+   * zmq.curveClients). Z85, 40 characters each (`sparkngin zmq-keys`). `maxMessageBytes`: the
+   * instances' zmq.maxMessageBytes (default 16 MiB, the daemon's default): a message larger than it
+   * is never sent (libzmq would drop the connection, again on every retry); a batch over it is
+   * halved, one event over it alone is refused at once (EVENT_REFUSED, 413 MESSAGE_TOO_LARGE), as
+   * the daemon answers over HTTP.
    */
-  zmq?: { curveServerKey?: string; curvePublicKey?: string; curveSecretKey?: string };
+  zmq?: { curveServerKey?: string; curvePublicKey?: string; curveSecretKey?: string; maxMessageBytes?: number };
   /** `spool` (default): acknowledged once an instance has the event on its disk; `sink`: once every routed sink (Kafka) has it. */
   ack?: AckMode;
   batch?: {
@@ -98,11 +102,12 @@ export interface ClientSettings {
   logger: ClientLogger;
 }
 
-/** CURVE keys for tcp:// instances: none, or the server's public key with a client key pair (undefined: made per client). */
+/** For tcp:// instances: CURVE keys (none, or the server's public key with a client key pair; undefined: made per client), and their message size limit. */
 export interface ZmqSettings {
   curveServerKey?: string;
   curvePublicKey?: string;
   curveSecretKey?: string;
+  maxMessageBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -119,6 +124,8 @@ export const CLIENT_DEFAULTS = {
   balance: 'round-robin',
   healthIntervalMs: 1000,
   spillMaxBytes: 1024 * MiB,
+  /** The daemon's zmq.maxMessageBytes default (src/config/defaults.ts). */
+  zmqMaxMessageBytes: 16 * MiB,
   discoveryTimeoutMs: 2000,
 } as const;
 
@@ -129,7 +136,7 @@ const NESTED: Record<string, Set<string>> = {
   retry: new Set(['initialMs', 'maxMs', 'factor', 'jitter']),
   spill: new Set(['dir', 'maxBytes']),
   tls: new Set(['ca', 'cert', 'key']),
-  zmq: new Set(['curveServerKey', 'curvePublicKey', 'curveSecretKey']),
+  zmq: new Set(['curveServerKey', 'curvePublicKey', 'curveSecretKey', 'maxMessageBytes']),
   discovery: new Set(['timeoutMs', 'interfaces', 'transport']),
 };
 
@@ -160,7 +167,7 @@ export function resolveOptions(options: ClientOptions, env: NodeJS.ProcessEnv = 
     urls: endpointUrls(options.urls, env, problems),
     token: options.token ?? (env.SPARKNGIN_TOKEN || undefined),
     tls: { ...options.tls },
-    zmq: { ...options.zmq },
+    zmq: { ...options.zmq, maxMessageBytes: number('zmq.maxMessageBytes', options.zmq?.maxMessageBytes, d.zmqMaxMessageBytes, 1) },
     ack: oneOf('ack', options.ack, d.ack, ['spool', 'sink']),
     batch: {
       maxEvents: number('batch.maxEvents', options.batch?.maxEvents, d.batch.maxEvents, 1),
@@ -195,7 +202,10 @@ export function resolveOptions(options: ClientOptions, env: NodeJS.ProcessEnv = 
     if (typeof options.spill.dir !== 'string' || options.spill.dir === '') problems.push('spill.dir: expected a directory path');
     settings.spill = { dir: options.spill.dir, maxBytes: number('spill.maxBytes', options.spill.maxBytes, d.spillMaxBytes, MiB) };
   }
-  for (const [name, key] of Object.entries(settings.zmq)) if (typeof key !== 'string' || !Z85_KEY.test(key)) problems.push(`zmq.${name}: expected a CURVE key in Z85 (40 characters)`);
+  for (const name of ['curveServerKey', 'curvePublicKey', 'curveSecretKey'] as const) {
+    const key = settings.zmq[name];
+    if (key !== undefined && (typeof key !== 'string' || !Z85_KEY.test(key))) problems.push(`zmq.${name}: expected a CURVE key in Z85 (40 characters)`);
+  }
   const { curveServerKey, curvePublicKey, curveSecretKey } = settings.zmq;
   if ((curvePublicKey === undefined) !== (curveSecretKey === undefined)) problems.push('zmq: curvePublicKey and curveSecretKey go together (a key pair)');
   if (curvePublicKey !== undefined && curveServerKey === undefined) problems.push('zmq.curvePublicKey: needs zmq.curveServerKey (the key pair is for a CURVE server)');

@@ -87,6 +87,13 @@ export class ZmqChannel {
 
   async request(request: ZmqRequest): Promise<Outcome> {
     if (request.signal?.aborted || this.closed) return givenUp;
+    const ackFrame = request.ack === 'sink' ? ACK_SINK : ACK_SPOOL;
+    // What the daemon would refuse (413) or libzmq drop the connection for (a frame over its
+    // ZMQ_MAXMSGSIZE, again on every retry), refused here as the daemon refuses it over HTTP.
+    const bytes = ackFrame.length + request.body.length;
+    if (bytes > this.keys.maxMessageBytes) {
+      return { kind: 'refused', status: 413, code: 'MESSAGE_TOO_LARGE', message: `the message holds ${bytes} bytes, more than the instance's zmq.maxMessageBytes (${this.keys.maxMessageBytes}: the client's zmq.maxMessageBytes)`, split: true };
+    }
     const ids = bodyIds(request.body);
     // Never so for a body the client made; refused loudly rather than sent with no way to check its answer.
     if (ids === undefined || ids.count !== request.events) return { kind: 'refused', status: 0, code: 'INVALID_BODY', message: `the NW1 body does not hold the ${request.events} events it is said to`, split: false };
@@ -110,7 +117,7 @@ export class ZmqChannel {
         resolve(outcome);
       };
       this.waiting.push(entry);
-      const frames = [request.ack === 'sink' ? '?ack=sink' : '?ack=spool', request.body];
+      const frames = [ackFrame, request.body];
       this.sending = this.sending.then(() =>
         socket.send(frames).then(
           () => {
@@ -205,6 +212,9 @@ export class ZmqChannel {
     this.reset('given up: the client closed', 'fine');
   }
 }
+
+const ACK_SPOOL = Buffer.from('?ack=spool');
+const ACK_SINK = Buffer.from('?ack=sink');
 
 const givenUp: Outcome = { kind: 'retry', instance: 'fine', afterMs: 0, why: 'given up: the client closed' };
 

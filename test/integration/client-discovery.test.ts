@@ -1,7 +1,8 @@
 // The client finds its instances on the LAN when it is given no URL: a daemon on one host of a LAN
 // of network namespaces (test/peers/netns.ts; no multicast leaves them), and on another host
 // `sparkngin send` and an application using the library (the ESM bundle), neither told where it is;
-// the library again with discovery.transport zmq, sending to the ZeroMQ ROUTER the daemon advertises.
+// the library and `send --transport zmq` again with discovery.transport zmq, sending to the ZeroMQ
+// ROUTER the daemon advertises.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,5 +71,22 @@ describe('the client without a URL', () => {
     expect(lines).toHaveLength(100);
     expect(lines.every((line) => line.startsWith('acked ') && line.endsWith(` tcp://${lan.hosts[0]!.address}:7082`))).toBe(true);
     expect((await stored('found-zmq', 100)).map((event) => event.id).sort()).toEqual(lines.map((line) => line.split(' ')[1]).sort());
+  });
+
+  it('sparkngin send --transport zmq finds the advertised ZeroMQ ROUTER and delivers through it', async () => {
+    const h2 = lan.hosts[1] as NetnsHost;
+    // Events stored from the ROUTER, as the daemon's /stats counts them (from inside its namespace).
+    const routerStored = async () => {
+      const read = await lan.hosts[0]!.exec(process.execPath, ['-e', `fetch('http://127.0.0.1:7080/stats').then((r) => r.json()).then((s) => console.log(s.ingest.zmq.sockets.find((x) => x.socket === 'router').storedEvents))`], { timeoutMs: 30_000 });
+      return Number(read.stdout.trim());
+    };
+    const before = await routerStored();
+    const input = join(dir, 'events-zmq.ndjson');
+    await writeFile(input, '{"z":1}\n{"z":2}\n{"z":3}\n');
+    const sent = await h2.exec(process.execPath, [BUNDLE, 'send', 'found-zmq-cli', input, '--transport', 'zmq'], { timeoutMs: 120_000, env: { ...process.env, SPARKNGIN_URL: '' } });
+    expect(sent.stderr).toContain('3 events sent to found-zmq-cli, all acknowledged');
+    expect(sent.code).toBe(0);
+    expect((await stored('found-zmq-cli', 3)).map((event) => event.data)).toEqual([{ z: 1 }, { z: 2 }, { z: 3 }]);
+    expect((await routerStored()) - before).toBe(3);
   });
 });

@@ -8,7 +8,7 @@
 // - `sparkngin send --url tcp://…` sends a file and exits 0;
 // - CURVE: a client with a listed key pair gets in, one with another key does not.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type Delivery, DeliveryTimeoutError, EventRefusedError } from '../../src/client/index';
@@ -156,6 +156,59 @@ describe('the client over ZeroMQ', () => {
     } finally {
       await Promise.all([admitted.close(), stranger.close()]);
     }
+  });
+
+  it('an event larger than the instance zmq.maxMessageBytes is refused at once (413, as over HTTP); the batch around it is halved and delivered', async () => {
+    const { daemon, router } = await zmqDaemon({ zmq: { maxMessageBytes: 4096 } });
+    const told = createClient({ urls: router, zmq: { maxMessageBytes: 4096 }, batch: { maxEvents: 1000, lingerMs: 50 }, deliveryTimeoutMs: 600_000 });
+    // Not told the limit: libzmq drops the connection on every try, until deliveryTimeoutMs.
+    const untold = createClient({ urls: router, deliveryTimeoutMs: 1500 });
+    try {
+      const small = Array.from({ length: 60 }, (_, n) => told.send('zmq-max', { n, pad: 'x'.repeat(100) }));
+      const large = told.send('zmq-max', { pad: 'y'.repeat(10_000) });
+      const error = (await large.catch((caught: unknown) => caught)) as EventRefusedError;
+      expect(error).toBeInstanceOf(EventRefusedError);
+      expect(error).toMatchObject({ code: 'EVENT_REFUSED', status: 413, serverCode: 'MESSAGE_TOO_LARGE' });
+      expect(error.message).toMatch(/more than the instance's zmq.maxMessageBytes \(4096/);
+      const deliveries = await Promise.all(small);
+      expect(deliveries.every((delivery) => delivery.status === 'acked')).toBe(true);
+      expect(told.stats().retries).toBe(0);
+      await until(async () => (await filedIds(daemon, 'zmq-max')).length === 60, 'the 60 small events are filed');
+      expect((await filedIds(daemon, 'zmq-max')).sort()).toEqual(deliveries.map((delivery) => delivery.id).sort());
+      const untoldError = await untold.send('zmq-max', { pad: 'z'.repeat(10_000) }).catch((caught: unknown) => caught);
+      expect(untoldError).toBeInstanceOf(DeliveryTimeoutError);
+    } finally {
+      await Promise.all([told.close(), untold.close()]);
+    }
+  });
+
+  it('sparkngin send takes the CURVE keys (--curve-server-key, --curve-public-key, --curve-secret-key-file) and the size limit', async () => {
+    const server = curveKeyPair();
+    const listed = curveKeyPair();
+    const { daemon, router } = await zmqDaemon({ zmq: { curveSecretKey: server.secretKey, curveClients: [listed.publicKey], maxMessageBytes: 4096 } });
+    const keyFile = join(daemon.dataDir, '..', 'client.key');
+    // What `sparkngin zmq-keys` prints, as the file may hold it.
+    await writeFile(keyFile, `# The secret key\ncurveSecretKey: ${JSON.stringify(listed.secretKey)}\n`);
+    const run = async (args: string[], input: string) => {
+      const child = spawn(process.execPath, [BUNDLE, 'send', 'zmq-cli-curve', '-', '--url', router, ...args], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, SPARKNGIN_URL: undefined } });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stdin!.end(input);
+      const status = await new Promise((resolve) => child.once('exit', resolve));
+      return { status, stderr };
+    };
+    const keys = ['--curve-server-key', server.publicKey, '--curve-public-key', listed.publicKey, '--curve-secret-key-file', keyFile];
+    expect(await run([...keys, '--zmq-max-message-bytes', '4096'], '{"a":1}\n{"a":2}\n')).toMatchObject({ status: 0 });
+    await until(async () => (await filedIds(daemon, 'zmq-cli-curve')).length === 2, 'the two lines are filed');
+    const tooLarge = await run([...keys, '--zmq-max-message-bytes', '4096', '--timeout', '600'], `{"big":"${'b'.repeat(5000)}"}\n`);
+    expect(tooLarge.status).toBe(1);
+    expect(tooLarge.stderr).toMatch(/1 of 1 events were NOT acknowledged .*EVENT_REFUSED: .*413 MESSAGE_TOO_LARGE/);
+    const unlisted = await run(['--curve-server-key', server.publicKey, '--timeout', '2'], '{"a":3}\n');
+    expect(unlisted.status).toBe(1);
+    expect(unlisted.stderr).toMatch(/DELIVERY_TIMEOUT/);
+    const half = await run(['--curve-public-key', listed.publicKey], '');
+    expect(half.status).toBe(2);
+    expect(half.stderr).toContain('--curve-public-key and --curve-secret-key go together');
   });
 
   it('sparkngin send --url tcp://… sends each line as an event and exits 0', async () => {
