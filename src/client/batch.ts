@@ -5,11 +5,11 @@
 // A batch is its request body: each event is encoded straight into the NW1 body (magic, then
 // length-framed envelopes, src/envelope/nw1.ts) as it is sent, so that an event is no object and no
 // buffer of its own, and the body is sent as it is, and again on a retry (same bytes, same ids). What
-// is per event is the two ends of its promise, kept beside the body in frame order. A batch settles
+// is per event is how its promise is settled, kept beside the body in frame order. A batch settles
 // whole (acknowledged, spilled or failed) to its owner: the client, which settles the application's
 // promises, or the delivery of the disk spill (spill-delivery.ts).
 import { FRAME_HEADER, NW1_MAGIC, NW1_OVERHEAD } from '../envelope/nw1';
-import type { Delivery } from './app-event';
+import type { Settle } from './app-event';
 import type { Instance } from './instances';
 import type { AckMode } from './options';
 
@@ -21,6 +21,10 @@ export interface BatchOwner {
   failed(batch: Batch, error: Error): void;
 }
 
+/** Bodies kept for reuse at most (Batcher.recycle): enough for the requests in flight of a steady stream. */
+const SPARE_BODIES = 16;
+const EMPTY = Buffer.alloc(0);
+
 /** A body's first size; it grows by doubling (at most one extra copy of each byte, and never more than twice the bytes it holds). */
 const MIN_CAPACITY = 4 * 1024;
 
@@ -31,9 +35,8 @@ export class Batch {
   count = 0;
   /** When its oldest event must be acknowledged or spilled by (ms since the epoch; Infinity: never). */
   deadline = Infinity;
-  /** Each event's promise ends, in frame order (events of the application only). */
-  readonly resolves: Array<(delivery: Delivery) => void> = [];
-  readonly rejects: Array<(error: Error) => void> = [];
+  /** How each event's promise is settled, in frame order (events of the application only). */
+  readonly resolves: Settle[] = [];
   /** Failed tries so far (paces the backoff). */
   failures = 0;
   /** Instances it failed on since it last waited: failover picks another. */
@@ -53,8 +56,10 @@ export class Batch {
     /** The client's flush epoch of every event in it (flush() waits per epoch). */
     readonly epoch: number,
     capacity = MIN_CAPACITY,
+    /** A body to write into (a recycled one, at least `capacity` long). */
+    body?: Buffer,
   ) {
-    this.body = Buffer.allocUnsafe(Math.max(capacity, MIN_CAPACITY));
+    this.body = body ?? Buffer.allocUnsafe(Math.max(capacity, MIN_CAPACITY));
     NW1_MAGIC.copy(this.body, 0);
   }
 
@@ -68,13 +73,10 @@ export class Batch {
   }
 
   /** The frame written at `size` (by EventWriter, or `append`) is now part of the batch. */
-  commit(frameLength: number, resolve?: (delivery: Delivery) => void, reject?: (error: Error) => void): void {
+  commit(frameLength: number, settle?: Settle): void {
     this.size += frameLength;
     this.count++;
-    if (resolve !== undefined) {
-      this.resolves.push(resolve);
-      this.rejects.push(reject!);
-    }
+    if (settle !== undefined) this.resolves.push(settle);
   }
 
   /** Writes a frame holding `envelope` (encoded elsewhere: a spill record, an event that waited for room) at `size`. */
@@ -116,7 +118,6 @@ export class Batch {
     part.count = to - from;
     part.deadline = this.deadline;
     part.resolves.push(...this.resolves.slice(from, to));
-    part.rejects.push(...this.rejects.slice(from, to));
     return part;
   }
 
@@ -159,6 +160,12 @@ export class Batcher {
   /** The batch the last event went into: the next one usually goes there too. */
   private last: Batch | undefined;
   /**
+   * Bodies of acknowledged batches, written into again by the next ones (recycle): a body of 10 KiB
+   * to 1 MiB is an ArrayBuffer of its own, and making one per batch kept the garbage collector
+   * busy. At most SPARE_BODIES; one smaller than the next batch starts at is dropped.
+   */
+  private readonly spare: Buffer[] = [];
+  /**
    * The size the last batch sealed reached: a new body starts a quarter larger than that (batches
    * under steady load are alike; the room an event's text may take in UTF-8, checked before it is
    * written, is up to 3 bytes per character), so that it is allocated once rather than grown by
@@ -186,7 +193,10 @@ export class Batcher {
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = new Batch(topic, ack, this.owner, false, epoch, this.lastSize + (this.lastSize >> 2));
+      const capacity = this.lastSize + (this.lastSize >> 2);
+      let body = this.spare.pop();
+      if (body !== undefined && body.length < capacity) body = undefined;
+      batch = new Batch(topic, ack, this.owner, false, epoch, capacity, body);
       batch.open = true;
       this.open[ack].set(topic, batch);
     }
@@ -198,7 +208,7 @@ export class Batcher {
    * Takes the frame of `frameLength` bytes written at the end of `batch` (from batchFor), with its
    * promise's ends. A frame that would take the batch past maxBytes goes into a new batch instead.
    */
-  commit(batch: Batch, frameLength: number, resolve: (delivery: Delivery) => void, reject: (error: Error) => void): void {
+  commit(batch: Batch, frameLength: number, settle: Settle): void {
     if (batch.count > 0 && batch.size + frameLength > this.limits.maxBytes) {
       const frame = batch.body.subarray(batch.size, batch.size + frameLength);
       this.close(batch);
@@ -207,7 +217,7 @@ export class Batcher {
       next.body.set(frame, next.size);
       batch = next;
     }
-    batch.commit(frameLength, resolve, reject);
+    batch.commit(frameLength, settle);
     if (batch.count === 1) {
       if (this.timeoutMs > 0) batch.deadline = Date.now() + this.timeoutMs;
       // lingerMs 0: what is sent in this tick goes together.
@@ -215,6 +225,17 @@ export class Batcher {
       else batch.linger = setImmediate(() => this.close(batch));
     }
     if (batch.count >= this.limits.maxEvents || batch.size >= this.limits.maxBytes) this.close(batch);
+  }
+
+  /**
+   * Takes back the body of a batch an instance acknowledged, for a later batch. Only then: a 202
+   * for every event of the body means the instance read all of it, so no write of it is still
+   * pending; and nothing else holds it (the Deliveries copied their ids out).
+   */
+  recycle(batch: Batch): void {
+    const body = batch.body;
+    batch.body = EMPTY;
+    if (this.spare.length < SPARE_BODIES && body.length >= MIN_CAPACITY) this.spare.push(body);
   }
 
   /** Seals every open batch now (flush, close). */

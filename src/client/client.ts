@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import type { Envelope } from '../envelope/envelope';
 import { FRAME_HEADER, NW1_OVERHEAD } from '../envelope/nw1';
 import { backoffMs } from '../sinks/retry';
-import { type Delivery, rejectAll, resolveAll, type Settlement, WaitingEvent } from './app-event';
+import { type Delivery, failedWith, rejectAll, resolveAll, type Settle, type Settlement, WaitingEvent } from './app-event';
 import { type Batch, Batcher, type BatchOwner, splitBatch } from './batch';
 import { discoverUrls } from './endpoints';
 import { BufferFullError, ClientClosedError, DeliveryTimeoutError, EventRefusedError, InvalidEventError } from './errors';
@@ -44,8 +44,8 @@ export interface ClientStats {
  * The ends of the promise send() is making: `new Promise(capture)` calls capture at once, so that a
  * send() makes no closure of its own per event.
  */
-const captured: { resolve: ((delivery: Delivery) => void) | undefined; reject: ((error: Error) => void) | undefined } = { resolve: undefined, reject: undefined };
-function capture(resolve: (delivery: Delivery) => void, reject: (error: Error) => void): void {
+const captured: { resolve: Settle | undefined; reject: ((error: Error) => void) | undefined } = { resolve: undefined, reject: undefined };
+function capture(resolve: Settle, reject: (error: Error) => void): void {
   captured.resolve = resolve;
   captured.reject = reject;
 }
@@ -151,8 +151,7 @@ export class SparknginClient {
   /** One event into its batch (EventWriter writes it as `kind` says), its promise; what refuses it rejects the promise. */
   private submit(kind: 'json' | 'raw' | 'relayed', topic: string, data: unknown, options: RawSendOptions): Promise<Delivery> {
     const promise = new Promise<Delivery>(capture);
-    const resolve = captured.resolve!;
-    const reject = captured.reject!;
+    const settle = captured.resolve!;
     try {
       const batch = this.batchFor(topic, options.ack);
       const frame =
@@ -161,9 +160,9 @@ export class SparknginClient {
           : kind === 'raw'
             ? this.writer.raw(batch, topic, data as Uint8Array | string, options)
             : this.writer.relayed(batch, data as Envelope);
-      this.admit(batch, frame, resolve, reject);
+      this.admit(batch, frame, settle);
     } catch (error) {
-      reject(error as Error);
+      captured.reject!(error as Error);
     }
     return promise;
   }
@@ -178,13 +177,13 @@ export class SparknginClient {
   }
 
   /** The frame of `frameLength` bytes just written at the end of `batch`: into the buffer, or waiting for room. */
-  private admit(batch: Batch, frameLength: number, resolve: (delivery: Delivery) => void, reject: (error: Error) => void): void {
+  private admit(batch: Batch, frameLength: number, settle: Settle): void {
     const { maxBytes, whenFull, maxBlockMs } = this.settings.buffer;
     if (frameLength > maxBytes) throw new InvalidEventError(`the event (${frameLength - FRAME_HEADER} bytes encoded) is larger than buffer.maxBytes`);
     this.track(this.epoch, +1);
-    if (this.blocked.length === 0 && this.bufferedBytes + frameLength <= maxBytes) return this.accept(batch, frameLength, resolve, reject);
+    if (this.blocked.length === 0 && this.bufferedBytes + frameLength <= maxBytes) return this.accept(batch, frameLength, settle);
     const envelope = Buffer.from(batch.body.subarray(batch.size + FRAME_HEADER, batch.size + frameLength));
-    const waiting = new WaitingEvent(batch.topic, batch.ack, this.epoch, envelope, resolve, reject);
+    const waiting = new WaitingEvent(batch.topic, batch.ack, this.epoch, envelope, settle);
     if (whenFull === 'fail') return this.refuseWaiting(waiting, new BufferFullError(maxBytes));
     waiting.timer = setTimeout(() => {
       this.blocked.splice(this.blocked.indexOf(waiting), 1);
@@ -194,11 +193,11 @@ export class SparknginClient {
   }
 
   /** Into the buffer and the batch. */
-  private accept(batch: Batch, frameLength: number, resolve: (delivery: Delivery) => void, reject: (error: Error) => void): void {
+  private accept(batch: Batch, frameLength: number, settle: Settle): void {
     this.bufferedBytes += frameLength;
     this.counters.sent++;
     this.keepTicking();
-    this.batcher.commit(batch, frameLength, resolve, reject);
+    this.batcher.commit(batch, frameLength, settle);
   }
 
   /** Where the application's batches settle: the counters, the buffer, flush(), then each event's promise. */
@@ -206,6 +205,7 @@ export class SparknginClient {
     acked: (batch, instance, attempts) => {
       this.release(batch, 'acked');
       resolveAll(batch, 'acked', instance, attempts);
+      this.batcher.recycle(batch);
     },
     spilled: (batch) => {
       this.release(batch, 'spilled');
@@ -227,7 +227,7 @@ export class SparknginClient {
   private refuseWaiting(waiting: WaitingEvent, error: Error): void {
     this.counters.failed++;
     this.track(waiting.epoch, -1);
-    waiting.reject(error);
+    waiting.settle(failedWith(error));
   }
 
   private admitBlocked(): void {
@@ -236,7 +236,7 @@ export class SparknginClient {
       const waiting = this.blocked.shift()!;
       clearTimeout(waiting.timer);
       const batch = this.batcher.batchFor(waiting.ack, waiting.topic, waiting.epoch);
-      this.accept(batch, batch.writeFrame(waiting.envelope), waiting.resolve, waiting.reject);
+      this.accept(batch, batch.writeFrame(waiting.envelope), waiting.settle);
     }
   }
 

@@ -53,13 +53,14 @@ describe('tcp:// instances', () => {
     expect(() => createClient({ urls: ['tcp://127.0.0.1', 'tcp://h:1/path', 'tcp://h:1?ack=sink'] })).toThrow(expect.objectContaining({ code: 'CLIENT_OPTIONS_INVALID', problems }));
   });
 
-  it('CURVE keys are checked: Z85, a pair goes together and with a server key', () => {
+  it('CURVE keys are checked: Z85, a pair goes together and with a server key; so is maxMessageBytes (default the daemon\'s)', () => {
     const key = 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7';
     const problems = ["zmq.curveServerKey: expected a CURVE key in Z85 (40 characters)", 'zmq: curvePublicKey and curveSecretKey go together (a key pair)'];
     expect(() => createClient({ urls: 'tcp://h:1', zmq: { curveServerKey: 'short', curvePublicKey: key } })).toThrow(expect.objectContaining({ problems }));
     const pairOnly = ['zmq.curvePublicKey: needs zmq.curveServerKey (the key pair is for a CURVE server)'];
     expect(() => createClient({ urls: 'tcp://h:1', zmq: { curvePublicKey: key, curveSecretKey: key } })).toThrow(expect.objectContaining({ problems: pairOnly }));
-    expect(createClient({ urls: 'tcp://h:1', zmq: { curveServerKey: key } }).settings.zmq).toEqual({ curveServerKey: key });
+    expect(createClient({ urls: 'tcp://h:1', zmq: { curveServerKey: key } }).settings.zmq).toEqual({ curveServerKey: key, maxMessageBytes: 16 * 1024 * 1024 });
+    expect(() => createClient({ urls: 'tcp://h:1', zmq: { maxMessageBytes: 0 } })).toThrow(/zmq.maxMessageBytes: expected a number from 1/);
   });
 
   it('discovery.transport zmq: an instance advertising a ROUTER with nw1 is its tcp:// URL; the others are skipped, saying why', () => {
