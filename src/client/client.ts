@@ -126,7 +126,8 @@ export class SparknginClient {
     }
     if (this.settings.urls === undefined) {
       this.discoveredAt = Date.now();
-      this.pool.setUrls(await discoverUrls(this.settings.discovery, this.settings.logger));
+      const found = await discoverUrls(this.settings.discovery, this.settings.logger);
+      this.pool.setUrls(found.urls, found.zmqMaxMessageBytes);
     }
   }
 
@@ -287,9 +288,9 @@ export class SparknginClient {
     this.rediscovering = true;
     this.discoveredAt = Date.now();
     discoverUrls(this.settings.discovery, this.settings.logger).then(
-      (urls) => {
+      (found) => {
         this.rediscovering = false;
-        if (!this.stopping.signal.aborted) this.pool.setUrls([...this.pool.urls(), ...urls]);
+        if (!this.stopping.signal.aborted) this.pool.setUrls([...this.pool.urls(), ...found.urls], found.zmqMaxMessageBytes);
       },
       () => (this.rediscovering = false),
     );

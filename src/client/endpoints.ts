@@ -4,26 +4,38 @@
 // addresses is one member of the rotation, not two; an instance that does not answer, takes no HTTP
 // ingest, or speaks another API version than v1 is left out (and said so). With discovery.transport
 // `zmq`, the URL is the instance's ZeroMQ ROUTER (`tcp://ADDRESS:zmq-router`), for instances whose
-// TXT says they take ZeroMQ with nw1 framing.
+// TXT says they take ZeroMQ with nw1 framing, with the message size it advertises (zmq-max).
 import { type DiscoveredInstance, discoverInstances } from '../discovery/browse';
+import { zmqMaxMessageBytes } from '../discovery/txt';
 import { NoInstanceError } from './errors';
 import type { ClientLogger, ClientSettings, DiscoveryTransport } from './options';
 
 /** The API version this client speaks: instances advertise its base path (`path=/v1`). */
 const API_PATH = '/v1';
 
-export async function discoverUrls(options: ClientSettings['discovery'], logger: ClientLogger): Promise<string[]> {
+/** The instances to send to, and the zmq.maxMessageBytes of the tcp:// ones that advertise it. */
+export interface Found {
+  urls: string[];
+  zmqMaxMessageBytes: Map<string, number>;
+}
+
+export async function discoverUrls(options: ClientSettings['discovery'], logger: ClientLogger): Promise<Found> {
   const found = await discoverInstances({ timeoutMs: options.timeoutMs, probe: true, ...(options.interfaces === undefined ? {} : { interfaces: options.interfaces }) });
   const urls: string[] = [];
+  const zmqMax = new Map<string, number>();
   for (const instance of found) {
     const url = instanceUrl(instance, options.transport);
     if (url.why !== undefined) logger.warn('client.instance_skipped', { name: instance.name, why: url.why });
-    else urls.push(url.url);
+    else {
+      urls.push(url.url);
+      const max = zmqMaxMessageBytes(instance.txt);
+      if (options.transport === 'zmq' && max !== undefined) zmqMax.set(url.url, max);
+    }
   }
   if (urls.length === 0) {
     throw new NoInstanceError(`none given (urls, SPARKNGIN_URL) and none usable found on the LAN within ${options.timeoutMs} ms (mDNS, _sparkngin._tcp${options.transport === 'zmq' ? ', ZeroMQ ingest with nw1' : ''}${found.length > 0 ? `: ${found.length} found, none usable` : ''})`);
   }
-  return urls;
+  return { urls, zmqMaxMessageBytes: zmqMax };
 }
 
 /** The URL the client sends to for a discovered instance over `transport`, or why it cannot. */

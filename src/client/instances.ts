@@ -77,10 +77,17 @@ export class InstancePool {
     return this.instances.map((instance) => instance.url);
   }
 
-  /** Replaces the list (discovery found others); instances kept keep their state. */
-  setUrls(urls: readonly string[]): void {
+  /**
+   * Replaces the list (discovery found others); instances kept keep their state. `zmqMaxMessageBytes`:
+   * what tcp:// instances found advertise, over the client's zmq.maxMessageBytes.
+   */
+  setUrls(urls: readonly string[], zmqMaxMessageBytes?: ReadonlyMap<string, number>): void {
     const kept = new Map(this.instances.map((instance) => [instance.url, instance]));
-    this.instances = [...new Set(urls)].map((url) => kept.get(url) ?? new Instance(url, new URL(url), this.options.maxInFlight, this.options.tls, this.options.zmq));
+    const zmqOf = (url: string): ZmqSettings => {
+      const max = zmqMaxMessageBytes?.get(url);
+      return max === undefined ? this.options.zmq : { ...this.options.zmq, maxMessageBytes: max };
+    };
+    this.instances = [...new Set(urls)].map((url) => kept.get(url) ?? new Instance(url, new URL(url), this.options.maxInFlight, this.options.tls, zmqOf(url)));
     for (const [url, instance] of kept) if (!urls.includes(url)) this.retire(instance);
     if (this.instances.length > 0) this.notify();
   }

@@ -53,5 +53,5 @@ export function zmqFacts(config: Config, endpoints: { pull?: string; router?: st
   const pull = port(endpoints.pull);
   const router = port(endpoints.router);
   if (pull === undefined && router === undefined) return undefined;
-  return { ...(pull === undefined ? {} : { pull }), ...(router === undefined ? {} : { router }), framing: config.zmq.framing, curve: config.zmq.curveSecretKey !== '' };
+  return { ...(pull === undefined ? {} : { pull }), ...(router === undefined ? {} : { router }), framing: config.zmq.framing, curve: config.zmq.curveSecretKey !== '', maxMessageBytes: config.zmq.maxMessageBytes };
 }

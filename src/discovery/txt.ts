@@ -11,6 +11,8 @@
 //   zmq-pull, zmq-router   the TCP port of the ZeroMQ PULL and ROUTER sockets, when they are bound
 //            to an address other machines reach (same host as the SRV record)
 //   zmq-framing  raw | nw1 (zmq.framing);  zmq-auth  curve | none
+//   zmq-max  zmq.maxMessageBytes: a client sends no larger message (libzmq drops the connection of
+//            a peer that does)
 // A reader accepts what a later minor change adds (unknown keys are kept in `txt` and ignored) and
 // refuses what it cannot use: another txtvers, a proto it cannot speak, a path that is no path. TXT
 // data comes from anyone on the LAN, so every string is bounded and checked before it is believed.
@@ -37,6 +39,8 @@ export interface ZmqFacts {
   router?: number;
   framing: string;
   curve: boolean;
+  /** zmq.maxMessageBytes. */
+  maxMessageBytes?: number;
 }
 
 /** The TXT record of an instance, as key → value strings (bonjour-service encodes each as `key=value`). */
@@ -59,6 +63,7 @@ function zmqTxt(zmq: ZmqFacts): Record<string, string> {
     ...(zmq.router === undefined ? {} : { 'zmq-router': String(zmq.router) }),
     'zmq-framing': zmq.framing,
     'zmq-auth': zmq.curve ? 'curve' : 'none',
+    ...(zmq.maxMessageBytes === undefined ? {} : { 'zmq-max': String(zmq.maxMessageBytes) }),
   };
 }
 
@@ -148,7 +153,14 @@ function readZmq(txt: Record<string, string>): ZmqFacts | undefined {
   const pull = port(txt['zmq-pull']);
   const router = port(txt['zmq-router']);
   if (pull === undefined && router === undefined) return undefined;
-  return { ...(pull === undefined ? {} : { pull }), ...(router === undefined ? {} : { router }), framing: txt['zmq-framing'] === 'nw1' ? 'nw1' : 'raw', curve: txt['zmq-auth'] === 'curve' };
+  const max = zmqMaxMessageBytes(txt);
+  return { ...(pull === undefined ? {} : { pull }), ...(router === undefined ? {} : { router }), framing: txt['zmq-framing'] === 'nw1' ? 'nw1' : 'raw', curve: txt['zmq-auth'] === 'curve', ...(max === undefined ? {} : { maxMessageBytes: max }) };
+}
+
+/** The `zmq-max` of a record (zmq.maxMessageBytes), or undefined when absent or not a count of bytes. */
+export function zmqMaxMessageBytes(txt: Record<string, string>): number | undefined {
+  const value = txt['zmq-max'];
+  return value !== undefined && /^[1-9]\d{0,14}$/.test(value) ? Number(value) : undefined;
 }
 
 /** A value quoted in a problem: control characters escaped, cut at 40 characters. */

@@ -2,7 +2,7 @@
 // of network namespaces (test/peers/netns.ts; no multicast leaves them), and on another host
 // `sparkngin send` and an application using the library (the ESM bundle), neither told where it is;
 // the library and `send --transport zmq` again with discovery.transport zmq, sending to the ZeroMQ
-// ROUTER the daemon advertises.
+// ROUTER the daemon advertises, within the message size it advertises.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ describe('the client without a URL', () => {
   });
 
   it('sparkngin send and the library find the instance advertised on the LAN and deliver to it', async () => {
-    daemon = await startDaemonOn(lan.hosts[0]!, { config: { zmq: { router: 'tcp://0.0.0.0:7082', framing: 'nw1' } } });
+    daemon = await startDaemonOn(lan.hosts[0]!, { config: { zmq: { router: 'tcp://0.0.0.0:7082', framing: 'nw1', maxMessageBytes: 65_536 } } });
     await daemon.logged('discovery.advertised');
     const h2 = lan.hosts[1] as NetnsHost;
     const input = join(dir, 'events.ndjson');
@@ -87,6 +87,14 @@ describe('the client without a URL', () => {
     expect(sent.stderr).toContain('3 events sent to found-zmq-cli, all acknowledged');
     expect(sent.code).toBe(0);
     expect((await stored('found-zmq-cli', 3)).map((event) => event.data)).toEqual([{ z: 1 }, { z: 2 }, { z: 3 }]);
+    expect((await routerStored()) - before).toBe(3);
+
+    // The ROUTER's zmq.maxMessageBytes comes with its TXT record (zmq-max): a larger event is refused at once, never sent.
+    const large = join(dir, 'large.ndjson');
+    await writeFile(large, `{"big":"${'b'.repeat(70_000)}"}\n`);
+    const refused = await h2.exec(process.execPath, [BUNDLE, 'send', 'found-zmq-cli', large, '--transport', 'zmq', '--timeout', '600'], { timeoutMs: 120_000, env: { ...process.env, SPARKNGIN_URL: '' } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/1 of 1 events were NOT acknowledged .*EVENT_REFUSED: .*413 MESSAGE_TOO_LARGE: .*zmq.maxMessageBytes \(65536/);
     expect((await routerStored()) - before).toBe(3);
   });
 });

@@ -52,9 +52,9 @@ describe('discovery TXT of ZeroMQ ingest', () => {
   it('advertises the TCP ports other machines reach, never loopback or ipc endpoints, and reads them back', () => {
     expect(zmqFacts(config, { pull: 'tcp://127.0.0.1:7081', router: 'ipc:///tmp/r' })).toBeUndefined();
     const facts = zmqFacts(config, { pull: 'tcp://0.0.0.0:7081', router: 'tcp://[::1]:7082' })!;
-    expect(facts).toEqual({ pull: 7081, framing: 'nw1', curve: false });
+    expect(facts).toEqual({ pull: 7081, framing: 'nw1', curve: false, maxMessageBytes: 16 * 1024 * 1024 });
     const txt = buildTxt({ instanceId: 'i', version: '1', proto: 'http', ingest: ['http', 'zmq'], authRequired: false, zmq: facts });
-    expect(txt).toMatchObject({ ingest: 'http,zmq', 'zmq-pull': '7081', 'zmq-framing': 'nw1', 'zmq-auth': 'none' });
+    expect(txt).toMatchObject({ ingest: 'http,zmq', 'zmq-pull': '7081', 'zmq-framing': 'nw1', 'zmq-auth': 'none', 'zmq-max': '16777216' });
     expect((readTxt(txt) as TxtFacts).zmq).toEqual(facts);
     expect((readTxt({ ingest: 'http,zmq', 'zmq-pull': '70000', 'zmq-router': 'x' }) as TxtFacts).zmq).toBeUndefined();
   });
