@@ -328,6 +328,27 @@ describe('security', () => {
   });
 });
 
+describe('security over http://', () => {
+  it('sends its token as Bearer, else the credentials of its URL as Basic; without either: refused, 401', async () => {
+    const token = newToken();
+    const guarded = await startServer({}, undefined, {}, {
+      configure: (config) => {
+        config.auth.tokens = [{ name: 'app', sha256: tokenSha256(token), topics: ['*'] }];
+      },
+    });
+    try {
+      expect(guarded.url).toMatch(/^http:/);
+      expect((await client({ urls: guarded.url, token }).send('guarded', 1)).status).toBe('acked');
+      const withCredentials = guarded.url.replace('http://', `http://app:${encodeURIComponent(token)}@`);
+      expect((await client({ urls: withCredentials, token: undefined }).send('guarded', 2)).status).toBe('acked');
+      await expect(client({ urls: guarded.url, token: undefined }).send('guarded', 3)).rejects.toMatchObject({ code: 'EVENT_REFUSED', status: 401 });
+      expect(guarded.target.events.map((event) => Buffer.from(event.data as Uint8Array).toString())).toEqual(['1', '2']);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
 describe('the disk spill', () => {
   it('spills while no instance answers, keeps the dir to one client, and delivers the spill with the same ids on the next start', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sparkngin-spill-'));
