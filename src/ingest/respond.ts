@@ -8,13 +8,16 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   sendText(response, status, JSON.stringify(body), headers);
 }
 
-/** `text` is JSON already (the hot path builds its answer by hand; see acceptedBody). */
+/**
+ * `text` is JSON already (the hot path builds its answer by hand; see acceptedBody). The headers go
+ * to one writeHead as a flat list: a response nothing set a header on before (the usual one) makes
+ * no header map then; one that has some (`connection: close` from a refusal) keeps them, ours after.
+ */
 export function sendText(response: ServerResponse, status: number, text: string, headers?: Record<string, string | string[]>): void {
   if (response.headersSent || response.destroyed) return;
-  response.statusCode = status;
-  response.setHeader('content-type', 'application/json');
-  response.setHeader('content-length', Buffer.byteLength(text));
-  if (headers) for (const name in headers) response.setHeader(name, headers[name]!);
+  const fields: Array<string | number | string[]> = ['content-type', 'application/json', 'content-length', Buffer.byteLength(text)];
+  if (headers) for (const name in headers) fields.push(name, headers[name]!);
+  response.writeHead(status, fields as string[]);
   response.end(text);
 }
 

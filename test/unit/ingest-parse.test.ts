@@ -28,6 +28,22 @@ describe('bodyParser', () => {
     expect(parse('application/json', '42')).toEqual({ type: 'json', items: ['42'] });
   });
 
+  it('reads a one-line single value from the bytes with the payload and verdict of JSON.parse', () => {
+    const bodies = ['\t{"é":"ü 😀"} ', '{"a":[1,2,{"b":null}]}\r\n', '\ufeff{"bom":1}', '"\\u00e9"', '-0.5e+3', ' null\t', '{"a":1}x', '{"a":01}', '{"a":"\\x"}', '{"a":1,}', '\u00a0{}', '{"a":"tab\there"}', '1 2', '{"a":"\\"}"'];
+    for (const body of bodies) {
+      const text = body.replace(/^\ufeff/, '');
+      const trimmed = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+      let valid = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        valid = false;
+      }
+      if (valid) expect(parse('application/json', body)).toEqual({ type: 'json', items: [trimmed] });
+      else expect(refusal(() => parse('application/json', body))).toMatchObject({ status: 400, code: 'MALFORMED_JSON' });
+    }
+  });
+
   it('compacts pretty-printed JSON to one line and nothing more', () => {
     const pretty = '{\n  "a": [\n    1,\n    "x y"\n  ],\r\n  "b": "line\\nbreak"\n}\n';
     const [item] = parse('application/json', pretty).items;
