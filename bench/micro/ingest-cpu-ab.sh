@@ -5,7 +5,9 @@
 # times each (default 8); per burst, the daemon's CPU (utime+stime of all its threads from
 # /proc/PID/stat) over wrk's completed requests. Prints every burst, the medians and the median of
 # the paired differences (burst by burst, B against the A next to it).
-#   bash bench/micro/ingest-cpu-ab.sh A.cjs B.cjs     (SPARKNGIN_YAML=… is added to both configs)
+#   bash bench/micro/ingest-cpu-ab.sh A.cjs B.cjs     (SPARKNGIN_YAML=… is added to both configs,
+#   SPARKNGIN_YAML_B=… to B's instead: one build against itself with another setting)
+#   WRK_SCRIPT=ndjson100 posts bench/wrk/ndjson100.lua instead of single.lua.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 node=node_modules/node/bin/node
@@ -14,29 +16,29 @@ free_port() { "$node" -e "const s=require('net').createServer().listen(0,'127.0.
 declare -a pids ports dirs
 for i in 0 1; do
   ports[$i]=$(free_port); dirs[$i]=$(mktemp -d "${INGEST_CPU_TMP:-/tmp}/ingest-ab-XXXXXX")
-  printf 'listen: {host: 127.0.0.1, port: %s}\ndataDir: %s/data\nsinks:\n  file: {enabled: false}\n  kafka: {enabled: false}\n%s\n' "${ports[$i]}" "${dirs[$i]}" "${SPARKNGIN_YAML:-}" >"${dirs[$i]}/c.yaml"
+  printf 'listen: {host: 127.0.0.1, port: %s}\ndataDir: %s/data\nsinks:\n  file: {enabled: false}\n  kafka: {enabled: false}\n%s\n' "${ports[$i]}" "${dirs[$i]}" "$([ "$i" = 1 ] && echo "${SPARKNGIN_YAML_B-${SPARKNGIN_YAML:-}}" || echo "${SPARKNGIN_YAML:-}")" >"${dirs[$i]}/c.yaml"
   bundle=$1; [ "$i" = 1 ] && bundle=$2
   "$node" "$bundle" start --config "${dirs[$i]}/c.yaml" 2>"${dirs[$i]}/err" & pids[$i]=$!
 done
 trap 'kill -TERM ${pids[0]} ${pids[1]} 2>/dev/null; wait; rm -rf ${dirs[0]} ${dirs[1]}' EXIT
 for i in 0 1; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${ports[$i]}/health" && break; sleep 0.1; done
-  wrk -t1 -c64 -d2s -s bench/wrk/single.lua "http://127.0.0.1:${ports[$i]}/v1/topics/bench" >/dev/null
+  wrk -t1 -c64 -d2s -s bench/wrk/${WRK_SCRIPT:-single}.lua "http://127.0.0.1:${ports[$i]}/v1/topics/bench" >/dev/null
 done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 results=$(mktemp)
 for b in $(seq "$bursts"); do
   for i in 0 1; do
     before=$(ticks "${pids[$i]}")
-    reqs=$(wrk -t1 -c64 -d"${secs}s" -s bench/wrk/single.lua "http://127.0.0.1:${ports[$i]}/v1/topics/bench" | awk '/requests in/ {print $1}')
+    reqs=$(wrk -t1 -c64 -d"${secs}s" -s bench/wrk/${WRK_SCRIPT:-single}.lua "http://127.0.0.1:${ports[$i]}/v1/topics/bench" | awk '/requests in/ {print $1}')
     after=$(ticks "${pids[$i]}")
     awk -v i="$i" -v r="$reqs" -v t="$((after - before))" -v hz="$tick" 'BEGIN { printf "%s %.2f %d\n", i, t / hz * 1e6 / r, r }' | tee -a "$results" >/dev/null
   done
 done
 for i in 0 1; do
   name=$1; [ "$i" = 1 ] && name=$2
-  awk -v i="$i" '$1 == i {print $2, $3}' "$results" | sort -n | awk -v n="$name" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
-    '{ us[NR] = $1; rq += $2; all = all " " $1 } END { printf "%-28s median %6.2f us CPU/req  (bursts:%s)  %d req  load %s\n", n, (NR % 2 ? us[(NR + 1) / 2] : (us[NR / 2] + us[NR / 2 + 1]) / 2), all, rq, load }'
+  awk -v i="$i" '$1 == i {print $2, $3}' "$results" | sort -n | awk -v n="$name" -v s="$secs" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+    '{ us[NR] = $1; rq += $2; all = all " " $1 } END { printf "%-28s median %6.2f us CPU/req  (bursts:%s)  %.0f req/s  load %s\n", n, (NR % 2 ? us[(NR + 1) / 2] : (us[NR / 2] + us[NR / 2 + 1]) / 2), all, rq / NR / s, load }'
 done
 # Paired: burst b of B against burst b of A (next to each other in time), the median difference.
 paste -d' ' <(awk '$1 == 0 {print $2}' "$results") <(awk '$1 == 1 {print $2}' "$results") | awk '{ print $2 - $1 }' | sort -n \

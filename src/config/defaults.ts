@@ -171,7 +171,10 @@ export interface Config {
   spool: {
     /** `batch`: one fdatasync per group of appends (default); `always`: one per request; `never`: leave it to the OS. */
     fsync: FsyncMode;
-    /** Longest a group commit waits to gather more appends before it syncs, in ms. */
+    /**
+     * Longest a group commit waits to gather more appends before it syncs, in ms. 0 (default): none
+     * beyond the one in progress, whose write and sync is what the next group gathers during.
+     */
     commitIntervalMs: number;
     /** Size at which a segment file is closed and a new one started. */
     segmentBytes: number;
@@ -348,7 +351,7 @@ export function defaultConfig(): Config {
     tracker: { enabled: true, topic: 'tracker', headers: ['user-agent', 'referer', 'accept-language'], cookieMaxAgeDays: 365 },
     spool: {
       fsync: 'batch',
-      commitIntervalMs: 2,
+      commitIntervalMs: 0,
       segmentBytes: 64 * MiB,
       maxBytes: 10 * 1024 * MiB,
       maxAgeSeconds: 0,
