@@ -5,6 +5,7 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestError, SinkError, SpoolClosedError, SpoolFullError } from '../../src/errors';
+import { ingestLoad } from '../../src/ingest/server';
 import { type Answer, HEADERS_TIMEOUT_MS, jsonOf, MAX_BODY, NOW, raw, SHORT_DEADLINES, sendTo, serverPerFile, startServer } from './ingest-harness';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -392,9 +393,10 @@ describe('errors', () => {
     try {
       const event = JSON.stringify({ pad: 'x'.repeat(60 * 1024) });
       const head = `POST /v1/topics/held HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${event.length}\r\nconnection: close\r\n\r\n`;
-      // The first body arrives in two parts, 400 ms apart: it holds its 60 KiB meanwhile.
-      const first = raw(tight.port, head + event.slice(0, 1000), { rest: event.slice(1000), pauseMs: 400 });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The first body arrives in two parts, 1.5 s apart: it holds its 60 KiB meanwhile (waited for:
+      // a fixed sleep let the first request finish first on a loaded machine).
+      const first = raw(tight.port, head + event.slice(0, 1000), { rest: event.slice(1000), pauseMs: 1_500 });
+      while (ingestLoad(tight.server).bufferedBytes < event.length) await new Promise((resolve) => setTimeout(resolve, 10));
       const refused = await fetch(`${tight.url}/v1/topics/held`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: event });
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
