@@ -2,29 +2,37 @@
 // Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
 import { isMainThread, workerData } from 'node:worker_threads';
 import { DELIVERY_ROLE } from '../delivery/protocol';
-import { runDeliveryThread } from '../delivery/worker';
 import { ConfigError, SparknginError } from '../errors';
-import { agentCommand } from './agent';
-import { checkCommand } from './check';
 import { type Command, commandList, print, runCommand, unknownCommand, UsageError } from './command';
-import { configCommand } from './config';
-import { discoverCommand } from './discover';
-import { drainCommand } from './drain';
-import { sendCommand } from './send';
-import { spoolCommand } from './spool';
-import { startCommand } from './start';
-import { statusCommand, topCommand } from './status';
-import { tokenCommand } from './token';
-import { versionCommand } from './version';
-import { zmqKeysCommand } from './zmq-keys';
 
-/** Every command, in the order the usage lists them. A new command is its module and one line here. */
-const COMMANDS: readonly Command[] = [startCommand, versionCommand, configCommand, spoolCommand, tokenCommand, discoverCommand, sendCommand, drainCommand, statusCommand, topCommand, checkCommand, agentCommand, zmqKeysCommand];
+/**
+ * Every command, in the order the usage lists them; a new command is its module and one line here.
+ * Each module is loaded only when its command runs: `start` then evaluates none of the others'
+ * libraries (kafkajs for `check` and `agent`, discovery, the client), which took a third of the
+ * cold start (bench/RESULTS.md, start-up). The usage text, which needs them all, loads them all.
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Command>]> = [
+  ['start', async () => (await import('./start')).startCommand],
+  ['version', async () => (await import('./version')).versionCommand],
+  ['config', async () => (await import('./config')).configCommand],
+  ['spool', async () => (await import('./spool')).spoolCommand],
+  ['token', async () => (await import('./token')).tokenCommand],
+  ['discover', async () => (await import('./discover')).discoverCommand],
+  ['send', async () => (await import('./send')).sendCommand],
+  ['drain', async () => (await import('./drain')).drainCommand],
+  ['status', async () => (await import('./status')).statusCommand],
+  ['top', async () => (await import('./status')).topCommand],
+  ['check', async () => (await import('./check')).checkCommand],
+  ['agent', async () => (await import('./agent')).agentCommand],
+  ['zmq-keys', async () => (await import('./zmq-keys')).zmqKeysCommand],
+];
 
-const USAGE = `Usage: sparkngin <command> [options]
+const allCommands = (): Promise<Command[]> => Promise.all(COMMANDS.map(([, load]) => load()));
+
+const usage = async (): Promise<string> => `Usage: sparkngin <command> [options]
 
 Commands:
-${commandList(COMMANDS)}
+${commandList(await allCommands())}
 Run 'sparkngin <command> --help' for the options of a command.
 Exit status: 0 done, 1 runtime failure, 2 usage or configuration error.
 `;
@@ -33,27 +41,27 @@ export async function main(argv: string[]): Promise<number> {
   const [word, ...rest] = argv;
   switch (word) {
     case undefined:
-      throw new UsageError('a command is needed', USAGE);
+      throw new UsageError('a command is needed', await usage());
     case '--help':
     case '-h':
-      return print(USAGE);
+      return print(await usage());
     case 'help': {
       // `sparkngin help config` is `sparkngin config --help`.
-      if (rest[0] === undefined) return print(USAGE);
-      const about = COMMANDS.find((command) => command.name === rest[0]);
-      if (about === undefined) throw unknownCommand(rest[0], COMMANDS, '', USAGE);
-      return runCommand(about, [...rest.slice(1), '--help']);
+      if (rest[0] === undefined) return print(await usage());
+      const about = COMMANDS.find(([name]) => name === rest[0]);
+      if (about === undefined) throw unknownCommand(rest[0], await allCommands(), '', await usage());
+      return runCommand(await about[1](), [...rest.slice(1), '--help']);
     }
     case '--version':
-      return runCommand(versionCommand, rest);
+      return runCommand(await COMMANDS.find(([name]) => name === 'version')![1](), rest);
   }
-  const command = COMMANDS.find((candidate) => candidate.name === word);
-  if (command === undefined) throw unknownCommand(word, COMMANDS, '', USAGE);
-  return runCommand(command, rest);
+  const command = COMMANDS.find(([name]) => name === word);
+  if (command === undefined) throw unknownCommand(word, await allCommands(), '', await usage());
+  return runCommand(await command[1](), rest);
 }
 
 // The same script runs the daemon's delivery threads (src/delivery/), one per sink.
-if (!isMainThread && (workerData as { role?: unknown } | null)?.role === DELIVERY_ROLE) runDeliveryThread();
+if (!isMainThread && (workerData as { role?: unknown } | null)?.role === DELIVERY_ROLE) void import('../delivery/worker').then(({ runDeliveryThread }) => runDeliveryThread());
 else void main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -6,7 +6,6 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
-import { advertiseDaemon } from '../discovery/advertise';
 import type { Advertiser } from '../discovery/advertiser';
 import { loadInstanceId } from '../discovery/instance-id';
 import { SparknginError } from '../errors';
@@ -19,7 +18,6 @@ import { ZmqIngest, type ZmqStats } from '../ingest/zmq/ingest';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import { healthProblems } from '../ops/health';
 import type { GangliaPublisher } from '../ops/ganglia/publisher';
-import { startGanglia } from '../ops/ganglia/ganglia';
 import { Heartbeat, type HeartbeatStats } from '../ops/heartbeat';
 import { type HistoryStats, RateHistory, type Reading } from '../ops/history';
 import type { LogEventCount, Logger } from '../ops/log';
@@ -168,6 +166,8 @@ export class Daemon {
       });
       daemon.heartbeat.start();
       daemon.history.start();
+      // Loaded only now, once listening (bonjour-service, dgram and dns are a cold start's cost otherwise).
+      const [{ startGanglia }, { advertiseDaemon }] = await Promise.all([import('../ops/ganglia/ganglia'), import('../discovery/advertise')]);
       daemon.ganglia = startGanglia(config, stats, logger);
       // Discovery is a convenience: an instance that cannot be advertised still takes events.
       daemon.advertiser = await advertiseDaemon(config, daemon.address(), logger, zmq?.endpoints()).catch((error: unknown) => {

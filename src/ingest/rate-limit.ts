@@ -9,7 +9,9 @@
 // Memory: one small entry per client in an LRU cache (lru-cache: O(1) per hit and eviction; a Map
 // used as an LRU, deleting its oldest key, costs V8 a scan over the holes deletes leave: 136 µs a
 // request under a flood of new addresses, against 5 µs here). Past `maxClients` the least recently
-// seen client is forgotten; it comes back with full buckets, which errs on its side.
+// seen client is forgotten; it comes back with full buckets, which errs on its side. The cache is
+// made only when a limit is set: lru-cache allocates its arrays for `maxClients` up front (100 000:
+// ~3 MB and a sixth of the daemon's cold start, bench/RESULTS.md), which limits off would never use.
 //
 // Why not a sliding-window counter or a fixed window per second: a bucket allows a configured burst
 // and then a steady rate, which is what a client with a spiky but fair load needs, in O(1) per
@@ -35,19 +37,19 @@ interface Buckets {
 
 export class RateLimiter {
   readonly enabled: boolean;
-  private readonly clients: LRUCache<string, Buckets>;
+  private readonly clients: LRUCache<string, Buckets> | undefined;
 
   constructor(
     private readonly limits: RateLimits,
     private readonly now: () => number = Date.now,
   ) {
     this.enabled = limits.requestsPerSecond > 0 || limits.eventsPerSecond > 0 || limits.bytesPerSecond > 0;
-    this.clients = new LRUCache({ max: limits.maxClients });
+    this.clients = this.enabled ? new LRUCache({ max: limits.maxClients }) : undefined;
   }
 
   /** Clients remembered now (at most `maxClients`). */
   get size(): number {
-    return this.clients.size;
+    return this.clients?.size ?? 0;
   }
 
   /** Lets a request of `client` in, taking one request token; throws 429 RATE_LIMITED otherwise. */
@@ -79,11 +81,12 @@ export class RateLimiter {
   /** The client's buckets, refilled to now and marked most recently used. */
   private buckets(client: string): Buckets {
     const now = this.now();
-    let buckets = this.clients.get(client);
+    const clients = this.clients!; // made whenever a limit is set: the only case callers get here
+    let buckets = clients.get(client);
     if (buckets === undefined) {
       const { requestsPerSecond, eventsPerSecond, bytesPerSecond, burstSeconds } = this.limits;
       buckets = { requests: requestsPerSecond * burstSeconds, events: eventsPerSecond * burstSeconds, bytes: bytesPerSecond * burstSeconds, atMs: now };
-      this.clients.set(client, buckets);
+      clients.set(client, buckets);
     } else {
       this.refill(buckets, now);
     }
