@@ -3,9 +3,12 @@
 // it goes into) and injected with postject into a copy of each target's Node binary (stripped, for
 // ELF). In a Mach-O it goes to the NODE_SEA segment, where Node looks for it; postject drops the
 // Mach-O's code signature, which the codesign step puts back.
-// The target this machine is gets a blob with V8's code cache of the script (`useCodeCache`:
-// cold start to listening 25-35 % shorter, bench/RESULTS.md); the code cache is tied to the V8 build
-// and flags that made it, so every other target gets the plain blob, the same for all platforms.
+// The executable's main script is packaging/sea/main.cjs, which runs the bundle (an asset, which the
+// delivery threads run too) with a V8 code cache made after a warm start of it: the target this
+// machine is gets that cache (packaging/sea/code-cache.cjs); the cache is tied to the V8 build and
+// flags that made it, so every other target gets the blob without it (it compiles as it runs).
+// Node's own `useCodeCache` caches only what V8 compiles before the script runs (the bundle's outer
+// function), so the warm cache replaces it; bench/RESULTS.md has what each bought.
 // `useSnapshot` cannot be had: the script loads node:http at start, whose parser binding V8 cannot
 // put in a user snapshot ("global handle not serialized", Node 22.23).
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +20,12 @@ import { run } from '../exec';
 import { injectableNodeBinary, nodeBinary } from '../node-dist';
 import { hostTarget } from '../targets';
 import type { Step } from './step';
+
+/** The name main.cjs reads the code cache under. */
+const CODE_CACHE_ASSET = 'sparkngin.code-cache';
+
+/** Node's options the executable runs with (the code cache is made under the same). */
+const SEA_EXEC_ARGV: string[] = [];
 
 /** Node's documented sentinel: the fuse postject flips so the binary looks for its blob. */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -33,26 +42,33 @@ export const binary: Step = {
     // The blob maker must be the pinned version itself: the one for this machine.
     const maker = hostTarget();
     if (!maker) throw new Error(`binary: no pinned Node runs on ${process.platform}-${process.arch}; build on linux-x64 or linux-arm64`);
-    const makeBlob = (name: string, useCodeCache: boolean): Buffer => {
+    const bundle = join(ctx.root, 'build/sparkngin.cjs');
+    const makeBlob = (name: string, codeCache: string | undefined): Buffer => {
       const blob = join(workDir, `${name}.blob`);
       const seaConfig = join(workDir, `${name}.json`);
       writeFileSync(
         seaConfig,
         JSON.stringify({
-          main: join(ctx.root, 'build/sparkngin.cjs'),
+          main: join(ctx.root, 'packaging/sea/main.cjs'),
           output: blob,
           // The delivery threads run the same script; an executable has no file of it to point a Worker at.
-          assets: { [BUNDLE_ASSET]: join(ctx.root, 'build/sparkngin.cjs') },
+          assets: { [BUNDLE_ASSET]: bundle, ...(codeCache === undefined ? {} : { [CODE_CACHE_ASSET]: codeCache }) },
           disableExperimentalSEAWarning: true,
           useSnapshot: false,
-          useCodeCache,
+          useCodeCache: false,
+          execArgv: SEA_EXEC_ARGV,
         }),
       );
       run(nodeBinary(ctx, maker), ['--experimental-sea-config', seaConfig]);
       return readFileSync(blob);
     };
-    const plainBlob = makeBlob('sparkngin', false);
-    const cachedBlob = ctx.targets.includes(maker) ? makeBlob('sparkngin-code-cache', true) : plainBlob;
+    const plainBlob = makeBlob('sparkngin', undefined);
+    let cachedBlob = plainBlob;
+    if (ctx.targets.includes(maker)) {
+      const codeCache = join(workDir, 'sparkngin.code-cache');
+      run(nodeBinary(ctx, maker), [...SEA_EXEC_ARGV, join(ctx.root, 'packaging/sea/code-cache.cjs'), bundle, codeCache]);
+      cachedBlob = makeBlob('sparkngin-code-cache', codeCache);
+    }
     const { inject } = createRequire(join(ctx.root, 'package.json'))('postject') as { inject: Inject };
 
     for (const target of ctx.targets) {
