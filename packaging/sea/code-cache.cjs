@@ -1,9 +1,9 @@
-// Makes the V8 code cache the single executable starts with (main.cjs): runs the bundle's `start`
-// in this process exactly as main.cjs runs it (same wrapped source), with a fresh data dir and the
+// Makes the V8 code cache the single executable starts with (seaRunner, src/delivery/protocol.ts):
+// runs the bundle's `start` in this process as the executable runs it (the source wrapped alike), with a fresh data dir and the
 // default sinks, and once the daemon accepts a TCP connection writes `script.createCachedData()`:
 // by then it holds the bytecode of every function a start compiled, not just the outer one.
 // Run by the pinned Node the executable embeds, with the executable's execArgv (V8 refuses a cache
-// made under other flags):  node [execArgv] code-cache.cjs <bundle> <out>
+// made under other flags):  node [execArgv] code-cache.cjs <bundle> <out> <wrap head> <wrap tail>
 'use strict';
 const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { connect, createServer } = require('node:net');
@@ -11,12 +11,10 @@ const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
 
-const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) {';
-const WRAP_TAIL = '\n})';
 const DEADLINE_MS = 60_000;
 
-const [bundle, out] = process.argv.slice(2);
-if (!bundle || !out) throw new Error('usage: code-cache.cjs <bundle> <out>');
+const [bundle, out, WRAP_HEAD, WRAP_TAIL] = process.argv.slice(2);
+if (!bundle || !out || !WRAP_HEAD || !WRAP_TAIL) throw new Error('usage: code-cache.cjs <bundle> <out> <wrap head> <wrap tail>');
 
 // A free port: bound, noted, released.
 const probe = createServer().listen(0, '127.0.0.1', () => {

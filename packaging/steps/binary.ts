@@ -3,26 +3,21 @@
 // it goes into) and injected with postject into a copy of each target's Node binary (stripped, for
 // ELF). In a Mach-O it goes to the NODE_SEA segment, where Node looks for it; postject drops the
 // Mach-O's code signature, which the codesign step puts back.
-// The executable's main script is packaging/sea/main.cjs, which runs the bundle (an asset, which the
-// delivery threads run too) with a V8 code cache made after a warm start of it: the target this
-// machine is gets that cache (packaging/sea/code-cache.cjs); the cache is tied to the V8 build and
-// flags that made it, so every other target gets the blob without it (it compiles as it runs).
-// Node's own `useCodeCache` caches only what V8 compiles before the script runs (the bundle's outer
-// function), so the warm cache replaces it; bench/RESULTS.md has what each bought.
+// The executable's main script is `seaRunner()` (src/delivery/protocol.ts): it runs the bundle, an
+// asset the delivery threads run too, with a V8 code cache made after a warm start of it
+// (packaging/sea/code-cache.cjs). Only the target this machine is gets that cache: it is tied to the
+// V8 build and flags that made it; every other target's blob lacks it and compiles as it runs.
 // `useSnapshot` cannot be had: the script loads node:http at start, whose parser binding V8 cannot
 // put in a user snapshot ("global handle not serialized", Node 22.23).
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { BUNDLE_ASSET } from '../../src/delivery/protocol';
+import { BUNDLE_ASSET, CODE_CACHE_ASSET, SEA_WRAP, seaRunner } from '../../src/delivery/protocol';
 import { names } from '../context';
 import { run } from '../exec';
 import { injectableNodeBinary, nodeBinary } from '../node-dist';
 import { hostTarget } from '../targets';
 import type { Step } from './step';
-
-/** The name main.cjs reads the code cache under. */
-const CODE_CACHE_ASSET = 'sparkngin.code-cache';
 
 /** Node's options the executable runs with (the code cache is made under the same). */
 const SEA_EXEC_ARGV: string[] = [];
@@ -43,13 +38,15 @@ export const binary: Step = {
     const maker = hostTarget();
     if (!maker) throw new Error(`binary: no pinned Node runs on ${process.platform}-${process.arch}; build on linux-x64 or linux-arm64`);
     const bundle = join(ctx.root, 'build/sparkngin.cjs');
+    const main = join(workDir, 'main.cjs');
+    writeFileSync(main, seaRunner());
     const makeBlob = (name: string, codeCache: string | undefined): Buffer => {
       const blob = join(workDir, `${name}.blob`);
       const seaConfig = join(workDir, `${name}.json`);
       writeFileSync(
         seaConfig,
         JSON.stringify({
-          main: join(ctx.root, 'packaging/sea/main.cjs'),
+          main,
           output: blob,
           // The delivery threads run the same script; an executable has no file of it to point a Worker at.
           assets: { [BUNDLE_ASSET]: bundle, ...(codeCache === undefined ? {} : { [CODE_CACHE_ASSET]: codeCache }) },
@@ -66,7 +63,7 @@ export const binary: Step = {
     let cachedBlob = plainBlob;
     if (ctx.targets.includes(maker)) {
       const codeCache = join(workDir, 'sparkngin.code-cache');
-      run(nodeBinary(ctx, maker), [...SEA_EXEC_ARGV, join(ctx.root, 'packaging/sea/code-cache.cjs'), bundle, codeCache]);
+      run(nodeBinary(ctx, maker), [...SEA_EXEC_ARGV, join(ctx.root, 'packaging/sea/code-cache.cjs'), bundle, codeCache, ...SEA_WRAP]);
       cachedBlob = makeBlob('sparkngin-code-cache', codeCache);
     }
     const { inject } = createRequire(join(ctx.root, 'package.json'))('postject') as { inject: Inject };

@@ -5,7 +5,7 @@
 // backoff from the delivered point, like a failed delivery loop: delivery is never left stopped
 // while ingest answers 202. The boundary and why it is drawn here: README.md beside this file.
 import { join } from 'node:path';
-import { getAsset, isSea } from 'node:sea';
+import { isSea } from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/defaults';
 import { addHistograms, COUNT_BUCKETS, emptyHistogram, SECONDS_BUCKETS } from '../ops/histogram';
@@ -17,7 +17,7 @@ import type { DeliveryConfig } from '../sinks/sink';
 import { DeliveryWaiters, type RangePositions } from '../sinks/waiters';
 import type { ReaderHandle } from '../spool/reader';
 import type { Spool } from '../spool/spool';
-import { BUNDLE_ASSET, DELIVERY_ROLE, type DeliveryInit, type DeliveryStats, errorFrom, type ToDelivery, type ToIngest } from './protocol';
+import { DELIVERY_ROLE, type DeliveryInit, type DeliveryStats, errorFrom, type ToDelivery, type ToIngest, seaRunner } from './protocol';
 
 /** Past the stop deadline, how long a thread has to save its cursor and close its sink before it is ended. */
 const STOP_GRACE_MS = 2000;
@@ -321,8 +321,11 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   }
 }
 
-/** This bundle's own file; in the single executable (no file to point at) the copy of it it carries as an asset. */
+/**
+ * This bundle's own file; in the single executable (no file to point at) the lines that run the copy
+ * of it the executable carries, as its main thread does (protocol.ts): the thread decodes the 1.7 MB
+ * of text itself, off the ingest thread, and compiles it with the code cache.
+ */
 function ownScript(): { code: string; eval: boolean } {
-  if (isSea()) return { code: getAsset(BUNDLE_ASSET, 'utf8'), eval: true };
-  return { code: __filename, eval: false };
+  return isSea() ? { code: seaRunner(), eval: true } : { code: __filename, eval: false };
 }

@@ -12,6 +12,30 @@ export const DELIVERY_ROLE = 'sparkngin.delivery';
 /** The name under which the single executable carries its own script, for its delivery threads (packaging/steps/binary.ts). */
 export const BUNDLE_ASSET = 'sparkngin.cjs';
 
+/** The V8 code cache of that script, made after a warm start (packaging/sea/): on the build machine's own target only. */
+export const CODE_CACHE_ASSET = 'sparkngin.code-cache';
+
+/**
+ * How the single executable runs its script: its main script (packaging/steps/binary.ts) and each
+ * delivery thread run this. It reads the script from the executable, wraps it as a CommonJS module
+ * and compiles it with the V8 code cache the build made after a warm start
+ * (packaging/sea/code-cache.cjs, which wraps it alike: V8 checks a cache against the source). Node's
+ * own `useCodeCache` holds only what V8 compiles before the script runs, its outer function; every
+ * function a start then calls (config, YAML, HTTP server, spool) was compiled at each start
+ * (bench/RESULTS.md, start-up). A cache V8 refuses (another target, other flags) costs only that
+ * compilation: the script runs all the same. Plain JavaScript that needs only Node's own modules.
+ */
+export const SEA_WRAP = ['(function (exports, require, module, __filename, __dirname) {', '\n})'] as const;
+export function seaRunner(): string {
+  return `'use strict';
+const { getAsset } = require('node:sea');
+let cachedData;
+try { cachedData = Buffer.from(getAsset(${JSON.stringify(CODE_CACHE_ASSET)})); } catch { /* none for this target */ }
+const source = ${JSON.stringify(SEA_WRAP[0])} + getAsset(${JSON.stringify(BUNDLE_ASSET)}, 'utf8') + ${JSON.stringify(SEA_WRAP[1])};
+new (require('node:vm').Script)(source, { filename: ${JSON.stringify(BUNDLE_ASSET)}, cachedData }).runInThisContext()(exports, require, module, __filename, __dirname);
+`;
+}
+
 export interface SpoolSnapshot {
   segments: Array<Omit<Segment, 'gone'>>;
   nextSeq: number;
