@@ -8,8 +8,8 @@ import { type Command, commandList, print, runCommand, unknownCommand, UsageErro
 /**
  * Every command, in the order the usage lists them; a new command is its module and one line here.
  * Each module is loaded only when its command runs: `start` then evaluates none of the others'
- * libraries (kafkajs for `check` and `agent`, discovery, the client), which took a third of the
- * cold start (bench/RESULTS.md, start-up). The usage text, which needs them all, loads them all.
+ * libraries (kafkajs for `check` and `agent`, discovery, the client), which every start evaluated
+ * before (bench/RESULTS.md, "Start-up, third round"). The usage text, which needs them all, loads them all.
  */
 const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Command>]> = [
   ['start', async () => (await import('./start')).startCommand],
