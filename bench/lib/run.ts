@@ -2,7 +2,7 @@
 // runs with medians, and process helpers. A scenario is a file in bench/scenarios/ that exports
 // nothing and writes one JSON file (bench/results/<mode>/<scenario>.json) through `writeResult`.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,6 +66,37 @@ export function cpuSecondsOf(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** Per thread of `pid`: nanoseconds on a CPU and waiting for one (/proc/PID/task/TID/schedstat). */
+export function threadTimes(pid: number | undefined): Map<string, { runNs: number; queuedNs: number }> {
+  const times = new Map<string, { runNs: number; queuedNs: number }>();
+  if (pid === undefined) return times;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [run, queued] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      times.set(tid, { runNs: run ?? 0, queuedNs: queued ?? 0 });
+    }
+  } catch {
+    // the process ended
+  }
+  return times;
+}
+
+/**
+ * How the busiest thread of a process spent `wallSeconds` between two `threadTimes` samples: on a
+ * CPU, runnable but waiting for one (the machine's load), and asleep (waiting for I/O: a broker's
+ * answer, the disk). Sleep is what overlapping requests can take away; it is not inflated by load.
+ */
+export function busiestThread(before: ReturnType<typeof threadTimes>, after: ReturnType<typeof threadTimes>, wallSeconds: number): { cpuSeconds: number; queuedSeconds: number; sleptSeconds: number } {
+  let best = { cpuSeconds: 0, queuedSeconds: 0, sleptSeconds: 0 };
+  for (const [tid, end] of after) {
+    const start = before.get(tid) ?? { runNs: 0, queuedNs: 0 };
+    const cpuSeconds = (end.runNs - start.runNs) / 1e9;
+    const queuedSeconds = (end.queuedNs - start.queuedNs) / 1e9;
+    if (cpuSeconds > best.cpuSeconds) best = { cpuSeconds, queuedSeconds, sleptSeconds: Math.max(0, wallSeconds - cpuSeconds - queuedSeconds) };
+  }
+  return best;
 }
 
 export interface Load {

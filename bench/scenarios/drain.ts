@@ -10,14 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KCAT_COMMAND, KCAT_HEADERS, kcatProduceArgs, runTimed, writeKcatInput } from '../lib/kcat';
 import { type Broker, traceDelivery } from '../lib/kafka';
-import { alternate, cpuSecondsOf, medians, runs, setting, watchLoad, writeResult } from '../lib/run';
+import { alternate, busiestThread, cpuSecondsOf, medians, runs, setting, threadTimes, watchLoad, writeResult } from '../lib/run';
 import { startSparkngin } from '../lib/servers';
 
 const events = setting('BENCH_DRAIN_EVENTS', 200_000, 2_000_000);
 const KEYS = 50;
 const line = JSON.stringify({ user: 42, page: '/home', ref: 'https://example.com/some/path?x=1', ua: 'Mozilla/5.0' });
-// The daemon (on the repository's Node 22, what the executables embed) and kcat.
-type Variant = 'sparkngin' | 'kcat';
+// The daemon with its defaults and with other Kafka sink settings ($BENCH_DRAIN_OTHER, YAML flow
+// mapping entries; by default 5 produce requests in flight per broker against the default 1), on
+// the repository's Node 22 (what the executables embed), and kcat.
+const OTHER_YAML = process.env.BENCH_DRAIN_OTHER || 'maxInFlight: 5';
+const OTHER = `sparkngin {${OTHER_YAML}}`;
 
 /** A spool holding `events` for the Kafka sink. The sink is on but its broker unreachable (port 1),
  *  so that its cursor stays at the start: with no sink at all, the spool would delete what no sink
@@ -43,8 +46,8 @@ export async function drain(broker: Broker): Promise<void> {
     // The same keys as the spool: one per request of 1 000 events.
     writeKcatInput(kcatInput, events, (i) => `k${Math.floor(i / 1000) % KEYS}\t${line}\n`);
     let serial = 0;
-    const variants: Variant[] = ['sparkngin', 'kcat'];
-    const all = await alternate<Variant, { steadyPerSecond: number; wallPerSecond: number; cpuSecondsPerMillion: number; delivered: number }>(variants, runs, async (variant) => {
+    const variants = ['sparkngin', OTHER, 'kcat'];
+    const all = await alternate<string, { steadyPerSecond: number; wallPerSecond: number; cpuSecondsPerMillion: number; delivered: number }>(variants, runs, async (variant) => {
       const run = ++serial;
       const topic = `d${run}-kbench`;
       await broker.createTopic(topic);
@@ -56,13 +59,17 @@ export async function drain(broker: Broker): Promise<void> {
       }
       const copy = join(dir, `spool-${run}`);
       execFileSync('cp', ['-a', spool, copy]);
-      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `d${run}-`, dataDir: copy });
+      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `d${run}-`, dataDir: copy, kafkaYaml: variant === OTHER ? OTHER_YAML : undefined });
       try {
         const load = watchLoad(() => [...server.pids(), broker.peer.pid]);
         const cpuBefore = cpuSecondsOf(server.mainPid);
+        const [threadsBefore, sampledAt] = [threadTimes(server.mainPid), performance.now()];
         const trace = await traceDelivery(broker, topic, { since, expected: events, everyMs: 100, quietMs: 30_000 });
         const cpuSeconds = cpuSecondsOf(server.mainPid) - cpuBefore;
-        return { ...summary(trace, events), wallSeconds: (trace.lastMs ?? 0) / 1000, wallPerSecond: trace.delivered / ((trace.lastMs ?? 1) / 1000), cpuSeconds, cpuSecondsPerMillion: (cpuSeconds * 1e6) / trace.delivered, load: load.stop() };
+        // The delivery thread (the busiest): its sleep per record is what requests in flight overlap.
+        const thread = busiestThread(threadsBefore, threadTimes(server.mainPid), (performance.now() - sampledAt) / 1000);
+        const deliveryThread = { ...thread, cpuUsPerRecord: (thread.cpuSeconds * 1e6) / trace.delivered, sleptUsPerRecord: (thread.sleptSeconds * 1e6) / trace.delivered };
+        return { ...summary(trace, events), wallSeconds: (trace.lastMs ?? 0) / 1000, wallPerSecond: trace.delivered / ((trace.lastMs ?? 1) / 1000), cpuSeconds, cpuSecondsPerMillion: (cpuSeconds * 1e6) / trace.delivered, deliveryThread, load: load.stop() };
       } finally {
         await server.stop();
         rmSync(copy, { recursive: true, force: true });
@@ -78,12 +85,15 @@ export async function drain(broker: Broker): Promise<void> {
       runsPerVariant: runs,
       kafka: broker.peer.version,
       partitions: 3,
-      command: { kcat: KCAT_COMMAND, sparkngin: 'build/sparkngin.cjs start with a spool of the same events, Kafka sink on (defaults: acks=all, idempotent)' },
+      command: { kcat: KCAT_COMMAND, sparkngin: 'build/sparkngin.cjs start with a spool of the same events, Kafka sink on (defaults: acks=all, idempotent)', [OTHER]: `the same with sinks.kafka: {${OTHER_YAML}}` },
       runs: all,
       medianSteadyPerSecond: steady,
       medianWallPerSecond: medians(all, (r) => r.wallPerSecond),
       medianCpuSecondsPerMillion: medians(all, (r) => r.cpuSecondsPerMillion),
+      // Sparkngin's delivery thread: µs asleep (waiting for the broker or the disk) per record.
+      medianDeliveryThreadSleptUsPerRecord: medians(all.filter(({ variant }) => variant !== 'kcat'), (r) => (r as { deliveryThread?: { sleptUsPerRecord: number } }).deliveryThread?.sleptUsPerRecord ?? Number.NaN),
       ratioToKcat: (steady.sparkngin ?? Number.NaN) / (steady.kcat ?? Number.NaN),
+      ratiosToKcat: Object.fromEntries(variants.map((variant) => [variant, (steady[variant] ?? Number.NaN) / (steady.kcat ?? Number.NaN)])),
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

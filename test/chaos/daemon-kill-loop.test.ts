@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeAll } from '../peers/consume';
 import { type KafkaPeer, startKafka } from '../peers/kafka';
 import { type DaemonProcess, startDaemon } from '../integration/daemon-process';
-import { daemonStats, eventNumber, fileSinkLines, LoadGenerator, waitFor, waitForDrain } from './load';
+import { daemonStats, eventNumber, fileSinkLines, kafkaInFlight, LoadGenerator, outOfOrder, waitFor, waitForDrain } from './load';
 import { tally, withRows } from './reliability';
 import { join } from 'node:path';
 
@@ -17,7 +17,7 @@ let kafka: KafkaPeer;
 let daemon: DaemonProcess;
 beforeAll(async () => {
   kafka = await startKafka({ partitions: 3 });
-  daemon = await startDaemon({ config: { sinks: { kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } }, file: { retry: { initialMs: 100, maxMs: 1000 } } } } });
+  daemon = await startDaemon({ config: { sinks: { kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 }, ...kafkaInFlight() }, file: { retry: { initialMs: 100, maxMs: 1000 } } } } });
 });
 afterAll(async () => {
   await daemon?.close();
@@ -51,10 +51,12 @@ describe('daemon SIGKILLed in a loop under load', () => {
       const stats = await daemonStats(daemon.url);
 
       const results: Array<{ load: LoadGenerator; counts: ReturnType<typeof tally>; torn: number; total: number }> = [];
+      const disordered: string[] = [];
       for (const [index, load] of [spoolLoad, sinkLoad].entries()) {
         const topic = index === 0 ? 'kill-spool' : 'kill-sink';
         const messages = await consumeAll(kafka.brokers, topic, { expected: load.acknowledged.size, distinctBy: eventNumber, timeoutMs: 120_000 });
         const fromKafka = messages.map((message) => JSON.parse(message.value.toString()).n as number);
+        disordered.push(...outOfOrder(messages, index === 0 ? 50 : 20).map((where) => `${topic} ${where}`));
         const lines = await fileSinkLines(join(daemon.dataDir, 'out'), topic);
         const torn = lines.filter((line) => line.unparsable !== undefined).length;
         const fromFile = lines.filter((line) => line.unparsable === undefined).map((line) => line.data.n as number);
@@ -72,6 +74,7 @@ describe('daemon SIGKILLed in a loop under load', () => {
         expect(counts.missing.slice(0, 20)).toEqual([]);
         expect(torn).toBe(0);
       }
+      expect(disordered.slice(0, 20)).toEqual([]);
       expect(stats.sinks.every((sink) => (sink.deadLetteredRecords ?? 0) === 0)).toBe(true);
       expect(spoolLoad.acknowledged.size).toBeGreaterThanOrEqual((KILLS + 1) * 1_000);
       expect((await fetch(`${daemon.url}/health`)).status).toBe(200);

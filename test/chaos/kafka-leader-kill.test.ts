@@ -10,7 +10,7 @@ import { consumeAll } from '../peers/consume';
 import { javaAvailable } from '../peers/kafka';
 import { type KafkaCluster, startKafkaCluster } from '../peers/kafka-cluster';
 import { type DaemonProcess, startDaemon } from '../integration/daemon-process';
-import { daemonStats, eventNumber, LoadGenerator, waitFor, waitForDrain } from './load';
+import { daemonStats, eventNumber, kafkaInFlight, LoadGenerator, outOfOrder, waitFor, waitForDrain } from './load';
 import { tally, withRow } from './reliability';
 
 const TOPIC = 'chaos-leader';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   await admin.disconnect();
   await fullyInSync(60_000);
   daemon = await startDaemon({
-    config: { sinks: { file: { enabled: false }, kafka: { brokers: cluster.brokers.split(','), retry: { initialMs: 100, maxMs: 1000 } } } },
+    config: { sinks: { file: { enabled: false }, kafka: { brokers: cluster.brokers.split(','), retry: { initialMs: 100, maxMs: 1000 }, ...kafkaInFlight() } } },
   });
 }, 300_000);
 
@@ -101,11 +101,13 @@ describe('Kafka partition leader killed mid-stream', () => {
       // How often the sink's delivery guard caught an answer missing a partition (src/sinks/kafka/partitions.ts):
       // each one a batch the Kafka client called delivered that would otherwise have been lost in part.
       const guardCatches = daemon.logs().split('\n').filter((line) => line.includes('"event":"kafka.unacknowledged"')).length;
-      row.notes = `killed ${kills.join(', ')}; ${load.failedRequests} requests failed, ${[...load.refusals].map(([status, n]) => `${n}×${status}`).join(' ') || 'none refused'}; dead-lettered ${kafkaSink.deadLetteredRecords ?? 0}; delivery guard caught ${guardCatches} partial answers`;
+      const disordered = outOfOrder(messages, 50);
+      row.notes = `${kafkaInFlight().maxInFlight === undefined ? '' : `maxInFlight ${kafkaInFlight().maxInFlight}; `}killed ${kills.join(', ')}; ${load.failedRequests} requests failed, ${[...load.refusals].map(([status, n]) => `${n}×${status}`).join(' ') || 'none refused'}; dead-lettered ${kafkaSink.deadLetteredRecords ?? 0}; delivery guard caught ${guardCatches} partial answers`;
       console.log(`leader kill: ${row.notes}; ${row.acknowledged} acknowledged, ${messages.length} in Kafka, ${counts.duplicated} duplicates, ${counts.lost} lost`);
 
       expect(kills).toHaveLength(2);
       expect(counts.missing.slice(0, 20)).toEqual([]);
+      expect(disordered.slice(0, 20)).toEqual([]);
       expect(kafkaSink.deadLetteredRecords ?? 0).toBe(0);
       expect(new Set(messages.map((message) => message.partition)).size).toBe(PARTITIONS);
       expect((await fetch(`${daemon.url}/health`)).status).toBe(200);

@@ -126,3 +126,35 @@ export async function fileSinkLines(outDir: string, topic: string): Promise<any[
 
 /** The number `n` a LoadGenerator event carries, read from a consumed Kafka message. */
 export const eventNumber = (message: { value: Buffer }): number => JSON.parse(message.value.toString()).n as number;
+
+/**
+ * Events of one request that a partition holds out of order, as `partition p: n after m` (empty when
+ * none). A request's events are spooled in order, so every sink must keep that order within a
+ * partition whatever the faults: read in offset order, the first copy of each event (later copies
+ * are redeliveries, at least once) must follow the earlier events of its request that went to the
+ * same partition. `requestSize` events per request, numbered consecutively (LoadGenerator does).
+ */
+export function outOfOrder(messages: Array<{ partition: number; value: Buffer }>, requestSize: number): string[] {
+  const seen = new Set<number>();
+  const latest = new Map<string, number>();
+  const wrong: string[] = [];
+  for (const message of messages) {
+    const n = eventNumber(message);
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const request = `${message.partition}/${Math.floor(n / requestSize)}`;
+    const before = latest.get(request);
+    if (before !== undefined && n < before) wrong.push(`partition ${message.partition}: ${n} after ${before}`);
+    latest.set(request, n);
+  }
+  return wrong;
+}
+
+/**
+ * `sinks.kafka.maxInFlight` for the chaos suites: $SPARKNGIN_TEST_KAFKA_MAX_IN_FLIGHT to run them
+ * against another setting than the default (the suites are the proof for each value shipped).
+ */
+export function kafkaInFlight(): { maxInFlight?: number } {
+  const value = process.env.SPARKNGIN_TEST_KAFKA_MAX_IN_FLIGHT;
+  return value === undefined || value === '' ? {} : { maxInFlight: Number(value) };
+}

@@ -1,6 +1,7 @@
 // The daemon against a real Kafka 3.9 broker (KRaft): key, payload and headers intact; a 30 s Kafka
 // outage mid-stream with ingest answering 202 throughout; SIGKILL of the daemon at random moments
-// during a stream of 20 000 events, after which every acknowledged event is in Kafka; an event the
+// during a stream of 20 000 events, after which every acknowledged event is in Kafka and each
+// partition holds a request's events in order (with 1 and with 5 produce requests in flight); an event the
 // broker refuses for good parked in the dead-letter file while the others are delivered; snappy
 // compression read back by librdkafka (kcat), the codec checked in the broker's own log segments;
 // a broker back after an outage longer than the retry backoff's cap used within seconds (probe).
@@ -11,6 +12,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeAll } from '../peers/consume';
 import { type KafkaPeer, kafkaInstall, startKafka } from '../peers/kafka';
+import { outOfOrder } from '../chaos/load';
 import { type DaemonProcess, postEvents, startDaemon } from './daemon-process';
 
 let kafka: KafkaPeer;
@@ -22,12 +24,15 @@ afterAll(async () => {
 });
 
 /** A daemon delivering to the test broker; short retry waits so that recovery is quick to observe. */
-function kafkaDaemon(dataDir?: string): Promise<DaemonProcess> {
+function kafkaDaemon(dataDir?: string, maxInFlight?: number): Promise<DaemonProcess> {
   return startDaemon({
     ...(dataDir === undefined ? {} : { dataDir }),
-    config: { sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } } },
+    config: { sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 }, ...(maxInFlight === undefined ? {} : { maxInFlight }) } } },
   });
 }
+
+/** The tests that depend on how produce requests go out run with one in flight per broker and with five (sinks.kafka.maxInFlight). */
+const IN_FLIGHT = [1, 5];
 
 describe('delivery to Kafka 3.9', () => {
   it('delivers events with key, payload and headers intact', async () => {
@@ -88,28 +93,29 @@ describe('delivery to Kafka 3.9', () => {
     }
   });
 
-  it('parks an event Kafka refuses for good in the dead-letter file, delivers the rest, and says so to ack=sink', async () => {
+  it.each(IN_FLIGHT)('maxInFlight %i: parks an event Kafka refuses for good in the dead-letter file, delivers the rest, and says so to ack=sink', async (maxInFlight) => {
+    const topic = `limited-${maxInFlight}`;
     // A topic whose record batches may not exceed 4 KiB: a 10 KB event is refused by the broker
     // itself (MESSAGE_TOO_LARGE), whatever the producer tries.
     const admin = new Kafka({ brokers: [kafka.brokers], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'limited', numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }] });
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }] });
     await admin.disconnect();
-    const daemon = await kafkaDaemon();
+    const daemon = await kafkaDaemon(undefined, maxInFlight);
     try {
       const big = { n: 2, pad: 'x'.repeat(10_000) };
-      const mixed = await postEvents(daemon.url, 'limited', [{ n: 1 }, big, { n: 3 }], '?ack=sink');
+      const mixed = await postEvents(daemon.url, topic, [{ n: 1 }, big, { n: 3 }], '?ack=sink');
       expect(mixed.status).toBe(502);
       expect(mixed.body.error.message).toMatch(/dead-letter/);
-      const after = await postEvents(daemon.url, 'limited', [{ n: 4 }], '?ack=sink');
+      const after = await postEvents(daemon.url, topic, [{ n: 4 }], '?ack=sink');
       expect(after.status).toBe(202);
 
-      const messages = await consumeAll(kafka.brokers, 'limited', { expected: 3, timeoutMs: 30_000 });
+      const messages = await consumeAll(kafka.brokers, topic, { expected: 3, timeoutMs: 30_000 });
       expect(messages.map((message) => JSON.parse(message.value.toString()).n).sort()).toEqual([1, 3, 4]);
       const parked = (await readFile(join(daemon.dataDir, 'dead-letter', 'kafka.ndjson'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
       expect(parked).toHaveLength(1);
       expect(parked[0].event.data).toEqual(big);
-      expect(parked[0].event.topic).toBe('limited');
+      expect(parked[0].event.topic).toBe(topic);
       expect(parked[0].reason).toMatch(/MESSAGE_TOO_LARGE/);
       const stats = (await (await fetch(`${daemon.url}/stats`)).json()) as { sinks: Array<{ sink: string; deadLetteredRecords: number }> };
       expect(stats.sinks.find((sink) => sink.sink === 'kafka')!.deadLetteredRecords).toBe(1);
@@ -193,8 +199,9 @@ describe('delivery to Kafka 3.9', () => {
     }
   }, 240_000);
 
-  it('after SIGKILL at random moments during a 20 000-event stream, every acknowledged event is in Kafka', async () => {
-    const daemon = await kafkaDaemon();
+  it.each(IN_FLIGHT)('maxInFlight %i: after SIGKILL at random moments during a 20 000-event stream, every acknowledged event is in Kafka, in order within each partition', async (maxInFlight) => {
+    const topic = `crash-${maxInFlight}`;
+    const daemon = await kafkaDaemon(undefined, maxInFlight);
     try {
       const acknowledged = new Set<number>();
       let next = 0;
@@ -217,7 +224,7 @@ describe('delivery to Kafka 3.9', () => {
           while (running) {
             const batch = Array.from({ length: 100 }, () => ({ n: next++, pad: 'x'.repeat(60) }));
             try {
-              const answer = await postEvents(daemon.url, 'crash', batch);
+              const answer = await postEvents(daemon.url, topic, batch);
               if (answer.status === 202) for (const event of batch) acknowledged.add(event.n);
             } catch {
               await new Promise((resolve) => setTimeout(resolve, 20));
@@ -231,12 +238,13 @@ describe('delivery to Kafka 3.9', () => {
 
       // Duplicates are expected (a killed daemon redelivers past its last saved cursor): count distinct events.
       const distinctBy = (message: { value: Buffer }) => JSON.parse(message.value.toString()).n as number;
-      const messages = await consumeAll(kafka.brokers, 'crash', { expected: acknowledged.size, distinctBy, timeoutMs: 120_000 });
+      const messages = await consumeAll(kafka.brokers, topic, { expected: acknowledged.size, distinctBy, timeoutMs: 120_000 });
       const seen = new Set(messages.map((message) => JSON.parse(message.value.toString()).n as number));
       const missing = [...acknowledged].filter((value) => !seen.has(value));
       expect(missing).toEqual([]);
+      expect(outOfOrder(messages, 100).slice(0, 20)).toEqual([]);
       const duplicates = messages.length - seen.size;
-      console.log(`kill -9 x${kills}: ${acknowledged.size} acknowledged, ${messages.length} in Kafka, ${duplicates} duplicates, ${seen.size - acknowledged.size} unacknowledged but delivered`);
+      console.log(`maxInFlight ${maxInFlight}, kill -9 x${kills}: ${acknowledged.size} acknowledged, ${messages.length} in Kafka, ${duplicates} duplicates, ${seen.size - acknowledged.size} unacknowledged but delivered`);
     } finally {
       await daemon.close();
     }

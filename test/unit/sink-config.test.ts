@@ -81,7 +81,7 @@ describe('sink instances', () => {
         '  audit: {kind: syslog, endpoint: "syslog://h:514", facility: lokal0, appName: "has space"}',
         '  flume: {endpoint: "ftp://f"}',
         '  named: {kind: syslog}',
-        '  analytics: {kind: kafka, brokers: ["a:9092"], compression: lz5}',
+        '  analytics: {kind: kafka, brokers: ["a:9092"], compression: lz5, maxInFlight: 6}',
         '  tier: {kind: flume, protocol: avro, endpoint: "http://f:4141"}',
         '  tier2: {kind: flume, protocol: thrift, endpoint: "f:4141", maxEventBytes: 0}',
         '  tier3: {kind: flume, protocol: avro, endpoint: "[::1]:4141"}',
@@ -102,9 +102,10 @@ describe('sink instances', () => {
         // An unknown protocol leaves the default (http) in place.
         "sinks.tier2.endpoint: expected http://HOST:PORT (a Flume HTTP source; an Avro source's HOST:PORT needs protocol: avro), got 'f:4141'",
         'sinks.tier2.maxEventBytes: expected a size above 0, got 0',
+        'sinks.analytics.maxInFlight: expected an integer from 1 to 5 (the most requests an idempotent producer keeps in order), got 6',
       ]),
     );
-    expect(found).toHaveLength(12);
+    expect(found).toHaveLength(13);
   });
 });
 

@@ -43,11 +43,19 @@ export interface KafkaSinkConfig extends CommonSinkConfig {
   maxRequestBytes: number;
   /** Timeout of one produce request, in ms. */
   requestTimeoutMs: number;
+  /**
+   * Produce requests in flight per broker, 1 to 5 (what an idempotent producer keeps in order): more
+   * than 1 splits each batch into that many requests sent together (sink.ts, README.md).
+   */
+  maxInFlight: number;
   /** Timeout of a connection attempt, in ms. */
   connectionTimeoutMs: number;
   tls: KafkaTlsConfig;
   sasl: KafkaSaslConfig;
 }
+
+/** Kafka keeps a partition's order for at most 5 requests in flight from an idempotent producer. */
+export const MAX_IN_FLIGHT = 5;
 
 /** `host:port` or `[v6]:port`. */
 export const HOST_PORT = /^(?:[^\s:[\]/]+|\[[0-9a-fA-F:]+\]):\d{1,5}$/;
@@ -66,6 +74,7 @@ export const kafkaKind: SinkKind<KafkaSinkConfig> = {
     topicPrefix: '',
     maxRequestBytes: 900 * 1024,
     requestTimeoutMs: 30_000,
+    maxInFlight: 1,
     connectionTimeoutMs: 3_000,
     tls: { enabled: false, ca: '', cert: '', key: '', passphrase: '', servername: '' },
     sasl: { mechanism: 'none', username: '', password: '' },
@@ -81,6 +90,7 @@ export const kafkaKind: SinkKind<KafkaSinkConfig> = {
   secretKeys: ['tls.passphrase', 'sasl.password'],
   check(config, complain, at) {
     for (const broker of config.brokers) if (!HOST_PORT.test(broker)) complain('brokers', `expected host:port, got '${broker}'`);
+    if (!Number.isInteger(config.maxInFlight) || config.maxInFlight < 1 || config.maxInFlight > MAX_IN_FLIGHT) complain('maxInFlight', `expected an integer from 1 to ${MAX_IN_FLIGHT} (the most requests an idempotent producer keeps in order), got ${config.maxInFlight}`);
     if (config.enabled && config.brokers.length === 0) complain('brokers', 'the Kafka sink is enabled but no broker is given');
     const { tls, sasl } = config;
     const files = (['ca', 'cert', 'key', 'passphrase', 'servername'] as const).filter((name) => tls[name] !== '');

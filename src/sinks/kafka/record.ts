@@ -45,28 +45,31 @@ const RECORD_OVERHEAD = 32;
 
 /**
  * Groups a batch into produce requests of at most `maxRequestBytes` (estimated from the encoded
- * sizes), each a list of per-topic messages. A single record larger than the limit goes alone, and
- * Kafka's answer decides its fate.
+ * sizes) and `maxRecords`, each a list of per-topic messages, in the batch's order. A single record
+ * larger than the limit goes alone, and Kafka's answer decides its fate.
  */
-export function chunkByRequestSize(config: KafkaSinkConfig, batch: Envelope[]): TopicMessages[][] {
+export function chunkByRequestSize(config: KafkaSinkConfig, batch: Envelope[], maxRecords = Number.POSITIVE_INFINITY): TopicMessages[][] {
   const requests: TopicMessages[][] = [];
   let current = new Map<string, TopicMessages>();
   let bytes = 0;
+  let records = 0;
   for (const envelope of batch) {
     const message = toKafkaMessage(config, envelope);
     const value = message.value as Buffer | string;
     let size = RECORD_OVERHEAD + (typeof value === 'string' ? Buffer.byteLength(value) : value.length) + (envelope.key?.length ?? 0);
     for (const name in message.headers) size += name.length + (message.headers[name] as string).length + 2;
-    if (bytes > 0 && bytes + size > config.maxRequestBytes) {
+    if (bytes > 0 && (bytes + size > config.maxRequestBytes || records >= maxRecords)) {
       requests.push([...current.values()]);
       current = new Map();
       bytes = 0;
+      records = 0;
     }
     const topic = kafkaTopic(config, envelope.topic);
     let entry = current.get(topic);
     if (!entry) current.set(topic, (entry = { topic, messages: [] }));
     entry.messages.push(message);
     bytes += size;
+    records++;
   }
   if (current.size > 0) requests.push([...current.values()]);
   return requests;

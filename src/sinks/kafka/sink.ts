@@ -8,6 +8,9 @@
 // - the delivery guard (partitions.ts): our code gives every record its partition, and a batch is
 //   delivered only when the producer's answer acknowledges every (topic, partition) it went to;
 //   otherwise the send fails retriably and the whole batch is sent again.
+// - with `maxInFlight` above 1 (off by default), a batch goes out as that many produce requests at
+//   once, in order; the patched kafkajs fences the producer after any failed request, and the whole
+//   batch is sent again with a new one (README.md, "Several requests in flight").
 // kafkajs retries a little on its own; beyond that the dispatcher retries for as long as Kafka is
 // away, probing it meanwhile with a metadata request (probe) so that a broker back is used at once.
 // After any failed send the producer is dropped and a fresh one connects on the next try: a new
@@ -35,6 +38,12 @@ import { kafkaSecurity } from './security';
 // for kafkajs are native addons: left out until the addon directory beside the executable exists.
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy } as const;
+
+/**
+ * Fewest records in one of a batch's pipelined requests: a small batch (the sink caught up) gains
+ * nothing from being split, and a failure in a split batch sends its earlier requests' records twice.
+ */
+const MIN_PIPELINED_RECORDS = 100;
 
 export class KafkaSink implements Sink {
   private readonly kafka: Kafka;
@@ -72,7 +81,9 @@ export class KafkaSink implements Sink {
     if (this.producer) return this.producer;
     const producer = this.kafka.producer({
       idempotent: true,
-      maxInFlightRequests: 1,
+      // More than 1: kafkajs (patched) pipelines produce requests per broker and fences the
+      // producer after any failure of one (patches/README.md); send() then drops it.
+      maxInFlightRequests: this.config.maxInFlight,
       allowAutoTopicCreation: true,
       createPartitioner: this.partitions.createPartitioner,
       retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 5_000 },
@@ -88,15 +99,19 @@ export class KafkaSink implements Sink {
     try {
       // One sendBatch per chunk that fits a produce request; a failure part-way makes the dispatcher
       // send the whole batch again, so chunks already sent may arrive twice (at least once).
-      for (const topicMessages of chunkByRequestSize(this.config, batch)) {
-        const answer = await this.sendChunk(topicMessages);
-        const unacknowledged = unacknowledgedPartitions(topicMessages, (message) => this.partitions.partitionOf(message), answer);
-        if (unacknowledged.length > 0) {
-          // A client bug caught before it lost anything: worth an operator's (and an upstream report's) attention.
-          this.logger.error('kafka.unacknowledged', { partitions: unacknowledged, answer });
-          throw new KafkaUnacknowledgedError(unacknowledged);
-        }
-        if (positions) notePositions(positions, topicMessages, (message) => this.partitions.partitionOf(message), answer);
+      const { maxInFlight } = this.config;
+      if (maxInFlight === 1) {
+        // The producer asked for per chunk: a missing partition replaces it (sendChunk).
+        for (const topicMessages of chunkByRequestSize(this.config, batch)) await this.sendChunk(await this.connectedProducer(), topicMessages, positions);
+      } else {
+        // The batch in `maxInFlight` requests, all sent at once and in order: each sendBatch call
+        // takes its sequence numbers before the next (patched kafkajs), so a partition's records
+        // are appended in the batch's order, or refused behind a failed request. Every chunk
+        // settles before the batch's fate is decided, and the fenced producer is dropped below.
+        const producer = await this.connectedProducer();
+        const chunks = chunkByRequestSize(this.config, batch, Math.max(MIN_PIPELINED_RECORDS, Math.ceil(batch.length / maxInFlight)));
+        const failed = (await Promise.allSettled(chunks.map((topicMessages) => this.sendChunk(producer, topicMessages, positions)))).find((result) => result.status === 'rejected');
+        if (failed) throw failed.reason;
       }
       this.healthState = { state: 'up' };
       return positions && positionsOf(batch, positions);
@@ -104,7 +119,8 @@ export class KafkaSink implements Sink {
       const refused = classifyKafkaError(error) === 'permanent';
       const detail = kafkaErrorType(error) ?? (error as Error).message;
       this.healthState = refused ? { state: 'up' } : { state: 'down', detail };
-      if (!refused) await this.dropProducer();
+      // A pipelining producer is fenced after any failed request, even a refused one.
+      if (!refused || this.config.maxInFlight > 1) await this.dropProducer();
       // A missing partition is thrown as it is: its code goes with the dead letter, and an ack=sink
       // request learns it (the REST Proxy routes answer 404, error_code 40402).
       throw partitionNotFound(error) ?? new SinkError(this.name, detail, { cause: error });
@@ -112,20 +128,30 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * One produce request. A record naming a partition its topic does not have (per the producer's
-   * metadata) is sent once more through a fresh producer, whose metadata is fetched anew: partitions
-   * added to the topic since the old one looked are found, and only what fresh metadata confirms is
-   * missing is refused for good (classify.ts), never re-partitioned.
+   * One produce request, and the guard on its answer. `sendBatch` is called before the first await:
+   * the order pipelined requests keep. A record naming a partition its topic does not have (per the
+   * producer's metadata) is sent once more through a fresh producer, whose metadata is fetched anew:
+   * partitions added to the topic since the old one looked are found, and only what fresh metadata
+   * confirms is missing is refused for good (classify.ts), never re-partitioned. (Pipelined, the
+   * requests after it were fenced unsent, and the batch fails and is sent again.)
    */
-  private async sendChunk(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
-    const send = async () => (await this.connectedProducer()).sendBatch({ topicMessages, acks: -1, timeout: this.config.requestTimeoutMs, compression: COMPRESSION[this.config.compression] });
+  private async sendChunk(producer: Producer, topicMessages: TopicMessages[], positions: PositionsById | undefined): Promise<void> {
+    const sendBatch = (to: Producer) => to.sendBatch({ topicMessages, acks: -1, timeout: this.config.requestTimeoutMs, compression: COMPRESSION[this.config.compression] });
+    let answer: RecordMetadata[];
     try {
-      return await send();
+      answer = await sendBatch(producer);
     } catch (error) {
       if (partitionNotFound(error) === undefined) throw error;
       await this.dropProducer();
-      return await send();
+      answer = await sendBatch(await this.connectedProducer());
     }
+    const unacknowledged = unacknowledgedPartitions(topicMessages, (message) => this.partitions.partitionOf(message), answer);
+    if (unacknowledged.length > 0) {
+      // A client bug caught before it lost anything: worth an operator's (and an upstream report's) attention.
+      this.logger.error('kafka.unacknowledged', { partitions: unacknowledged, answer });
+      throw new KafkaUnacknowledgedError(unacknowledged);
+    }
+    if (positions) notePositions(positions, topicMessages, (message) => this.partitions.partitionOf(message), answer);
   }
 
   classify(error: unknown): FailureClass {
