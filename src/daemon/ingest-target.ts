@@ -1,7 +1,7 @@
 // Connects the HTTP ingest to the spool and, for `ack=sink`, to the dispatchers of the routed sinks.
 import { encodeEnvelopes } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
-import { RequestError } from '../errors';
+import { RequestError, SinkError } from '../errors';
 import type { AcceptOptions, AckMode, IngestTarget } from '../ingest/target';
 import type { SinkDelivery } from '../sinks/dispatcher';
 import type { RangePositions } from '../sinks/waiters';
@@ -93,12 +93,20 @@ export class SpoolIngestTarget implements IngestTarget {
   }
 }
 
-/** Per record, the position the first sink that knows it reported (only Kafka reports any today), else null. */
+/**
+ * Per record, a routed sink's refusal if any refused it (the record is not where every routed sink
+ * has it), else the position the first sink that knows it reported (only Kafka reports any today),
+ * else null.
+ */
 function firstKnown(reports: Array<RangePositions | undefined>, count: number): RangePositions {
   const merged: RangePositions = new Array(count).fill(null);
   for (const report of reports) {
     if (report === undefined) continue;
-    for (let i = 0; i < count; i++) merged[i] ??= report[i] ?? null;
+    for (let i = 0; i < count; i++) {
+      const said = report[i] ?? null;
+      if (merged[i] instanceof SinkError) continue;
+      if (said instanceof SinkError || merged[i] === null) merged[i] = said;
+    }
   }
   return merged;
 }

@@ -8,12 +8,16 @@
 // A waiter may also ask where the destination put each of its records (Kafka: partition and
 // offset; the REST Proxy compatible routes answer with them). Only a sink whose send reports
 // positions (sink.ts) gives them; the waiter's array is filled as they are reported, which is
-// before the progress that resolves it, and what was never reported stays null.
+// before the progress that resolves it, and what was never reported stays null. Such a waiter
+// learns each record's outcome rather than the first failure: a dead-lettered record's slot holds
+// the SinkError it would have been rejected with, and the waiter still resolves once the cursor
+// passes its range (a dead-lettered record is behind the cursor, like a delivered one), so that the
+// REST Proxy's v2 answer can tell which records are in Kafka and which were refused.
 import { SinkError } from '../errors';
 import type { RecordPosition } from './sink';
 
-/** Where each record of a waited range went, in sequence order; null where the sink did not say. */
-export type RangePositions = Array<RecordPosition | null>;
+/** What became of each record of a waited range, in sequence order: where it went, the sink's refusal (dead-lettered), or null where the sink did not say. */
+export type RangePositions = Array<RecordPosition | SinkError | null>;
 
 interface Waiter {
   firstSeq: number;
@@ -37,10 +41,11 @@ export class DeliveryWaiters {
    * Resolves once records firstSeq..lastSeq are delivered (`delivered()` is past lastSeq); rejects
    * if any was dead-lettered, or with the signal's reason once `signal` aborts (the request timed
    * out or its client left): the waiter then holds nothing of the request any more. With
-   * `positions`, resolves with where each record went (RangePositions), else with undefined.
+   * `positions`, resolves with each record's outcome (RangePositions; a dead letter does not
+   * reject it), else with undefined.
    */
   wait(delivered: () => number, firstSeq: number, lastSeq: number, signal?: AbortSignal, positions = false): Promise<RangePositions | undefined> {
-    if (delivered() > lastSeq) return Promise.resolve(positions ? new Array<RecordPosition | null>(lastSeq - firstSeq + 1).fill(null) : undefined);
+    if (delivered() > lastSeq) return Promise.resolve(positions ? newOutcomes(lastSeq - firstSeq + 1) : undefined);
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const onAbort = () => this.drop(waiter, signal!.reason);
@@ -52,7 +57,7 @@ export class DeliveryWaiters {
       const waiter: Waiter = {
         firstSeq,
         lastSeq,
-        positions: positions ? new Array<RecordPosition | null>(lastSeq - firstSeq + 1).fill(null) : undefined,
+        positions: positions ? newOutcomes(lastSeq - firstSeq + 1) : undefined,
         resolve: settled(resolve),
         reject: settled(reject),
       };
@@ -91,12 +96,20 @@ export class DeliveryWaiters {
     });
   }
 
-  /** Record `seq` was dead-lettered: the requests holding it learn that a sink refused it for good. */
+  /**
+   * Record `seq` was dead-lettered: the requests holding it learn that a sink refused it for good,
+   * those that asked for positions in its slot (they wait on for the rest), the others at once.
+   */
   deadLettered(seq: number, cause: { message: string }): void {
     this.waiters = this.waiters.filter((waiter) => {
       if (seq < waiter.firstSeq || seq > waiter.lastSeq) return true;
-      waiter.reject(new SinkError(this.sink, `the destination refused an event for good: ${cause.message}`, { cause }));
-      return false;
+      const refusal = new SinkError(this.sink, `the destination refused an event for good: ${cause.message}`, { cause });
+      if (waiter.positions === undefined) {
+        waiter.reject(refusal);
+        return false;
+      }
+      waiter.positions[seq - waiter.firstSeq] = refusal;
+      return true;
     });
   }
 
@@ -126,3 +139,7 @@ export class DeliveryWaiters {
 }
 
 function dropped(): void {}
+
+function newOutcomes(count: number): RangePositions {
+  return new Array<RecordPosition | SinkError | null>(count).fill(null);
+}

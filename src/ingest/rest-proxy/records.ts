@@ -1,10 +1,10 @@
 // What the REST Proxy routes share: the request body read as JSON (numbers kept exact), strict
 // base64, keys, the events' fields, and the answer's offsets. A request is all or nothing here as on
-// every route: one bad record refuses the request and nothing of it is stored.
+// every route: one bad record refuses the request and nothing of it is stored. Delivery is per
+// record: with ack=sink each record's outcome (Kafka's position, or the dead letter) is answered.
 import { isUtf8 } from 'node:buffer';
 import { type EventType, MAX_PARTITION, newEventId } from '../../envelope/envelope';
 import { keyProblem } from '../../envelope/rules';
-import { KafkaPartitionNotFoundError, SinkError } from '../../errors';
 import type { RangePositions } from '../../sinks/waiters';
 import { acceptEvents } from '../accept';
 import { readBody } from '../body';
@@ -95,11 +95,18 @@ export interface Stored {
   ids: string[];
   /** The events' receive time (ms): what the Kafka sink writes as the records' timestamp. */
   ts: number;
-  /** Where each record went, when the request waited for its sinks (ack=sink) and they said; else undefined. */
+  /**
+   * What became of each record when the request waited for its sinks (ack=sink): where it went, or
+   * the refusal of a sink that dead-lettered it (the others are delivered all the same); else undefined.
+   */
   positions: RangePositions | undefined;
 }
 
-/** Stores the records as events of `topic` per `meta.ack` (all or nothing), through the route every event takes. */
+/**
+ * Stores the records as events of `topic` per `meta.ack` (all or nothing), through the route every
+ * event takes. With ack=sink it resolves once every record is delivered or dead-lettered, each
+ * record's outcome in `positions`: a request is all or nothing when it is stored, not at delivery.
+ */
 export function storeRecords(exchange: Exchange, context: IngestContext, topic: string, meta: EventMeta, records: ProducedRecord[]): Promise<Stored> {
   if (records.length > context.maxEvents) return Promise.reject(tooManyEvents(context.maxEvents));
   // One clock reading for the ids and the envelopes' ts, so that the answer can tell the records' timestamp.
@@ -108,20 +115,5 @@ export function storeRecords(exchange: Exchange, context: IngestContext, topic: 
   const given: GivenFields[] = records.map((record) => ({ id: newEventId(ts), type: record.type, key: record.key, sts: record.sts, partition: record.partition, headers: record.headers }));
   const items = records.map((record) => record.data);
   let positions: RangePositions | undefined;
-  return acceptEvents(exchange, pinned, topic, meta, { type: 'binary', items, given }, (reported) => (positions = reported)).then(
-    (ids) => ({ ids, ts, positions }),
-    (error: unknown) => {
-      throw missingPartition(error) ? partitionNotFound() : error;
-    },
-  );
-}
-
-/**
- * Whether an ack=sink wait failed because a sink dead-lettered a record for a partition its topic
- * does not have (the dead letter's code, src/sinks/kafka/classify.ts). The request's other records
- * are stored and delivered all the same: a v2 request naming several partitions learns only that
- * one of them was missing (README.md in src/ingest).
- */
-function missingPartition(error: unknown): boolean {
-  return error instanceof SinkError && (error.cause as { code?: unknown } | undefined)?.code === KafkaPartitionNotFoundError.CODE;
+  return acceptEvents(exchange, pinned, topic, meta, { type: 'binary', items, given }, (reported) => (positions = reported)).then((ids) => ({ ids, ts, positions }));
 }

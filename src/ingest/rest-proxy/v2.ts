@@ -18,16 +18,19 @@
 //
 // A record's `partition` (or the partition in `POST /topics/{topic}/partitions/{partition}`, the
 // REST Proxy's produce to one partition) is kept with the event and the Kafka sink sends it there,
-// key or not. A partition the topic does not have is the REST Proxy's 404 {"error_code":40402,
-// "message":"Partition not found."}: at once when negative, with ack=sink once the Kafka sink has
-// dead-lettered the record; with ack=spool the answer (200, nulls) came before anyone could know,
-// and the record goes to the Kafka sink's dead-letter file (logged at error, counted).
+// key or not. A negative partition is the REST Proxy's 404 {"error_code":40402,"message":"Partition
+// not found."} for the whole request, at once. One the topic does not have is known only once the
+// Kafka sink has dead-lettered the record: with ack=sink the answer is 200 and that record's entry
+// is {"partition":null,"offset":null,"error_code":40402,"error":"Partition not found."} while the
+// request's other records have their offsets (errors.ts: per record, as the REST Proxy answers; a
+// client retries only the refused ones); with ack=spool the answer (200, nulls) came before anyone
+// could know. Either way the record is in the Kafka sink's dead-letter file (logged at error, counted).
 import { type EventType, MAX_PARTITION } from '../../envelope/envelope';
-import { RequestError } from '../../errors';
+import { RequestError, SinkError } from '../../errors';
 import type { Exchange, IngestContext } from '../context';
 import { readMeta } from '../meta';
 import { topicFromPath } from '../topic';
-import { partitionNotFound, sendKafkaRest, unprocessable } from './errors';
+import { partitionNotFound, refusedRecord, sendKafkaRest, unprocessable } from './errors';
 import { compactJson } from './json-text';
 import { isObject, keyFromBytes, type ProducedRecord, readJsonBody, recordPartition, refuseRequestKey, storeRecords, strictBase64 } from './records';
 
@@ -92,8 +95,9 @@ async function produce(exchange: Exchange, context: IngestContext, segment: stri
   const records = v2Records(await readJsonBody(exchange, context), format, meta.headers, meta.sts, partition);
   const { positions } = await storeRecords(exchange, context, topic, meta, records);
   const offsets = records.map((_, i) => {
-    const position = positions?.[i] ?? null;
-    return { partition: position?.partition ?? null, offset: position?.offset ?? null, error_code: null, error: null };
+    const outcome = positions?.[i] ?? null;
+    if (outcome instanceof SinkError) return refusedRecord(outcome);
+    return { partition: outcome?.partition ?? null, offset: outcome?.offset ?? null, error_code: null, error: null };
   });
   sendKafkaRest(exchange.response, 'v2', 200, { offsets, key_schema_id: null, value_schema_id: null });
 }

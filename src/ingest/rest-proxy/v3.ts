@@ -19,12 +19,12 @@
 import { isUtf8 } from 'node:buffer';
 import { type EventType, newHeaders } from '../../envelope/envelope';
 import { clientTimeProblem } from '../../envelope/rules';
-import { RequestError } from '../../errors';
+import { RequestError, SinkError } from '../../errors';
 import type { Exchange, IngestContext } from '../context';
 import { readMeta } from '../meta';
 import { badRequest } from '../respond';
 import { topicFromPath } from '../topic';
-import { sendKafkaRest, unprocessable } from './errors';
+import { refusalFailure, sendKafkaRest, unprocessable } from './errors';
 import { compactJson } from './json-text';
 import { isObject, keyFromBytes, type ProducedRecord, readJsonBody, recordPartition, refuseRequestKey, storeRecords, strictBase64 } from './records';
 
@@ -52,6 +52,7 @@ export async function produceV3(exchange: Exchange, context: IngestContext, rest
   const { record, key, value } = v3Record(await readJsonBody(exchange, context), meta.headers, meta.sts);
   const { positions, ts } = await storeRecords(exchange, context, topic, meta, [record]);
   const position = positions?.[0] ?? null;
+  if (position instanceof SinkError) throw refusalFailure(position);
   sendKafkaRest(exchange.response, 'v3', 200, {
     error_code: 200,
     cluster_id: clusterId,
