@@ -211,7 +211,7 @@ describe('POST /topics/{topic} (REST Proxy API v2)', () => {
     expect([contradicting.status, JSON.parse(contradicting.text).message]).toEqual([422, "records[0].partition is 2, the path's is 1"]);
   });
 
-  it('a partition that does not exist is its 404 {"error_code":40402,"message":"Partition not found."}: negative at once, missing from the topic once the sink dead-lettered it (ack=sink)', async () => {
+  it('a negative partition is its 404 {"error_code":40402,"message":"Partition not found."} at once; v3: one missing from the topic too, once the sink dead-lettered it (ack=sink)', async () => {
     const NOT_FOUND = '{"error_code":40402,"message":"Partition not found."}';
     for (const [path, body] of [
       ['/topics/test', '{"records":[{"value":"YQ=="},{"value":"Yg==","partition":-1}]}'],
@@ -223,17 +223,33 @@ describe('POST /topics/{topic} (REST Proxy API v2)', () => {
       expect({ path, status: answer.status, type: answer.type, text: answer.text }).toEqual({ path, status: 404, type: 'application/vnd.kafka.v2+json', text: NOT_FOUND });
     }
     expect(h.target.calls).toEqual([]);
-    // What the dispatcher's waiters reject an ack=sink request with when the Kafka sink dead-lettered a record of it (src/sinks/waiters.ts).
-    h.target.failure = new SinkError('kafka', "the destination refused an event for good: partition 5 of topic 'test' does not exist", {
-      cause: { code: 'KAFKA_PARTITION_NOT_FOUND', message: "partition 5 of topic 'test' does not exist" },
-    });
-    const missing = await post('/topics/test/partitions/5?ack=sink', 'application/vnd.kafka.binary.v2+json', '{"records":[{"value":"YQ=="}]}');
-    expect([missing.status, missing.text]).toEqual([404, NOT_FOUND]);
+    // What the dispatcher's waiters put in a record's slot when the Kafka sink dead-lettered it (src/sinks/waiters.ts).
+    target().positions = [missingFive()];
     const v3 = await post('/v3/clusters/c/topics/test/records?ack=sink', 'application/json', '{"partition_id":5,"value":{"type":"JSON","data":1}}');
     expect([v3.status, v3.type, v3.text]).toEqual([404, 'application/json', NOT_FOUND]);
-    h.target.failure = undefined;
+    target().positions = [new SinkError('kafka', 'the destination refused an event for good: MESSAGE_TOO_LARGE', { cause: { code: 'KAFKA_REFUSED', message: 'MESSAGE_TOO_LARGE' } })];
+    const refused = await post('/v3/clusters/c/topics/test/records?ack=sink', 'application/json', '{"value":{"type":"JSON","data":1}}');
+    expect([refused.status, JSON.parse(refused.text).error_code]).toEqual([502, 50002]);
     const negativeV3 = await post('/v3/clusters/c/topics/test/records', 'application/json', '{"partition_id":-3,"value":{"type":"JSON","data":1}}');
     expect([negativeV3.status, negativeV3.text]).toEqual([404, NOT_FOUND]);
+  });
+
+  it("v2 with ack=sink: a dead-lettered record gets its own error_code and error in offsets[], the others their offsets, status 200 (the REST Proxy's per-record answer)", async () => {
+    target().positions = [{ partition: 0, offset: 7 }, missingFive(), null, new SinkError('kafka', 'the destination refused an event for good: MESSAGE_TOO_LARGE', { cause: { code: 'KAFKA_REFUSED', message: 'MESSAGE_TOO_LARGE' } })];
+    const answer = await post('/topics/test?ack=sink', 'application/vnd.kafka.binary.v2+json', '{"records":[{"value":"YQ==","partition":0},{"value":"Yg==","partition":5},{"value":"Yw=="},{"value":"ZA=="}]}');
+    expect([answer.status, answer.type, answer.text]).toEqual([
+      200,
+      'application/vnd.kafka.v2+json',
+      '{"offsets":[{"partition":0,"offset":7,"error_code":null,"error":null},' +
+        '{"partition":null,"offset":null,"error_code":40402,"error":"Partition not found."},' +
+        '{"partition":null,"offset":null,"error_code":null,"error":null},' +
+        '{"partition":null,"offset":null,"error_code":50002,"error":"the sink \'kafka\' refused the record for good and parked it in its dead-letter file"}],' +
+        '"key_schema_id":null,"value_schema_id":null}',
+    ]);
+    // The partition route answers the same way: every record to partition 5, each refused on its own.
+    target().positions = [missingFive(), missingFive()];
+    const all = await post('/topics/test/partitions/5?ack=sink', 'application/vnd.kafka.binary.v2+json', '{"records":[{"value":"YQ=="},{"value":"Yg=="}]}');
+    expect([all.status, JSON.parse(all.text).offsets.map((o: { error_code: number }) => o.error_code)]).toEqual([200, [40402, 40402]]);
   });
 
   it('refuses a bad topic, a key parameter beside the records, and a GET, in its error shape', async () => {
@@ -322,3 +338,10 @@ describe('POST /v3/clusters/{cluster_id}/topics/{topic}/records (REST Proxy API 
     expect(h.target.calls).toEqual([]);
   });
 });
+
+/** The refusal the waiters hold for a record sent to a partition the topic does not have. */
+function missingFive(): SinkError {
+  return new SinkError('kafka', "the destination refused an event for good: partition 5 of topic 'test' does not exist", {
+    cause: { code: 'KAFKA_PARTITION_NOT_FOUND', message: "partition 5 of topic 'test' does not exist" },
+  });
+}
