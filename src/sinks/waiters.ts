@@ -100,7 +100,7 @@ export class DeliveryWaiters {
    * Record `seq` was dead-lettered: the requests holding it learn that a sink refused it for good,
    * those that asked for positions in its slot (they wait on for the rest), the others at once.
    */
-  deadLettered(seq: number, cause: { message: string }): void {
+  deadLettered(seq: number, cause: { code?: string; message: string }): void {
     this.waiters = this.waiters.filter((waiter) => {
       if (seq < waiter.firstSeq || seq > waiter.lastSeq) return true;
       const refusal = new SinkError(this.sink, `the destination refused an event for good: ${cause.message}`, { cause });

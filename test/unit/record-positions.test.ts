@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { type Envelope, newEventId, newHeaders } from '../../src/envelope/envelope';
 import { notePositions, type PositionsById, positionsOf } from '../../src/sinks/kafka/positions';
 import { HEADER } from '../../src/sinks/kafka/record';
+import { SinkError } from '../../src/errors';
 import { DeliveryWaiters } from '../../src/sinks/waiters';
 
 describe('DeliveryWaiters with positions', () => {
@@ -23,16 +24,40 @@ describe('DeliveryWaiters with positions', () => {
     expect(waiters.wantsPositions()).toBe(false);
   });
 
-  it('stops wanting positions once the waiters that asked are gone (aborted or rejected)', async () => {
+  it('stops wanting positions once the waiters that asked are gone (aborted, resolved or rejected)', async () => {
     const waiters = new DeliveryWaiters('kafka');
+    let delivered = 0;
     const controller = new AbortController();
-    const aborted = waiters.wait(() => 0, 0, 1, controller.signal, true);
-    const dead = waiters.wait(() => 0, 5, 5, undefined, true);
+    const aborted = waiters.wait(() => delivered, 0, 1, controller.signal, true);
+    const dead = waiters.wait(() => delivered, 5, 5, undefined, true);
+    const stopped = waiters.wait(() => delivered, 9, 9, undefined, true);
     controller.abort(new Error('client left'));
     await expect(aborted).rejects.toThrow('client left');
     waiters.deadLettered(5, { message: 'too large' });
-    await expect(dead).rejects.toThrow(/refused an event for good/);
+    delivered = 6;
+    waiters.deliveredBelow(6);
+    expect((await dead)![0]).toBeInstanceOf(SinkError);
+    expect(waiters.wantsPositions()).toBe(true);
+    waiters.stopped();
+    await expect(stopped).rejects.toThrow(/stopped before delivery/);
     expect(waiters.wantsPositions()).toBe(false);
+  });
+
+  it('a dead-lettered record is its slot\'s refusal, not the waiter\'s: it resolves once the range is past, the others with their positions; a waiter without positions is rejected at once', async () => {
+    const waiters = new DeliveryWaiters('kafka');
+    let delivered = 10;
+    const asked = waiters.wait(() => delivered, 10, 12, undefined, true);
+    const plain = waiters.wait(() => delivered, 10, 12);
+    waiters.positioned([10], [{ partition: 0, offset: 3 }]);
+    waiters.deadLettered(11, { code: 'KAFKA_PARTITION_NOT_FOUND', message: 'partition 7 does not exist' } );
+    await expect(plain).rejects.toThrow(/refused an event for good: partition 7 does not exist/);
+    waiters.positioned([12], [{ partition: 2, offset: 9 }]);
+    delivered = 13;
+    waiters.deliveredBelow(13);
+    const outcomes = (await asked)!;
+    expect([outcomes[0], outcomes[2]]).toEqual([{ partition: 0, offset: 3 }, { partition: 2, offset: 9 }]);
+    const refusal = outcomes[1] as SinkError;
+    expect([refusal instanceof SinkError, refusal.sink, (refusal.cause as { code: string }).code]).toEqual([true, 'kafka', 'KAFKA_PARTITION_NOT_FOUND']);
   });
 });
 
