@@ -4,8 +4,9 @@
 // JSON text; v3: key, value and headers). restProxy.ack: sink makes waiting the default for a client
 // that cannot add a parameter; ack=spool answers null offsets. A record's partition (v2 `partition`,
 // the partition route, v3 `partition_id`) is where Kafka holds it, whatever its key, also after a
-// kill -9 between ack=spool and delivery; a partition the topic does not have is answered 404 40402
-// and dead-lettered, never put in another partition.
+// kill -9 between ack=spool and delivery; a partition the topic does not have is dead-lettered, never
+// put in another partition, and answered per record in v2 (40402 in offsets[], the request's other
+// records delivered once at their answered offsets), 404 40402 in v3.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +31,8 @@ afterAll(async () => {
 interface V2Offset {
   partition: number | null;
   offset: number | null;
-  error_code: null;
-  error: null;
+  error_code: number | null;
+  error: string | null;
 }
 
 async function produceV2(topic: string, contentType: string, body: unknown, query = ''): Promise<{ status: number; offsets: V2Offset[] }> {
@@ -137,15 +138,21 @@ describe('REST Proxy routes with Kafka behind', () => {
     expect(at(messages, [{ partition: 1, offset: report.offset }])[0]!.value.toString()).toBe('v3');
   });
 
-  it("a partition the topic does not have: 404 40402 with ack=sink, 200 nulls with ack=spool; dead-lettered (logged, counted), never in another partition", async () => {
+  it("a partition the topic does not have, ack=sink: v2 answers 200 with that record's 40402 in offsets[] and the others' offsets (each in Kafka once); v3 404 40402; ack=spool 200 nulls; dead-lettered (logged, counted), never in another partition", async () => {
     const before = await deadLettered(daemon);
     const NOT_FOUND = '{"error_code":40402,"message":"Partition not found."}';
-    const sink = await fetch(`${daemon.url}/topics/rp-missing`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.kafka.json.v2+json' },
-      body: JSON.stringify({ records: [{ value: 'kept', partition: 0 }, { value: 'missing-7', partition: 7 }] }),
+    const MISSING = { partition: null, offset: null, error_code: 40402, error: 'Partition not found.' };
+    const mixed = await produceV2('rp-missing', 'application/vnd.kafka.json.v2+json', {
+      records: [{ value: 'kept-0', partition: 0 }, { value: 'missing-7', partition: 7 }, { value: 'kept-1', partition: 1 }, { key: 'k', value: 'kept-any' }],
     });
-    expect([sink.status, sink.headers.get('content-type'), await sink.text()]).toEqual([404, 'application/vnd.kafka.v2+json', NOT_FOUND]);
+    expect(mixed.status).toBe(200);
+    expect(mixed.offsets[1]).toEqual(MISSING);
+    const good = [mixed.offsets[0]!, mixed.offsets[2]!, mixed.offsets[3]!];
+    expect(good.every((o) => Number.isInteger(o.partition) && Number.isInteger(o.offset) && o.error_code === null && o.error === null)).toBe(true);
+    expect([good[0]!.partition, good[1]!.partition]).toEqual([0, 1]);
+    // The partition route: every record to the missing partition, each refused on its own.
+    const route = await produceV2('rp-missing', 'application/vnd.kafka.binary.v2+json', { records: [{ value: Buffer.from('missing-5').toString('base64') }] }, '/partitions/5');
+    expect(route).toEqual({ status: 200, offsets: [MISSING] });
     const v3 = await fetch(`${daemon.url}/v3/clusters/c/topics/rp-missing/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ partition_id: 3, value: { type: 'JSON', data: 'missing-3' } }) });
     expect([v3.status, await v3.text()]).toEqual([404, NOT_FOUND]);
     const spool = await produceV2('rp-missing', 'application/vnd.kafka.json.v2+json', { records: [{ value: 'missing-9', partition: 9 }] }, '?ack=spool');
@@ -154,7 +161,7 @@ describe('REST Proxy routes with Kafka behind', () => {
     const after = await produceV2('rp-missing', 'application/vnd.kafka.json.v2+json', { records: [{ value: 'after', partition: 2 }] });
     expect(after.offsets[0]!.partition).toBe(2);
 
-    await until(async () => (await deadLettered(daemon)) === before + 3, 'three records are dead-lettered', 30_000);
+    await until(async () => (await deadLettered(daemon)) === before + 4, 'four records are dead-lettered', 30_000);
     const parked = (await readFile(join(daemon.dataDir, 'dead-letter', 'kafka.ndjson'), 'utf8'))
       .split('\n')
       .filter(Boolean)
@@ -162,16 +169,25 @@ describe('REST Proxy routes with Kafka behind', () => {
       .filter((line) => line.event.topic === 'rp-missing');
     expect(parked.map((line) => [line.code, line.event.partition, line.event.data])).toEqual([
       ['KAFKA_PARTITION_NOT_FOUND', 7, 'missing-7'],
+      ['KAFKA_PARTITION_NOT_FOUND', 5, Buffer.from('missing-5').toString('base64')],
       ['KAFKA_PARTITION_NOT_FOUND', 3, 'missing-3'],
       ['KAFKA_PARTITION_NOT_FOUND', 9, 'missing-9'],
     ]);
     expect(parked[0]!.reason).toBe("partition 7 of topic 'rp-missing' does not exist (the topic has 3 partitions: 0 to 2)");
     const logged = daemon.logs().split('\n').filter((line) => line.includes('sink.dead_lettered') && line.includes("partition 7 of topic 'rp-missing'"));
     expect(logged.map((line) => JSON.parse(line).level)).toEqual(['error']);
-    const messages = await consumeAll(kafka.brokers, 'rp-missing', { expected: 2, timeoutMs: 30_000 });
+    // An independent consumer: the delivered records are at the answered offsets, each once, and nothing else is in the topic.
+    const messages = await consumeAll(kafka.brokers, 'rp-missing', { expected: 4, timeoutMs: 30_000 });
+    expect(at(messages, good).map((m) => [m.key, m.value.toString()])).toEqual([
+      [null, '"kept-0"'],
+      [null, '"kept-1"'],
+      ['"k"', '"kept-any"'],
+    ]);
     expect(messages.map((m) => [m.value.toString(), m.partition]).sort()).toEqual([
       ['"after"', 2],
-      ['"kept"', 0],
+      ['"kept-0"', 0],
+      ['"kept-1"', 1],
+      ['"kept-any"', good[2]!.partition],
     ]);
   });
 
