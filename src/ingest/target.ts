@@ -11,7 +11,10 @@ export interface AcceptOptions {
   signal?: AbortSignal;
   /** `ack=sink`: called once the events are in the spool, before the wait for the sinks. */
   onStored?: () => void;
-  /** `ack=sink`: resolve with where each event went (Kafka's partition and offset), as the sinks that know say. */
+  /**
+   * `ack=sink`: resolve with what became of each event: where it went (Kafka's partition and offset),
+   * as the sinks that know say, or the SinkError of a sink that dead-lettered it (then not a rejection).
+   */
   positions?: boolean;
 }
 
@@ -22,7 +25,8 @@ export interface IngestTarget {
    * requests wait, 504 when the sinks took too long) or, for `ack=sink`, SinkError when a routed sink
    * parked an event in its dead-letter file (502) — anything else is a 500. The target must not keep
    * `envelopes` once they are stored: a request waiting for sinks should hold no more than its ids.
-   * With `options.positions` (and `ack=sink`) it resolves with where each event went, in order.
+   * With `options.positions` (and `ack=sink`) it resolves with each event's outcome, in order, and a
+   * dead letter is that event's SinkError rather than a rejection.
    */
   accept(envelopes: Envelope[], ack: AckMode, options?: AcceptOptions): Promise<RangePositions | void>;
   /** Why the daemon is not ready to take events, or an empty list when it is. */

@@ -122,7 +122,7 @@ export class KafkaSink implements Sink {
       // A pipelining producer is fenced after any failed request, even a refused one.
       if (!refused || this.config.maxInFlight > 1) await this.dropProducer();
       // A missing partition is thrown as it is: its code goes with the dead letter, and an ack=sink
-      // request learns it (the REST Proxy routes answer 404, error_code 40402).
+      // request learns it (the REST Proxy routes answer error_code 40402: v2 per record, v3 a 404).
       throw partitionNotFound(error) ?? new SinkError(this.name, detail, { cause: error });
     }
   }
