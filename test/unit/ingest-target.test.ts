@@ -100,4 +100,41 @@ describe('ack=sink in the daemon', () => {
     sink.up = true;
     await accepted;
   });
+
+  it("with positions, each record's outcome across the routed sinks: a refusal by any sink is the record's, else the position the sink that knows reported", async () => {
+    const temp = await tempDir();
+    const spool = await openSpool(temp.dir);
+    const retry = { initialMs: 5, maxMs: 20, factor: 2, jitter: 0.2 };
+    // Refuses for good the records whose data is in `refuses`; reports positions (offset = data's number) when it `positions`.
+    const refusing = (name: string, refuses: string[], positions: boolean): Sink => ({
+      name,
+      async start() {},
+      async stop() {},
+      health: () => ({ state: 'up' }),
+      async send(batch, options) {
+        if (batch.some((e) => refuses.includes(e.data.toString()))) throw new SinkError(name, 'refused', { cause: { code: 'REFUSED' } });
+        return positions && options?.positions ? batch.map((e) => ({ partition: 0, offset: Number(e.data.toString()) })) : undefined;
+      },
+      classify: () => 'permanent',
+    });
+    const dispatchers: Dispatcher[] = [];
+    for (const sink of [refusing('positioned', ['2'], true), refusing('other', ['3'], false)]) {
+      const config = { topics: ['*'], batch: { maxRecords: 100, maxBytes: 1 << 20 }, retry };
+      dispatchers.push(new Dispatcher(sink, await spool.openReader(sink.name), config, topicFilter(['*']), new DeadLetterFile(join(temp.dir, 'dl'), sink.name), silentLogger));
+    }
+    for (const d of dispatchers) d.start();
+    cleanups.push(async () => {
+      for (const d of dispatchers) await d.stop(Date.now(), () => true);
+      await spool.close();
+      await temp.remove();
+    });
+    const target = new SpoolIngestTarget(spool, dispatchers, { timeoutMs: 60_000, maxWaiting: 10 });
+    const numbered = (n: number): Envelope => ({ ...event(), data: Buffer.from(String(n)) });
+    const outcomes = (await target.accept([1, 2, 3, 4].map(numbered), 'sink', { positions: true }))!;
+    expect([outcomes[0], outcomes[3]]).toEqual([
+      { partition: 0, offset: 1 },
+      { partition: 0, offset: 4 },
+    ]);
+    expect([outcomes[1], outcomes[2]].map((o) => (o as SinkError).sink)).toEqual(['positioned', 'other']);
+  });
 });
