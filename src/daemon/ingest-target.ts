@@ -32,7 +32,8 @@ export class SpoolIngestTarget implements IngestTarget {
   // Not async: the envelopes are encoded for the spool and let go of; a request waiting for its sinks
   // keeps only the topics and the sequence range (see IngestTarget.accept).
   accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<RangePositions | undefined> {
-    if (ack === 'spool') return this.spool.append(encodeEnvelopes(envelopes)).then(() => undefined);
+    const records = options.records ?? encodeEnvelopes(envelopes);
+    if (ack === 'spool') return this.spool.append(records).then(() => undefined);
     // Refused before storing, so that the client's retry stores the events once.
     if (this.waiting >= this.sinkAck.maxWaiting) {
       return Promise.reject(
@@ -47,7 +48,7 @@ export class SpoolIngestTarget implements IngestTarget {
     // Before the append, so that the sinks report where these records go (SinkDelivery.holdPositions).
     const releases = options.positions ? routed.flatMap((dispatcher) => dispatcher.holdPositions?.() ?? []) : [];
     return this.spool
-      .append(encodeEnvelopes(envelopes))
+      .append(records)
       .then(({ firstSeq, lastSeq }) => {
         options.onStored?.();
         return this.untilDelivered(routed, firstSeq, lastSeq, options.signal, options.positions === true);

@@ -182,9 +182,10 @@ export function encodeFields(envelope: Pick<Envelope, 'ts' | 'sts' | 'topic' | '
  * and headers (the same objects): a batch's envelopes mostly carry the same fields, so that they are
  * decoded and checked once (readFrames), as the server encodes them once per request (EnvelopeEncoder).
  * Same bytes, same result as `decodeEnvelope(bytes, true)`, which an envelope that is not like its
- * model (or not valid: every error comes from there) is left to.
+ * model (or not valid: every error comes from there) is left to. `id`, when given, is the text of
+ * its id bytes made already (eventIdTexts: a batch's ids as one string).
  */
-export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer): Envelope | undefined {
+export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer, id?: string): Envelope | undefined {
   // The partition is each envelope's own (a trailer, not one of the shared fields); the flags say whether there is one.
   const trailer = model.partition === undefined ? 0 : PARTITION_BYTES;
   const fieldsEnd = modelBytes.length - trailer - 4 - model.data.length;
@@ -195,7 +196,7 @@ export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer): 
   const dataAt = fieldsEnd + 4;
   const dataEnd = dataAt + bytes.readUInt32LE(fieldsEnd);
   if (dataEnd + trailer !== bytes.length) return undefined;
-  const envelope: Envelope = { id: eventIdText(bytes, ID_AT), topic: model.topic, ts: model.ts, ip: model.ip, host: model.host, headers: model.headers, type, data: bytes.subarray(dataAt, dataEnd) };
+  const envelope: Envelope = { id: id ?? eventIdText(bytes, ID_AT), topic: model.topic, ts: model.ts, ip: model.ip, host: model.host, headers: model.headers, type, data: bytes.subarray(dataAt, dataEnd) };
   if (model.key !== undefined) envelope.key = model.key;
   if (model.sts !== undefined) envelope.sts = model.sts;
   if (trailer !== 0) {
@@ -205,6 +206,39 @@ export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer): 
   }
   return envelope;
 }
+
+/**
+ * The spool's bytes of envelopes a client made, once the server set their receive time, address and
+ * host: `envelopes` as readFrames (nw1.ts) decoded them, strictly, from `frames` (ts 0, ip and host
+ * empty). Each is its own bytes with the server's fields spliced in: version, type, flags and id
+ * copied, then the fields between the id and the payload (encoded once for envelopes alike, which
+ * share their topic, key, client time and headers), then the payload's length, the payload and the
+ * partition copied. No decode and re-encode of ids, payloads or flags: strict decoding made the frame
+ * exactly the encoding of its fields, so the result is byte for byte `encodeEnvelopes` of the
+ * envelopes with ts, ip and host set (test/unit/ingest-nw1.test.ts compares them).
+ */
+export function receivedRecords(envelopes: readonly Envelope[], frames: readonly Buffer[], server: Pick<Envelope, 'ts' | 'ip' | 'host'>): Buffer[] {
+  const records = new Array<Buffer>(frames.length);
+  let model: Envelope | undefined;
+  let fields: Buffer = EMPTY;
+  for (let i = 0; i < frames.length; i++) {
+    const envelope = envelopes[i]!;
+    const bytes = frames[i]!;
+    if (model === undefined || envelope.headers !== model.headers || envelope.topic !== model.topic || envelope.key !== model.key || envelope.sts !== model.sts) {
+      model = envelope;
+      fields = encodeFields({ ts: server.ts, sts: envelope.sts, topic: envelope.topic, key: envelope.key, ip: server.ip, host: server.host, headers: envelope.headers });
+    }
+    const fieldsEnd = bytes.length - (envelope.partition === undefined ? 0 : PARTITION_BYTES) - 4 - envelope.data.length;
+    const record = Buffer.allocUnsafe(FIELDS_AT + fields.length + bytes.length - fieldsEnd);
+    for (let b = 0; b < FIELDS_AT; b++) record[b] = bytes[b]!;
+    record.set(fields, FIELDS_AT);
+    bytes.copy(record, FIELDS_AT + fields.length, fieldsEnd);
+    records[i] = record;
+  }
+  return records;
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Decodes one envelope. `strict` (for envelopes from outside: NW1 over HTTP) also refuses what the

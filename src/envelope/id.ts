@@ -97,6 +97,31 @@ export function eventIdText(bytes: Uint8Array, at: number): string {
   return text.toString('latin1', 0, 36);
 }
 
+/**
+ * The canonical texts of the ids at `at` in each of `frames` (one that is too short for one: ''),
+ * made as one Latin-1 string and cut into slices: a request's ids for the price of one string, where
+ * eventIdText per id (one native string each) was the costliest step of reading an NW1 body.
+ */
+export function eventIdTexts(frames: readonly Uint8Array[], at: number): string[] {
+  const scratch = Buffer.allocUnsafe(36 * frames.length);
+  for (let f = 0; f < frames.length; f++) {
+    const frame = frames[f]!;
+    const base = 36 * f;
+    if (frame.length < at + 16) continue;
+    for (let i = 0; i < 16; i++) {
+      const pair = HEX_PAIRS[frame[at + i]!]!;
+      const to = base + TEXT_AT[i]!;
+      scratch[to] = pair & 0xff;
+      scratch[to + 1] = pair >> 8;
+    }
+    scratch[base + 8] = scratch[base + 13] = scratch[base + 18] = scratch[base + 23] = 0x2d;
+  }
+  const all = scratch.toString('latin1');
+  const texts = new Array<string>(frames.length);
+  for (let f = 0; f < frames.length; f++) texts[f] = frames[f]!.length < at + 16 ? '' : all.slice(36 * f, 36 * f + 36);
+  return texts;
+}
+
 /** Writes the 16 bytes of a canonical id text (8-4-4-4-12 hex) at out[at..at + 16). */
 export function writeEventIdBytes(out: Uint8Array, at: number, id: string): void {
   let j = 0;

@@ -6,8 +6,9 @@
 // Strict on read (decodeEnvelope's `strict`): a frame is taken only if it is exactly the encoding of
 // what it decodes to, so nothing a lenient decoder would quietly change gets in: bytes that are not
 // UTF-8, a header name given twice, unknown flag bits, bytes after the payload.
-import { decodeEnvelope, decodeLike, EnvelopeDecodeError } from './codec-binary';
+import { decodeEnvelope, decodeLike, EnvelopeDecodeError, ID_AT } from './codec-binary';
 import type { Envelope } from './envelope';
+import { eventIdTexts } from './id';
 
 export const NW1_CONTENT_TYPE = 'application/vnd.sparkngin.nw1';
 /** "SNW1": the first four bytes of every body, so that a mislabelled body is refused at once. */
@@ -34,36 +35,54 @@ export const NW1_OVERHEAD = NW1_MAGIC.length;
  * The envelopes of a body, each exactly as encoded (see the top), at most `maxEvents` of them:
  * `tooMany` is thrown past that, counted while cutting. Throws EnvelopeDecodeError naming the frame.
  * Envelopes with the fields of the one before share its topic, key and headers objects (decodeLike).
+ * `frames`, when given, receives each envelope's bytes (views of the body), in order.
  */
-export function readFrames(body: Buffer, maxEvents: number, tooMany: () => Error): Envelope[] {
+export function readFrames(body: Buffer, maxEvents: number, tooMany: () => Error, frames: Buffer[] = []): Envelope[] {
   if (body.length < NW1_MAGIC.length || !body.subarray(0, NW1_MAGIC.length).equals(NW1_MAGIC)) {
     throw new EnvelopeDecodeError('the body does not start with the NW1 magic "SNW1"');
   }
-  const envelopes: Envelope[] = [];
+  // Cut first, so that the ids are made as one string (eventIdTexts); a body that cannot be cut
+  // further is refused after the frames before the cut are decoded, as a frame-by-frame read would.
+  let cut: Error | undefined;
+  let at = NW1_MAGIC.length;
+  while (at < body.length) {
+    const frame = frames.length + 1;
+    if (frames.length >= maxEvents) {
+      cut = tooMany();
+      break;
+    }
+    if (at + FRAME_HEADER > body.length) {
+      cut = new EnvelopeDecodeError(`envelope ${frame}: the body ends inside its length`);
+      break;
+    }
+    const length = body.readUInt32LE(at);
+    at += FRAME_HEADER;
+    if (at + length > body.length) {
+      cut = new EnvelopeDecodeError(`envelope ${frame}: ${length} bytes announced, ${body.length - at} left in the body`);
+      break;
+    }
+    frames.push(body.subarray(at, at + length));
+    at += length;
+  }
+  const ids = eventIdTexts(frames, ID_AT);
+  const envelopes = new Array<Envelope>(frames.length);
   // The last envelope decoded whole, and its bytes: the model of those after it (decodeLike).
   let model: Envelope | undefined;
   let modelBytes: Buffer | undefined;
-  let at = NW1_MAGIC.length;
-  while (at < body.length) {
-    const frame = envelopes.length + 1;
-    if (envelopes.length >= maxEvents) throw tooMany();
-    if (at + FRAME_HEADER > body.length) throw new EnvelopeDecodeError(`envelope ${frame}: the body ends inside its length`);
-    const length = body.readUInt32LE(at);
-    at += FRAME_HEADER;
-    if (at + length > body.length) throw new EnvelopeDecodeError(`envelope ${frame}: ${length} bytes announced, ${body.length - at} left in the body`);
-    const bytes = body.subarray(at, at + length);
-    at += length;
+  for (let i = 0; i < frames.length; i++) {
+    const bytes = frames[i]!;
     try {
-      let envelope = model === undefined ? undefined : decodeLike(bytes, model, modelBytes!);
+      let envelope = model === undefined ? undefined : decodeLike(bytes, model, modelBytes!, ids[i]);
       if (envelope === undefined) {
         envelope = model = decodeEnvelope(bytes, true);
         modelBytes = bytes;
       }
-      envelopes.push(envelope);
+      envelopes[i] = envelope;
     } catch (error) {
-      throw new EnvelopeDecodeError(`envelope ${frame}: ${(error as Error).message}`);
+      throw new EnvelopeDecodeError(`envelope ${i + 1}: ${(error as Error).message}`);
     }
   }
+  if (cut !== undefined) throw cut;
   if (envelopes.length === 0) throw new EnvelopeDecodeError('the body holds no envelope');
   return envelopes;
 }

@@ -44,12 +44,23 @@ export function partitionProblem(partition: number): string | undefined {
 /** Why the payload cannot be an event of `type`, or undefined when it can. */
 export function dataProblem(type: Envelope['type'], data: Buffer): string | undefined {
   if (type === 'binary') return undefined;
+  // The common case first: ASCII on one line, checked by one pass here rather than three native calls.
+  if (type === 'json' && isAsciiLine(data) && scanJson(data, 0, data.length) === 'json') return undefined;
   if (!isUtf8(data)) return `a ${type} payload must be UTF-8`;
   if (type === 'text') return undefined;
   // One line, and JSON by the byte scanner (what JSON.parse accepts, without building it: NW1's
   // costliest check per event); JSON.parse only words the refusal.
   if (data.indexOf(0x0a) === -1 && data.indexOf(0x0d) === -1 && scanJson(data, 0, data.length) === 'json') return undefined;
   return jsonTextProblem(data.toString('utf8'));
+}
+
+/** Whether every byte is ASCII and none is CR or LF (a short payload: a loop beats a native call per question). */
+function isAsciiLine(data: Uint8Array): boolean {
+  for (let i = 0; i < data.length; i++) {
+    const byte = data[i]!;
+    if (byte >= 0x80 || byte === 0x0a || byte === 0x0d) return false;
+  }
+  return true;
 }
 
 /** Why `text` cannot be the payload of a `json` event, or undefined when it can: JSON on one line. */

@@ -20,15 +20,15 @@ export function acceptEvents(exchange: Exchange, context: IngestContext, topic: 
   const share = shareOf(exchange, context.limits.budget);
   if (!share.take(REQUEST_BYTES + batch.items.length * EVENT_BYTES)) return Promise.reject(busy());
   context.access.charge(exchange, topic, batch);
-  const { envelopes, ids } = buildEnvelopes(context, topic, meta, batch);
+  const { envelopes, ids, records } = buildEnvelopes(context, topic, meta, batch);
   const acknowledged = () => {
     context.accepted.note(exchange.receivedAt, ids.length);
     return ids;
   };
-  if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool').then(acknowledged);
+  if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool', { records }).then(acknowledged);
   // Stored, the events' memory is given back while the request waits for its sinks.
   const onStored = () => share.keepOnly(REQUEST_BYTES + ids.length * ID_BYTES);
-  return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored, positions: positioned !== undefined }).then((positions) => {
+  return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored, positions: positioned !== undefined, records }).then((positions) => {
     if (positions) positioned?.(positions);
     return acknowledged();
   });

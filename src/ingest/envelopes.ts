@@ -2,6 +2,7 @@
 // (key and sts always present, possibly undefined, so every envelope shares one hidden class);
 // everything else — topic, ts, ip, host, the headers object — is computed once per request and shared.
 // NW1 envelopes bring their own id, type, key, client time and headers per event (nw1.ts).
+import { receivedRecords } from '../envelope/codec-binary';
 import { type Envelope, newEventId } from '../envelope/envelope';
 import type { IngestContext } from './context';
 import type { EventMeta } from './meta';
@@ -10,6 +11,8 @@ import type { Batch } from './parse';
 export interface Built {
   envelopes: Envelope[];
   ids: string[];
+  /** The envelopes' spool records, when they were made cheaper than the target's encoding would (NW1: receivedRecords). */
+  records?: Buffer[];
 }
 
 export function buildEnvelopes(context: IngestContext, topic: string, meta: EventMeta, batch: Batch): Built {
@@ -31,7 +34,8 @@ export function buildEnvelopes(context: IngestContext, topic: string, meta: Even
       if (event.partition !== undefined) envelope.partition = event.partition;
       envelopes[i] = envelope;
     }
-    return { envelopes, ids };
+    if (batch.frames === undefined) return { envelopes, ids };
+    return { envelopes, ids, records: receivedRecords(given as Envelope[], batch.frames, { ts, ip, host }) };
   }
   for (let i = 0; i < count; i++) {
     const id = newEventId(ts);

@@ -19,8 +19,9 @@ const invalid = (message: string) => badRequest('INVALID_ENVELOPE', message);
 /** NW1 body → one payload per envelope, with each envelope's own fields in `given`. */
 export function parseEnvelopes(body: Buffer, maxEvents: number, topic: string): Batch {
   let envelopes;
+  const frames: Buffer[] = [];
   try {
-    envelopes = readFrames(body, maxEvents, () => tooManyEvents(maxEvents));
+    envelopes = readFrames(body, maxEvents, () => tooManyEvents(maxEvents), frames);
   } catch (error) {
     if (error instanceof EnvelopeDecodeError) throw invalid(error.message);
     throw error;
@@ -44,7 +45,7 @@ export function parseEnvelopes(body: Buffer, maxEvents: number, topic: string): 
     if (problem !== undefined) throw invalid(`${where}: ${problem}`);
     items[i] = envelope.data;
   }
-  return { type: 'binary', items, given };
+  return { type: 'binary', items, given, frames };
 }
 
 /**

@@ -34,6 +34,11 @@ export interface Batch {
    * headers: then `given[i]` describes `items[i]`, and `type` and the request's parameters are unused.
    */
   given?: GivenFields[];
+  /**
+   * Set for NW1 envelopes beside `given` (which are then whole Envelopes): each envelope's own bytes,
+   * from which its spool record is made by splicing in the server's fields (receivedRecords).
+   */
+  frames?: Buffer[];
 }
 
 /** What a client-made envelope says of its event beyond the payload. */

@@ -7,6 +7,8 @@ import type { RangePositions } from '../sinks/waiters';
 export type AckMode = 'spool' | 'sink';
 
 export interface AcceptOptions {
+  /** The envelopes' spool records (encodeEnvelopes' bytes, in order), when the route made them already (NW1). */
+  records?: Buffer[];
   /** `ack=sink`: aborted when the client went away; the target stops waiting for the sinks at once. */
   signal?: AbortSignal;
   /** `ack=sink`: called once the events are in the spool, before the wait for the sinks. */

@@ -4,7 +4,7 @@
 // stores nothing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary';
+import { decodeEnvelope, encodeEnvelope, encodeEnvelopes, receivedRecords } from '../../src/envelope/codec-binary';
 import { type Envelope, newEventId, newHeaders } from '../../src/envelope/envelope';
 import { frameEnvelopes, NW1_CONTENT_TYPE, readFrames } from '../../src/envelope/nw1';
 import { NOW, sendTo, serverPerFile } from './ingest-harness';
@@ -74,6 +74,9 @@ describe('POST /v1/topics/{topic} with NW1 envelopes', () => {
           expect(h.target.calls).toHaveLength(0);
         } else {
           const said = readFrames(body, 100, () => new Error('too many'));
+          // The records the route made by splicing are the bytes the encoder makes of what was stored.
+          const [call] = h.target.calls;
+          expect(call!.options?.records).toEqual(encodeEnvelopes(call!.envelopes));
           expect(h.target.events.map((e) => [e.id, e.type, e.key, e.sts, { ...e.headers }, e.data])).toEqual(said.map((e) => [e.id, e.type, e.key, e.sts, { ...e.headers }, e.data]));
           expect(answer.body.ids).toEqual(said.map((e) => e.id));
         }
@@ -188,12 +191,14 @@ describe('readFrames', () => {
           expected = undefined;
         }
         let read: Envelope[] | undefined;
+        const frames: Buffer[] = [];
         try {
-          read = readFrames(body, 100, () => new Error('too many'));
+          read = readFrames(body, 100, () => new Error('too many'), frames);
         } catch {
           read = undefined;
         }
         expect(read?.map(fields)).toEqual(expected?.map(fields));
+        if (read !== undefined) expect(receivedRecords(read, frames, SERVER)).toEqual(encodeEnvelopes(read.map((e) => ({ ...e, ...SERVER }))));
       }),
       { numRuns: 300 },
     );
@@ -202,6 +207,36 @@ describe('readFrames', () => {
     expect(read.map((e) => e.key)).toEqual(['k', 'k', 'k', 'l', 'k', 'k', 'k', 'k', undefined, undefined]);
     expect(read.map((e) => e.partition)).toEqual([undefined, undefined, undefined, undefined, undefined, 2, 0, 2, undefined, undefined]);
     expect(read[7]!.headers).toBe(read[5]!.headers);
+  });
+});
+
+describe('receivedRecords', () => {
+  it('makes byte for byte the records encodeEnvelopes makes of the envelopes with the server fields set', () => {
+    const headerSets = [newHeaders(), Object.assign(newHeaders(), { trace: 'x', 'ü-name': 'välue' })];
+    const drawn = fc.record({
+      key: fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }),
+      sts: fc.option(fc.nat(), { nil: undefined }),
+      partition: fc.option(fc.nat(10), { nil: undefined }),
+      headers: fc.nat(1),
+      type: fc.constantFrom('json', 'text', 'binary'),
+    });
+    // Runs of alike envelopes (what readFrames shares) and envelopes unlike the one before.
+    const batch = fc.array(fc.tuple(drawn, fc.nat(3)), { minLength: 1, maxLength: 12 });
+    const server = fc.record({ ts: fc.double({ noNaN: true }), ip: fc.string({ maxLength: 300 }), host: fc.string({ unit: 'grapheme', maxLength: 300 }) });
+    fc.assert(
+      fc.property(batch, server, (runs, fields) => {
+        const sent = runs.flatMap(([{ key, sts, partition, headers, type }, copies]) =>
+          Array.from({ length: copies + 1 }, (_, n) => {
+            const data = type === 'json' ? Buffer.from(`{"n":${n}}`) : type === 'text' ? Buffer.from(`t${n}ü`) : Buffer.from([n, 0, 255]);
+            return event({ key, sts, partition, headers: headerSets[headers]!, type: type as Envelope['type'], data });
+          }),
+        );
+        const frames: Buffer[] = [];
+        const read = readFrames(frameEnvelopes(sent.map(encodeEnvelope)), 100, () => new Error('too many'), frames);
+        expect(receivedRecords(read, frames, fields)).toEqual(encodeEnvelopes(read.map((e) => ({ ...e, ...fields }))));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -221,6 +256,8 @@ describe('the byte layout in src/envelope/README.md', () => {
     expect(frameEnvelopes([expected])).toEqual(Buffer.concat([Buffer.from('SNW1'), Buffer.from([43, 0, 0, 0]), expected]));
   });
 });
+
+const SERVER = { ts: NOW, ip: '127.0.0.1', host: 'ingest-test' };
 
 function flagged(encoded: Buffer, flags: number): Buffer {
   const out = Buffer.from(encoded);
