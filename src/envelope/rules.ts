@@ -3,7 +3,7 @@
 // and the client library checks each event before it goes into a batch, so that a batch the server
 // would refuse whole (a request is all or nothing) is never made of one bad event and many good ones.
 import { isUtf8 } from 'node:buffer';
-import { scanJson } from '../ingest/json-scan';
+import { scanJson, scannedPlain } from '../ingest/json-scan';
 import { type Envelope, MAX_PARTITION } from './envelope';
 
 /** Topic names follow Kafka's rule (org.apache.kafka.common.internals.Topic): 1 to 249 of [a-zA-Z0-9._-], not "." or "..". */
@@ -44,23 +44,14 @@ export function partitionProblem(partition: number): string | undefined {
 /** Why the payload cannot be an event of `type`, or undefined when it can. */
 export function dataProblem(type: Envelope['type'], data: Buffer): string | undefined {
   if (type === 'binary') return undefined;
-  // The common case first: ASCII on one line, checked by one pass here rather than three native calls.
-  if (type === 'json' && isAsciiLine(data) && scanJson(data, 0, data.length) === 'json') return undefined;
+  // The common case first: JSON the scanner found ASCII on one line (scannedPlain) needs no other check.
+  if (type === 'json' && scanJson(data, 0, data.length) === 'json' && scannedPlain()) return undefined;
   if (!isUtf8(data)) return `a ${type} payload must be UTF-8`;
   if (type === 'text') return undefined;
   // One line, and JSON by the byte scanner (what JSON.parse accepts, without building it: NW1's
   // costliest check per event); JSON.parse only words the refusal.
   if (data.indexOf(0x0a) === -1 && data.indexOf(0x0d) === -1 && scanJson(data, 0, data.length) === 'json') return undefined;
   return jsonTextProblem(data.toString('utf8'));
-}
-
-/** Whether every byte is ASCII and none is CR or LF (a short payload: a loop beats a native call per question). */
-function isAsciiLine(data: Uint8Array): boolean {
-  for (let i = 0; i < data.length; i++) {
-    const byte = data[i]!;
-    if (byte >= 0x80 || byte === 0x0a || byte === 0x0d) return false;
-  }
-  return true;
 }
 
 /** Why `text` cannot be the payload of a `json` event, or undefined when it can: JSON on one line. */

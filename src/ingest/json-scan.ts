@@ -31,11 +31,21 @@ export type Scan = 'json' | 'blank' | 'invalid';
 // nests deeper than any before (never shrunk: one byte per level).
 let stack = new Uint8Array(256);
 
-const isWhitespace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+// Whether the last scanJson met neither a byte of 0x80 or more (only a string can hold one) nor a raw
+// CR or LF (only white space can be one): then a text it found to be JSON is ASCII on one line, which
+// NW1's payload rules ask (src/envelope/rules.ts) without a pass of their own over the bytes.
+let plain = true;
+
+/** Whether the text of the last scanJson call was ASCII without CR or LF, as far as it was scanned. */
+export function scannedPlain(): boolean {
+  return plain;
+}
+
 const isDigit = (code: number): boolean => code >= ZERO && code <= NINE;
 
 /** Whether bytes[start, end) are one JSON text, only white space, or neither. */
 export function scanJson(bytes: Uint8Array, start: number, end: number): Scan {
+  plain = true;
   let at = skipWhitespace(bytes, start, end);
   if (at === end) return 'blank';
   at = scanValue(bytes, at, end);
@@ -44,7 +54,14 @@ export function scanJson(bytes: Uint8Array, start: number, end: number): Scan {
 }
 
 function skipWhitespace(bytes: Uint8Array, at: number, end: number): number {
-  while (at < end && isWhitespace(bytes[at]!)) at++;
+  while (at < end) {
+    const code = bytes[at]!;
+    if (code === 0x20 || code === 0x09) at++;
+    else if (code === 0x0a || code === 0x0d) {
+      plain = false;
+      at++;
+    } else break;
+  }
   return at;
 }
 
@@ -123,6 +140,7 @@ function scanString(bytes: Uint8Array, at: number, end: number): number {
     if (code === QUOTE) return at + 1;
     if (code < 0x20) return -1;
     if (code !== BACKSLASH) {
+      if (code > 0x7f) plain = false;
       at++;
       continue;
     }
