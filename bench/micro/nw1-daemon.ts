@@ -44,6 +44,8 @@ console.log(
     what: 'daemon CPU microseconds per event (wrk -t2 -c64, 100 events per request)',
     bundles,
     medians: Object.fromEntries(Object.entries(runs).map(([name, values]) => [name, median(values)])),
+    // Per round, NW1 against NDJSON on the same build: steadier than either alone when the load moves.
+    nw1OverNdjson: bundles.map((_, b) => median(runs[`${b}:nw1-100`]!.map((nw1, round) => nw1 / runs[`${b}:ndjson100`]![round]!))),
     runs,
     loadavg: { before: loadBefore, after: loadavg()[0] },
   }),
