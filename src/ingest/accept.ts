@@ -25,7 +25,7 @@ export function acceptEvents(exchange: Exchange, context: IngestContext, topic: 
     context.accepted.note(exchange.receivedAt, ids.length);
     return ids;
   };
-  if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool', { records }).then(acknowledged);
+  if (meta.ack === 'spool') return context.target.accept(envelopes, 'spool', records && { records }).then(acknowledged);
   // Stored, the events' memory is given back while the request waits for its sinks.
   const onStored = () => share.keepOnly(REQUEST_BYTES + ids.length * ID_BYTES);
   return context.target.accept(envelopes, 'sink', { signal: abortedWhenGone(exchange), onStored, positions: positioned !== undefined, records }).then((positions) => {
