@@ -118,8 +118,13 @@ export class ZmqChannel {
       };
       this.waiting.push(entry);
       const frames = [ackFrame, request.body];
-      this.sending = this.sending.then(() =>
-        socket.send(frames).then(
+      // A send queued behind others may come after a reset closed its socket (its request was
+      // answered there): skipped then. zeromq throws at once on a closed socket, so the send is
+      // made inside the chain's callback, where a throw is a rejection the next step handles,
+      // never an unhandled one that would leave the chain rejected for every later send.
+      this.sending = this.sending
+        .then(() => (this.socket === socket ? socket.send(frames) : undefined))
+        .then(
           () => {
             // Timed from the send: a request queued behind others waits for them without its clock running.
             if (this.waiting.includes(entry)) entry.timer = setTimeout(() => this.reset(`no answer within ${request.timeoutMs} ms`), request.timeoutMs);
@@ -127,8 +132,7 @@ export class ZmqChannel {
           (error: Error) => {
             if (this.socket === socket) this.reset(`send failed: ${error.message}`);
           },
-        ),
-      );
+        );
     });
   }
 
