@@ -335,9 +335,16 @@ describe('hostile advertisements', () => {
 
   it('past maxInstances (1024) advertisements are skipped, so that memory stays bounded', async () => {
     const [, h2, , h4] = lan.hosts as [NetnsHost, NetnsHost, NetnsHost, NetnsHost];
-    // 15 s: the browser asks again at 1, 3, 7 s; under load a first answer of 1500 records can be lost.
-    const { found, stderr } = await withResponder(h2, { flood: 1500 }, () => discover(h4, '--no-probe', '--timeout', '15'));
-    expect(found).toHaveLength(1024);
-    expect(stderr).toContain('more than 1024 instances');
-  }, 120_000);
+    // 15 s: the browser asks again at 1, 3, 7 s. Under heavy load UDP drops part of 1500 answers (955
+    // arrived in one run), and then fewer than 1025 are seen: the bound holds on every run, and a run
+    // is repeated (up to 3) until more than 1024 arrived and were cut at the bound.
+    let run = { found: [] as unknown[], stderr: '' };
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      run = await withResponder(h2, { flood: 1500 }, () => discover(h4, '--no-probe', '--timeout', '15'));
+      expect(run.found.length).toBeLessThanOrEqual(1024);
+      if (run.stderr.includes('more than 1024 instances')) break;
+    }
+    expect(run.found).toHaveLength(1024);
+    expect(run.stderr).toContain('more than 1024 instances');
+  }, 240_000);
 });

@@ -42,8 +42,10 @@ afterAll(async () => {
 describe('Ganglia multicast', () => {
   it('a daemon configured with a multicast address sends metadata and values to the group', async () => {
     const [h1, h2] = lan.hosts as [Lan['hosts'][0], Lan['hosts'][0]];
+    // Metadata every second, as values: under load the listener may join the group after the daemon's
+    // first metadata went out, and the default re-sends it only after 60 s.
     const listening = h2.exec('python3', ['-c', LISTENER, '239.2.11.71', '8649', h2.address, '8'], { timeoutMs: 30_000 });
-    const daemon = await startDaemonOn(h1, { port: 7081, config: { ganglia: { hosts: ['239.2.11.71:8649'], intervalSeconds: 1, multicastInterface: h1.address } } });
+    const daemon = await startDaemonOn(h1, { port: 7081, config: { ganglia: { hosts: ['239.2.11.71:8649'], intervalSeconds: 1, metadataIntervalSeconds: 1, multicastInterface: h1.address } } });
     try {
       const { stdout } = await listening;
       const packets = stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id: number; host: string; name: string; from: string });
