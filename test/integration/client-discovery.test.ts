@@ -35,6 +35,16 @@ async function stored(topic: string, count: number): Promise<Array<{ id: string;
   return (await lines()).map((line) => JSON.parse(line) as { id: string; data: unknown });
 }
 
+/** Runs the client app (client-process.mjs) on h2 without a URL: its 100 events all acknowledged through `via`, and stored. */
+async function expectAppDeliversThrough(options: Record<string, unknown>, via: string): Promise<void> {
+  const app = await (lan.hosts[1] as NetnsHost).exec(process.execPath, [CHILD, JSON.stringify({ urls: null, count: 100, ack: 'spool', ...options })], { timeoutMs: 120_000, env: { ...process.env, SPARKNGIN_URL: '' } });
+  expect(app.code, app.stderr).toBe(0);
+  const lines = app.stdout.split('\n').filter(Boolean);
+  expect(lines).toHaveLength(100);
+  expect(lines.every((line) => line.startsWith('acked ') && line.endsWith(` ${via}`))).toBe(true);
+  expect((await stored(options.topic as string, 100)).map((event) => event.id).sort()).toEqual(lines.map((line) => line.split(' ')[1]).sort());
+}
+
 describe('the client without a URL', () => {
   it('says so when no instance is advertised on the LAN (exit 1)', async () => {
     const nowhere = await lan.hosts[1]!.exec(process.execPath, [BUNDLE, 'send', 't', '/dev/null'], { timeoutMs: 60_000, env: { ...process.env, SPARKNGIN_URL: '' } });
@@ -54,23 +64,11 @@ describe('the client without a URL', () => {
     expect(sent.code).toBe(0);
     expect((await stored('found', 3)).map((event) => event.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
 
-    const app = await h2.exec(process.execPath, [CHILD, JSON.stringify({ urls: null, spillDir: join(dir, 'spill'), topic: 'found-lib', count: 100, ack: 'spool' })], { timeoutMs: 120_000, env });
-    expect(app.code, app.stderr).toBe(0);
-    const lines = app.stdout.split('\n').filter(Boolean);
-    expect(lines).toHaveLength(100);
-    expect(lines.every((line) => line.startsWith('acked ') && line.endsWith(` http://${lan.hosts[0]!.address}:7080`))).toBe(true);
-    expect((await stored('found-lib', 100)).map((event) => event.id).sort()).toEqual(lines.map((line) => line.split(' ')[1]).sort());
+    await expectAppDeliversThrough({ spillDir: join(dir, 'spill'), topic: 'found-lib' }, `http://${lan.hosts[0]!.address}:7080`);
   });
 
   it('the library with discovery.transport zmq finds the advertised ZeroMQ ROUTER and delivers through it', async () => {
-    const h2 = lan.hosts[1] as NetnsHost;
-    const options = { urls: null, spillDir: join(dir, 'spill-zmq'), topic: 'found-zmq', count: 100, ack: 'spool', discovery: { transport: 'zmq' } };
-    const app = await h2.exec(process.execPath, [CHILD, JSON.stringify(options)], { timeoutMs: 120_000, env: { ...process.env, SPARKNGIN_URL: '' } });
-    expect(app.code, app.stderr).toBe(0);
-    const lines = app.stdout.split('\n').filter(Boolean);
-    expect(lines).toHaveLength(100);
-    expect(lines.every((line) => line.startsWith('acked ') && line.endsWith(` tcp://${lan.hosts[0]!.address}:7082`))).toBe(true);
-    expect((await stored('found-zmq', 100)).map((event) => event.id).sort()).toEqual(lines.map((line) => line.split(' ')[1]).sort());
+    await expectAppDeliversThrough({ spillDir: join(dir, 'spill-zmq'), topic: 'found-zmq', discovery: { transport: 'zmq' } }, `tcp://${lan.hosts[0]!.address}:7082`);
   });
 
   it('sparkngin send --transport zmq finds the advertised ZeroMQ ROUTER and delivers through it', async () => {
