@@ -27,6 +27,9 @@ const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Comman
   ['zmq-keys', async () => (await import('./zmq-keys')).zmqKeysCommand],
 ];
 
+/** The loader of the command named `name`, if there is one. */
+const loaderOf = (name: string) => COMMANDS.find(([candidate]) => candidate === name)?.[1];
+
 const allCommands = (): Promise<Command[]> => Promise.all(COMMANDS.map(([, load]) => load()));
 
 const usage = async (): Promise<string> => `Usage: sparkngin <command> [options]
@@ -48,16 +51,16 @@ export async function main(argv: string[]): Promise<number> {
     case 'help': {
       // `sparkngin help config` is `sparkngin config --help`.
       if (rest[0] === undefined) return print(await usage());
-      const about = COMMANDS.find(([name]) => name === rest[0]);
+      const about = loaderOf(rest[0]);
       if (about === undefined) throw unknownCommand(rest[0], await allCommands(), '', await usage());
-      return runCommand(await about[1](), [...rest.slice(1), '--help']);
+      return runCommand(await about(), [...rest.slice(1), '--help']);
     }
     case '--version':
-      return runCommand(await COMMANDS.find(([name]) => name === 'version')![1](), rest);
+      return runCommand((await import('./version')).versionCommand, rest);
   }
-  const command = COMMANDS.find(([name]) => name === word);
+  const command = loaderOf(word);
   if (command === undefined) throw unknownCommand(word, await allCommands(), '', await usage());
-  return runCommand(await command[1](), rest);
+  return runCommand(await command(), rest);
 }
 
 // The same script runs the daemon's delivery threads (src/delivery/), one per sink.

@@ -91,7 +91,7 @@ export class EventWriter {
     if (problem !== undefined) throw new InvalidEventError(problem);
     // A Kafka partition the event names (a trailer the shared-fields writer does not write) is kept: encoded whole.
     if (envelope.partition !== undefined) return batch.writeFrame(encodeEnvelope({ ...envelope, ts: 0, ip: '', host: '' }));
-    this.use(envelope.topic, envelope.key, envelope.sts, envelope.headers);
+    this.use(envelope.topic, envelope.key, envelope.sts, envelope.headers, true);
     return this.write(batch, envelope.type, envelope.data, envelope.id);
   }
 
@@ -114,11 +114,12 @@ export class EventWriter {
     this.use(topic, key, sts, headers);
   }
 
-  private use(topic: string, key: string | undefined, sts: number | undefined, headers: Record<string, string>): void {
+  /** `checked`: the fields passed eventProblem already (a relayed envelope), not checked again. */
+  private use(topic: string, key: string | undefined, sts: number | undefined, headers: Record<string, string>, checked = false): void {
     // Headers given with an event are a new object each time: compared as such, their fields are encoded per event.
     if (topic === this.topic && key === this.key && sts === this.sts && headers === this.headers) return;
     const fields = { topic, key, sts, headers, ts: 0, ip: '', host: '' };
-    const problem = metaProblem(fields);
+    const problem = checked ? undefined : metaProblem(fields);
     if (problem !== undefined) throw new InvalidEventError(problem);
     this.fields = encodeFields(fields);
     this.flags = envelopeFlags(fields);

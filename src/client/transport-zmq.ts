@@ -21,6 +21,9 @@
 //
 // zeromq (a native addon) is loaded on first use, so that clients that only speak HTTP never load it.
 import type { Dealer } from 'zeromq';
+import { ID_AT } from '../envelope/codec-binary';
+import { eventIdText } from '../envelope/id';
+import { FRAME_HEADER, NW1_OVERHEAD } from '../envelope/nw1';
 import { loadZeromq, type Zeromq } from '../zeromq/load';
 import type { AckMode, ZmqSettings } from './options';
 import { failureOutcome, type Outcome } from './transport';
@@ -239,32 +242,22 @@ function answerOutcome(frames: Buffer[], expected: Waiting): Outcome | undefined
   return fits ? { kind: 'acked' } : undefined;
 }
 
-const MAGIC = 4;
-const LENGTH = 4;
-/** Where an envelope's 16-byte id starts (version, type, flags before it: src/envelope/README.md). */
-const ID_AT = 3;
-
 /** The count and the first and last event ids of an NW1 body (what a 202 for it lists), or undefined if it is cut. */
 export function bodyIds(body: Buffer): { count: number; first: string; last: string } | undefined {
-  let at = MAGIC;
+  let at = NW1_OVERHEAD;
   let count = 0;
-  let first: string | undefined;
-  let last = '';
-  while (at + LENGTH <= body.length) {
+  let firstAt = -1;
+  let lastAt = -1;
+  while (at + FRAME_HEADER <= body.length) {
     const length = body.readUInt32LE(at);
-    const start = at + LENGTH;
+    const start = at + FRAME_HEADER;
     if (start + length > body.length || length < ID_AT + 16) return undefined;
-    last = uuidText(body, start + ID_AT);
-    first ??= last;
+    lastAt = start + ID_AT;
+    if (firstAt < 0) firstAt = lastAt;
     count++;
     at = start + length;
   }
-  return first === undefined || at !== body.length ? undefined : { count, first, last };
-}
-
-function uuidText(bytes: Buffer, at: number): string {
-  const hex = bytes.toString('hex', at, at + 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return firstAt < 0 || at !== body.length ? undefined : { count, first: eventIdText(body, firstAt), last: eventIdText(body, lastAt) };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, why: string): Promise<T> {

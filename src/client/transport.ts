@@ -49,6 +49,8 @@ interface Target {
   auth?: string;
   /** The head of a POST to it up to its Content-Length, but for Authorization (http1.ts). */
   head?: string;
+  /** The Authorization line of `auth`, made once. */
+  basic?: string;
 }
 
 /**
@@ -90,7 +92,7 @@ function postHttp1(options: PostOptions, pool: Http1Pool): Promise<Outcome> {
   // A token goes over credentials in the URL, as node:http's explicit Authorization header did.
   const authorization =
     options.token !== undefined ? `Authorization: Bearer ${options.token}\r\n`
-    : target.auth !== undefined ? `Authorization: Basic ${Buffer.from(target.auth).toString('base64')}\r\n`
+    : target.auth !== undefined ? (target.basic ??= `Authorization: Basic ${Buffer.from(target.auth).toString('base64')}\r\n`)
     : '';
   return pool.request({ head: authorization === '' ? target.head : target.head + authorization, body: options.body, keep: keptOf, timeoutMs: options.timeoutMs }).then(
     (answer: Answer) => judgeAnswer(answer.status, answer.headers['retry-after'], answer.text, options.events),

@@ -125,15 +125,19 @@ export class Spool implements ReaderSpool {
   /** Set when an append was refused for the size limit; cleared when one is admitted again. */
   private refusedForSize = false;
   private readonly counters = { appendedRecords: 0, syncs: 0, droppedRecords: 0 };
-  /** Segments are opened O_DSYNC: each group's write returns once it is durable (see SYNCED_WRITES). */
-  private readonly syncedWrites: boolean;
+  /** Segments' open flags: O_DSYNC where the platform has it and fsync is on, so each group's write returns once durable (see SYNCED_WRITES). */
+  private readonly segmentFlags: string | number;
+  /** fsync is on but writes are not synced by their flags: fdatasync after each group. */
+  private readonly datasyncAfterWrite: boolean;
 
   private constructor(private readonly options: SpoolOptions) {
     this.segmentsDir = join(options.dir, 'segments');
     this.cursors = new CursorStore(join(options.dir, 'cursors'));
     this.logger = options.logger ?? silentLogger;
     this.damage = new SpoolDamage(this.logger);
-    this.syncedWrites = options.fsync !== 'never' && SYNCED_WRITES !== undefined;
+    const synced = options.fsync !== 'never' && SYNCED_WRITES !== undefined;
+    this.segmentFlags = synced ? SYNCED_WRITES! : 'w';
+    this.datasyncAfterWrite = options.fsync !== 'never' && !synced;
   }
 
   static async open(options: SpoolOptions): Promise<Spool> {
@@ -179,14 +183,13 @@ export class Spool implements ReaderSpool {
 
   /** Opens a new segment file; something else in the way of its name (a directory, say) is moved aside once. */
   private async openForWriting(path: string): Promise<FileHandle> {
-    const flags = this.syncedWrites ? SYNCED_WRITES : 'w';
     try {
-      return await open(path, flags);
+      return await open(path, this.segmentFlags);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT') throw error;
       this.damage.noteStray(path, `in the way of a new segment (${code ?? String(error)})`, await quarantine(this.options.dir, path));
-      return open(path, flags);
+      return open(path, this.segmentFlags);
     }
   }
 
@@ -386,7 +389,7 @@ export class Spool implements ReaderSpool {
         const { bytesWritten } = await this.active.write(buffer, written, bytes - written, segment.size + written);
         written += bytesWritten;
       }
-      if (this.options.fsync !== 'never' && !this.syncedWrites) await this.active.datasync();
+      if (this.datasyncAfterWrite) await this.active.datasync();
     } catch (error) {
       await this.undoPartialWrite(segment);
       this.refuse(group, error);

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/envelope/envelope';
 import { SinkError } from '../../src/errors';
-import { AVRO_SOURCE_PROTOCOL, avroFlumeEvent, eventBytes, parseAvroEndpoint } from '../../src/sinks/flume/avro';
+import { AVRO_SOURCE_PROTOCOL, avroFlumeEvent, eventBytes } from '../../src/sinks/flume/avro';
+import { parseAvroEndpoint } from '../../src/sinks/flume/config';
 import { classifyFlumeError, FlumeEventTooLargeError, FlumeRpcError, FlumeStatusError, FlumeUnreachableError } from '../../src/sinks/flume/classify';
 import { encodePack, FlumeProtocolError, MAX_BUFFER_BYTES, type NettyPack, NettyDecoder } from '../../src/sinks/flume/netty-frames';
 

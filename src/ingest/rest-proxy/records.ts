@@ -81,9 +81,15 @@ export function recordPartition(value: unknown, what: string): number | undefine
   if (value === undefined || value === null) return undefined;
   const text = numberText(value);
   if (text !== undefined && /^-\d+$/.test(text)) throw partitionNotFound();
-  const partition = text !== undefined && /^(0|[1-9]\d{0,9})$/.test(text) ? Number(text) : Number.NaN;
-  if (!(partition <= MAX_PARTITION)) throw unprocessable(`${what} must be a whole number from 0 to ${MAX_PARTITION}`);
+  const partition = text === undefined ? undefined : partitionFromText(text);
+  if (partition === undefined) throw unprocessable(`${what} must be a whole number from 0 to ${MAX_PARTITION}`);
   return partition;
+}
+
+/** A partition's decimal text (a record's number, a path segment) → the number, or undefined when it is not 0 to MAX_PARTITION. */
+export function partitionFromText(text: string): number | undefined {
+  const partition = /^(0|[1-9]\d{0,9})$/.test(text) ? Number(text) : Number.NaN;
+  return partition <= MAX_PARTITION ? partition : undefined;
 }
 
 /** The request's parameters apply to every record; a key among them would be ambiguous beside the records' own. */

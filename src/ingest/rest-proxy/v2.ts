@@ -25,14 +25,14 @@
 // request's other records have their offsets (errors.ts: per record, as the REST Proxy answers; a
 // client retries only the refused ones); with ack=spool the answer (200, nulls) came before anyone
 // could know. Either way the record is in the Kafka sink's dead-letter file (logged at error, counted).
-import { type EventType, MAX_PARTITION } from '../../envelope/envelope';
+import type { EventType } from '../../envelope/envelope';
 import { RequestError, SinkError } from '../../errors';
 import type { Exchange, IngestContext } from '../context';
 import { readMeta } from '../meta';
 import { topicFromPath } from '../topic';
 import { partitionNotFound, refusedRecord, sendKafkaRest, unprocessable } from './errors';
 import { compactJson } from './json-text';
-import { isObject, keyFromBytes, type ProducedRecord, readJsonBody, recordPartition, refuseRequestKey, storeRecords, strictBase64 } from './records';
+import { isObject, keyFromBytes, partitionFromText, type ProducedRecord, readJsonBody, recordPartition, refuseRequestKey, storeRecords, strictBase64 } from './records';
 
 type EmbeddedFormat = 'json' | 'binary';
 
@@ -86,8 +86,8 @@ async function produce(exchange: Exchange, context: IngestContext, segment: stri
   let partition: number | undefined;
   if (partitionSegment !== undefined) {
     // What is not a partition number cannot name one (the REST Proxy's path parameter is an int: 404 too).
-    partition = /^(0|[1-9]\d{0,9})$/.test(partitionSegment) ? Number(partitionSegment) : Number.NaN;
-    if (!(partition <= MAX_PARTITION)) throw partitionNotFound();
+    partition = partitionFromText(partitionSegment);
+    if (partition === undefined) throw partitionNotFound();
   }
   const meta = readMeta(exchange.request, exchange.query, context.trustProxy, context.restProxy.ack);
   refuseRequestKey(meta);

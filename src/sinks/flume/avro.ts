@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { Service } from 'avsc';
 import type { Envelope } from '../../envelope/envelope';
 import { FlumeEventTooLargeError, FlumeRpcError, FlumeStatusError, FlumeUnreachableError } from './classify';
-import type { FlumeSinkConfig } from './config';
+import { type FlumeSinkConfig, parseAvroEndpoint } from './config';
 import { FlumeProtocolError, NettyDecoder, NettyEncoder } from './netty-frames';
 import { flumeHeaders, type FlumeTransport } from './transport';
 
@@ -54,15 +54,7 @@ export function eventBytes(event: AvroFlumeEvent): number {
   return bytes;
 }
 
-/** `HOST:PORT` or `[IPv6]:PORT`. */
-export function parseAvroEndpoint(endpoint: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^\s:[\]/]+)):(\d{1,5})$/.exec(endpoint);
-  if (match === null) throw new RangeError(`not HOST:PORT: ${endpoint}`);
-  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
-}
-
 type Status = 'OK' | 'FAILED' | 'UNKNOWN';
-const STATUSES = new Set<unknown>(['OK', 'FAILED', 'UNKNOWN']);
 
 /** One TCP connection with its avsc channel: ready once the handshake matched. */
 class Connection {
@@ -110,12 +102,13 @@ class Connection {
   appendBatch(events: AvroFlumeEvent[]): Promise<Status> {
     return new Promise((resolve, reject) => {
       (this.client as unknown as { appendBatch(events: AvroFlumeEvent[], callback: (error: Error | null, status: Status) => void): void }).appendBatch(events, (error, status) => {
-        if (!error && STATUSES.has(status)) return resolve(status);
+        // avsc reads an answer with the protocol's Status enum: a symbol outside it or a short answer
+        // comes as an error, never as a status.
+        if (!error) return resolve(status);
         // Interrupted by the connection's end; or an answer avsc could not read (garbage: its
-        // message only, since a RangeError from decoding it is no bug of ours), the agent's error,
-        // or an answer that is no Status.
+        // message only, since a RangeError from decoding it is no bug of ours), or the agent's error.
         if (this.failure !== undefined) return reject(this.failure);
-        const failure = error ? new FlumeRpcError(error.message) : new FlumeProtocolError(`an answer with no status (${String(status)})`);
+        const failure = new FlumeRpcError(error.message);
         this.close(failure);
         reject(failure);
       });

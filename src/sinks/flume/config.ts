@@ -22,7 +22,14 @@ export interface FlumeSinkConfig extends CommonSinkConfig {
 }
 
 export const FLUME_ENDPOINT = /^https?:\/\/(?:[^\s:[\]/]+|\[[0-9a-fA-F:]+\])(?::\d{1,5})?(?:\/\S*)?$/;
-export const FLUME_AVRO_ENDPOINT = /^(?:\[[0-9a-fA-F:]+\]|[^\s:[\]/]+):(\d{1,5})$/;
+export const FLUME_AVRO_ENDPOINT = /^(?:\[([0-9a-fA-F:]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
+
+/** An Avro endpoint, `HOST:PORT` or `[IPv6]:PORT` (as the config check accepts it) → host and port. */
+export function parseAvroEndpoint(endpoint: string): { host: string; port: number } {
+  const match = FLUME_AVRO_ENDPOINT.exec(endpoint);
+  if (match === null) throw new RangeError(`not HOST:PORT: ${endpoint}`);
+  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
+}
 
 export const flumeKind: SinkKind<FlumeSinkConfig> = {
   kind: 'flume',
@@ -40,7 +47,7 @@ export const flumeKind: SinkKind<FlumeSinkConfig> = {
   sizeKeys: ['maxEventBytes'],
   check(config, complain) {
     if (config.protocol === 'avro') {
-      const port = FLUME_AVRO_ENDPOINT.exec(config.endpoint)?.[1];
+      const port = FLUME_AVRO_ENDPOINT.exec(config.endpoint)?.[3];
       if (config.endpoint !== '' && (port === undefined || Number(port) > 65535)) complain('endpoint', `expected HOST:PORT (a Flume Avro source, protocol avro), got '${config.endpoint}'`);
     } else if (config.endpoint !== '' && !FLUME_ENDPOINT.test(config.endpoint)) {
       const avroForm = FLUME_AVRO_ENDPOINT.test(config.endpoint) ? "; an Avro source's HOST:PORT needs protocol: avro" : '';
