@@ -2,6 +2,7 @@
 // Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
 import { isMainThread, workerData } from 'node:worker_threads';
 import { DELIVERY_ROLE } from '../delivery/protocol';
+import { INGEST_ROLE } from '../ingest/threads/protocol';
 import { ConfigError, SparknginError } from '../errors';
 import { type Command, commandList, print, runCommand, unknownCommand, UsageError } from './command';
 
@@ -64,7 +65,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // The same script runs the daemon's delivery threads (src/delivery/), one per sink.
-if (!isMainThread && (workerData as { role?: unknown } | null)?.role === DELIVERY_ROLE) void import('../delivery/worker').then(({ runDeliveryThread }) => runDeliveryThread());
+const role = isMainThread ? undefined : (workerData as { role?: unknown } | null)?.role;
+if (role === DELIVERY_ROLE) void import('../delivery/worker').then(({ runDeliveryThread }) => runDeliveryThread());
+// And its ingest threads (src/ingest/threads/), with http.threads > 1.
+else if (role === INGEST_ROLE) void import('../ingest/threads/thread').then(({ runIngestThread }) => runIngestThread());
 else void main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -116,6 +116,11 @@ export interface Config {
     trustProxy: boolean;
     /** Topic patterns the ingest takes; any other topic is answered 403 TOPIC_NOT_ALLOWED. */
     topics: string[];
+    /**
+     * Threads that serve HTTP on the events port (SO_REUSEPORT; src/ingest/threads/): 1 = the main
+     * thread alone. The connection and memory bounds are split between them.
+     */
+    threads: number;
   };
   /** HTTPS on the ingest listener: on when `cert` is set. Files are read again on SIGHUP. */
   tls: {
@@ -343,6 +348,7 @@ export function defaultConfig(): Config {
       maxUnreadResponseBytes: 1 * MiB,
       maxEventsPerRequest: 100_000,
       topics: ['*'],
+      threads: 1,
     },
     tls: { cert: '', key: '', passphrase: '', ca: '', clientCerts: 'none' },
     auth: { tokens: [], apiKeyHeader: 'x-api-key', openTopics: [], certificates: [] },

@@ -14,6 +14,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
 import { isCredentialHeader } from '../ingest/auth';
 import { isLegalTopic } from '../ingest/topic';
+import { threadsProblems } from '../ingest/threads/config';
 import { checkZmq } from '../ingest/zmq/config';
 import { type Config, defaultConfig, ENUMS, MAP_KEYS, RECORD_LIST_KEYS, SECRET_KEYS, SIZE_KEYS, sinkRuleKey } from './defaults';
 import { nearest } from './nearest';
@@ -336,6 +337,7 @@ function checkRelations(config: Config, problems: string[], given: ReadonlySet<s
   for (const key of ['maxConnections', 'maxPipelinedRequests', 'maxEventsPerRequest', 'maxSinkAckRequests'] as const) {
     if (config.http[key] < 1) problems.push(`http.${key}: expected at least 1`);
   }
+  problems.push(...threadsProblems(config));
   for (const key of ['tracker', 'heartbeat'] as const) {
     if (!isLegalTopic(config[key].topic)) problems.push(`${key}.topic: expected a topic name (1 to 249 of a-z A-Z 0-9 . _ -), got '${config[key].topic}'`);
   }

@@ -14,6 +14,7 @@ import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
 import { authRequired } from '../ingest/auth';
 import type { OpsEndpoints } from '../ingest/context';
 import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
+import { type IngestCounts, IngestThreads, servingConfig } from '../ingest/threads/pool';
 import { ZmqIngest, type ZmqStats } from '../ingest/zmq/ingest';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import { healthProblems } from '../ops/health';
@@ -92,6 +93,8 @@ export class Daemon {
   private ganglia: GangliaPublisher | undefined;
   /** ZeroMQ ingest (zmq.pull, zmq.router), when configured: from listen until the start of a stop. */
   private zmq: ZmqIngest | undefined;
+  /** The other threads serving the events port (http.threads > 1), from listen until the stop. */
+  private threads: IngestThreads | undefined;
 
   private constructor(
     private readonly config: Config,
@@ -120,6 +123,7 @@ export class Daemon {
     let server: IngestServer | undefined;
     let opsServer: IngestServer | undefined;
     let zmq: ZmqIngest | undefined;
+    let threads: IngestThreads | undefined;
     try {
       const instanceId = await loadInstanceId(config.dataDir);
       const opened = (spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger }));
@@ -129,13 +133,17 @@ export class Daemon {
       // absolute path (ops/redact.ts).
       let daemon: Daemon | undefined;
       const stats = () => withoutPaths(daemon!.stats(), config.dataDir);
-      const ops: OpsEndpoints = { stats, metrics: () => renderPrometheus(stats()), problems: () => stats().problems };
+      // With ingest threads, their numbers are asked for first, so that an answer they gave is counted.
+      const fresh = <T>(view: () => T) => (): T | Promise<T> => (daemon?.threads ? daemon.threads.refresh().then(view) : view());
+      const ops: OpsEndpoints = { stats: fresh(stats), metrics: fresh(() => renderPrometheus(stats())), problems: fresh(() => stats().problems) };
       const refusals = new RefusalCounter();
       const accepted = new AcceptedCounter();
       const separateOps = config.ops.listen !== '';
-      server = createIngestServer({ config, target, logger, refusals, accepted, ops, role: separateOps ? 'events' : 'all' });
+      const served = servingConfig(config, logger, separateOps);
+      server = createIngestServer({ config: served, target, logger, refusals, accepted, ops, role: separateOps ? 'events' : 'all' });
       const events = server;
-      await listen(server, config.listen).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
+      const shared = config.http.threads > 1 ? { reusePort: true } : {};
+      await listen(server, { ...config.listen, ...shared }).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
       if (separateOps) {
         const address = opsAddress(config.ops.listen);
         opsServer = createIngestServer({ config, target, logger, refusals, accepted, ops, role: 'ops' });
@@ -145,6 +153,14 @@ export class Daemon {
         });
       }
       daemon = new Daemon(config, logger, spool, deliveries, target, server, lock, refusals, accepted, opsServer, instanceId, stats);
+      if (config.http.threads > 1) {
+        const port = (server.address() as AddressInfo).port;
+        const onDied = (error: unknown) => {
+          logger.error('ingest.thread_died', { error, why: 'a thread of the events port ended; the daemon stops so that systemd starts it whole again' });
+          void daemon!.stop().finally(() => process.exit(1));
+        };
+        threads = daemon.threads = await IngestThreads.start({ config, listen: { host: config.listen.host, port }, eventsOnly: separateOps, target, ops, logger, onDied }, served);
+      }
       // After the daemon exists: the HTTP listener already serves /stats, which reads it.
       zmq = daemon.zmq = await ZmqIngest.start(config, target, logger);
       // Serving already (what is accepted is stored; delivery catches up), but the start fails, as
@@ -177,6 +193,7 @@ export class Daemon {
       return daemon;
     } catch (error) {
       for (const listening of [server, opsServer]) if (listening?.listening) listening.close().closeAllConnections();
+      await threads?.terminate();
       await zmq?.stop(Date.now());
       await Promise.all(deliveries.map((delivery) => delivery.stop(Date.now())));
       await spool?.close();
@@ -191,6 +208,7 @@ export class Daemon {
 
   /** SIGHUP: reads the TLS certificate, key and CA again (see ingest/tls.ts); nothing else changes. */
   reload(): void {
+    this.threads?.reload();
     if (tlsEnabled(this.config.tls)) reloadTls(this.server as HttpsServer, this.config.tls, this.logger);
     else this.logger.info('daemon.reload', { reloaded: 'nothing (TLS is off; other settings take a restart)' });
   }
@@ -203,15 +221,22 @@ export class Daemon {
   /** The counters the rate history reads every few seconds. */
   private reading(): Reading {
     const { nextSeq, bytes } = this.spool.stats();
+    const ingest = this.ingestCounts();
     return {
-      acceptedEvents: this.accepted.snapshot().accepted.events,
-      refusedRequests: this.refusals.snapshot().reduce((sum, entry) => sum + entry.count, 0),
+      acceptedEvents: ingest.accepted.events,
+      refusedRequests: ingest.refused.reduce((sum, entry) => sum + entry.count, 0),
       spoolBytes: bytes,
       sinks: this.deliveries.map((delivery) => {
         const stats = delivery.stats();
         return { sink: delivery.name, deliveredRecords: stats.deliveredRecords, lagRecords: Math.max(0, nextSeq - stats.nextSeq) };
       }),
     };
+  }
+
+  /** What the events port's threads acknowledged, refused and hold now: this one's, and the others' as last reported (IngestThreads.refresh). */
+  private ingestCounts(): IngestCounts {
+    const own = { ...this.accepted.snapshot(), refused: this.refusals.snapshot(), ...ingestLoad(this.server) };
+    return this.threads?.withThreads(own) ?? own;
   }
 
   stats(): DaemonStats {
@@ -234,9 +259,7 @@ export class Daemon {
       process: processStats(),
       log: { events: this.logger.eventCounts() },
       ingest: {
-        ...this.accepted.snapshot(),
-        refused: this.refusals.snapshot(),
-        ...ingestLoad(this.server),
+        ...this.ingestCounts(),
         sinkAckWaiting: this.target.sinkAckWaiting,
         ...this.certificateStats(),
         ...(this.zmq ? { zmq: this.zmq.stats() } : {}),
@@ -269,11 +292,13 @@ export class Daemon {
     const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     // ZeroMQ stops reading at once; what it holds is stored (and answered) within the same half.
     const zmqStopped = this.zmq?.stop(Date.now() + this.config.shutdownTimeoutMs / 2);
+    const threadsStopped = this.threads?.stop(this.config.shutdownTimeoutMs / 2);
     for (const server of servers) server.closeIdleConnections();
     // Requests in flight get half the time to finish; slow clients after that are cut off.
     const cutOff = setTimeout(() => servers.forEach((server) => server.closeAllConnections()), this.config.shutdownTimeoutMs / 2);
     await closed;
     await zmqStopped;
+    await threadsStopped;
     clearTimeout(cutOff);
     // Each thread drains until caught up with the spool or the deadline, saves its cursor and closes its sink.
     await Promise.all(this.deliveries.map((delivery) => delivery.stop(deadline)));

@@ -14,6 +14,9 @@ export interface SinkAckLimits {
   maxWaiting: number;
 }
 
+/** ack=spool routes nothing. */
+const NO_TOPICS: ReadonlySet<string> = new Set();
+
 export class SpoolIngestTarget implements IngestTarget {
   stopping = false;
   /** `ack=sink` requests waiting for their sinks now. */
@@ -33,6 +36,11 @@ export class SpoolIngestTarget implements IngestTarget {
   // keeps only the topics and the sequence range (see IngestTarget.accept).
   accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<RangePositions | undefined> {
     const records = options.records ?? encodeEnvelopes(envelopes);
+    return this.acceptRecords(records, ack === 'sink' ? new Set(envelopes.map((envelope) => envelope.topic)) : NO_TOPICS, ack, options);
+  }
+
+  /** The same for records encoded already, by an ingest thread (src/ingest/threads/): `topics` are theirs, for ack=sink's routing. */
+  acceptRecords(records: Buffer[], topics: ReadonlySet<string>, ack: AckMode, options: AcceptOptions): Promise<RangePositions | undefined> {
     if (ack === 'spool') return this.spool.append(records).then(() => undefined);
     // Refused before storing, so that the client's retry stores the events once.
     if (this.waiting >= this.sinkAck.maxWaiting) {
@@ -43,7 +51,6 @@ export class SpoolIngestTarget implements IngestTarget {
       );
     }
     this.waiting++;
-    const topics = new Set(envelopes.map((envelope) => envelope.topic));
     const routed = this.dispatchers.filter((dispatcher) => [...topics].some((topic) => dispatcher.routes(topic)));
     // Before the append, so that the sinks report where these records go (SinkDelivery.holdPositions).
     const releases = options.positions ? routed.flatMap((dispatcher) => dispatcher.holdPositions?.() ?? []) : [];

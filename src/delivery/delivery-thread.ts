@@ -326,6 +326,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
  * of it the executable carries, as its main thread does (protocol.ts): the thread decodes the 1.7 MB
  * of text itself, off the ingest thread, and compiles it with the code cache.
  */
-function ownScript(): { code: string; eval: boolean } {
+/** The script a thread of this daemon runs: this very bundle, or in the single executable its copy of it (protocol.ts seaRunner). */
+export function ownScript(): { code: string; eval: boolean } {
   return isSea() ? { code: seaRunner(), eval: true } : { code: __filename, eval: false };
 }

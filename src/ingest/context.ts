@@ -13,11 +13,12 @@ import type { IngestTarget } from './target';
 
 /** Operations endpoints served beside ingest (`/stats`, `/metrics`, `/imok`), when the daemon provides them. */
 export interface OpsEndpoints {
+  /** A promise where the numbers are gathered from other threads first (src/ingest/threads/). */
   stats(): unknown;
   /** Prometheus text exposition format. */
-  metrics(): string;
+  metrics(): string | Promise<string>;
   /** What keeps the instance from being well (src/ops/health.ts); empty when `/imok` answers imok (and without it). */
-  problems?(): string[];
+  problems?(): string[] | Promise<string[]>;
 }
 
 export interface IngestContext {

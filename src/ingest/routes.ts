@@ -101,16 +101,16 @@ function ready({ response }: Exchange, context: IngestContext): void {
   else sendJson(response, 503, { status: 'not ready', reasons });
 }
 
-function stats({ response }: Exchange, context: IngestContext): void {
-  sendJson(response, 200, context.ops!.stats());
+async function stats({ response }: Exchange, context: IngestContext): Promise<void> {
+  sendJson(response, 200, await context.ops!.stats());
 }
 
 /**
  * The original's planned four-letter word, after ZooKeeper's `ruok`: `imok` in plain text while the
  * instance takes events and every sink delivers; 503 with what is wrong, one line each, otherwise.
  */
-function imok({ response }: Exchange, context: IngestContext): void {
-  const problems = context.ops!.problems?.() ?? [];
+async function imok({ response }: Exchange, context: IngestContext): Promise<void> {
+  const problems = (await context.ops!.problems?.()) ?? [];
   const text = problems.length === 0 ? 'imok\n' : `${problems.join('\n')}\n`;
   response.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   response.end(text);
@@ -122,8 +122,8 @@ function statusPage({ response }: Exchange): void {
   response.end(STATUS_PAGE.html);
 }
 
-function metrics({ response }: Exchange, context: IngestContext): void {
-  const text = context.ops!.metrics();
+async function metrics({ response }: Exchange, context: IngestContext): Promise<void> {
+  const text = await context.ops!.metrics();
   response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   response.end(text);
 }

@@ -1,0 +1,266 @@
+// The main thread's side of the ingest threads (http.threads > 1): starts them on the events port,
+// stores what they hand over through the daemon's one target (the spool writer and the ack=sink
+// waiters), answers their operations questions with the daemon's own endpoints, and sums their
+// counters into its numbers. A thread that ends while the daemon is not stopping is fatal (onDied):
+// its share of the port would otherwise go unserved while the kernel still sends it connections.
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../../config/defaults';
+import { ownScript } from '../../delivery/delivery-thread';
+import { RequestError } from '../../errors';
+import { addHistograms } from '../../ops/histogram';
+import type { Logger, LogLevel } from '../../ops/log';
+import type { RangePositions } from '../../sinks/waiters';
+import type { AcceptedStats } from '../accepted';
+import { connectionLimit, OPS_MAX_CONNECTIONS } from '../connections';
+import type { OpsEndpoints } from '../context';
+import type { RefusalCount } from '../refusals';
+import type { IngestLoad } from '../server';
+import type { AcceptOptions, AckMode } from '../target';
+import { threadConfig } from './config';
+import { type FromThread, INGEST_ROLE, type IngestThreadInit, positionsToWire, type ThreadReport, type ToThread, toWire, fromWire } from './protocol';
+
+/** What the main thread stores the threads' records with: the daemon's SpoolIngestTarget. */
+export interface RecordsTarget {
+  acceptRecords(records: Buffer[], topics: ReadonlySet<string>, ack: AckMode, options: AcceptOptions): Promise<RangePositions | undefined>;
+  notReadyReasons(): string[];
+}
+
+/** The ingest's counters and load, as /stats shows them (daemon.ts DaemonStats['ingest'], in part). */
+export type IngestCounts = AcceptedStats & { refused: RefusalCount[] } & IngestLoad;
+
+export interface IngestThreadsOptions {
+  /** The daemon's config (not a thread's share): http.threads says how many threads serve in all, the main one included. */
+  config: Config;
+  /** The port the main thread listens on (with reusePort). */
+  listen: { host: string; port: number };
+  eventsOnly: boolean;
+  target: RecordsTarget;
+  ops: OpsEndpoints;
+  logger: Logger;
+  /** A thread ended while the daemon was not stopping. */
+  onDied(error: unknown): void;
+}
+
+/** How long a refresh of the numbers waits for a thread's report before it uses the one before. */
+const REFRESH_WAIT_MS = 1_000;
+/** How often the threads are told whether the daemon is ready (/ready on a thread answers from it). */
+const NOT_READY_EVERY_MS = 250;
+
+interface Thread {
+  worker: Worker;
+  report: ThreadReport | undefined;
+  /** ack=sink requests waiting, to stop waiting for when their client leaves. */
+  waiting: Map<number, AbortController>;
+  reported: Array<() => void>;
+  exited: Promise<void>;
+}
+
+/**
+ * The config the main thread's own server takes: with http.threads > 1 its share of the bounds
+ * (config.ts), computed from the connection limit after the descriptor limit lowered it, once.
+ */
+export function servingConfig(config: Config, logger: Logger, eventsOnly: boolean): Config {
+  if (config.http.threads === 1) return config;
+  return threadConfig(config, connectionLimit(config.http.maxConnections, logger, eventsOnly ? OPS_MAX_CONNECTIONS : 0));
+}
+
+export class IngestThreads {
+  private stopping = false;
+  private notReady = '[]';
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly options: IngestThreadsOptions,
+    private readonly threads: Thread[],
+  ) {
+    this.timer = setInterval(() => this.tellReadiness(), NOT_READY_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Starts http.threads - 1 threads, each serving with its share (servingConfig), and resolves once all listen. */
+  static async start(options: IngestThreadsOptions, served: Config): Promise<IngestThreads> {
+    const init: IngestThreadInit = { role: INGEST_ROLE, config: served, listen: options.listen, eventsOnly: options.eventsOnly };
+    const script = ownScript();
+    const listening: Array<Promise<void>> = [];
+    const threads: Thread[] = [];
+    let pool: IngestThreads | undefined;
+    for (let index = 1; index < options.config.http.threads; index++) {
+      const worker = new Worker(script.code, { eval: script.eval, workerData: init, name: `sparkngin ingest ${index}` });
+      let crash: unknown;
+      let up = false;
+      const thread: Thread = { worker, report: undefined, waiting: new Map(), reported: [], exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+      threads.push(thread);
+      listening.push(
+        new Promise((resolve, reject) => {
+          worker.on('message', (message: FromThread) => {
+            if (message.type === 'listening') {
+              up = true;
+              resolve();
+            } else if (message.type === 'failed') reject(fromWire(message.error));
+            else if (pool !== undefined) pool.onMessage(thread, message);
+            else early(options.logger, message);
+          });
+          worker.on('error', (error) => (crash = error));
+          worker.on('exit', (code) => {
+            const error = crash ?? new Error(`ingest thread ${index} ended (exit code ${code})`);
+            if (!up) reject(error);
+            else if (!pool?.stopping) options.onDied(error);
+          });
+        }),
+      );
+    }
+    pool = new IngestThreads(options, threads);
+    try {
+      await Promise.all(listening);
+    } catch (error) {
+      await pool.terminate();
+      throw error;
+    }
+    return pool;
+  }
+
+  /** Asks every thread for its numbers now and waits (a moment at most) for them: /stats after an answer counts it. */
+  refresh(): Promise<void> {
+    return Promise.all(
+      this.threads.map(
+        (thread) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, REFRESH_WAIT_MS);
+            thread.reported.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+            this.post(thread, { type: 'report' });
+          }),
+      ),
+    ).then(() => undefined);
+  }
+
+  /** The main thread's counts with every thread's (as last reported) added. */
+  withThreads(own: IngestCounts): IngestCounts {
+    let sum = own;
+    for (const { report } of this.threads) {
+      if (report === undefined) continue;
+      sum = {
+        accepted: { requests: sum.accepted.requests + report.accepted.accepted.requests, events: sum.accepted.events + report.accepted.accepted.events },
+        requestSeconds: addHistograms(sum.requestSeconds, report.accepted.requestSeconds),
+        eventsPerRequest: addHistograms(sum.eventsPerRequest, report.accepted.eventsPerRequest),
+        refused: addRefusals(sum.refused, report.refused),
+        connections: sum.connections + report.load.connections,
+        requestsInFlight: sum.requestsInFlight + report.load.requestsInFlight,
+        bufferedBytes: sum.bufferedBytes + report.load.bufferedBytes,
+      };
+    }
+    return sum;
+  }
+
+  /** SIGHUP: each thread reads the TLS files again, as the main thread does. */
+  reload(): void {
+    for (const thread of this.threads) this.post(thread, { type: 'reload' });
+  }
+
+  /** Graceful: no new connections, requests in flight finish (cut off after `cutOffMs`); resolves when every thread ended. */
+  async stop(cutOffMs: number): Promise<void> {
+    this.stopping = true;
+    this.tellReadiness();
+    for (const thread of this.threads) this.post(thread, { type: 'stop', cutOffMs });
+    const backstop = setTimeout(() => void this.terminate(), cutOffMs + 2_000);
+    await Promise.all(this.threads.map((thread) => thread.exited));
+    clearTimeout(backstop);
+    clearInterval(this.timer);
+  }
+
+  /** Ends every thread at once (a failed start, or a stop past its deadline). */
+  async terminate(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
+  }
+
+  private post(thread: Thread, message: ToThread): void {
+    thread.worker.postMessage(message);
+  }
+
+  private tellReadiness(): void {
+    const reasons = this.options.target.notReadyReasons();
+    const text = JSON.stringify(reasons);
+    if (text === this.notReady) return;
+    this.notReady = text;
+    for (const thread of this.threads) this.post(thread, { type: 'notReady', reasons });
+  }
+
+  private onMessage(thread: Thread, message: FromThread): void {
+    switch (message.type) {
+      case 'accept':
+        return this.accept(thread, message);
+      case 'abort':
+        return void thread.waiting.get(message.id)?.abort(new RequestError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer'));
+      case 'ops': {
+        const { id, question } = message;
+        const { ops } = this.options;
+        const asked = question === 'stats' ? ops.stats() : question === 'metrics' ? ops.metrics() : (ops.problems?.() ?? []);
+        return void Promise.resolve(asked).then(
+          (value) => this.post(thread, { type: 'answer', id, value }),
+          (error: unknown) => this.post(thread, { type: 'refused', id, error: toWire(error) }),
+        );
+      }
+      case 'report':
+      case 'stopped':
+        thread.report = message.report;
+        for (const done of thread.reported.splice(0)) done();
+        return;
+      case 'log':
+        return relayLog(this.options.logger, message.line);
+      default:
+        return;
+    }
+  }
+
+  private accept(thread: Thread, message: Extract<FromThread, { type: 'accept' }>): void {
+    const { id, bytes, lengths, ack } = message;
+    const whole = Buffer.from(bytes);
+    const records = new Array<Buffer>(lengths.length);
+    let at = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      records[i] = whole.subarray(at, at + lengths[i]!);
+      at += lengths[i]!;
+    }
+    const options: AcceptOptions = {};
+    if (ack === 'sink') {
+      const controller = new AbortController();
+      thread.waiting.set(id, controller);
+      options.signal = controller.signal;
+      options.positions = message.positions;
+      if (message.stored) options.onStored = () => this.post(thread, { type: 'stored', id });
+    }
+    this.options.target
+      .acceptRecords(records, new Set(message.topics), ack, options)
+      .then(
+        (positions) => this.post(thread, { type: 'accepted', id, ...(positions === undefined ? {} : { positions: positionsToWire(positions) }) }),
+        (error: unknown) => this.post(thread, { type: 'refused', id, error: toWire(error) }),
+      )
+      .finally(() => thread.waiting.delete(id));
+  }
+}
+
+/** A thread's log line, written again by the main thread's logger (which stamps and counts it). */
+function relayLog(logger: Logger, line: string): void {
+  const { level, event, time: _time, ...fields } = JSON.parse(line) as { level: LogLevel; event: string; time?: string };
+  logger[level](event, fields);
+}
+
+/** A message before the pool exists (a thread's log line at start) is still logged. */
+function early(logger: Logger, message: FromThread): void {
+  if (message.type === 'log') relayLog(logger, message.line);
+}
+
+function addRefusals(a: RefusalCount[], b: RefusalCount[]): RefusalCount[] {
+  const sum = new Map(a.map((entry) => [`${entry.status} ${entry.code}`, { ...entry }]));
+  for (const entry of b) {
+    const key = `${entry.status} ${entry.code}`;
+    const found = sum.get(key);
+    if (found) found.count += entry.count;
+    else sum.set(key, { ...entry });
+  }
+  return [...sum.values()];
+}

@@ -1,0 +1,135 @@
+// An ingest thread (http.threads > 1): the daemon's own HTTP server (createIngestServer, every route,
+// auth, TLS, access and bounds, from the daemon's config with this thread's share of the bounds)
+// listening on the events port beside the main thread's (SO_REUSEPORT). Its target stores nothing:
+// it hands each request's encoded records to the main thread's real target (the one spool writer,
+// the ack=sink waiters) and answers with what that returns, so a 202 still means "durably appended"
+// and ack=sink answers are exactly the main thread's. The operations endpoints are the main thread's
+// too (forwarded: the numbers are the whole daemon's). README.md beside this file says why.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Server as HttpsServer } from 'node:https';
+import type { ListenOptions } from 'node:net';
+import { listen } from '../../daemon/listen';
+import { encodeEnvelopes } from '../../envelope/codec-binary';
+import type { Envelope } from '../../envelope/envelope';
+import { createLogger, leastSevere } from '../../ops/log';
+import type { RangePositions } from '../../sinks/waiters';
+import { AcceptedCounter } from '../accepted';
+import type { OpsEndpoints } from '../context';
+import { RefusalCounter } from '../refusals';
+import { createIngestServer, ingestLoad } from '../server';
+import type { AcceptOptions, AckMode, IngestTarget } from '../target';
+import { reloadTls, tlsEnabled } from '../tls';
+import { type FromThread, fromWire, type IngestThreadInit, type OpsQuestion, positionsFromWire, REPORT_MS, type ThreadReport, type ToThread, toWire } from './protocol';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  onStored?: () => void;
+}
+
+export function runIngestThread(): void {
+  const init = workerData as IngestThreadInit;
+  const port = parentPort!;
+  const post = (message: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+  // Lines cross to the main thread's logger, which counts warnings and errors whatever its level.
+  const logger = createLogger(leastSevere(init.config.log.level, 'warn'), {}, (line) => post({ type: 'log', line }));
+  let serial = 0;
+  const pending = new Map<number, Pending>();
+  const ask = (id: number, entry: Pending) => pending.set(id, entry);
+  let notReady: string[] = [];
+
+  const target: IngestTarget = {
+    accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<RangePositions | void> {
+      const records = options.records ?? encodeEnvelopes(envelopes);
+      const lengths = new Uint32Array(records.length);
+      let total = 0;
+      for (let i = 0; i < records.length; i++) total += lengths[i] = records[i]!.length;
+      // One buffer of exactly these bytes, transferred (not copied again) to the main thread.
+      const bytes = new ArrayBuffer(total);
+      const view = Buffer.from(bytes);
+      let at = 0;
+      for (const record of records) at += record.copy(view, at);
+      const id = ++serial;
+      const topics = ack === 'sink' ? [...new Set(envelopes.map((envelope) => envelope.topic))] : [];
+      const { signal } = options;
+      return new Promise((resolve, reject) => {
+        ask(id, { resolve: resolve as (value: unknown) => void, reject, ...(options.onStored ? { onStored: options.onStored } : {}) });
+        post({ type: 'accept', id, bytes, lengths, ack, topics, positions: options.positions === true, stored: options.onStored !== undefined }, [bytes, lengths.buffer as ArrayBuffer]);
+        if (signal === undefined) return;
+        const onAbort = () => post({ type: 'abort', id });
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+    notReadyReasons: () => notReady,
+  };
+
+  const forward = (question: OpsQuestion) => {
+    const id = ++serial;
+    return new Promise<unknown>((resolve, reject) => {
+      ask(id, { resolve, reject });
+      post({ type: 'ops', id, question });
+    });
+  };
+  const ops: OpsEndpoints = {
+    stats: () => forward('stats'),
+    metrics: () => forward('metrics') as Promise<string>,
+    problems: () => forward('problems') as Promise<string[]>,
+  };
+
+  const refusals = new RefusalCounter();
+  const accepted = new AcceptedCounter();
+  const server = createIngestServer({ config: init.config, target, logger, refusals, accepted, ops, role: init.eventsOnly ? 'events' : 'all' });
+  const report = (): ThreadReport => ({ accepted: accepted.snapshot(), refused: refusals.snapshot(), load: ingestLoad(server) });
+  const reporting = setInterval(() => post({ type: 'report', report: report() }), REPORT_MS);
+  reporting.unref();
+
+  port.on('message', (message: ToThread) => {
+    switch (message.type) {
+      case 'stored':
+        return pending.get(message.id)?.onStored?.();
+      case 'accepted':
+      case 'answer': {
+        const entry = pending.get(message.id);
+        pending.delete(message.id);
+        if (message.type === 'answer') return entry?.resolve(message.value);
+        return entry?.resolve(message.positions === undefined ? undefined : positionsFromWire(message.positions));
+      }
+      case 'refused': {
+        const entry = pending.get(message.id);
+        pending.delete(message.id);
+        return entry?.reject(fromWire(message.error));
+      }
+      case 'notReady':
+        notReady = message.reasons;
+        return;
+      case 'report':
+        return post({ type: 'report', report: report() });
+      case 'reload':
+        if (tlsEnabled(init.config.tls)) reloadTls(server as HttpsServer, init.config.tls, logger);
+        return;
+      case 'stop':
+        return stop(message.cutOffMs);
+    }
+  });
+
+  // As the main thread's server stops (daemon.ts shutdown): no new connection, idle ones closed,
+  // requests in flight finish (their answers wait on the main thread, which still stores), the rest
+  // cut off after `cutOffMs`.
+  function stop(cutOffMs: number): void {
+    clearInterval(reporting);
+    const cutOff = setTimeout(() => server.closeAllConnections(), cutOffMs);
+    server.close(() => {
+      clearTimeout(cutOff);
+      post({ type: 'stopped', report: report() });
+      port.close();
+    });
+    server.closeIdleConnections();
+  }
+
+  // reusePort: Node ≥ 22.12 (the types here may not know it yet).
+  listen(server, { ...init.listen, reusePort: true } as ListenOptions).then(
+    () => post({ type: 'listening' }),
+    (error: unknown) => post({ type: 'failed', error: toWire(error) }),
+  );
+}
