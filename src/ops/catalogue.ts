@@ -50,6 +50,7 @@ const metric = (name: string, type: MetricType, unit: MetricUnit, stat: string, 
   ...(when === undefined ? {} : { when }),
 });
 
+const THREADS_ON = 'the events port is served by several threads (http.threads above 1)';
 const ZMQ_ON = 'ZeroMQ ingest is on (zmq.pull or zmq.router set)';
 
 const DEFINITIONS: readonly MetricDefinition[] = [
@@ -69,6 +70,8 @@ const DEFINITIONS: readonly MetricDefinition[] = [
   metric('sparkngin_ingest_connections', 'gauge', 'connections', 'ingest.connections', 'Client connections open.'),
   metric('sparkngin_ingest_requests_in_flight', 'gauge', 'requests', 'ingest.requestsInFlight', 'Requests read but not yet answered.'),
   metric('sparkngin_ingest_buffered_bytes', 'gauge', 'bytes', 'ingest.bufferedBytes', 'Memory charged to http.maxBufferedBytes by the requests in flight.'),
+  metric('sparkngin_ingest_thread_accepted_requests_total', 'counter', 'requests', 'ingest.threads[thread].acceptedRequests', 'Requests acknowledged by each thread of the events port (0: the main thread), as last reported.', THREADS_ON),
+  metric('sparkngin_ingest_thread_connections', 'gauge', 'connections', 'ingest.threads[thread].connections', 'Client connections open on each thread of the events port.', THREADS_ON),
   metric('sparkngin_ingest_sink_ack_waiting', 'gauge', 'requests', 'ingest.sinkAckWaiting', 'ack=sink requests waiting for their sinks.'),
   metric('sparkngin_tls_certificate_expiry_timestamp_seconds', 'gauge', 'seconds', 'ingest.tls.notAfter', 'When the certificate the ingest serves expires (seconds since the epoch).', 'TLS is on (tls.cert set)'),
   // ZeroMQ ingest (src/ingest/zmq/, docs/zeromq.md), per socket: pull, router
@@ -168,6 +171,7 @@ export const LOG_EVENTS: readonly LogEventDefinition[] = [
   event('ingest.refused', 'debug', 'A request was answered with an error (counted in sparkngin_ingest_refused_requests_total).', 'sparkngin_ingest_refused_requests_total'),
   event('ingest.internal_error', 'error', 'A request failed on an unexpected error (answered 500).', 'sparkngin_ingest_refused_requests_total'),
   event('ingest.sink_refused', 'warn', 'An ack=sink request failed because a sink parked one of its events (502).', 'sparkngin_ingest_refused_requests_total'),
+  event('ingest.thread_died', 'error', 'A thread serving the events port ended (http.threads above 1); the daemon stops and exits 1, for systemd to start it again.'),
   event('ingest.accept_failed', 'error', 'The listener could not accept a connection (EMFILE, ENFILE); at most once a second.'),
   event('ingest.connection_limit_lowered', 'warn', 'http.maxConnections was lowered to fit the descriptor limit.'),
   event('ingest.tls_handshake_failed', 'debug', 'A TLS handshake failed (counted as refusal TLS_HANDSHAKE_FAILED).', 'sparkngin_ingest_refused_requests_total'),

@@ -26,7 +26,14 @@ export interface RecordsTarget {
 }
 
 /** The ingest's counters and load, as /stats shows them (daemon.ts DaemonStats['ingest'], in part). */
-export type IngestCounts = AcceptedStats & { refused: RefusalCount[] } & IngestLoad;
+export type IngestCounts = AcceptedStats & { refused: RefusalCount[] } & IngestLoad & { threads?: ThreadCounts[] };
+
+/** One thread's part (`0` the main thread): how evenly the kernel spreads the connections. */
+export interface ThreadCounts {
+  thread: string;
+  acceptedRequests: number;
+  connections: number;
+}
 
 export interface IngestThreadsOptions {
   /** The daemon's config (not a thread's share): http.threads says how many threads serve in all, the main one included. */
@@ -139,8 +146,10 @@ export class IngestThreads {
   /** The main thread's counts with every thread's (as last reported) added. */
   withThreads(own: IngestCounts): IngestCounts {
     let sum = own;
-    for (const { report } of this.threads) {
+    const threads: ThreadCounts[] = [{ thread: '0', acceptedRequests: own.accepted.requests, connections: own.connections }];
+    for (const [index, { report }] of this.threads.entries()) {
       if (report === undefined) continue;
+      threads.push({ thread: String(index + 1), acceptedRequests: report.accepted.accepted.requests, connections: report.load.connections });
       sum = {
         accepted: { requests: sum.accepted.requests + report.accepted.accepted.requests, events: sum.accepted.events + report.accepted.accepted.events },
         requestSeconds: addHistograms(sum.requestSeconds, report.accepted.requestSeconds),
@@ -151,7 +160,7 @@ export class IngestThreads {
         bufferedBytes: sum.bufferedBytes + report.load.bufferedBytes,
       };
     }
-    return sum;
+    return { ...sum, threads };
   }
 
   /** SIGHUP: each thread reads the TLS files again, as the main thread does. */
