@@ -14,7 +14,7 @@ import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
 import { authRequired } from '../ingest/auth';
 import type { OpsEndpoints } from '../ingest/context';
 import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
-import { type IngestCounts, IngestThreads, servingConfig, type ThreadCounts } from '../ingest/threads/pool';
+import { type IngestCounts, IngestThreads, listenShared, servingConfig, type ThreadCounts } from '../ingest/threads/pool';
 import { ZmqIngest, type ZmqStats } from '../ingest/zmq/ingest';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import { healthProblems } from '../ops/health';
@@ -142,8 +142,7 @@ export class Daemon {
       const served = servingConfig(config, logger, separateOps);
       server = createIngestServer({ config: served, target, logger, refusals, accepted, ops, role: separateOps ? 'events' : 'all' });
       const events = server;
-      const shared = config.http.threads > 1 ? { reusePort: true } : {};
-      await listen(server, { ...config.listen, ...shared }).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
+      await listenShared(server, config).catch((error: NodeJS.ErrnoException) => Promise.reject(new ListenError(config.listen, error)));
       if (separateOps) {
         const address = opsAddress(config.ops.listen);
         opsServer = createIngestServer({ config, target, logger, refusals, accepted, ops, role: 'ops' });

@@ -3,8 +3,10 @@
 // waiters), answers their operations questions with the daemon's own endpoints, and sums their
 // counters into its numbers. A thread that ends while the daemon is not stopping is fatal (onDied):
 // its share of the port would otherwise go unserved while the kernel still sends it connections.
+import { createServer, type ListenOptions, type Server } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../config/defaults';
+import { listen } from '../../daemon/listen';
 import { ownScript } from '../../delivery/delivery-thread';
 import { RequestError } from '../../errors';
 import { addHistograms } from '../../ops/histogram';
@@ -69,6 +71,22 @@ interface Thread {
 export function servingConfig(config: Config, logger: Logger, eventsOnly: boolean): Config {
   if (config.http.threads === 1) return config;
   return threadConfig(config, connectionLimit(config.http.maxConnections, logger, eventsOnly ? OPS_MAX_CONNECTIONS : 0));
+}
+
+/**
+ * Listens for the main thread with SO_REUSEPORT when several threads serve. SO_REUSEPORT would also
+ * let a second daemon of the same user bind the port and silently take a share of its connections
+ * (or this one join a port another holds): a port given (not 0) is first bound plainly for a moment,
+ * which fails with EADDRINUSE if anyone holds it.
+ */
+export async function listenShared(server: Server, config: Config): Promise<void> {
+  if (config.http.threads === 1) return listen(server, config.listen);
+  if (config.listen.port !== 0) {
+    const probe = createServer();
+    await listen(probe, config.listen);
+    await new Promise((resolve) => probe.close(resolve));
+  }
+  return listen(server, { ...config.listen, reusePort: true } as ListenOptions);
 }
 
 export class IngestThreads {

@@ -127,7 +127,7 @@ export function runIngestThread(): void {
     server.closeIdleConnections();
   }
 
-  // reusePort: Node ≥ 22.12 (the types here may not know it yet).
+  // reusePort: Node ≥ 22.12 (the types here may not know it yet). The main thread holds the port already.
   listen(server, { ...init.listen, reusePort: true } as ListenOptions).then(
     () => post({ type: 'listening' }),
     (error: unknown) => post({ type: 'failed', error: toWire(error) }),
