@@ -1,7 +1,7 @@
 // Every metric of the catalogue (src/ops/catalogue.ts) appears in /metrics and in /stats of a live
 // daemon, with the same samples: a daemon with TLS on, ZeroMQ ingest on, a ZeroMQ PUB sink and a
 // syslog sink (the conditional metrics; the sinks take a topic nobody posts to, so they need no
-// peer) and its operations endpoints on a listener of their own, after some traffic: events
+// peer), two threads on the events port, and its operations endpoints on a listener of their own, after some traffic: events
 // acknowledged and delivered, a refused request and a refused ZeroMQ message, a warning logged.
 import { request } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,6 +43,8 @@ beforeAll(async () => {
     config: {
       tls: { cert: cert.cert, key: cert.key },
       ops: { listen: `127.0.0.1:${opsPort}` },
+      // Two threads on the events port (the per-thread metrics; TLS and the sums across threads).
+      http: { threads: 2 },
       zmq: { pull: `tcp://127.0.0.1:${pullPort}` },
       sinks: {
         zeromq: { endpoint: `tcp://127.0.0.1:${await freePort()}`, socket: 'pub', topics: ['taps.*'] },
@@ -52,6 +54,7 @@ beforeAll(async () => {
     https: { ca },
     env: { SPARKNGIN_NO_SUCH_SETTING: '1' },
   });
+  await until(async () => ((await (await fetch(`${ops}/stats`)).json()) as any).ingest.threads?.length === 2, 'both threads of the events port listening');
   expect(await postHttps('/v1/topics/telemetry?ack=sink', '{"n":1}\n{"n":2}\n{"n":3}\n')).toBe(202);
   expect(await postHttps('/v1/nowhere', '{}')).toBe(404);
   // The ZeroMQ and syslog sinks' own numbers arrive once their threads started them.
