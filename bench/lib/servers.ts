@@ -36,6 +36,10 @@ export interface SparknginOptions {
   bundle?: string;
   /** More sinks, YAML lines under `sinks:` (`  zeromq: {endpoint: 'tcp://127.0.0.1:5555'}`). */
   sinksYaml?: string;
+  /** http.threads (default 1). */
+  threads?: number;
+  /** Pin the daemon to these CPUs (`taskset -c`), e.g. `0,1`. */
+  cores?: string;
 }
 
 /** The daemon the scenarios run: this checkout's build, or another (BENCH_SPARKNGIN_BUNDLE, for an A/B of any scenario). */
@@ -48,8 +52,11 @@ export async function startSparkngin(options: SparknginOptions = {}): Promise<Se
   const kafka = options.kafka
     ? `  kafka: {enabled: true, brokers: ['${options.kafka}'], topicPrefix: '${options.topicPrefix ?? ''}'${options.kafkaYaml ? `, ${options.kafkaYaml}` : ''}}\n`
     : '  kafka: {enabled: false}\n';
-  writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\nsinks:\n  file: {enabled: false}\n${kafka}${options.sinksYaml ?? ''}`);
-  const child = spawnOwned(options.node ?? process.execPath, [options.bundle ?? SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const http = options.threads === undefined ? '' : `http: {threads: ${options.threads}}\n`;
+  writeFileSync(join(dir, 'sparkngin.yaml'), `listen: {host: 127.0.0.1, port: ${port}}\ndataDir: ${dataDir}\n${http}sinks:\n  file: {enabled: false}\n${kafka}${options.sinksYaml ?? ''}`);
+  const daemon = [options.node ?? process.execPath, options.bundle ?? SPARKNGIN_BUNDLE, 'start', '--config', join(dir, 'sparkngin.yaml')];
+  const [command, ...args] = options.cores === undefined ? daemon : ['taskset', '-c', options.cores, ...daemon];
+  const child = spawnOwned(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
