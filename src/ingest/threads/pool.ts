@@ -245,7 +245,7 @@ export class IngestThreads {
 
   private accept(thread: Thread, message: Extract<FromThread, { type: 'accept' }>): void {
     const { id, bytes, lengths, ack } = message;
-    const whole = Buffer.from(bytes);
+    const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const records = new Array<Buffer>(lengths.length);
     let at = 0;
     for (let i = 0; i < lengths.length; i++) {

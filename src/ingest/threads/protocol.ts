@@ -47,8 +47,8 @@ export type WirePositions = Array<RecordPosition | { refused: Extract<WireError,
 export type FromThread =
   | { type: 'listening' }
   | { type: 'failed'; error: WireError }
-  /** A request's records (their bytes one after the other, transferred), to store per `ack`. `topics`: for routing ack=sink. */
-  | { type: 'accept'; id: number; bytes: ArrayBuffer; lengths: Uint32Array; ack: AckMode; topics: string[]; positions: boolean; stored: boolean }
+  /** A request's records (their bytes one after the other), to store per `ack`. `topics`: for routing ack=sink. */
+  | { type: 'accept'; id: number; bytes: Uint8Array; lengths: number[]; ack: AckMode; topics: string[]; positions: boolean; stored: boolean }
   /** The client of request `id` left: stop waiting for its sinks. */
   | { type: 'abort'; id: number }
   | { type: 'ops'; id: number; question: OpsQuestion }

@@ -21,6 +21,9 @@ import type { AcceptOptions, AckMode, IngestTarget } from '../target';
 import { reloadTls, tlsEnabled } from '../tls';
 import { type FromThread, fromWire, type IngestThreadInit, type OpsQuestion, positionsFromWire, REPORT_MS, type ThreadReport, type ToThread, toWire } from './protocol';
 
+/** From this size a request's records are transferred to the main thread rather than copied. */
+const TRANSFER_BYTES = 64 * 1024;
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -41,20 +44,18 @@ export function runIngestThread(): void {
   const target: IngestTarget = {
     accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<RangePositions | void> {
       const records = options.records ?? encodeEnvelopes(envelopes);
-      const lengths = new Uint32Array(records.length);
-      let total = 0;
-      for (let i = 0; i < records.length; i++) total += lengths[i] = records[i]!.length;
-      // One buffer of exactly these bytes, transferred (not copied again) to the main thread.
-      const bytes = new ArrayBuffer(total);
-      const view = Buffer.from(bytes);
-      let at = 0;
-      for (const record of records) at += record.copy(view, at);
+      const lengths = new Array<number>(records.length);
+      for (let i = 0; i < records.length; i++) lengths[i] = records[i]!.length;
+      // One run of bytes: copied by the message when small (cheaper than a transfer), transferred when
+      // large and its own buffer (Buffer.concat of that size allocates one, outside Node's pool).
+      const bytes = records.length === 1 ? records[0]! : Buffer.concat(records);
+      const transfer = records.length > 1 && bytes.byteLength >= TRANSFER_BYTES && bytes.buffer.byteLength === bytes.byteLength ? [bytes.buffer as ArrayBuffer] : undefined;
       const id = ++serial;
       const topics = ack === 'sink' ? [...new Set(envelopes.map((envelope) => envelope.topic))] : [];
       const { signal } = options;
       return new Promise((resolve, reject) => {
         ask(id, { resolve: resolve as (value: unknown) => void, reject, ...(options.onStored ? { onStored: options.onStored } : {}) });
-        post({ type: 'accept', id, bytes, lengths, ack, topics, positions: options.positions === true, stored: options.onStored !== undefined }, [bytes, lengths.buffer as ArrayBuffer]);
+        post({ type: 'accept', id, bytes, lengths, ack, topics, positions: options.positions === true, stored: options.onStored !== undefined }, transfer);
         if (signal === undefined) return;
         const onAbort = () => post({ type: 'abort', id });
         if (signal.aborted) onAbort();
