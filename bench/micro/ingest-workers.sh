@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Ingest on W worker threads feeding one spool writer (bench/micro/ingest-workers.ts), W = 1 and 2
-# alternating: W = 1 pinned to one core (taskset -c 0), W = 2 to two (-c 0,1); wrk (NDJSON x 100)
+# The daemon's ingest threads, W of them, feeding one spool writer on a thread that serves nothing
+# else (bench/micro/ingest-workers.ts), W = 1 and 2 alternating: W = 1 pinned to one core
+# (taskset -c 0), W = 2 to two (-c 0,1); wrk (NDJSON x 100)
 # unpinned. Prints one JSON line per run: events/s, CPU seconds per million events of the whole
-# process and of the writer thread. On a machine with more cores, CORES1/CORES2 choose the sets.
+# process and of the writer thread. On a machine with more cores, CORES1/CORES2 choose the sets;
+# WRK_SCRIPT=single sends single events (the writer's cost per request) instead of NDJSON x 100.
 #   bash bench/micro/ingest-workers.sh [rounds] [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +23,7 @@ for round in $(seq "$rounds"); do
     taskset -c "$cores" node build/bench/ingest-workers.cjs "$workers" "$port" "$work/spool" "$seconds" >"$out" &
     pid=$!
     until grep -q ready "$out" 2>/dev/null; do sleep 0.1; done
-    wrk -t2 -c64 -d"$((seconds + 1))"s -s bench/wrk/ndjson100.lua "http://127.0.0.1:$port/v1/topics/bench" >/dev/null
+    wrk -t2 -c64 -d"$((seconds + 1))"s -s "bench/wrk/${WRK_SCRIPT:-ndjson100}.lua" "http://127.0.0.1:$port/v1/topics/bench" >/dev/null
     wait "$pid"
     tail -1 "$out"
   done

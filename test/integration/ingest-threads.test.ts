@@ -5,14 +5,22 @@
 // acknowledged and refused (and says each thread's part), the file sink has every event once, and
 // the connection bound holds for the whole daemon.
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelopes } from '../../src/envelope/codec-binary';
 import { newEventId, newHeaders } from '../../src/envelope/envelope';
 import { frameEnvelopes, NW1_CONTENT_TYPE } from '../../src/envelope/nw1';
 import { fileSinkLines } from '../chaos/load';
 import { freePort } from '../peers/ports';
+import { type IssuedCert, makeTestCa, type TestCa } from '../peers/test-ca';
 import { until } from '../wait';
 import { type DaemonProcess, startDaemon } from './daemon-process';
 
@@ -176,5 +184,64 @@ describe('the connection bound across threads', () => {
     for (const thread of (await counted()).seen.ingest.threads) expect(thread.connections).toBeLessThanOrEqual(2);
     await until(() => answers.filter((text) => text.startsWith('HTTP/1.1 503')).length === refused, 'a 503 for every refused connection');
     expect(answers.every((text) => text.includes('TOO_MANY_CONNECTIONS'))).toBe(true);
+  }, 120_000);
+});
+
+describe('TLS on two threads', () => {
+  let dir: string;
+  let ca: TestCa;
+  let daemon: DaemonProcess;
+  let initial: IssuedCert;
+  const live = () => ({ cert: join(dir, 'live-cert.pem'), key: join(dir, 'live-key.pem') });
+  const install = async (issued: IssuedCert) => {
+    await writeFile(live().cert, issued.certPem);
+    await writeFile(live().key, issued.keyPem);
+  };
+  const serialOf = async (issued: IssuedCert) => (await promisify(execFile)('openssl', ['x509', '-noout', '-serial', '-in', issued.cert])).stdout.trim().replace(/^serial=/, '').toUpperCase();
+  /** One HTTPS request on a connection of its own: its status, body and the serial of the certificate served. */
+  const sendTls = (method: string, path: string, body?: string) =>
+    new Promise<{ status: number; body: string; serial: string }>((resolve, reject) => {
+      const req = httpsRequest(`${daemon.url}${path}`, { method, ca: ca.certPem, agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
+        const serial = (response.socket as TLSSocket).getPeerCertificate().serialNumber.toUpperCase();
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString(), serial }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const threads = async () => JSON.parse((await sendTls('GET', '/stats')).body).ingest.threads as Array<{ acceptedRequests: number }> | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sparkngin-threads-tls-'));
+    ca = await makeTestCa(dir);
+    initial = await ca.issue('server');
+    await install(initial);
+    daemon = await startDaemon({ config: { http: { threads: 2 }, tls: live() }, https: { ca: ca.certPem } });
+    await until(async () => (await threads())?.length === 2, 'both threads listening');
+  });
+  afterAll(async () => {
+    await daemon?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves HTTPS on both threads, and each takes the new certificate on SIGHUP', async () => {
+    const first = await serialOf(initial);
+    for (const expected of [first, undefined]) {
+      let serial = expected;
+      if (serial === undefined) {
+        const second = await ca.issue('server-2');
+        await install(second);
+        serial = await serialOf(second);
+        daemon.signal('SIGHUP');
+        // The main thread and the other one each say so.
+        await until(() => daemon.logs().split('"event":"tls.reloaded"').length - 1 === 2, 'both threads reloaded the certificate');
+      }
+      const before = (await threads())!;
+      const answers = await Promise.all(Array.from({ length: ROUNDS }, (_, i) => sendTls('POST', '/v1/topics/tls', `{"n":${i}}`)));
+      expect(answers.map((answer) => [answer.status, answer.serial])).toEqual(Array(ROUNDS).fill([202, serial]));
+      const after = (await threads())!;
+      expect(after.map((thread, i) => thread.acceptedRequests - before[i]!.acceptedRequests).every((grew) => grew > 0)).toBe(true);
+    }
   }, 120_000);
 });
