@@ -79,13 +79,14 @@ describe('the built executable as a daemon', () => {
     expect(await exited).toBe(0);
   }, 60_000);
 
-  it('delivers events to a real Kafka broker', async () => {
+  it('delivers events to a real Kafka broker, ingest on two threads (both started from the executable\'s own script)', async () => {
     kafka = await startKafka({ version: '4' });
     const daemon = await startDaemon({
       executable: names.binary(ctx, targetByName('linux-x64')),
-      config: { sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } } },
+      config: { http: { threads: 2 }, sinks: { file: { enabled: false }, kafka: { brokers: [kafka.brokers], retry: { initialMs: 100, maxMs: 1000 } } } },
     });
     try {
+      await until('both ingest threads listening', async () => (((await (await fetch(`${daemon.url}/stats`)).json()) as any).ingest.threads?.length === 2 ? true : undefined));
       const events = Array.from({ length: 200 }, (_, n) => ({ n, from: 'single executable' }));
       for (let i = 0; i < events.length; i += 50) {
         const answer = await postEvents(daemon.url, 'dist-binary', events.slice(i, i + 50));
