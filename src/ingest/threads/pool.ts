@@ -19,7 +19,7 @@ import type { RefusalCount } from '../refusals';
 import type { IngestLoad } from '../server';
 import type { AcceptOptions, AckMode } from '../target';
 import { threadConfig } from './config';
-import { type FromThread, INGEST_ROLE, type IngestThreadInit, positionsToWire, type ThreadReport, type ToThread, toWire, fromWire } from './protocol';
+import { type FromThread, fromWire, INGEST_ROLE, type IngestThreadInit, Outbox, positionsToWire, type ThreadReport, type ToThread, toWire } from './protocol';
 
 /** What the main thread stores the threads' records with: the daemon's SpoolIngestTarget. */
 export interface RecordsTarget {
@@ -57,6 +57,7 @@ const NOT_READY_EVERY_MS = 250;
 
 interface Thread {
   worker: Worker;
+  outbox: Outbox<ToThread>;
   report: ThreadReport | undefined;
   /** ack=sink requests waiting, to stop waiting for when their client leaves. */
   waiting: Map<number, AbortController>;
@@ -113,7 +114,7 @@ export class IngestThreads {
       const worker = new Worker(script.code, { eval: script.eval, workerData: init, name: `sparkngin ingest ${index}` });
       let crash: unknown;
       let up = false;
-      const thread: Thread = { worker, report: undefined, waiting: new Map(), reported: [], exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+      const thread: Thread = { worker, outbox: new Outbox(worker), report: undefined, waiting: new Map(), reported: [], exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
       threads.push(thread);
       listening.push(
         new Promise((resolve, reject) => {
@@ -205,7 +206,12 @@ export class IngestThreads {
   }
 
   private post(thread: Thread, message: ToThread): void {
-    thread.worker.postMessage(message);
+    thread.outbox.send(message);
+  }
+
+  /** The answers to requests: batched per turn (protocol.ts Outbox). */
+  private answer(thread: Thread, message: ToThread): void {
+    thread.outbox.queue(message);
   }
 
   private tellReadiness(): void {
@@ -218,6 +224,9 @@ export class IngestThreads {
 
   private onMessage(thread: Thread, message: FromThread): void {
     switch (message.type) {
+      case 'batch':
+        for (const each of message.messages) this.onMessage(thread, each);
+        return;
       case 'accept':
         return this.accept(thread, message);
       case 'abort':
@@ -227,8 +236,8 @@ export class IngestThreads {
         const { ops } = this.options;
         const asked = question === 'stats' ? ops.stats() : question === 'metrics' ? ops.metrics() : (ops.problems?.() ?? []);
         return void Promise.resolve(asked).then(
-          (value) => this.post(thread, { type: 'answer', id, value }),
-          (error: unknown) => this.post(thread, { type: 'refused', id, error: toWire(error) }),
+          (value) => this.answer(thread, { type: 'answer', id, value }),
+          (error: unknown) => this.answer(thread, { type: 'refused', id, error: toWire(error) }),
         );
       }
       case 'report':
@@ -258,13 +267,13 @@ export class IngestThreads {
       thread.waiting.set(id, controller);
       options.signal = controller.signal;
       options.positions = message.positions;
-      if (message.stored) options.onStored = () => this.post(thread, { type: 'stored', id });
+      if (message.stored) options.onStored = () => this.answer(thread, { type: 'stored', id });
     }
     this.options.target
       .acceptRecords(records, new Set(message.topics), ack, options)
       .then(
-        (positions) => this.post(thread, { type: 'accepted', id, ...(positions === undefined ? {} : { positions: positionsToWire(positions) }) }),
-        (error: unknown) => this.post(thread, { type: 'refused', id, error: toWire(error) }),
+        (positions) => this.answer(thread, { type: 'accepted', id, ...(positions === undefined ? {} : { positions: positionsToWire(positions) }) }),
+        (error: unknown) => this.answer(thread, { type: 'refused', id, error: toWire(error) }),
       )
       .finally(() => thread.waiting.delete(id));
   }

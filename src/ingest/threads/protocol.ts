@@ -54,7 +54,8 @@ export type FromThread =
   | { type: 'ops'; id: number; question: OpsQuestion }
   | { type: 'report'; report: ThreadReport }
   | { type: 'log'; line: string }
-  | { type: 'stopped'; report: ThreadReport };
+  | { type: 'stopped'; report: ThreadReport }
+  | { type: 'batch'; messages: FromThread[] };
 
 /** Main thread → ingest thread. */
 export type ToThread =
@@ -66,7 +67,41 @@ export type ToThread =
   | { type: 'report' }
   | { type: 'reload' }
   /** Stop taking connections, finish requests in flight; cut the rest off after `cutOffMs`. */
-  | { type: 'stop'; cutOffMs: number };
+  | { type: 'stop'; cutOffMs: number }
+  | { type: 'batch'; messages: ToThread[] };
+
+/**
+ * One side's messages to the other. The per-request ones (`queue`) go together, one message per
+ * turn of the event loop (flushed by setImmediate, after the turn's I/O): a message costs its
+ * serialisation, a dispatch and often a wake-up of the other thread, per request otherwise (bench/
+ * RESULTS.md, "Across cores"). The rest (`send`) go at once, after what is queued, in order.
+ */
+export class Outbox<M extends { type: string }> {
+  private queued: M[] = [];
+  private flushing = false;
+
+  constructor(private readonly port: { postMessage(message: unknown, transfer?: ArrayBuffer[]): void }) {}
+
+  queue(message: M): void {
+    this.queued.push(message);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  send(message: M, transfer?: ArrayBuffer[]): void {
+    this.flush();
+    this.port.postMessage(message, transfer);
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    const messages = this.queued;
+    if (messages.length === 0) return;
+    this.queued = [];
+    this.port.postMessage(messages.length === 1 ? messages[0] : { type: 'batch', messages });
+  }
+}
 
 export function toWire(error: unknown): WireError {
   if (error instanceof RequestError) return { kind: 'request', status: error.status, code: error.code, message: error.message, headers: error.headers };

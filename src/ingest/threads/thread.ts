@@ -19,7 +19,7 @@ import { RefusalCounter } from '../refusals';
 import { createIngestServer, ingestLoad } from '../server';
 import type { AcceptOptions, AckMode, IngestTarget } from '../target';
 import { reloadTls, tlsEnabled } from '../tls';
-import { type FromThread, fromWire, type IngestThreadInit, type OpsQuestion, positionsFromWire, REPORT_MS, type ThreadReport, type ToThread, toWire } from './protocol';
+import { type FromThread, fromWire, Outbox, type IngestThreadInit, type OpsQuestion, positionsFromWire, REPORT_MS, type ThreadReport, type ToThread, toWire } from './protocol';
 
 /** From this size a request's records are transferred to the main thread rather than copied. */
 const TRANSFER_BYTES = 64 * 1024;
@@ -33,7 +33,8 @@ interface Pending {
 export function runIngestThread(): void {
   const init = workerData as IngestThreadInit;
   const port = parentPort!;
-  const post = (message: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+  const outbox = new Outbox<FromThread>(port);
+  const post = (message: FromThread) => outbox.send(message);
   // Lines cross to the main thread's logger, which counts warnings and errors whatever its level.
   const logger = createLogger(leastSevere(init.config.log.level, 'warn'), {}, (line) => post({ type: 'log', line }));
   let serial = 0;
@@ -55,9 +56,11 @@ export function runIngestThread(): void {
       const { signal } = options;
       return new Promise((resolve, reject) => {
         ask(id, { resolve: resolve as (value: unknown) => void, reject, ...(options.onStored ? { onStored: options.onStored } : {}) });
-        post({ type: 'accept', id, bytes, lengths, ack, topics, positions: options.positions === true, stored: options.onStored !== undefined }, transfer);
+        const accept: FromThread = { type: 'accept', id, bytes, lengths, ack, topics, positions: options.positions === true, stored: options.onStored !== undefined };
+        if (transfer === undefined) outbox.queue(accept);
+        else outbox.send(accept, transfer);
         if (signal === undefined) return;
-        const onAbort = () => post({ type: 'abort', id });
+        const onAbort = () => outbox.queue({ type: 'abort', id });
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       });
@@ -85,8 +88,12 @@ export function runIngestThread(): void {
   const reporting = setInterval(() => post({ type: 'report', report: report() }), REPORT_MS);
   reporting.unref();
 
-  port.on('message', (message: ToThread) => {
+  port.on('message', receive);
+
+  function receive(message: ToThread): void {
     switch (message.type) {
+      case 'batch':
+        return message.messages.forEach(receive);
       case 'stored':
         return pending.get(message.id)?.onStored?.();
       case 'accepted':
@@ -112,7 +119,7 @@ export function runIngestThread(): void {
       case 'stop':
         return stop(message.cutOffMs);
     }
-  });
+  }
 
   // As the main thread's server stops (daemon.ts shutdown): no new connection, idle ones closed,
   // requests in flight finish (their answers wait on the main thread, which still stores), the rest
