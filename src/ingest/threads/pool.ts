@@ -48,6 +48,8 @@ export interface IngestThreadsOptions {
   logger: Logger;
   /** A thread ended while the daemon was not stopping. */
   onDied(error: unknown): void;
+  /** The script file the threads run: by default this very bundle (or, in the single executable, its copy of it). */
+  script?: string;
 }
 
 /** How long a refresh of the numbers waits for a thread's report before it uses the one before. */
@@ -106,7 +108,7 @@ export class IngestThreads {
   /** Starts http.threads - 1 threads, each serving with its share (servingConfig), and resolves once all listen. */
   static async start(options: IngestThreadsOptions, served: Config): Promise<IngestThreads> {
     const init: IngestThreadInit = { role: INGEST_ROLE, config: served, listen: options.listen, eventsOnly: options.eventsOnly };
-    const script = ownScript();
+    const script = options.script === undefined ? ownScript() : { code: options.script, eval: false };
     const listening: Array<Promise<void>> = [];
     const threads: Thread[] = [];
     let pool: IngestThreads | undefined;
