@@ -9,6 +9,7 @@ import { machineFacts } from './lib/machine';
 import { mode, writeResult } from './lib/run';
 import { client, clientThroughput } from './scenarios/client';
 import { drain } from './scenarios/drain';
+import { drainAb } from './scenarios/drain-ab';
 import { e2e } from './scenarios/e2e';
 import { ingest } from './scenarios/ingest';
 import { kill9 } from './scenarios/kill9';
@@ -19,10 +20,10 @@ import { startup } from './scenarios/startup';
 
 // Scenarios that start their own brokers (or need none), then those sharing one Kafka 3.9.
 const withoutKafka = { ingest, scaling, startup, 'clients-support': support, 'client-throughput': clientThroughput, sinks } as const;
-const withKafka = { e2e, drain, kill9, outage, clients: bakeoff, client } as const;
+const withKafka = { e2e, drain, 'drain-ab': drainAb, kill9, outage, clients: bakeoff, client } as const;
 const wanted = process.argv.slice(2);
 // client-throughput is a part of client, to run alone: not run twice in a run of everything.
-const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)].filter((name) => name !== 'client-throughput');
+const names = wanted.length > 0 ? wanted : [...Object.keys(withoutKafka), ...Object.keys(withKafka)].filter((name) => name !== 'client-throughput' && name !== 'drain-ab');
 for (const name of names) if (!(name in withoutKafka) && !(name in withKafka)) throw new Error(`unknown scenario ${name}: ${Object.keys({ ...withoutKafka, ...withKafka }).join(', ')}`);
 
 console.log(`bench: ${mode} mode, scenarios ${names.join(' ')}`);

@@ -13,7 +13,7 @@ import { type Broker, traceDelivery } from '../lib/kafka';
 import { alternate, busiestThread, cpuSecondsOf, medians, runs, setting, threadTimes, watchLoad, writeResult } from '../lib/run';
 import { startSparkngin } from '../lib/servers';
 
-const events = setting('BENCH_DRAIN_EVENTS', 200_000, 2_000_000);
+export const events = setting('BENCH_DRAIN_EVENTS', 200_000, 2_000_000);
 const KEYS = 50;
 const line = JSON.stringify({ user: 42, page: '/home', ref: 'https://example.com/some/path?x=1', ua: 'Mozilla/5.0' });
 // The daemon with its defaults and with other Kafka sink settings ($BENCH_DRAIN_OTHER, YAML flow
@@ -25,7 +25,7 @@ const OTHER = `sparkngin {${OTHER_YAML}}`;
 /** A spool holding `events` for the Kafka sink. The sink is on but its broker unreachable (port 1),
  *  so that its cursor stays at the start: with no sink at all, the spool would delete what no sink
  *  needs (a first version of this kept only the last ~400 000 events). */
-async function fillSpool(dir: string): Promise<string> {
+export async function fillSpool(dir: string): Promise<string> {
   const server = await startSparkngin({ dataDir: join(dir, 'spool'), kafka: '127.0.0.1:1' });
   const perRequest = 1000;
   const body = `${Array.from({ length: perRequest }, () => line).join('\n')}\n`;

@@ -32,7 +32,7 @@ export class EnvelopeDecodeError extends SparknginError {
 }
 
 /** Byte length of a UTF-8 string, with the common pure-ASCII short case answered without a native call. */
-function utf8Length(text: string): number {
+export function utf8Length(text: string): number {
   if (text.length < 64) {
     let ascii = true;
     for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;

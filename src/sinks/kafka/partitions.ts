@@ -18,14 +18,13 @@
 // permanent only after fresh metadata says so too).
 import type { Message, PartitionerArgs, RecordMetadata, TopicMessages } from 'kafkajs';
 import { KafkaPartitionNotFoundError } from '../../errors';
-import { HEADER } from './record';
+import { HEADER, type KafkaRecord } from './record';
 
 const M = 0x5bd1e995;
 const SEED = 0x9747b28c;
 
-/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2): a signed 32-bit hash of the bytes. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2): a signed 32-bit hash of the bytes (the first `length`). */
+export function murmur2(data: Uint8Array, length = data.length): number {
   const tail = length & ~3;
   let h = SEED ^ length;
   for (let i = 0; i < tail; i += 4) {
@@ -45,8 +44,13 @@ export function murmur2(data: Uint8Array): number {
   return h | 0;
 }
 
-function bytes(value: Buffer | string): Uint8Array {
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+/** Where a key's UTF-8 bytes are written to be hashed (no Buffer per record); grown for a longer key. */
+let scratch = Buffer.allocUnsafe(1024);
+
+function hashOf(value: Buffer | string): number {
+  if (typeof value !== 'string') return murmur2(value);
+  if (value.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(value.length * 3);
+  return murmur2(scratch, scratch.write(value, 0, 'utf8'));
 }
 
 /** The partition of a record of `topic` among `partitions`: the one it names, else by its key, else by its event id (header `sparkngin-id`). */
@@ -56,9 +60,14 @@ export function partitionOf(message: Message, partitions: number, topic = ''): n
     if (named >= partitions) throw new KafkaPartitionNotFoundError(topic, named, partitions);
     return named;
   }
-  const basis = message.key ?? message.headers?.[HEADER.id];
+  const basis = message.key ?? eventIdOf(message);
   if (basis === undefined || basis === null || Array.isArray(basis)) throw new TypeError('a Kafka record has neither a key nor a sparkngin-id header');
-  return (murmur2(bytes(basis)) & 0x7fffffff) % partitions;
+  return (hashOf(basis) & 0x7fffffff) % partitions;
+}
+
+/** The event id of a record: the sink's own (KafkaRecord.id), or its `sparkngin-id` header. */
+export function eventIdOf(message: Message): string | Buffer | (string | Buffer)[] | undefined {
+  return (message as Partial<KafkaRecord>).id ?? message.headers?.[HEADER.id];
 }
 
 /**
@@ -95,8 +104,12 @@ export function unacknowledgedPartitions(sent: TopicMessages[], partitionOf: (me
   }
   const missing = new Set<string>();
   for (const { topic, messages } of sent) {
+    // Each partition of a topic checked once (a record's name made only for a new partition).
+    const seen = new Set<number | undefined>();
     for (const message of messages) {
       const partition = partitionOf(message);
+      if (seen.has(partition)) continue;
+      seen.add(partition);
       const name = `${topic}[${partition ?? '?'}]`;
       if (partition === undefined || !acknowledged.has(name)) missing.add(name);
     }

@@ -7,7 +7,7 @@
 import type { Message, RecordMetadata, TopicMessages } from 'kafkajs';
 import type { Envelope } from '../../envelope/envelope';
 import type { RecordPosition, SentPositions } from '../sink';
-import { HEADER } from './record';
+import { eventIdOf } from './partitions';
 
 /** Positions by event id, in the order found (a batch may carry one event twice). */
 export type PositionsById = Map<string, RecordPosition[]>;
@@ -22,7 +22,7 @@ export function notePositions(into: PositionsById, sent: TopicMessages[], partit
   for (const { topic, messages } of sent) {
     for (const message of messages) {
       const partition = partitionOf(message);
-      const id = message.headers?.[HEADER.id];
+      const id = eventIdOf(message);
       const slot = `${topic}\0${partition}`;
       const offset = next.get(slot);
       if (partition === undefined || offset === undefined || typeof id !== 'string') continue;

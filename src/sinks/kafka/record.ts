@@ -3,6 +3,7 @@
 // or the whole JSON envelope, envelope fields as headers.
 import type { Message, TopicMessages } from 'kafkajs';
 import type { KafkaSinkConfig } from '../../config/defaults';
+import { utf8Length } from '../../envelope/codec-binary';
 import { envelopeToJson } from '../../envelope/codec-json';
 import type { Envelope } from '../../envelope/envelope';
 
@@ -20,7 +21,12 @@ export function kafkaTopic(config: KafkaSinkConfig, topic: string): string {
   return config.topicPrefix + (config.topicMap[topic] ?? topic);
 }
 
-export function toKafkaMessage(config: KafkaSinkConfig, envelope: Envelope): Message {
+function recordValue(config: KafkaSinkConfig, envelope: Envelope): Buffer | string {
+  return config.value === 'envelope' ? envelopeToJson(envelope) : envelope.data;
+}
+
+/** The record's headers: the event's own, then the envelope fields (a same-named own header keeps its place and takes the field's value). */
+export function recordHeaders(envelope: Envelope): Record<string, string> {
   const headers: Record<string, string> = {
     ...envelope.headers,
     [HEADER.id]: envelope.id,
@@ -30,17 +36,155 @@ export function toKafkaMessage(config: KafkaSinkConfig, envelope: Envelope): Mes
     [HEADER.type]: envelope.type,
   };
   if (envelope.sts !== undefined) headers[HEADER.sts] = String(envelope.sts);
-  const message: Message = {
-    key: envelope.key ?? null,
-    value: config.value === 'envelope' ? envelopeToJson(envelope) : envelope.data,
-    headers,
-    timestamp: String(Math.trunc(envelope.ts)),
-  };
+  return headers;
+}
+
+/**
+ * A record as the sink hands it to the (patched) kafkajs producer: `record` holds its key, value and
+ * headers encoded as Kafka's record format has them (everything after the offset delta), and the
+ * producer writes it as it is (patches/README.md, "one Buffer per record batch"); the same bytes as
+ * kafkajs encoding the message of key, value and `recordHeaders` (test/unit/kafka-record-tail.test.ts). No header
+ * object is made: `id` is the event id, for the partitioner and positions. `key`, `partition` and
+ * `timestamp` are kafkajs's own fields, for its partitioner and the batch's timestamps.
+ */
+export interface KafkaRecord extends Message {
+  record: Buffer;
+  id: string;
+}
+
+export interface KafkaTopicRecords extends TopicMessages {
+  messages: KafkaRecord[];
+}
+
+const HEADER_NAMES = new Set<string>(Object.values(HEADER));
+const ENVELOPE_HEADERS = [HEADER.id, HEADER.ts, HEADER.ip, HEADER.host, HEADER.type].map((name) => encodedText(name));
+const STS_HEADER = encodedText(HEADER.sts);
+
+/** A header name as the record has it: varint length (zigzag) and the UTF-8 bytes. */
+function encodedText(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const out = Buffer.allocUnsafe(varintSize(bytes.length) + bytes.length);
+  bytes.copy(out, writeVarint(out, 0, bytes.length));
+  return out;
+}
+
+export function toKafkaRecord(config: KafkaSinkConfig, envelope: Envelope): KafkaRecord {
+  const value = recordValue(config, envelope);
+  const record = hasHeaderNamedLikeAField(envelope.headers)
+    ? headersTail(envelope.key, value, recordHeaders(envelope))
+    : fieldsTail(envelope, value);
+  const message: KafkaRecord = { key: envelope.key ?? null, value, timestamp: String(Math.trunc(envelope.ts)), record, id: envelope.id };
   if (envelope.partition !== undefined) message.partition = envelope.partition;
   return message;
 }
 
-/** Bytes a record takes in a produce request besides its key, value and headers (a generous bound). */
+/** An event header named like an envelope field (a client may send `sparkngin-id`) changes the headers' order: recordHeaders decides it. */
+function hasHeaderNamedLikeAField(headers: Record<string, string>): boolean {
+  for (const name in headers) if (HEADER_NAMES.has(name)) return true;
+  return false;
+}
+
+/** The record tail from the envelope's fields, with no header object: the event's own headers, then the fields (recordHeaders's order). */
+function fieldsTail(envelope: Envelope, value: Buffer | string): Buffer {
+  const fields = [envelope.id, String(envelope.ts), envelope.ip, envelope.host, envelope.type];
+  const sts = envelope.sts === undefined ? undefined : String(envelope.sts);
+  let size = keyValueSize(envelope.key, value);
+  let count = fields.length;
+  for (const name in envelope.headers) {
+    size += textSize(name) + textSize(envelope.headers[name]!);
+    count++;
+  }
+  for (let i = 0; i < fields.length; i++) size += ENVELOPE_HEADERS[i]!.length + textSize(fields[i]!);
+  if (sts !== undefined) {
+    size += STS_HEADER.length + textSize(sts);
+    count++;
+  }
+  size += varintSize(count);
+  const out = Buffer.allocUnsafe(size);
+  let at = writeKeyValue(out, envelope.key, value);
+  at = writeVarint(out, at, count);
+  for (const name in envelope.headers) {
+    at = writeText(out, at, name);
+    at = writeText(out, at, envelope.headers[name]!);
+  }
+  for (let i = 0; i < fields.length; i++) {
+    at += ENVELOPE_HEADERS[i]!.copy(out, at);
+    at = writeText(out, at, fields[i]!);
+  }
+  if (sts !== undefined) {
+    at += STS_HEADER.copy(out, at);
+    at = writeText(out, at, sts);
+  }
+  return out;
+}
+
+/** The record tail from a header object, in its order (what kafkajs's Record writes for it). */
+export function headersTail(key: string | undefined, value: Buffer | string, headers: Record<string, string>): Buffer {
+  let size = keyValueSize(key, value);
+  let count = 0;
+  for (const name in headers) {
+    size += textSize(name) + textSize(headers[name]!);
+    count++;
+  }
+  const out = Buffer.allocUnsafe(size + varintSize(count));
+  let at = writeVarint(out, writeKeyValue(out, key, value), count);
+  for (const name in headers) {
+    at = writeText(out, at, name);
+    at = writeText(out, at, headers[name]!);
+  }
+  return out;
+}
+
+function keyValueSize(key: string | undefined, value: Buffer | string): number {
+  return (key === undefined ? 1 : textSize(key)) + (typeof value === 'string' ? textSize(value) : varintSize(value.length) + value.length);
+}
+
+/** Writes the key (null: length -1) and the value, each varint-length-prefixed, from the start of `out`. */
+function writeKeyValue(out: Buffer, key: string | undefined, value: Buffer | string): number {
+  let at = key === undefined ? writeVarint(out, 0, -1) : writeText(out, 0, key);
+  if (typeof value === 'string') return writeText(out, at, value);
+  at = writeVarint(out, at, value.length);
+  return at + value.copy(out, at);
+}
+
+/** Bytes of a varint-length-prefixed UTF-8 text. */
+function textSize(text: string): number {
+  const length = utf8Length(text);
+  return varintSize(length) + length;
+}
+
+function writeText(out: Buffer, at: number, text: string): number {
+  const length = utf8Length(text);
+  at = writeVarint(out, at, length);
+  if (length === text.length && length < 32) {
+    for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i);
+    return at + length;
+  }
+  return at + out.write(text, at, length, 'utf8');
+}
+
+/** Bytes of Kafka's zigzag varint of a 32-bit integer (lengths, counts: at least -1). */
+function varintSize(value: number): number {
+  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
+  let bytes = 1;
+  while (zigzag >= 0x80) {
+    zigzag >>>= 7;
+    bytes++;
+  }
+  return bytes;
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
+  while (zigzag >= 0x80) {
+    out[at++] = (zigzag & 0x7f) | 0x80;
+    zigzag >>>= 7;
+  }
+  out[at++] = zigzag;
+  return at;
+}
+
+/** Bytes a record takes in a produce request besides its tail (key, value and headers; a generous bound). */
 const RECORD_OVERHEAD = 32;
 
 /**
@@ -48,16 +192,14 @@ const RECORD_OVERHEAD = 32;
  * sizes) and `maxRecords`, each a list of per-topic messages, in the batch's order. A single record
  * larger than the limit goes alone, and Kafka's answer decides its fate.
  */
-export function chunkByRequestSize(config: KafkaSinkConfig, batch: Envelope[], maxRecords = Number.POSITIVE_INFINITY): TopicMessages[][] {
-  const requests: TopicMessages[][] = [];
-  let current = new Map<string, TopicMessages>();
+export function chunkByRequestSize(config: KafkaSinkConfig, batch: Envelope[], maxRecords = Number.POSITIVE_INFINITY): KafkaTopicRecords[][] {
+  const requests: KafkaTopicRecords[][] = [];
+  let current = new Map<string, KafkaTopicRecords>();
   let bytes = 0;
   let records = 0;
   for (const envelope of batch) {
-    const message = toKafkaMessage(config, envelope);
-    const value = message.value as Buffer | string;
-    let size = RECORD_OVERHEAD + (typeof value === 'string' ? Buffer.byteLength(value) : value.length) + (envelope.key?.length ?? 0);
-    for (const name in message.headers) size += name.length + (message.headers[name] as string).length + 2;
+    const message = toKafkaRecord(config, envelope);
+    const size = RECORD_OVERHEAD + message.record.length;
     if (bytes > 0 && (bytes + size > config.maxRequestBytes || records >= maxRecords)) {
       requests.push([...current.values()]);
       current = new Map();
