@@ -76,20 +76,21 @@ export function eventIdOf(message: Message): string | Buffer | (string | Buffer)
  * partition count is the one the records are sent with; the guard reads the decisions back.
  */
 export class PartitionAssignment {
-  private readonly decided = new WeakMap<Message, number>();
-
   /** kafkajs's `createPartitioner` shape: a factory of `({ topic, partitionMetadata, message }) => partition`. */
   readonly createPartitioner = () => ({ topic, partitionMetadata, message }: PartitionerArgs): number => {
     const partition = partitionOf(message, partitionMetadata.length, topic);
-    this.decided.set(message, partition);
+    // Kept on the record itself (KafkaRecord.assigned): a WeakMap entry per record cost more than the hash.
+    (message as Assigned).assigned = partition;
     return partition;
   };
 
   /** The partition a record was last given, if it was given one. */
   partitionOf(message: Message): number | undefined {
-    return this.decided.get(message);
+    return (message as Assigned).assigned;
   }
 }
+
+type Assigned = Message & { assigned?: number };
 
 /**
  * The (topic, partition) pairs that `sent` went to and that `answer` does not acknowledge (no entry,

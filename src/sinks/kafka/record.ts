@@ -50,6 +50,8 @@ export function recordHeaders(envelope: Envelope): Record<string, string> {
 export interface KafkaRecord extends Message {
   record: Buffer;
   id: string;
+  /** The partition our partitioner gave it (partitions.ts), once it did. */
+  assigned: number | undefined;
 }
 
 export interface KafkaTopicRecords extends TopicMessages {
@@ -70,10 +72,13 @@ function encodedText(text: string): Buffer {
 
 export function toKafkaRecord(config: KafkaSinkConfig, envelope: Envelope): KafkaRecord {
   const value = recordValue(config, envelope);
+  const ts = String(envelope.ts);
   const record = hasHeaderNamedLikeAField(envelope.headers)
     ? headersTail(envelope.key, value, recordHeaders(envelope))
-    : fieldsTail(envelope, value);
-  const message: KafkaRecord = { key: envelope.key ?? null, value, timestamp: String(Math.trunc(envelope.ts)), record, id: envelope.id };
+    : fieldsTail(envelope, ts, value);
+  // Kafka's timestamp is whole milliseconds: the receive time is one already, and its text is made once.
+  const timestamp = Number.isInteger(envelope.ts) ? ts : String(Math.trunc(envelope.ts));
+  const message: KafkaRecord = { key: envelope.key ?? null, value, timestamp, record, id: envelope.id, assigned: undefined };
   if (envelope.partition !== undefined) message.partition = envelope.partition;
   return message;
 }
@@ -85,8 +90,8 @@ function hasHeaderNamedLikeAField(headers: Record<string, string>): boolean {
 }
 
 /** The record tail from the envelope's fields, with no header object: the event's own headers, then the fields (recordHeaders's order). */
-function fieldsTail(envelope: Envelope, value: Buffer | string): Buffer {
-  const fields = [envelope.id, String(envelope.ts), envelope.ip, envelope.host, envelope.type];
+function fieldsTail(envelope: Envelope, ts: string, value: Buffer | string): Buffer {
+  const fields = [envelope.id, ts, envelope.ip, envelope.host, envelope.type];
   const sts = envelope.sts === undefined ? undefined : String(envelope.sts);
   let size = keyValueSize(envelope.key, value);
   let count = fields.length;
@@ -108,11 +113,11 @@ function fieldsTail(envelope: Envelope, value: Buffer | string): Buffer {
     at = writeText(out, at, envelope.headers[name]!);
   }
   for (let i = 0; i < fields.length; i++) {
-    at += ENVELOPE_HEADERS[i]!.copy(out, at);
+    at = writeBytes(out, at, ENVELOPE_HEADERS[i]!);
     at = writeText(out, at, fields[i]!);
   }
   if (sts !== undefined) {
-    at += STS_HEADER.copy(out, at);
+    at = writeBytes(out, at, STS_HEADER);
     at = writeText(out, at, sts);
   }
   return out;
@@ -145,6 +150,12 @@ function writeKeyValue(out: Buffer, key: string | undefined, value: Buffer | str
   if (typeof value === 'string') return writeText(out, at, value);
   at = writeVarint(out, at, value.length);
   return at + value.copy(out, at);
+}
+
+/** A few bytes copied by hand: Buffer#copy's call costs more than a header name's 14 bytes. */
+function writeBytes(out: Buffer, at: number, bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i]!;
+  return at + bytes.length;
 }
 
 /** Bytes of a varint-length-prefixed UTF-8 text. */
@@ -197,6 +208,9 @@ export function chunkByRequestSize(config: KafkaSinkConfig, batch: Envelope[], m
   let current = new Map<string, KafkaTopicRecords>();
   let bytes = 0;
   let records = 0;
+  // A batch's records mostly share a topic: its Kafka name is made once per run of them.
+  let lastTopic: string | undefined;
+  let topic = '';
   for (const envelope of batch) {
     const message = toKafkaRecord(config, envelope);
     const size = RECORD_OVERHEAD + message.record.length;
@@ -206,7 +220,7 @@ export function chunkByRequestSize(config: KafkaSinkConfig, batch: Envelope[], m
       bytes = 0;
       records = 0;
     }
-    const topic = kafkaTopic(config, envelope.topic);
+    if (envelope.topic !== lastTopic) [lastTopic, topic] = [envelope.topic, kafkaTopic(config, envelope.topic)];
     let entry = current.get(topic);
     if (!entry) current.set(topic, (entry = { topic, messages: [] }));
     entry.messages.push(message);
