@@ -91,62 +91,91 @@ function hasHeaderNamedLikeAField(headers: Record<string, string>): boolean {
 
 /** The record tail from the envelope's fields, with no header object: the event's own headers, then the fields (recordHeaders's order). */
 function fieldsTail(envelope: Envelope, ts: string, value: Buffer | string): Buffer {
-  const fields = [envelope.id, ts, envelope.ip, envelope.host, envelope.type];
+  const { id, ip, host, type, headers } = envelope;
   const sts = envelope.sts === undefined ? undefined : String(envelope.sts);
-  let size = keyValueSize(envelope.key, value);
-  let count = fields.length;
-  for (const name in envelope.headers) {
-    size += textSize(name) + textSize(envelope.headers[name]!);
-    count++;
-  }
-  for (let i = 0; i < fields.length; i++) size += ENVELOPE_HEADERS[i]!.length + textSize(fields[i]!);
-  if (sts !== undefined) {
-    size += STS_HEADER.length + textSize(sts);
-    count++;
-  }
-  size += varintSize(count);
-  const out = Buffer.allocUnsafe(size);
-  let at = writeKeyValue(out, envelope.key, value);
-  at = writeVarint(out, at, count);
-  for (const name in envelope.headers) {
-    at = writeText(out, at, name);
-    at = writeText(out, at, envelope.headers[name]!);
-  }
-  for (let i = 0; i < fields.length; i++) {
-    at = writeBytes(out, at, ENVELOPE_HEADERS[i]!);
-    at = writeText(out, at, fields[i]!);
-  }
-  if (sts !== undefined) {
-    at = writeBytes(out, at, STS_HEADER);
-    at = writeText(out, at, sts);
-  }
-  return out;
-}
-
-/** The record tail from a header object, in its order (what kafkajs's Record writes for it). */
-export function headersTail(key: string | undefined, value: Buffer | string, headers: Record<string, string>): Buffer {
-  let size = keyValueSize(key, value);
-  let count = 0;
+  let bound = keyValueBound(envelope.key, value) + VARINT_BOUND + ENVELOPE_HEADERS_BYTES + textBound(id) + textBound(ts) + textBound(ip) + textBound(host) + textBound(type);
+  let count = ENVELOPE_HEADERS.length;
   for (const name in headers) {
-    size += textSize(name) + textSize(headers[name]!);
+    bound += textBound(name) + textBound(headers[name]!);
     count++;
   }
-  const out = Buffer.allocUnsafe(size + varintSize(count));
-  let at = writeVarint(out, writeKeyValue(out, key, value), count);
+  if (sts !== undefined) {
+    bound += STS_HEADER.length + textBound(sts);
+    count++;
+  }
+  const out = room(bound);
+  let at = writeKeyValue(out, arenaAt, envelope.key, value);
+  at = writeVarint(out, at, count);
   for (const name in headers) {
     at = writeText(out, at, name);
     at = writeText(out, at, headers[name]!);
   }
-  return out;
+  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[0]!), id);
+  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[1]!), ts);
+  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[2]!), ip);
+  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[3]!), host);
+  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[4]!), type);
+  if (sts !== undefined) at = writeText(out, writeBytes(out, at, STS_HEADER), sts);
+  return take(at);
 }
 
-function keyValueSize(key: string | undefined, value: Buffer | string): number {
-  return (key === undefined ? 1 : textSize(key)) + (typeof value === 'string' ? textSize(value) : varintSize(value.length) + value.length);
+/** The record tail from a header object, in its order (what kafkajs's Record writes for it). */
+export function headersTail(key: string | undefined, value: Buffer | string, headers: Record<string, string>): Buffer {
+  let bound = keyValueBound(key, value) + VARINT_BOUND;
+  let count = 0;
+  for (const name in headers) {
+    bound += textBound(name) + textBound(headers[name]!);
+    count++;
+  }
+  const out = room(bound);
+  let at = writeVarint(out, writeKeyValue(out, arenaAt, key, value), count);
+  for (const name in headers) {
+    at = writeText(out, at, name);
+    at = writeText(out, at, headers[name]!);
+  }
+  return take(at);
 }
 
-/** Writes the key (null: length -1) and the value, each varint-length-prefixed, from the start of `out`. */
-function writeKeyValue(out: Buffer, key: string | undefined, value: Buffer | string): number {
-  let at = key === undefined ? writeVarint(out, 0, -1) : writeText(out, 0, key);
+// Record tails are written one after another into a shared arena and handed out as views of it:
+// no Buffer allocated per record, and each written once by its bound (UTF-8 lengths worked out
+// while writing). A tail's bytes are never written again (a new arena starts when one is full), so
+// a request that holds them may be resent; an arena is freed when its last tail is.
+const ARENA_BYTES = 256 * 1024;
+let arena = Buffer.allocUnsafe(0);
+let arenaAt = 0;
+
+/** The arena, with at least `bound` bytes free at arenaAt. */
+function room(bound: number): Buffer {
+  if (arenaAt + bound > arena.length) {
+    arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, bound));
+    arenaAt = 0;
+  }
+  return arena;
+}
+
+/** The tail written from arenaAt to `end`. */
+function take(end: number): Buffer {
+  const tail = arena.subarray(arenaAt, end);
+  arenaAt = end;
+  return tail;
+}
+
+/** The most bytes of a varint (a 32-bit one: lengths and counts). */
+const VARINT_BOUND = 5;
+const ENVELOPE_HEADERS_BYTES = ENVELOPE_HEADERS.reduce((sum, name) => sum + name.length, 0);
+
+/** The most bytes a varint-length-prefixed text may take (3 UTF-8 bytes per UTF-16 unit). */
+function textBound(text: string): number {
+  return VARINT_BOUND + 3 * text.length;
+}
+
+function keyValueBound(key: string | undefined, value: Buffer | string): number {
+  return (key === undefined ? 1 : textBound(key)) + (typeof value === 'string' ? textBound(value) : VARINT_BOUND + value.length);
+}
+
+/** Writes the key (null: length -1) and the value, each varint-length-prefixed. */
+function writeKeyValue(out: Buffer, at: number, key: string | undefined, value: Buffer | string): number {
+  at = key === undefined ? writeVarint(out, at, -1) : writeText(out, at, key);
   if (typeof value === 'string') return writeText(out, at, value);
   at = writeVarint(out, at, value.length);
   return at + value.copy(out, at);
@@ -158,19 +187,26 @@ function writeBytes(out: Buffer, at: number, bytes: Buffer): number {
   return at + bytes.length;
 }
 
-/** Bytes of a varint-length-prefixed UTF-8 text. */
-function textSize(text: string): number {
-  const length = utf8Length(text);
-  return varintSize(length) + length;
-}
-
+/**
+ * Writes a varint-length-prefixed UTF-8 text. A short ASCII text (most header values, keys) is
+ * written in one pass behind its one-byte length; any other is measured first.
+ */
 function writeText(out: Buffer, at: number, text: string): number {
+  const units = text.length;
+  if (units < 64) {
+    let i = 0;
+    for (; i < units; i++) {
+      const unit = text.charCodeAt(i);
+      if (unit >= 0x80) break;
+      out[at + 1 + i] = unit;
+    }
+    if (i === units) {
+      out[at] = units << 1;
+      return at + 1 + units;
+    }
+  }
   const length = utf8Length(text);
   at = writeVarint(out, at, length);
-  if (length === text.length && length < 32) {
-    for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i);
-    return at + length;
-  }
   return at + out.write(text, at, length, 'utf8');
 }
 
