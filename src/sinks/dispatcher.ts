@@ -5,7 +5,7 @@
 // a programming error parks nothing, shows the sink down and restarts the loop with backoff. Only
 // then does the sink's cursor move. A slow, dead or buggy sink holds back nobody but itself.
 // The states and the contract are described in README.md beside this file.
-import { decodeEnvelope, peekTopic } from '../envelope/codec-binary';
+import { decodeEnvelope, decodeLike, peekTopic } from '../envelope/codec-binary';
 import type { Envelope } from '../envelope/envelope';
 import { isProgrammingError } from '../errors';
 import { COUNT_BUCKETS, Histogram, type HistogramSnapshot, SECONDS_BUCKETS } from '../ops/histogram';
@@ -287,11 +287,21 @@ export class Dispatcher implements SinkDelivery {
   private select(records: SpoolRecord[]): Routed[] {
     const { topics, filter, rename } = this.route;
     const routed: Routed[] = [];
+    // The last record decoded whole: the records after it with the same fields (those of one
+    // request, mostly) share its topic, key, address, host and headers, checked byte for byte, and
+    // only their id and payload are read (decodeLike).
+    let model: Envelope | undefined;
+    let modelBytes: Buffer | undefined;
     for (const record of records) {
-      let envelope: Envelope;
+      let envelope: Envelope | undefined;
       try {
         if (!topics(peekTopic(record.payload))) continue;
-        envelope = decodeEnvelope(record.payload);
+        if (model !== undefined) envelope = decodeLike(record.payload, model, modelBytes!);
+        if (envelope === undefined) {
+          envelope = decodeEnvelope(record.payload);
+          model = envelope;
+          modelBytes = record.payload;
+        }
       } catch (error) {
         // The CRC held, so these are the bytes we wrote: a record from an incompatible version.
         this.counters.undecodableRecords++;

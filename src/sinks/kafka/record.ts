@@ -72,11 +72,11 @@ function encodedText(text: string): Buffer {
 
 export function toKafkaRecord(config: KafkaSinkConfig, envelope: Envelope): KafkaRecord {
   const value = recordValue(config, envelope);
-  const ts = String(envelope.ts);
+  const ts = tsText(envelope.ts);
   const record = hasHeaderNamedLikeAField(envelope.headers)
     ? headersTail(envelope.key, value, recordHeaders(envelope))
     : fieldsTail(envelope, ts, value);
-  // Kafka's timestamp is whole milliseconds: the receive time is one already, and its text is made once.
+  // Kafka's timestamp is whole milliseconds: the receive time is one already.
   const timestamp = Number.isInteger(envelope.ts) ? ts : String(Math.trunc(envelope.ts));
   const message: KafkaRecord = { key: envelope.key ?? null, value, timestamp, record, id: envelope.id, assigned: undefined };
   if (envelope.partition !== undefined) message.partition = envelope.partition;
@@ -89,34 +89,73 @@ function hasHeaderNamedLikeAField(headers: Record<string, string>): boolean {
   return false;
 }
 
-/** The record tail from the envelope's fields, with no header object: the event's own headers, then the fields (recordHeaders's order). */
-function fieldsTail(envelope: Envelope, ts: string, value: Buffer | string): Buffer {
-  const { id, ip, host, type, headers } = envelope;
+// The envelopes of one request carry the same receive time, headers, address, host and type (the
+// dispatcher's decodeLike gives them the same objects): their text and encoded headers are made
+// once per run of them, not per record.
+let lastTs = Number.NaN;
+let lastTsText = '';
+
+function tsText(ts: number): string {
+  if (ts !== lastTs) [lastTs, lastTsText] = [ts, String(ts)];
+  return lastTsText;
+}
+
+interface SharedHeaders {
+  from: Pick<Envelope, 'headers' | 'ip' | 'host' | 'type' | 'sts'>;
+  /** Headers in the record besides sparkngin-id and sparkngin-ts. */
+  count: number;
+  /** The event's own headers, encoded. */
+  own: Buffer;
+  /** sparkngin-ip, -host, -type and -sts, encoded. */
+  fields: Buffer;
+}
+
+let shared: SharedHeaders | undefined;
+
+function sharedHeaders(envelope: Envelope): SharedHeaders {
+  const from = shared?.from;
+  if (from !== undefined && from.headers === envelope.headers && from.ip === envelope.ip && from.host === envelope.host && from.type === envelope.type && from.sts === envelope.sts) return shared!;
+  const { headers, ip, host, type } = envelope;
   const sts = envelope.sts === undefined ? undefined : String(envelope.sts);
-  let bound = keyValueBound(envelope.key, value) + VARINT_BOUND + ENVELOPE_HEADERS_BYTES + textBound(id) + textBound(ts) + textBound(ip) + textBound(host) + textBound(type);
-  let count = ENVELOPE_HEADERS.length;
+  let bound = 0;
+  let count = 3;
   for (const name in headers) {
     bound += textBound(name) + textBound(headers[name]!);
     count++;
   }
-  if (sts !== undefined) {
-    bound += STS_HEADER.length + textBound(sts);
-    count++;
-  }
-  const out = room(bound);
-  let at = writeKeyValue(out, arenaAt, envelope.key, value);
-  at = writeVarint(out, at, count);
+  let out = room(bound);
+  let at = arenaAt;
   for (const name in headers) {
     at = writeText(out, at, name);
     at = writeText(out, at, headers[name]!);
   }
-  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[0]!), id);
-  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[1]!), ts);
-  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[2]!), ip);
+  const own = take(at);
+  out = room(FIELD_HEADERS_BYTES + textBound(ip) + textBound(host) + textBound(type) + (sts === undefined ? 0 : STS_HEADER.length + textBound(sts)));
+  at = writeText(out, writeBytes(out, arenaAt, ENVELOPE_HEADERS[2]!), ip);
   at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[3]!), host);
   at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[4]!), type);
-  if (sts !== undefined) at = writeText(out, writeBytes(out, at, STS_HEADER), sts);
-  return take(at);
+  if (sts !== undefined) {
+    at = writeText(out, writeBytes(out, at, STS_HEADER), sts);
+    count++;
+  }
+  shared = { from: { headers, ip, host, type, sts: envelope.sts }, count, own, fields: take(at) };
+  return shared;
+}
+
+/** The record tail from the envelope's fields, with no header object: the event's own headers, then the fields (recordHeaders's order). */
+function fieldsTail(envelope: Envelope, ts: string, value: Buffer | string): Buffer {
+  const { count, own, fields } = sharedHeaders(envelope);
+  const id = envelope.id;
+  const out = room(keyValueBound(envelope.key, value) + VARINT_BOUND + own.length + ID_TS_HEADERS_BYTES + textBound(id) + textBound(ts) + fields.length);
+  let at = writeVarint(out, writeKeyValue(out, arenaAt, envelope.key, value), count + 2);
+  if (own.length > 0) {
+    out.set(own, at);
+    at += own.length;
+  }
+  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[0]!), id);
+  at = writeText(out, writeBytes(out, at, ENVELOPE_HEADERS[1]!), ts);
+  out.set(fields, at);
+  return take(at + fields.length);
 }
 
 /** The record tail from a header object, in its order (what kafkajs's Record writes for it). */
@@ -162,7 +201,8 @@ function take(end: number): Buffer {
 
 /** The most bytes of a varint (a 32-bit one: lengths and counts). */
 const VARINT_BOUND = 5;
-const ENVELOPE_HEADERS_BYTES = ENVELOPE_HEADERS.reduce((sum, name) => sum + name.length, 0);
+const ID_TS_HEADERS_BYTES = ENVELOPE_HEADERS[0]!.length + ENVELOPE_HEADERS[1]!.length;
+const FIELD_HEADERS_BYTES = ENVELOPE_HEADERS[2]!.length + ENVELOPE_HEADERS[3]!.length + ENVELOPE_HEADERS[4]!.length;
 
 /** The most bytes a varint-length-prefixed text may take (3 UTF-8 bytes per UTF-16 unit). */
 function textBound(text: string): number {
@@ -178,7 +218,8 @@ function writeKeyValue(out: Buffer, at: number, key: string | undefined, value: 
   at = key === undefined ? writeVarint(out, at, -1) : writeText(out, at, key);
   if (typeof value === 'string') return writeText(out, at, value);
   at = writeVarint(out, at, value.length);
-  return at + value.copy(out, at);
+  out.set(value, at); // TypedArray#set: Buffer#copy's argument checks cost more than a small value's copy
+  return at + value.length;
 }
 
 /** A few bytes copied by hand: Buffer#copy's call costs more than a header name's 14 bytes. */
