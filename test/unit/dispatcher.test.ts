@@ -1,8 +1,8 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeEnvelope } from '../../src/envelope/codec-binary';
-import { type Envelope, newEventId } from '../../src/envelope/envelope';
+import { decodeEnvelope, encodeEnvelope } from '../../src/envelope/codec-binary';
+import { type Envelope, newEventId, newHeaders } from '../../src/envelope/envelope';
 import { SinkError } from '../../src/errors';
 import { silentLogger } from '../../src/ops/log';
 import { DeadLetterFile } from '../../src/sinks/dead-letter';
@@ -156,6 +156,31 @@ describe('dispatcher', () => {
     expect(sink.received.map((e) => [e.topic, e.data.toString()])).toEqual([['prod.web.a', 'pass']]);
     const parked = JSON.parse((await readFile(deadLetters.path, 'utf8')).trim());
     expect([parked.event.topic, parked.event.data]).toEqual(['web.b', 'poison']);
+  });
+
+  it('gives the sink each record as decoding it whole gives it, records with the fields of the one before (decodeLike) included', async () => {
+    const { sink, dispatcher, append } = await setup();
+    const base = event('t', '');
+    const headers = Object.assign(newHeaders(), { env: 'prod', 'sparkngin-id': 'theirs' });
+    // Runs alike (one request's records), then records differing in one field each from the one before.
+    const events: Envelope[] = [
+      ...Array.from({ length: 5 }, (_, i) => ({ ...base, id: newEventId(), headers, key: 'k1', data: Buffer.from(`a${i}`) })),
+      { ...base, id: newEventId(), headers, key: 'k2', data: Buffer.from('other key') },
+      { ...base, id: newEventId(), headers, key: 'k2', partition: 2, data: Buffer.from('a partition') },
+      { ...base, id: newEventId(), headers, key: 'k2', partition: 0, data: Buffer.from('another partition') },
+      { ...base, id: newEventId(), headers, key: 'k2', data: Buffer.from('none again') },
+      { ...base, id: newEventId(), headers, key: 'k2', sts: 5, data: Buffer.from('client time') },
+      { ...base, id: newEventId(), headers, key: 'k2', ts: base.ts + 1, data: Buffer.from('receive time') },
+      { ...base, id: newEventId(), headers: newHeaders(), data: Buffer.from('no key, no headers') },
+      { ...base, id: newEventId(), headers: newHeaders(), type: 'binary', data: Buffer.from([0, 255]) },
+      { ...base, id: newEventId(), headers: newHeaders(), type: 'binary', ip: '::1', data: Buffer.alloc(0) },
+      { ...base, id: newEventId(), topic: 'u', headers: newHeaders(), type: 'binary', ip: '::1', data: Buffer.from('other topic') },
+    ];
+    const { firstSeq, lastSeq } = await append(events);
+    await dispatcher.whenDelivered(firstSeq, lastSeq);
+    const plain = (e: Envelope) => ({ ...e, headers: { ...e.headers }, data: [...e.data] });
+    expect(sink.received.map(plain)).toEqual(events.map((e) => plain(decodeEnvelope(encodeEnvelope(e)))));
+    expect(sink.received[1]!.headers).toBe(sink.received[0]!.headers); // shared, not decoded again
   });
 
   it('sends only the topics routed to it, and still moves past the others', async () => {
