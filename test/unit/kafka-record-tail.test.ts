@@ -89,6 +89,15 @@ describe('the Kafka sink\'s record encoding', () => {
     });
   }
 
+  it('writes a record larger than an arena (256 KiB) and those around it alike', async () => {
+    const config = kafkaKind.defaults();
+    const small = (text: string): Envelope => ({ id: '0193a5b2-7c4e-7d3a-9f1b-2c3d4e5f6a7b', topic: 'a', key: 'é'.repeat(600), ts: 1764600000000, ip: '127.0.0.1', host: 'h', headers: newHeaders(), type: 'text', data: Buffer.from(text) });
+    const envelopes = [small('before'), { ...small(''), data: Buffer.alloc(300_000, 7) }, small('after'), { ...small(''), data: Buffer.alloc(200_000, 9) }, small('last')];
+    const ours = envelopes.map((e) => toKafkaRecord(config, e));
+    const theirs = envelopes.map((e) => ({ key: e.key, value: e.data, headers: recordHeaders(e), timestamp: '1764600000000' }));
+    expect(await requestBytes(ours, Types.None)).toEqual(await requestBytes(theirs, Types.None));
+  });
+
   it('keeps the id, key, partition and timestamp kafkajs and the guard read, and no header object', () => {
     const e: Envelope = { id: '0193a5b2-7c4e-7d3a-9f1b-2c3d4e5f6a7b', topic: 'a', key: 'k', ts: 1764600000000.5, ip: '127.0.0.1', host: 'h', headers: newHeaders(), type: 'json', data: Buffer.from('{}'), partition: 2 };
     const record = toKafkaRecord(kafkaKind.defaults(), e);

@@ -44,12 +44,12 @@ export function murmur2(data: Uint8Array, length = data.length): number {
   return h | 0;
 }
 
-/** Where a key's UTF-8 bytes are written to be hashed (no Buffer per record); grown for a longer key. */
-let scratch = Buffer.allocUnsafe(1024);
+/** Where a key's UTF-8 bytes are written to be hashed (no Buffer per record); a longer key gets a Buffer of its own. */
+const scratch = Buffer.allocUnsafe(1024);
 
 function hashOf(value: Buffer | string): number {
   if (typeof value !== 'string') return murmur2(value);
-  if (value.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(value.length * 3);
+  if (value.length * 3 > scratch.length) return murmur2(Buffer.from(value, 'utf8'));
   return murmur2(scratch, scratch.write(value, 0, 'utf8'));
 }
 

@@ -180,7 +180,8 @@ export function headersTail(key: string | undefined, value: Buffer | string, hea
 // while writing). A tail's bytes are never written again (a new arena starts when one is full), so
 // a request that holds them may be resent; an arena is freed when its last tail is.
 const ARENA_BYTES = 256 * 1024;
-let arena = Buffer.allocUnsafe(0);
+const EMPTY = Buffer.alloc(0);
+let arena = EMPTY;
 let arenaAt = 0;
 
 /** The arena, with at least `bound` bytes free at arenaAt. */
@@ -196,6 +197,8 @@ function room(bound: number): Buffer {
 function take(end: number): Buffer {
   const tail = arena.subarray(arenaAt, end);
   arenaAt = end;
+  // An arena made for one large record is not kept for the next ones: it lives only as long as that record.
+  if (arena.length > ARENA_BYTES) [arena, arenaAt] = [EMPTY, 0];
   return tail;
 }
 
