@@ -7,6 +7,7 @@
 //   BENCH_DRAIN_AB=A.cjs,B.cjs bash bench/run.sh drain-ab     (default: build/sparkngin.cjs alone)
 //   BENCH_DRAIN_EVENTS (200 000 smoke), BENCH_RUNS (rounds: 1 smoke, 3 full; take 5 or more for an A/B), BENCH_DRAIN_PROF=DIR: a V8 CPU profile
 //   of every thread of each run's daemon into DIR (--cpu-prof; profiling slows the runs).
+//   BENCH_DRAIN_AB_KAFKA='maxInFlight: 5': more Kafka sink keys for every build (YAML flow entries).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { events, fillSpool } from './drain';
 
 const bundles = (process.env.BENCH_DRAIN_AB ?? SPARKNGIN_BUNDLE).split(',');
 const profileDir = process.env.BENCH_DRAIN_PROF;
+const kafkaYaml = process.env.BENCH_DRAIN_AB_KAFKA || undefined;
 
 export async function drainAb(broker: Broker): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sparkngin-drain-ab-'));
@@ -39,7 +41,7 @@ export async function drainAb(broker: Broker): Promise<void> {
         process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(profileDir, `run${run}`)}`;
       }
       const since = Date.now();
-      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `ab${run}-`, dataDir: copy, bundle });
+      const server = await startSparkngin({ kafka: broker.peer.brokers, topicPrefix: `ab${run}-`, dataDir: copy, bundle, kafkaYaml });
       delete process.env.NODE_OPTIONS;
       try {
         const load = watchLoad(() => [...server.pids(), broker.peer.pid]);
