@@ -14,6 +14,7 @@ import type { Envelope } from '../../envelope/envelope';
 import { createLogger, leastSevere } from '../../ops/log';
 import type { RangePositions } from '../../sinks/waiters';
 import { AcceptedCounter } from '../accepted';
+import { busy, REQUEST_BYTES } from '../budget';
 import type { OpsEndpoints } from '../context';
 import { RefusalCounter } from '../refusals';
 import { createIngestServer, ingestLoad } from '../server';
@@ -28,6 +29,54 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   onStored?: () => void;
+  /** Gives back the request's part of the bytes handed over (HandOff), once the main thread stored or refused them. */
+  release?: () => void;
+}
+
+/**
+ * The bytes this thread handed to the main thread that it has not yet stored or refused, within the
+ * thread's share of http.maxBufferedBytes. The memory budget alone does not bound them: a request's
+ * share is given back when its client leaves (budget.ts), while its records still wait in the main
+ * thread's message queue or spool append. A client that sends and hangs up at once, again and again,
+ * would otherwise pile up records there for as long as the main thread is busier than this one.
+ * Past the limit a request is answered 503 INGEST_BUSY, as past the budget; a request alone is
+ * always let through, as by the budget. Clients that wait for their answers hit the budget first
+ * (it charges a request more than its records' bytes).
+ */
+class HandOff {
+  private held = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** The release of `bytes` taken, or undefined if they would pass the limit (nothing taken then). */
+  take(bytes: number): (() => void) | undefined {
+    if (this.held > 0 && this.held + bytes > this.maxBytes) return undefined;
+    this.held += bytes;
+    let taken = bytes;
+    return () => {
+      this.held -= taken;
+      taken = 0;
+    };
+  }
+}
+
+/**
+ * The records' bytes one after the other, in a buffer of their own. A small Buffer is a view into
+ * Node's shared 8 KiB pool, and a message clones the whole ArrayBuffer under a view: the main thread
+ * would be sent, and hold until stored, 8 KiB per small request rather than its bytes.
+ */
+function joined(records: Buffer[]): Buffer {
+  const first = records[0];
+  if (records.length === 1 && first !== undefined && first.byteLength === first.buffer.byteLength) return first;
+  let total = 0;
+  for (const record of records) total += record.length;
+  const out = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const record of records) {
+    out.set(record, at);
+    at += record.length;
+  }
+  return out;
 }
 
 export function runIngestThread(): void {
@@ -41,21 +90,24 @@ export function runIngestThread(): void {
   const pending = new Map<number, Pending>();
   const ask = (id: number, entry: Pending) => pending.set(id, entry);
   let notReady: string[] = [];
+  const handOff = new HandOff(init.config.http.maxBufferedBytes);
 
   const target: IngestTarget = {
     accept(envelopes: Envelope[], ack: AckMode, options: AcceptOptions = {}): Promise<RangePositions | void> {
       const records = options.records ?? encodeEnvelopes(envelopes);
       const lengths = new Array<number>(records.length);
       for (let i = 0; i < records.length; i++) lengths[i] = records[i]!.length;
-      // One run of bytes: copied by the message when small (cheaper than a transfer), transferred when
-      // large and its own buffer (Buffer.concat of that size allocates one, outside Node's pool).
-      const bytes = records.length === 1 ? records[0]! : Buffer.concat(records);
-      const transfer = records.length > 1 && bytes.byteLength >= TRANSFER_BYTES && bytes.buffer.byteLength === bytes.byteLength ? [bytes.buffer as ArrayBuffer] : undefined;
+      // One run of bytes in a buffer of its own (joined): copied by the message when small (cheaper
+      // than a transfer), transferred when large and made here (a record of the route's own stays).
+      const bytes = joined(records);
+      const release = handOff.take(REQUEST_BYTES + bytes.byteLength);
+      if (release === undefined) return Promise.reject(busy());
+      const transfer = bytes !== records[0] && bytes.byteLength >= TRANSFER_BYTES ? [bytes.buffer as ArrayBuffer] : undefined;
       const id = ++serial;
       const topics = ack === 'sink' ? [...new Set(envelopes.map((envelope) => envelope.topic))] : [];
       const { signal } = options;
       return new Promise((resolve, reject) => {
-        ask(id, { resolve: resolve as (value: unknown) => void, reject, ...(options.onStored ? { onStored: options.onStored } : {}) });
+        ask(id, { resolve: resolve as (value: unknown) => void, reject, release, ...(options.onStored ? { onStored: options.onStored } : {}) });
         const accept: FromThread = { type: 'accept', id, bytes, lengths, ack, topics, positions: options.positions === true, stored: options.onStored !== undefined };
         if (transfer === undefined) outbox.queue(accept);
         else outbox.send(accept, transfer);
@@ -94,18 +146,23 @@ export function runIngestThread(): void {
     switch (message.type) {
       case 'batch':
         return message.messages.forEach(receive);
-      case 'stored':
-        return pending.get(message.id)?.onStored?.();
+      case 'stored': {
+        const entry = pending.get(message.id);
+        entry?.release?.();
+        return entry?.onStored?.();
+      }
       case 'accepted':
       case 'answer': {
         const entry = pending.get(message.id);
         pending.delete(message.id);
+        entry?.release?.();
         if (message.type === 'answer') return entry?.resolve(message.value);
         return entry?.resolve(message.positions === undefined ? undefined : positionsFromWire(message.positions));
       }
       case 'refused': {
         const entry = pending.get(message.id);
         pending.delete(message.id);
+        entry?.release?.();
         return entry?.reject(fromWire(message.error));
       }
       case 'notReady':

@@ -1,0 +1,91 @@
+// What an ingest thread (src/ingest/threads/thread.ts, the real one from the bundle) hands the main
+// thread while the main thread does not answer (busy: its stand-in here is a target that holds every
+// request until told). Clients that send a request and hang up at once get their memory share back
+// (budget.ts); the records they sent must not pile up on the main thread for it: past the thread's
+// share of http.maxBufferedBytes the thread answers 503 INGEST_BUSY, and takes requests again once
+// the main thread stored what it held. Each request's records reach the main thread in a buffer of
+// their own, not a view of Node's 8 KiB pool (whose whole slab a message would copy).
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/defaults';
+import { IngestThreads, type RecordsTarget } from '../../src/ingest/threads/pool';
+import { silentLogger } from '../../src/ops/log';
+import { freePort } from '../peers/ports';
+import { until } from '../wait';
+import { BUNDLE } from './daemon-process';
+
+/** The thread's share: http.maxBufferedBytes 64 KiB over 2 threads. */
+const SHARE = 32 * 1024;
+const BODY = JSON.stringify({ pad: 'x'.repeat(1_000) });
+
+interface Held {
+  records: Buffer[];
+  store(): void;
+}
+
+describe('an ingest thread while the main thread does not answer', () => {
+  const held: Held[] = [];
+  const target: RecordsTarget = {
+    acceptRecords: (records) => new Promise((resolve) => held.push({ records, store: () => resolve(undefined) })),
+    notReadyReasons: () => [],
+  };
+  let pool: IngestThreads;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    const config = defaultConfig();
+    config.http.threads = 2;
+    config.http.maxBufferedBytes = 2 * SHARE;
+    const served = { ...config, http: { ...config.http, maxBufferedBytes: SHARE } };
+    pool = await IngestThreads.start(
+      { config, listen: { host: '127.0.0.1', port }, eventsOnly: false, target, ops: { stats: () => ({}), metrics: () => '' }, logger: silentLogger, onDied: () => undefined, script: BUNDLE },
+      served,
+    );
+  });
+  afterAll(async () => {
+    for (const each of held) each.store();
+    await pool?.terminate();
+  });
+
+  /** Sends one event; resolves with 'handed' once the main thread has it (the socket then still open), or with the answer's status line. */
+  function post(): Promise<{ outcome: string; socket: Socket }> {
+    const before = held.length;
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write(`POST /v1/topics/handoff HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY}`);
+    return new Promise((resolve, reject) => {
+      until(() => held.length > before || /"code":"\w+"/.test(answer), 'handed to the main thread, or answered').then(
+        () => resolve({ outcome: held.length > before ? 'handed' : `${answer.split('\r\n')[0]} ${/"code":"(\w+)"/.exec(answer)?.[1]}`, socket }),
+        reject,
+      );
+    });
+  }
+
+  it('holds at most its share for clients that left, answers 503 INGEST_BUSY past it, and takes requests again once they are stored', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const { outcome, socket } = await post();
+      outcomes.push(outcome);
+      // The client leaves before its answer: its memory share is given back on the thread.
+      socket.destroy();
+    }
+    const handed = outcomes.filter((outcome) => outcome === 'handed').length;
+    const bytes = held.reduce((sum, each) => sum + each.records.reduce((n, record) => n + record.length, 0), 0);
+    // Some handed over, then every later one refused: 20 such requests would hold more than the share.
+    expect(handed).toBeGreaterThan(0);
+    expect(handed).toBeLessThan(20);
+    expect(bytes).toBeLessThanOrEqual(SHARE);
+    expect(outcomes).toEqual([...Array(handed).fill('handed'), ...Array(20 - handed).fill('HTTP/1.1 503 Service Unavailable INGEST_BUSY')]);
+    // Each request's records crossed alone, not with the 8 KiB pool slab around them.
+    for (const { records } of held) expect(records.map((record) => record.buffer.byteLength)).toEqual(records.map((record) => record.length));
+    // Stored (the answers reach the thread a moment later): the share is free again.
+    for (const each of held.splice(0)) each.store();
+    await until(async () => {
+      const { outcome, socket } = await post();
+      socket.destroy();
+      return outcome === 'handed';
+    }, 'a request handed over again');
+  }, 60_000);
+});
