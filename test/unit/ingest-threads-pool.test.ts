@@ -60,4 +60,23 @@ describe('ingest thread supervision', () => {
     await pool.stop(1_000);
     expect(died).toBeUndefined();
   });
+
+  it('refreshes the numbers one round at a time: questions asked meanwhile share the next round, which asks after them', async () => {
+    // Reports, as acceptedRequests, how many reports it was asked for so far.
+    const file = await script('counting', `let asked = 0; port.postMessage({ type: 'listening' }); port.on('message', (m) => { if (m.type === 'report') { asked++; port.postMessage({ type: 'report', report: { accepted: { accepted: { requests: asked, events: 0 }, requestSeconds: { bounds: [], counts: [], count: 0, sum: 0 }, eventsPerRequest: { bounds: [], counts: [], count: 0, sum: 0 } }, refused: [], load: { connections: 0, requestsInFlight: 0, bufferedBytes: 0 } } }); } });`);
+    const pool = await start(file, 2);
+    const own = { accepted: { requests: 0, events: 0 }, requestSeconds: { bounds: [], counts: [], count: 0, sum: 0 }, eventsPerRequest: { bounds: [], counts: [], count: 0, sum: 0 }, refused: [], connections: 0, requestsInFlight: 0, bufferedBytes: 0 } as never;
+    const threadAsked = () => pool.withThreads(own).threads![1]!.acceptedRequests;
+    const first = pool.refresh();
+    const seen: number[] = [];
+    const meanwhile = Array.from({ length: 50 }, () => pool.refresh().then(() => seen.push(threadAsked())));
+    await first;
+    expect(threadAsked()).toBe(1);
+    await Promise.all(meanwhile);
+    // All 50 answered from the second report, asked for after them; no third was asked for.
+    expect(seen).toEqual(Array(50).fill(2));
+    await pool.refresh();
+    expect(threadAsked()).toBe(3);
+    await pool.terminate();
+  });
 });

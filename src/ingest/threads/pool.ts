@@ -96,6 +96,9 @@ export class IngestThreads {
   private stopping = false;
   private notReady = '[]';
   private readonly timer: NodeJS.Timeout;
+  /** The refresh out now, and the one every question asked meanwhile waits for (refresh). */
+  private round: Promise<void> | undefined;
+  private nextRound: Promise<void> | undefined;
 
   private constructor(
     private readonly options: IngestThreadsOptions,
@@ -147,8 +150,21 @@ export class IngestThreads {
     return pool;
   }
 
-  /** Asks every thread for its numbers now and waits (a moment at most) for them: /stats after an answer counts it. */
+  /**
+   * Asks every thread for its numbers now and waits (a moment at most) for them: /stats after an answer
+   * counts it. One round at a time: a question asked while one is out shares the round after it (a
+   * report asked for before the question might miss an answer given just before it), so that clients
+   * asking through the threads, which cost a thread little, cannot make every thread report per question.
+   */
   refresh(): Promise<void> {
+    if (this.round === undefined) return (this.round = this.askAll().finally(() => (this.round = undefined)));
+    return (this.nextRound ??= this.round.then(() => {
+      this.nextRound = undefined;
+      return this.refresh();
+    }));
+  }
+
+  private askAll(): Promise<void> {
     return Promise.all(
       this.threads.map(
         (thread) =>
