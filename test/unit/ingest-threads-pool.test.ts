@@ -28,10 +28,10 @@ async function script(name: string, body: string): Promise<string> {
 
 const target: RecordsTarget = { acceptRecords: () => Promise.resolve(undefined), notReadyReasons: () => [] };
 
-function start(file: string, threads: number, onDied: (error: unknown) => void = () => undefined): Promise<IngestThreads> {
+function start(file: string, threads: number, onDied: (error: unknown) => void = () => undefined, records: RecordsTarget = target): Promise<IngestThreads> {
   const config = defaultConfig();
   config.http.threads = threads;
-  return IngestThreads.start({ config, listen: { host: '127.0.0.1', port: 0 }, eventsOnly: false, target, ops: { stats: () => ({}), metrics: () => '' }, logger: silentLogger, onDied, script: file }, config);
+  return IngestThreads.start({ config, listen: { host: '127.0.0.1', port: 0 }, eventsOnly: false, target: records, ops: { stats: () => ({}), metrics: () => '' }, logger: silentLogger, onDied, script: file }, config);
 }
 
 describe('ingest thread supervision', () => {
@@ -50,6 +50,20 @@ describe('ingest thread supervision', () => {
     let died: unknown;
     const pool = await start(file, 2, (error) => (died = error));
     await expect.poll(() => (died as Error | undefined)?.message, { timeout: 10_000 }).toBe('uncaught in the thread');
+    await pool.terminate();
+  });
+
+  it("stops waiting for the sinks of a dead thread's ack=sink requests", async () => {
+    const file = await script(
+      'dies-waiting',
+      `port.postMessage({ type: 'listening' }); port.postMessage({ type: 'accept', id: 1, bytes: new Uint8Array(4), lengths: [4], ack: 'sink', topics: ['t'], positions: false, stored: false }); setTimeout(() => { throw new Error('gone'); }, 50);`,
+    );
+    const signals: AbortSignal[] = [];
+    const waiting: RecordsTarget = { acceptRecords: (_records, _topics, _ack, options) => (signals.push(options.signal!), new Promise(() => undefined)), notReadyReasons: () => [] };
+    let died: unknown;
+    const pool = await start(file, 2, (error) => (died = error), waiting);
+    await expect.poll(() => (died as Error | undefined)?.message, { timeout: 10_000 }).toBe('gone');
+    expect(signals.map((signal) => (signal.reason as { code?: string } | undefined)?.code)).toEqual(['CLIENT_CLOSED']);
     await pool.terminate();
   });
 

@@ -133,6 +133,8 @@ export class IngestThreads {
           });
           worker.on('error', (error) => (crash = error));
           worker.on('exit', (code) => {
+            // Its clients' connections ended with it: nobody is left to tell what their sinks did.
+            for (const controller of thread.waiting.values()) controller.abort(clientGone());
             const error = crash ?? new Error(`ingest thread ${index} ended (exit code ${code})`);
             if (!up) reject(error);
             else if (!pool?.stopping) options.onDied(error);
@@ -248,7 +250,7 @@ export class IngestThreads {
       case 'accept':
         return this.accept(thread, message);
       case 'abort':
-        return void thread.waiting.get(message.id)?.abort(new RequestError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer'));
+        return void thread.waiting.get(message.id)?.abort(clientGone());
       case 'ops': {
         const { id, question } = message;
         const { ops } = this.options;
@@ -296,6 +298,8 @@ export class IngestThreads {
       .finally(() => thread.waiting.delete(id));
   }
 }
+
+const clientGone = () => new RequestError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer');
 
 /** A thread's log line, written again by the main thread's logger (which stamps and counts it). */
 function relayLog(logger: Logger, line: string): void {
