@@ -4,7 +4,8 @@
 // (budget.ts); the records they sent must not pile up on the main thread for it: past the thread's
 // share of http.maxBufferedBytes the thread answers 503 INGEST_BUSY, and takes requests again once
 // the main thread stored what it held. Each request's records reach the main thread in a buffer of
-// their own, not a view of Node's 8 KiB pool (whose whole slab a message would copy).
+// their own, not a view of Node's 8 KiB pool (whose whole slab a message would copy). Likewise the
+// questions to the operations endpoints a thread forwards: at most 64 wait (503 OPS_BUSY beyond).
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults';
@@ -87,5 +88,38 @@ describe('an ingest thread while the main thread does not answer', () => {
       socket.destroy();
       return outcome === 'handed';
     }, 'a request handed over again');
+  }, 60_000);
+});
+
+describe('an ingest thread whose operations questions the main thread does not answer', () => {
+  let asked = 0;
+  let pool: IngestThreads;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    const config = defaultConfig();
+    config.http.threads = 2;
+    const target: RecordsTarget = { acceptRecords: () => Promise.resolve(undefined), notReadyReasons: () => [] };
+    const ops = { stats: () => (asked++, new Promise(() => undefined)), metrics: () => '' };
+    pool = await IngestThreads.start({ config, listen: { host: '127.0.0.1', port }, eventsOnly: false, target, ops, logger: silentLogger, onDied: () => undefined, script: BUNDLE }, config);
+  });
+  afterAll(async () => {
+    await pool?.terminate();
+  });
+
+  it('forwards at most 64 waiting questions, also of clients that left, and answers the rest 503 OPS_BUSY', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      const before = asked;
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.write('GET /stats HTTP/1.1\r\nhost: x\r\n\r\n');
+      await until(() => asked > before || /"code":"\w+"/.test(answer), 'forwarded, or answered');
+      outcomes.push(asked > before ? 'forwarded' : `${answer.split('\r\n')[0]} ${/"code":"(\w+)"/.exec(answer)?.[1]}`);
+      socket.destroy();
+    }
+    expect(outcomes).toEqual([...Array(64).fill('forwarded'), ...Array(16).fill('HTTP/1.1 503 Service Unavailable OPS_BUSY')]);
   }, 60_000);
 });

@@ -9,12 +9,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Server as HttpsServer } from 'node:https';
 import type { ListenOptions } from 'node:net';
 import { listen } from '../../daemon/listen';
+import { RequestError } from '../../errors';
 import { encodeEnvelopes } from '../../envelope/codec-binary';
 import type { Envelope } from '../../envelope/envelope';
 import { createLogger, leastSevere } from '../../ops/log';
 import type { RangePositions } from '../../sinks/waiters';
 import { AcceptedCounter } from '../accepted';
 import { busy, REQUEST_BYTES } from '../budget';
+import { OPS_MAX_CONNECTIONS } from '../connections';
 import type { OpsEndpoints } from '../context';
 import { RefusalCounter } from '../refusals';
 import { createIngestServer, ingestLoad } from '../server';
@@ -29,7 +31,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   onStored?: () => void;
-  /** Gives back the request's part of the bytes handed over (HandOff), once the main thread stored or refused them. */
+  /** Gives back what the request holds of the thread's bounds (HandOff's bytes, a waiting question) once the main thread answered. */
   release?: () => void;
 }
 
@@ -59,6 +61,9 @@ class HandOff {
     };
   }
 }
+
+const opsBusy = (): RequestError =>
+  new RequestError(503, 'OPS_BUSY', `${OPS_MAX_CONNECTIONS} questions to the operations endpoints are waiting for the main thread already; retry later`, { 'retry-after': '1' });
 
 /**
  * The records' bytes one after the other, in a buffer of their own. A small Buffer is a view into
@@ -120,10 +125,15 @@ export function runIngestThread(): void {
     notReadyReasons: () => notReady,
   };
 
+  // A question costs this thread little and the main thread a refresh and a view of everything, and
+  // it stays asked when its client leaves: at most as many wait as the operations listener serves.
+  let opsWaiting = 0;
   const forward = (question: OpsQuestion) => {
+    if (opsWaiting >= OPS_MAX_CONNECTIONS) return Promise.reject(opsBusy());
+    opsWaiting++;
     const id = ++serial;
     return new Promise<unknown>((resolve, reject) => {
-      ask(id, { resolve, reject });
+      ask(id, { resolve, reject, release: () => opsWaiting-- });
       post({ type: 'ops', id, question });
     });
   };
