@@ -6,6 +6,7 @@
 // the main thread stored what it held. Each request's records reach the main thread in a buffer of
 // their own, not a view of Node's 8 KiB pool (whose whole slab a message would copy). Likewise the
 // questions to the operations endpoints a thread forwards: at most 64 wait (503 OPS_BUSY beyond).
+// A thread's /ready says what the main thread's does from its first request.
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults';
@@ -99,12 +100,17 @@ describe('an ingest thread whose operations questions the main thread does not a
     port = await freePort();
     const config = defaultConfig();
     config.http.threads = 2;
-    const target: RecordsTarget = { acceptRecords: () => Promise.resolve(undefined), notReadyReasons: () => [] };
+    const target: RecordsTarget = { acceptRecords: () => Promise.resolve(undefined), notReadyReasons: () => ['spool full'] };
     const ops = { stats: () => (asked++, new Promise(() => undefined)), metrics: () => '' };
     pool = await IngestThreads.start({ config, listen: { host: '127.0.0.1', port }, eventsOnly: false, target, ops, logger: silentLogger, onDied: () => undefined, script: BUNDLE }, config);
   });
   afterAll(async () => {
     await pool?.terminate();
+  });
+
+  it('answers /ready with the main thread\'s reasons from its start', async () => {
+    const answer = await fetch(`http://127.0.0.1:${port}/ready`);
+    expect([answer.status, await answer.json()]).toEqual([503, { status: 'not ready', reasons: ['spool full'] }]);
   });
 
   it('forwards at most 64 waiting questions, also of clients that left, and answers the rest 503 OPS_BUSY', async () => {

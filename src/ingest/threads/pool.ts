@@ -94,7 +94,6 @@ export async function listenShared(server: Server, config: Config): Promise<void
 
 export class IngestThreads {
   private stopping = false;
-  private notReady = '[]';
   private readonly timer: NodeJS.Timeout;
   /** The refresh out now, and the one every question asked meanwhile waits for (refresh). */
   private round: Promise<void> | undefined;
@@ -103,6 +102,8 @@ export class IngestThreads {
   private constructor(
     private readonly options: IngestThreadsOptions,
     private readonly threads: Thread[],
+    /** The reasons the threads were last told (JSON), to tell them only a change. */
+    private notReady: string,
   ) {
     this.timer = setInterval(() => this.tellReadiness(), NOT_READY_EVERY_MS);
     this.timer.unref();
@@ -110,7 +111,7 @@ export class IngestThreads {
 
   /** Starts http.threads - 1 threads, each serving with its share (servingConfig), and resolves once all listen. */
   static async start(options: IngestThreadsOptions, served: Config): Promise<IngestThreads> {
-    const init: IngestThreadInit = { role: INGEST_ROLE, config: served, listen: options.listen, eventsOnly: options.eventsOnly };
+    const init: IngestThreadInit = { role: INGEST_ROLE, config: served, listen: options.listen, eventsOnly: options.eventsOnly, notReady: options.target.notReadyReasons() };
     const script = options.script === undefined ? ownScript() : { code: options.script, eval: false };
     const listening: Array<Promise<void>> = [];
     const threads: Thread[] = [];
@@ -142,7 +143,7 @@ export class IngestThreads {
         }),
       );
     }
-    pool = new IngestThreads(options, threads);
+    pool = new IngestThreads(options, threads, JSON.stringify(init.notReady));
     try {
       await Promise.all(listening);
     } catch (error) {

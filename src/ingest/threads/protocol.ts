@@ -20,6 +20,8 @@ export interface IngestThreadInit {
   listen: { host: string; port: number };
   /** The operations endpoints have a listener of their own (ops.listen): this thread serves events only. */
   eventsOnly: boolean;
+  /** Why the daemon is not ready as the thread starts (later ones come as `notReady`): /ready is right from the first request. */
+  notReady: string[];
 }
 
 /** What a thread counts, sent when asked and every REPORT_MS: the main thread sums them into /stats. */

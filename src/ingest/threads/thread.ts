@@ -94,7 +94,7 @@ export function runIngestThread(): void {
   let serial = 0;
   const pending = new Map<number, Pending>();
   const ask = (id: number, entry: Pending) => pending.set(id, entry);
-  let notReady: string[] = [];
+  let notReady = init.notReady;
   const handOff = new HandOff(init.config.http.maxBufferedBytes);
 
   const target: IngestTarget = {
