@@ -10,6 +10,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults';
+import type { OpsEndpoints } from '../../src/ingest/context';
+import { threadConfig } from '../../src/ingest/threads/config';
 import { IngestThreads, type RecordsTarget } from '../../src/ingest/threads/pool';
 import { silentLogger } from '../../src/ops/log';
 import { freePort } from '../peers/ports';
@@ -19,6 +21,34 @@ import { BUNDLE } from './daemon-process';
 /** The thread's share: http.maxBufferedBytes 64 KiB over 2 threads. */
 const SHARE = 32 * 1024;
 const BODY = JSON.stringify({ pad: 'x'.repeat(1_000) });
+
+/** One ingest thread of the bundle (http.threads 2) listening on a port of its own; its main thread is the test: `target` and `ops`. */
+async function startThread(target: RecordsTarget, ops: OpsEndpoints, maxBufferedBytes?: number): Promise<{ pool: IngestThreads; port: number }> {
+  const port = await freePort();
+  const config = defaultConfig();
+  config.http.threads = 2;
+  if (maxBufferedBytes !== undefined) config.http.maxBufferedBytes = maxBufferedBytes;
+  const pool = await IngestThreads.start(
+    { config, listen: { host: '127.0.0.1', port }, eventsOnly: false, target, ops, logger: silentLogger, onDied: () => undefined, script: BUNDLE },
+    threadConfig(config, config.http.maxConnections),
+  );
+  return { pool, port };
+}
+
+/**
+ * Sends `request` on a connection of its own and resolves with `reached` once `arrived()` says the
+ * main thread has it (the connection still open, for the caller to cut), else with the answer's
+ * status line and error code.
+ */
+async function exchange(port: number, request: string, arrived: () => boolean, reached: string): Promise<{ outcome: string; socket: Socket }> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  socket.write(request);
+  await until(() => arrived() || /"code":"\w+"/.test(answer), `${reached}, or answered`);
+  return { outcome: arrived() ? reached : `${answer.split('\r\n')[0]} ${/"code":"(\w+)"/.exec(answer)?.[1]}`, socket };
+}
 
 interface Held {
   records: Buffer[];
@@ -34,35 +64,17 @@ describe('an ingest thread while the main thread does not answer', () => {
   let pool: IngestThreads;
   let port: number;
   beforeAll(async () => {
-    port = await freePort();
-    const config = defaultConfig();
-    config.http.threads = 2;
-    config.http.maxBufferedBytes = 2 * SHARE;
-    const served = { ...config, http: { ...config.http, maxBufferedBytes: SHARE } };
-    pool = await IngestThreads.start(
-      { config, listen: { host: '127.0.0.1', port }, eventsOnly: false, target, ops: { stats: () => ({}), metrics: () => '' }, logger: silentLogger, onDied: () => undefined, script: BUNDLE },
-      served,
-    );
+    ({ pool, port } = await startThread(target, { stats: () => ({}), metrics: () => '' }, 2 * SHARE));
   });
   afterAll(async () => {
     for (const each of held) each.store();
     await pool?.terminate();
   });
 
-  /** Sends one event; resolves with 'handed' once the main thread has it (the socket then still open), or with the answer's status line. */
+  /** Sends one event: 'handed' once the main thread has it (the socket then still open), or the answer. */
   function post(): Promise<{ outcome: string; socket: Socket }> {
     const before = held.length;
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    socket.write(`POST /v1/topics/handoff HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY}`);
-    return new Promise((resolve, reject) => {
-      until(() => held.length > before || /"code":"\w+"/.test(answer), 'handed to the main thread, or answered').then(
-        () => resolve({ outcome: held.length > before ? 'handed' : `${answer.split('\r\n')[0]} ${/"code":"(\w+)"/.exec(answer)?.[1]}`, socket }),
-        reject,
-      );
-    });
+    return exchange(port, `POST /v1/topics/handoff HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY}`, () => held.length > before, 'handed');
   }
 
   it('holds at most its share for clients that left, answers 503 INGEST_BUSY past it, and takes requests again once they are stored', async () => {
@@ -97,12 +109,8 @@ describe('an ingest thread whose operations questions the main thread does not a
   let pool: IngestThreads;
   let port: number;
   beforeAll(async () => {
-    port = await freePort();
-    const config = defaultConfig();
-    config.http.threads = 2;
     const target: RecordsTarget = { acceptRecords: () => Promise.resolve(undefined), notReadyReasons: () => ['spool full'] };
-    const ops = { stats: () => (asked++, new Promise(() => undefined)), metrics: () => '' };
-    pool = await IngestThreads.start({ config, listen: { host: '127.0.0.1', port }, eventsOnly: false, target, ops, logger: silentLogger, onDied: () => undefined, script: BUNDLE }, config);
+    ({ pool, port } = await startThread(target, { stats: () => (asked++, new Promise(() => undefined)), metrics: () => '' }));
   });
   afterAll(async () => {
     await pool?.terminate();
@@ -117,13 +125,8 @@ describe('an ingest thread whose operations questions the main thread does not a
     const outcomes: string[] = [];
     for (let i = 0; i < 80; i++) {
       const before = asked;
-      const socket = connect(port, '127.0.0.1');
-      socket.on('error', () => undefined);
-      let answer = '';
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-      socket.write('GET /stats HTTP/1.1\r\nhost: x\r\n\r\n');
-      await until(() => asked > before || /"code":"\w+"/.test(answer), 'forwarded, or answered');
-      outcomes.push(asked > before ? 'forwarded' : `${answer.split('\r\n')[0]} ${/"code":"(\w+)"/.exec(answer)?.[1]}`);
+      const { outcome, socket } = await exchange(port, 'GET /stats HTTP/1.1\r\nhost: x\r\n\r\n', () => asked > before, 'forwarded');
+      outcomes.push(outcome);
       socket.destroy();
     }
     expect(outcomes).toEqual([...Array(64).fill('forwarded'), ...Array(16).fill('HTTP/1.1 503 Service Unavailable OPS_BUSY')]);
