@@ -129,8 +129,8 @@ export class IngestThreads {
               up = true;
               resolve();
             } else if (message.type === 'failed') reject(fromWire(message.error));
-            else if (pool !== undefined) pool.onMessage(thread, message);
-            else early(options.logger, message);
+            // The pool is made in this same turn, before a message can be dispatched.
+            else pool!.onMessage(thread, message);
           });
           worker.on('error', (error) => (crash = error));
           worker.on('exit', (code) => {
@@ -306,11 +306,6 @@ const clientGone = () => new RequestError(499, 'CLIENT_CLOSED', 'the client clos
 function relayLog(logger: Logger, line: string): void {
   const { level, event, time: _time, ...fields } = JSON.parse(line) as { level: LogLevel; event: string; time?: string };
   logger[level](event, fields);
-}
-
-/** A message before the pool exists (a thread's log line at start) is still logged. */
-function early(logger: Logger, message: FromThread): void {
-  if (message.type === 'log') relayLog(logger, message.line);
 }
 
 function addRefusals(a: RefusalCount[], b: RefusalCount[]): RefusalCount[] {
