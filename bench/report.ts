@@ -256,9 +256,12 @@ if (scaling) {
 
 if (startup) {
   out.push(`### Start-up of the single executable (\`startup.json\`)`, '');
-  out.push(`\`${startup.executable.version}\`, ${(startup.executable.bytes / 1e6).toFixed(1)} MB; beside it the same bundle on the pinned Node. Spawn → the first TCP connection accepted (fresh data dir, file sink, Kafka off), then RSS after 2 s idle; ${startup.runsPerVariant} runs each, alternating.`, '');
-  out.push('| | to listening, ms, median | minimum | idle RSS, MB | foreign CPU |', '|---|---:|---:|---:|---:|');
-  for (const v of ['executable', 'bundle']) out.push(`| ${v} | ${int(startup.medianMsToListening[v])} | ${int(startup.minMsToListening[v])} | ${int(startup.medianIdleRssMb[v])} | ${foreign(startup.runs.filter((r: Json) => r.variant === v))} |`);
+  out.push(`\`${startup.executable.version}\`, ${(startup.executable.bytes / 1e6).toFixed(1)} MB; beside it the same bundle on the pinned Node. Spawn → the first TCP connection accepted (file sink, Kafka off): a first start on a fresh data dir (the target's measure; then RSS after 2 s idle) and a restart on the dir a previous start left; ${startup.runsPerVariant} runs each, alternating.`, '');
+  out.push('| | data dir | to listening, ms, median | minimum | idle RSS, MB | foreign CPU |', '|---|---|---:|---:|---:|---:|');
+  for (const v of ['executable', 'bundle', 'executable restart', 'bundle restart'].filter((v) => startup.medianMsToListening[v] !== undefined)) {
+    const rss = startup.medianIdleRssMb[v];
+    out.push(`| ${v.split(' ')[0]} | ${v.endsWith('restart') ? 'restart' : 'fresh'} | ${int(startup.medianMsToListening[v])} | ${int(startup.minMsToListening[v])} | ${rss === undefined ? '' : int(rss)} | ${foreign(startup.runs.filter((r: Json) => r.variant === v))} |`);
+  }
   out.push('');
   ratios.push({ name: 'start-up headroom (100 ms / the executable\'s median to listening)', value: ratio(100, startup.medianMsToListening.executable), target: 1 });
 }

@@ -4,7 +4,8 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/defaults';
 import { unknownEnvVariables } from '../config/env';
-import { Daemon } from '../daemon/daemon';
+import { openDataDir } from '../daemon/data-dir';
+import type { Daemon } from '../daemon/daemon';
 import { journalStyle } from '../ops/journal';
 import { LogFile } from '../ops/log-file';
 import { createLogger } from '../ops/log';
@@ -62,7 +63,10 @@ export async function runDaemon(config: Config): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const daemon = await Daemon.start(config, logger);
+  // The data dir's lock, instance id and spool first; the daemon's other modules load meanwhile.
+  const opening = openDataDir(config, logger);
+  const { Daemon } = await import('../daemon/daemon');
+  const daemon = await Daemon.start(config, logger, opening);
   started = daemon;
   await stopRequested;
   await daemon.stop().catch((error: unknown) => logger.error('daemon.stop_failed', { error }));

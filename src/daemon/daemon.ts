@@ -4,10 +4,8 @@
 // each get a core, and a slow or busy sink never holds up the thread that answers HTTP.
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import type { Advertiser } from '../discovery/advertiser';
-import { loadInstanceId } from '../discovery/instance-id';
 import { SparknginError } from '../errors';
 import { type AcceptedStats, AcceptedCounter } from '../ingest/accepted';
 import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
@@ -29,7 +27,8 @@ import { DeliveryThread, type SinkThreadStats } from '../delivery/delivery-threa
 import { enabledSinks } from '../sinks/registry';
 import { Spool, type SpoolStats } from '../spool/spool';
 import { VERSION } from '../version';
-import { type DataDirLock, lockDataDir } from './data-dir-lock';
+import type { DataDirLock } from './data-dir-lock';
+import { type DataDirOpening, openDataDir } from './data-dir';
 import { SpoolIngestTarget } from './ingest-target';
 import { listen } from './listen';
 
@@ -115,8 +114,9 @@ export class Daemon {
     this.history = new RateHistory(() => this.reading());
   }
 
-  static async start(config: Config, logger: Logger): Promise<Daemon> {
-    const lock = await lockDataDir(config.dataDir, { logger });
+  /** `opening`: the data dir's opening, begun early by `sparkngin start` (data-dir.ts); begun here if not. */
+  static async start(config: Config, logger: Logger, opening: DataDirOpening = openDataDir(config, logger)): Promise<Daemon> {
+    const lock = await opening.locked;
     let spool: Spool | undefined;
     // Each sink's thread starts now and loads and starts its sink while the spool opens.
     const deliveries = enabledSinks(config).map(({ name, delivery }) => new DeliveryThread({ name, delivery, config, logger }));
@@ -125,8 +125,8 @@ export class Daemon {
     let zmq: ZmqIngest | undefined;
     let threads: IngestThreads | undefined;
     try {
-      const instanceId = await loadInstanceId(config.dataDir);
-      const opened = (spool = await Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger }));
+      const { instanceId, spool: opened } = await opening.opened;
+      spool = opened;
       await Promise.all(deliveries.map((delivery) => delivery.open(opened)));
       const target = new SpoolIngestTarget(spool, deliveries, { timeoutMs: config.http.sinkAckTimeoutMs, maxWaiting: config.http.maxSinkAckRequests });
       // The ops endpoints read the daemon's stats. What they send over the network names no

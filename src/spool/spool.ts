@@ -149,8 +149,7 @@ export class Spool implements ReaderSpool {
   }
 
   private async recover(): Promise<void> {
-    await mkdir(this.segmentsDir, { recursive: true });
-    await this.cursors.init();
+    await Promise.all([mkdir(this.segmentsDir, { recursive: true }), this.cursors.init()]);
     const recovered = await recoverSegments({ spoolDir: this.options.dir, segmentsDir: this.segmentsDir, damage: this.damage, logger: this.logger });
     this.segments = recovered.segments.map((file) => ({ firstSeq: file.firstSeq, path: file.path, size: file.size, createdMs: file.mtimeMs, newestMs: file.mtimeMs, sealed: true }));
     this.nextSeq = recovered.nextSeq;
@@ -160,14 +159,31 @@ export class Spool implements ReaderSpool {
     if (!fresh) this.logger.info('spool.opened', { dir: this.options.dir, segments: this.segments.length, nextSeq: this.nextSeq });
   }
 
-  /** Rolls to a new active segment, listed in the manifest before anything is written into it. */
+  /**
+   * Rolls to a new active segment, listed in the manifest before anything is written into it. The
+   * file is made (and its directory entry synced) while the manifest is written, not after: both are
+   * done before a record goes in, and a file a crash leaves unlisted is empty, which recovery deletes.
+   */
   private async startSegment(firstSeq: number): Promise<void> {
     const path = join(this.segmentsDir, segmentName(firstSeq));
     this.creating = firstSeq;
     try {
-      await this.persistManifest();
-      const handle = await this.openForWriting(path);
-      await syncDir(this.segmentsDir);
+      const [listed, opened] = await Promise.allSettled([
+        this.persistManifest(),
+        this.openForWriting(path).then(async (handle) => {
+          await syncDir(this.segmentsDir).catch(async (error: unknown) => {
+            await handle.close().catch(() => undefined);
+            throw error;
+          });
+          return handle;
+        }),
+      ]);
+      if (listed.status === 'rejected') {
+        if (opened.status === 'fulfilled') await opened.value.close().catch(() => undefined);
+        throw listed.reason;
+      }
+      if (opened.status === 'rejected') throw opened.reason;
+      const handle = opened.value;
       const previous = this.segments.at(-1);
       if (previous) previous.sealed = true;
       const old = this.active as FileHandle | undefined;
