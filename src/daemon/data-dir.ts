@@ -1,6 +1,7 @@
 // Opening the data dir for the daemon: the lock first (nothing in the dir is touched before it is
 // held), then the instance id and the spool at the same time (each its own files and fsyncs, under
-// one lock). `sparkngin start` begins it as soon as the configuration is read, before it evaluates
+// one lock; the spool settles where each sink's reader resumes, a new sink's cursor file included,
+// while it makes its segment). `sparkngin start` begins it as soon as the configuration is read, before it evaluates
 // the daemon's other modules (the HTTP server, the sinks' threads, metrics): those ~20–40 ms of
 // module code run while the flock(1) child and the fsyncs of a fresh dir are under way, instead of
 // before them (bench/RESULTS.md, "Start-up, fourth round"). This module imports only what opening
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { loadInstanceId } from '../discovery/instance-id';
 import type { Logger } from '../ops/log';
+import { enabledSinks } from '../sinks/registry';
 import { Spool } from '../spool/spool';
 import { type DataDirLock, lockDataDir } from './data-dir-lock';
 
@@ -26,8 +28,9 @@ export interface DataDirOpening {
 
 export function openDataDir(config: Config, logger: Logger): DataDirOpening {
   const locked = lockDataDir(config.dataDir, { logger });
+  const readers = enabledSinks(config).map((sink) => sink.name);
   const opened = locked.then(async (lock) => {
-    const [instanceId, spool] = await Promise.allSettled([loadInstanceId(config.dataDir), Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger })]);
+    const [instanceId, spool] = await Promise.allSettled([loadInstanceId(config.dataDir), Spool.open({ dir: join(config.dataDir, 'spool'), ...config.spool, logger, readers })]);
     if (instanceId.status === 'fulfilled' && spool.status === 'fulfilled') return { instanceId: instanceId.value, spool: spool.value };
     if (spool.status === 'fulfilled') await spool.value.close();
     await lock.release();

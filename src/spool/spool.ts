@@ -23,6 +23,12 @@ export interface SpoolOptions extends SpoolConfig {
   logger?: Logger;
   /** How often retention runs (age limits, cursor persistence), in ms. */
   maintenanceIntervalMs?: number;
+  /**
+   * The readers the caller will open (by sink name): where each resumes is settled while the spool
+   * makes its segment, so that a new sink's cursor file is written beside those syncs rather than
+   * after them (`readerStart` then answers from it).
+   */
+  readers?: string[];
 }
 
 export interface AppendResult {
@@ -118,6 +124,8 @@ export class Spool implements ReaderSpool {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private readonly readers = new Map<string, ReaderHandle>();
+  /** The starts of `options.readers`, begun at open, each taken once by readerStart. */
+  private readonly earlyStarts = new Map<string, Promise<number>>();
   private readonly watchers = new Set<(event: SpoolEvent) => void>();
   private readonly waiters = new Set<() => void>();
   private maintenanceTimer: NodeJS.Timeout | undefined;
@@ -154,7 +162,10 @@ export class Spool implements ReaderSpool {
     this.segments = recovered.segments.map((file) => ({ firstSeq: file.firstSeq, path: file.path, size: file.size, createdMs: file.mtimeMs, newestMs: file.mtimeMs, sealed: true }));
     this.nextSeq = recovered.nextSeq;
     this.floorSeq = recovered.floorSeq;
-    await this.startSegment(this.nextSeq);
+    // Each named reader's start (its error is readerStart's answer, when the reader is opened).
+    for (const name of this.options.readers ?? []) this.earlyStarts.set(name, this.settleReaderStart(name));
+    const [segment] = await Promise.allSettled([this.startSegment(this.nextSeq), Promise.allSettled(this.earlyStarts.values())]);
+    if (segment.status === 'rejected') throw segment.reason;
     const fresh = recovered.segments.length === 0 && this.nextSeq === 0;
     if (!fresh) this.logger.info('spool.opened', { dir: this.options.dir, segments: this.segments.length, nextSeq: this.nextSeq });
   }
@@ -498,7 +509,13 @@ export class Spool implements ReaderSpool {
    * or it cannot be right (logged and counted as a reset). For a reader on another thread, which
    * then joins with `attachReader`.
    */
-  async readerStart(name: string): Promise<number> {
+  readerStart(name: string): Promise<number> {
+    const early = this.earlyStarts.get(name);
+    this.earlyStarts.delete(name);
+    return early ?? this.settleReaderStart(name);
+  }
+
+  private async settleReaderStart(name: string): Promise<number> {
     const stored = await this.cursors.load(name);
     let start = this.floorSeq;
     if (stored.kind === 'unusable') {
