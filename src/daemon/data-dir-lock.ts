@@ -11,17 +11,26 @@
 // hands that descriptor to `flock --nonblock --exclusive 3` (util-linux, in every Linux base system),
 // which locks it and exits. A flock lock belongs to the open file description, not to the process that
 // asked for it, so it stays with the daemon's descriptor; Node opens files close-on-exec, so no child
-// inherits it. Cost: one spawn at start, 3 ms (median of 20 on the 2-core dev machine). On macOS there
-// is no flock(1); /usr/bin/perl's flock() does the same there (BSD flock(2), same semantics; 24 ms),
-// and without perl the daemon starts unlocked with a warning.
+// inherits it. Cost: one spawn at start. In a small process `lockDataDir` takes 3.4–3.6 ms (median of
+// 30, min 2.3, load average 7–12 on the 2-core dev machine), of which the fork blocks the event loop
+// 1.5–1.8 ms; in the daemon, whose address space the fork copies, and under strace, which follows the
+// child, much more (21 ms in one traced start). So `sparkngin start` takes the lock as soon as it has
+// read its configuration and evaluates the daemon's other modules (~20–40 ms of CPU) while the child
+// runs (src/daemon/data-dir.ts): what is left of the spawn on the way to listening is the fork itself.
+// On macOS there is no flock(1); /usr/bin/perl's flock() does the same there (BSD flock(2), same
+// semantics; 24 ms), and without perl the daemon starts unlocked with a warning.
 // The alternatives, and why they lose:
 // - the abstract Unix socket this was before: per network namespace, so a daemon in another container
 //   sharing the volume did not see it (both wrote one segment), and any local user could bind the name
 //   first and keep the daemon from starting;
 // - a native addon (fs-ext, os-lock on npm): a compiler at install, or prebuilt `.node` files per
 //   platform shipped beside the single executable and loaded by hand, all for one system call;
-// - node:sqlite's fcntl locks: Node 22 only (experimental there), while development and tests run on
-//   Node 20; and a POSIX fcntl lock is the process's, lost when any descriptor of the file is closed;
+// - node:sqlite's locks, the one lock without a child in Node 22 (what runs everything now): still
+//   experimental in 22.23 (a warning on stderr at every start); SQLite's unix VFS takes POSIX fcntl
+//   locks, which are the process's and are lost when any descriptor of the file is closed (reading
+//   the holder's line would drop it), and which Linux keeps apart from flock(2), so during an upgrade
+//   a new daemon on fcntl and an old one, or an old `spool compact`, on flock would both hold the
+//   dir. Nothing else in Node 22 locks a file (no flock, no fcntl, no O_EXLOCK on Linux);
 // - a pid file or a lock file kept fresh by a timer (proper-lockfile): the first guesses whether a
 //   pid is still ours (a guess indeed from another PID namespace), the second needs a staleness
 //   timeout that a restart after kill -9 must wait out;
