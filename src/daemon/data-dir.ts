@@ -1,11 +1,11 @@
 // Opening the data dir for the daemon: the lock first (nothing in the dir is touched before it is
 // held), then the instance id and the spool at the same time (each its own files and fsyncs, under
 // one lock; the spool settles where each sink's reader resumes, a new sink's cursor file included,
-// while it makes its segment). `sparkngin start` begins it as soon as the configuration is read, before it evaluates
-// the daemon's other modules (the HTTP server, the sinks' threads, metrics): those ~20–40 ms of
-// module code run while the flock(1) child and the fsyncs of a fresh dir are under way, instead of
-// before them (bench/RESULTS.md, "Start-up, fourth round"). This module imports only what opening
-// needs, so that starting it early costs little.
+// while it makes its segment). `sparkngin start` begins it as soon as the configuration is read and
+// only then evaluates the daemon's other modules (the HTTP server, the sinks' threads, metrics, and
+// the Node modules they require): that CPU work runs while the flock(1) child and the fsyncs of a
+// fresh dir are under way, instead of before them (bench/RESULTS.md, "Start-up, fourth round").
+// This module imports only what opening needs, so that beginning it early costs little.
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { loadInstanceId } from '../discovery/instance-id';
