@@ -48,7 +48,18 @@ export interface SpoolRecord {
   payload: Buffer;
 }
 
-const MIN_READ_BYTES = 1024 * 1024;
+/**
+ * A read is sized to the batch it is for (READ_SLACK × the recent bytes per record × maxRecords),
+ * not to a fixed megabyte: the payloads are views of the read's buffer and keep all of it alive
+ * until they are collected, so a 1 MiB read for a 250 KB batch held four times the memory the
+ * batch needed (the delivery thread's external memory, the peak of RSS in a drain). Never below
+ * MIN_READ_BYTES (few reads for small records) nor above the batch's byte limit; a record larger
+ * than the estimate is still read whole (readFrom's grow-and-retry).
+ */
+const MIN_READ_BYTES = 64 * 1024;
+const READ_SLACK = 1.1;
+/** Bytes per record on disk assumed before the first read measured it. */
+const FIRST_RECORD_ESTIMATE = 512;
 /** Longest a delivered position waits before it is written to the durable cursor. */
 const CURSOR_SYNC_MS = 100;
 /** Errors that pass: wait this long and try the same read again. */
@@ -73,6 +84,8 @@ export class SpoolReader implements ReaderHandle {
   private damageSeen = false;
   /** The damaged stretch being read through (it may span reads); noted when it ends. */
   private stretch: { segment: Segment; from: number; to: number } | undefined;
+  /** Bytes per record on disk (header included) in the last read that parsed any. */
+  private bytesPerRecord = FIRST_RECORD_ESTIMATE;
   private persistedSeq = -1;
   private persisting: Promise<void> = Promise.resolve();
   private interrupted = false;
@@ -276,7 +289,7 @@ export class SpoolReader implements ReaderHandle {
 
   private async readFrom(segment: Segment, maxRecords: number, maxBytes: number): Promise<SpoolRecord[]> {
     const end = segment.size;
-    let want = Math.min(end - this.offset, Math.max(MIN_READ_BYTES, maxBytes + HEADER_BYTES));
+    let want = Math.min(end - this.offset, this.readSize(maxRecords, maxBytes));
     for (;;) {
       const buffer = Buffer.allocUnsafe(want);
       let bytesRead: number;
@@ -298,10 +311,14 @@ export class SpoolReader implements ReaderHandle {
       const records: SpoolRecord[] = [];
       let bytes = 0;
       let at = 0;
+      let parsed = 0;
+      let parsedBytes = 0;
       while (at < data.length && records.length < maxRecords && bytes < maxBytes) {
         const step = parseStep(data, at, final);
         if (step.kind === 'record') {
           const { seq, payload } = step.record;
+          parsed++;
+          parsedBytes += step.record.end - step.record.start;
           at = step.record.end;
           this.endStretch();
           if (seq < this.readSeq) continue; // delivered before a restart
@@ -326,7 +343,14 @@ export class SpoolReader implements ReaderHandle {
         continue;
       }
       this.offset += at;
+      if (parsed > 0) this.bytesPerRecord = parsedBytes / parsed;
       return records;
     }
+  }
+
+  /** How many bytes to read for a batch of at most maxRecords records and about maxBytes of payload. */
+  private readSize(maxRecords: number, maxBytes: number): number {
+    const batch = Math.ceil(this.bytesPerRecord * maxRecords * READ_SLACK);
+    return Math.min(maxBytes + HEADER_BYTES * maxRecords, Math.max(MIN_READ_BYTES, batch));
   }
 }

@@ -218,6 +218,66 @@ describe('spool', () => {
     await spool.close();
   });
 
+  it('reads batches sized to their records: uniform records still fill maxRecords, a record over 1 MiB after tiny ones comes whole', async () => {
+    const dir = await freshDir();
+    const spool = await openSpool(dir, { segmentBytes: 8 << 20, maxBytes: 64 << 20 });
+    const payloads = [
+      ...Array.from({ length: 3000 }, (_, i) => payloadOf(i, 30)),
+      Buffer.alloc(1536 * 1024, 7),
+      ...Array.from({ length: 3000 }, (_, i) => payloadOf(3001 + i, 200)),
+    ];
+    for (let i = 0; i < payloads.length; i += 500) await spool.append(payloads.slice(i, i + 500));
+    const reader = await spool.openReader('k');
+    const batches: number[] = [];
+    const got: Buffer[] = [];
+    while (got.length < payloads.length) {
+      const records = await reader.read(2000, 1 << 20);
+      batches.push(records.length);
+      for (const record of records) got.push(Buffer.from(record.payload));
+    }
+    expect(got.length).toBe(payloads.length);
+    for (const [i, payload] of payloads.entries()) expect(got[i]!.equals(payload), `record ${i}`).toBe(true);
+    // The first 2,000 tiny and the first 2,000 of 200 bytes (read after the huge one moved the estimate) are full batches.
+    expect(batches[0]).toBe(2000);
+    expect(batches).toContain(1);
+    expect(batches.filter((n) => n === 2000).length).toBeGreaterThanOrEqual(2);
+    await spool.close();
+  });
+
+  it('property: records of mixed sizes (empty to over 1 MiB) read back exactly, in order, within each read’s limits', async () => {
+    const size = fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: 64 }) },
+      { weight: 3, arbitrary: fc.integer({ min: 65, max: 70_000 }) },
+      { weight: 1, arbitrary: fc.integer({ min: (1 << 20) + 1, max: (1 << 20) + 300_000 }) },
+    );
+    const limits = fc.record({ maxRecords: fc.integer({ min: 1, max: 300 }), maxBytes: fc.integer({ min: 1, max: 1 << 20 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(size, { minLength: 1, maxLength: 60 }), fc.array(limits, { minLength: 1, maxLength: 8 }), async (sizes, reads) => {
+        const dir = await freshDir();
+        const spool = await openSpool(dir, { segmentBytes: 4 << 20, maxBytes: 256 << 20 });
+        const payloads = sizes.map((n, i) => Buffer.alloc(n, `${i}:`));
+        for (const payload of payloads) await spool.append([payload]);
+        const reader = await spool.openReader('k');
+        const got: Buffer[] = [];
+        for (let call = 0; got.length < payloads.length; call++) {
+          const { maxRecords, maxBytes } = reads[call % reads.length]!;
+          const records = await reader.read(maxRecords, maxBytes);
+          expect(records.length).toBeGreaterThan(0);
+          expect(records.length).toBeLessThanOrEqual(maxRecords);
+          // About maxBytes: the last record may pass it, the ones before it never reach it.
+          expect(records.slice(0, -1).reduce((sum, r) => sum + r.payload.length, 0)).toBeLessThan(maxBytes);
+          for (const record of records) {
+            expect(record.seq).toBe(got.length);
+            got.push(Buffer.from(record.payload));
+          }
+        }
+        for (const [i, payload] of payloads.entries()) expect(got[i]!.equals(payload)).toBe(true);
+        await spool.close();
+      }),
+      { numRuns: 25 },
+    );
+  });
+
   it('property: after a crash cuts the newest segment anywhere, exactly the whole records before the cut survive', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 40 }), fc.double({ min: 0, max: 1, noNaN: true }), async (sizes, where) => {
