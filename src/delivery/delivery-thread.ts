@@ -56,6 +56,11 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   readonly routes: TopicFilter;
   /** Every record before this one has been accepted by the sink (as its thread last told). */
   nextSeq = 0;
+  /**
+   * The delivered point /stats shows: the one the latest numbers came with (so that lag and the
+   * counters agree: the numbers trail `nextSeq` by up to worker.ts STATS_EVERY_MS), or a skip's.
+   */
+  private shownSeq = 0;
   private readonly waiters: DeliveryWaiters;
   /** The running thread's latest numbers; those of threads before it are in `carried`. */
   private latest: DeliveryStats | undefined;
@@ -105,6 +110,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   /** Gives the thread the open spool: its reader resumes from the sink's cursor. */
   async open(spool: Spool): Promise<void> {
     this.nextSeq = await spool.readerStart(this.name);
+    this.shownSeq = this.nextSeq;
     spool.attachReader(this);
     this.spool = spool;
     this.sendOpen();
@@ -144,7 +150,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
       sink: this.name,
       state: this.finished ? 'stopped' : !this.alive && this.failure !== undefined ? 'failed' : (latest?.state ?? 'idle'),
       health: this.failure !== undefined ? { state: 'down', detail: this.failure } : (latest?.health ?? { state: 'starting' }),
-      nextSeq: this.nextSeq,
+      nextSeq: this.shownSeq,
       deliveredRecords: 0,
       deadLetteredRecords: 0,
       failedSends: 0,
@@ -170,6 +176,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   /** The spool dropped records before `seq` (a limit): the thread's reader continues from there. */
   skipTo(seq: number): void {
     if (seq > this.nextSeq) this.nextSeq = seq;
+    if (seq > this.shownSeq) this.shownSeq = seq;
     this.post({ type: 'skipTo', seq });
   }
 
@@ -264,7 +271,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
     switch (message.type) {
       case 'progress':
         if (message.nextSeq > this.nextSeq) this.nextSeq = message.nextSeq;
-        this.noteStats(message.stats);
+        if (message.stats !== undefined) this.noteStats(message.stats);
         this.failure = undefined;
         this.failedInARow = 0;
         this.waiters.deliveredBelow(this.nextSeq);
@@ -299,6 +306,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
 
   private noteStats(stats: DeliveryStats): void {
     this.latest = stats;
+    if (stats.nextSeq > this.shownSeq) this.shownSeq = stats.nextSeq;
     this.oldestPendingTs = stats.oldestPendingTs;
   }
 

@@ -87,7 +87,8 @@ export type ToDelivery =
 export type ToIngest =
   | { type: 'ready'; stats: DeliveryStats }
   | { type: 'startFailed'; error: ErrorInfo }
-  | { type: 'progress'; nextSeq: number; stats: DeliveryStats }
+  /** A batch was delivered; `stats` only when they are due (worker.ts STATS_EVERY_MS): a `stats` message follows otherwise. */
+  | { type: 'progress'; nextSeq: number; stats?: DeliveryStats }
   | { type: 'stats'; stats: DeliveryStats }
   | { type: 'deadLettered'; seq: number; cause: { code?: string; message: string } }
   /** Where the records of a delivered batch went (sink.ts SentPositions), sent before its `progress`. */
