@@ -94,7 +94,13 @@ export async function outage(broker: Broker): Promise<void> {
     lagAfter: lag,
     rssMbDuringOutage: { min: Math.min(...outageRss), max: Math.max(...outageRss) },
     rssMbOverall: { max: Math.max(...samples.map((s) => s.rssMb)) },
+    // Where the peak is: Kafka up (delivering live), away (only retrying), and the drain after it.
+    rssMbByPhase: Object.fromEntries(['up', 'outage', 'drain'].map((name) => [name, range(samples.filter((s) => s.phase === name).map((s) => s.rssMb))])),
     load: load.stop(),
     samples,
   });
+}
+
+function range(values: number[]): { min: number; max: number } | undefined {
+  return values.length === 0 ? undefined : { min: Math.min(...values), max: Math.max(...values) };
 }
