@@ -243,15 +243,16 @@ if (latency.length > 0) {
 }
 if (scaling) {
   out.push(`### Ingest across cores (\`scaling.json\`)`, '');
-  out.push(`The prototype of \`bench/micro/ingest-workers.ts\`: the real HTTP ingest on W worker threads sharing the port (SO_REUSEPORT), one spool writer fed by them; NDJSON ×${scaling.eventsPerRequest}, wrk -t2 -c64, ${scaling.seconds} s, ${scaling.runsPerVariant} run(s) each, alternating. The writer's CPU per event is the serial part: the ceiling with any number of cores is 1 / that.`, '');
-  out.push('| workers, cores (taskset) | events/s | events/s per core | CPU s / M events, process | CPU s / M events, writer thread | writer ceiling, events/s | foreign CPU |', '|---|---:|---:|---:|---:|---:|---:|');
-  for (const v of Object.keys(scaling.medianEventsPerSecond)) {
-    const cores = v.startsWith('1') ? 1 : 2;
-    out.push(`| ${v} | ${int(scaling.medianEventsPerSecond[v])} | ${int(scaling.medianEventsPerSecond[v] / cores)} | ${fixed(scaling.medianCpuSecondsPerMillion[v], 2)} | ${fixed(scaling.medianWriterCpuSecondsPerMillion[v], 2)} | ${int(1e6 / scaling.medianWriterCpuSecondsPerMillion[v])} | ${foreign(scaling.runs.filter((r: Json) => r.variant === v))} |`);
+  out.push(`The daemon itself (no sink), \`http.threads\` 1 under \`taskset -c 0\` against 2 under \`taskset -c 0,1\`; wrk -t2 -c64 unpinned (so it shares those cores), ${scaling.seconds} s, ${scaling.runsPerVariant} run(s) each, alternating. The main thread's CPU per event includes the one spool writer, the serial part.`, '');
+  out.push('| body | threads, cores (taskset) | events/s | events/s per core | CPU s / M events, process | of it the main thread | foreign CPU |', '|---|---|---:|---:|---:|---:|---:|');
+  for (const [body, s] of Object.entries(scaling.scenarios as Record<string, Json>)) {
+    for (const v of Object.keys(s.medianEventsPerSecond)) {
+      out.push(`| ${body} | ${v} | ${int(s.medianEventsPerSecond[v])} | ${int(s.medianEventsPerSecondPerCore[v])} | ${fixed(s.medianCpuSecondsPerMillion[v], 2)} | ${fixed(s.medianMainThreadCpuSecondsPerMillion[v], 2)} | ${foreign(s.runs.filter((r: Json) => r.variant === v))} |`);
+    }
+    const [one, two] = Object.values(s.medianEventsPerSecond) as number[];
+    ratios.push({ name: `ingest ${body}, 2 threads on 2 cores (vs 1 on 1)`, value: ratio(two!, one!) });
   }
   out.push('');
-  const [one, two] = Object.values(scaling.medianEventsPerSecond) as number[];
-  ratios.push({ name: 'ingest, 2 workers on 2 cores (vs 1 on 1)', value: ratio(two!, one!) });
 }
 
 if (startup) {
