@@ -13,9 +13,11 @@ import { EVENTS_PER_REQUEST, latencyMedians, wrk, type WrkScenario } from '../li
 
 const seconds = setting('BENCH_SECONDS', 5, 15);
 const warmup = setting('BENCH_WARMUP', 2, 5);
-type Variant = 'sparkngin' | 'sparkngin@base' | 'nginx-lua-kafka';
+type Variant = 'sparkngin' | 'sparkngin@base' | 'sparkngin {threads}' | 'nginx-lua-kafka';
 /** A/B of a change: BENCH_BASE_BUNDLE=<a build/sparkngin.cjs from before it> adds it as `sparkngin@base`. */
 const baseBundle = process.env.BENCH_BASE_BUNDLE;
+/** BENCH_E2E_THREADS=N adds `sparkngin {threads}`: the events port on N threads (`http.threads`). */
+const threads = process.env.BENCH_E2E_THREADS === undefined ? undefined : Number(process.env.BENCH_E2E_THREADS);
 /** The servers to run (a comma list; default all). */
 const only = process.env.BENCH_SERVERS?.split(',').filter(Boolean);
 
@@ -23,6 +25,7 @@ export async function e2e(broker: Broker): Promise<void> {
   const all: Record<Variant, (() => Promise<Server>) | undefined> = {
     sparkngin: () => startSparkngin({ kafka: broker.peer.brokers }),
     'sparkngin@base': baseBundle === undefined ? undefined : () => startSparkngin({ kafka: broker.peer.brokers, bundle: baseBundle }),
+    'sparkngin {threads}': threads === undefined ? undefined : () => startSparkngin({ kafka: broker.peer.brokers, threads }),
     'nginx-lua-kafka': () => startNginx('lua-kafka', broker.peer.port),
   };
   const start = Object.fromEntries(Object.entries(all).filter(([name, starter]) => starter !== undefined && (only === undefined || only.includes(name)))) as Record<Variant, () => Promise<Server>>;
