@@ -307,7 +307,9 @@ export class SpoolReader implements ReaderHandle {
         return [];
       }
       const data = buffer.subarray(0, bytesRead);
-      const final = this.offset + bytesRead >= end;
+      // A short read is the file's end: cut from outside below what the spool believes, it will not
+      // grow (a partial record there is damage; waiting for the rest of it would spin forever).
+      const final = this.offset + bytesRead >= end || bytesRead < want;
       const records: SpoolRecord[] = [];
       let bytes = 0;
       let at = 0;

@@ -60,6 +60,15 @@ describe('spool damage', () => {
     expect((await spool.append([payloadOf(50)])).firstSeq).toBe(50);
   });
 
+  it('reads past a sealed segment cut short in the middle of a record while it runs (a short read is the file\'s end)', async () => {
+    const written = await spoolOf(50);
+    const { spool, lines } = await reopen(written.dir);
+    await truncate(written.segment(3), 6 * RECORD_BYTES + 11); // records 36.. of segment 3 cut off, 36 in the middle
+    expect(await seqsOf(spool)).toEqual([...range(0, 35), ...range(40, 49)]);
+    expect(errors(lines, 'spool.records_lost')).toMatchObject([{ fromSeq: 36, toSeq: 39, reason: 'damaged', sink: 'k' }]);
+    expect(spool.stats().lostRecords).toBe(4);
+  });
+
   it('finds the oldest and the newest segments deleted, from the manifest', async () => {
     const written = await spoolOf(45);
     await rm(written.segment(0));
