@@ -64,6 +64,8 @@ export function checkSinks(config: Config, problems: string[], given: ReadonlySe
     const complain = (key: string, problem: string) => problems.push(`${key.split(', ').map(at).join(', ')}: ${problem}`);
     const { batch, retry } = instance;
     if (batch.maxRecords < 1) complain('batch.maxRecords', 'expected at least 1');
+    // A read takes records while under maxBytes: with 0 it would take none, and its sink would spin on nothing.
+    if (batch.maxBytes < 1) complain('batch.maxBytes', 'expected at least 1');
     if (retry.maxMs < retry.initialMs) complain('retry.maxMs', 'expected at least retry.initialMs');
     if (retry.factor < 1) complain('retry.factor', 'expected at least 1');
     for (const pattern of instance.topics) {

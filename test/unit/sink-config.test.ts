@@ -77,7 +77,7 @@ describe('sink instances', () => {
       [
         'sinks:',
         '  kafka: {brokers: ["no-port"]}',
-        '  taps: {kind: zeromq, endpoint: "tcp://h"}',
+        '  taps: {kind: zeromq, endpoint: "tcp://h", batch: {maxBytes: 0}}',
         '  audit: {kind: syslog, endpoint: "syslog://h:514", facility: lokal0, appName: "has space"}',
         '  flume: {endpoint: "ftp://f"}',
         '  named: {kind: syslog}',
@@ -91,6 +91,8 @@ describe('sink instances', () => {
       expect.arrayContaining([
         "sinks.kafka.brokers: expected host:port, got 'no-port'",
         "sinks.taps.endpoint: expected tcp://HOST:PORT or ipc:///PATH, got 'tcp://h'",
+        // A read takes records while under maxBytes: 0 would have the sink spin on empty reads.
+        'sinks.taps.batch.maxBytes: expected at least 1',
         "sinks.audit.endpoint: expected udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT, got 'syslog://h:514'",
         expect.stringMatching(/^sinks\.audit\.facility: expected one of kern\|user\|.*local7, got 'lokal0'/),
         'sinks.audit.appName: expected 1 to 48 printable ASCII characters (RFC 5424 APP-NAME)',
@@ -105,7 +107,7 @@ describe('sink instances', () => {
         'sinks.analytics.maxInFlight: expected an integer from 1 to 5 (the most requests an idempotent producer keeps in order), got 6',
       ]),
     );
-    expect(found).toHaveLength(13);
+    expect(found).toHaveLength(14);
   });
 });
 
