@@ -188,7 +188,12 @@ export function encodeFields(envelope: Pick<Envelope, 'ts' | 'sts' | 'topic' | '
 export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer, id?: string): Envelope | undefined {
   // The partition is each envelope's own (a trailer, not one of the shared fields); the flags say whether there is one.
   const trailer = model.partition === undefined ? 0 : PARTITION_BYTES;
-  const fieldsEnd = modelBytes.length - trailer - 4 - model.data.length;
+  // Where the model's fields end, from where its payload is in its bytes, not from their length: a
+  // lenient read (the spool's) ignores bytes after the payload (a later version's), and counting
+  // back from the end would then take the model's payload length and first bytes for fields, and a
+  // record alike in those would be given a payload shifted into its trailing bytes.
+  if (model.data.buffer !== modelBytes.buffer) return undefined;
+  const fieldsEnd = model.data.byteOffset - modelBytes.byteOffset - 4;
   if (bytes.length < fieldsEnd + 4 + trailer || bytes[0] !== modelBytes[0] || bytes[2] !== modelBytes[2]) return undefined;
   const type = TYPES[bytes[1]!];
   if (type === undefined) return undefined;
