@@ -40,12 +40,13 @@
 // deleted: a new file of the same name would be a new lock beside the old one.
 import { spawn } from 'node:child_process';
 import { close, constants, fchmod, fstat, ftruncate, open, write } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SparknginError } from '../errors';
 import type { Logger } from '../ops/log';
+import { mkdirDurably } from '../spool/durable-file';
 
 export const LOCK_FILE = '.lock';
 
@@ -95,7 +96,7 @@ export interface LockOptions {
 
 /** Takes the data dir's lock (making the dir if need be) or throws DataDirInUseError. */
 export async function lockDataDir(dir: string, options: LockOptions = {}): Promise<DataDirLock> {
-  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => Promise.reject(new DataDirUnusableError(dir, error)));
+  await mkdirDurably(dir).catch((error: NodeJS.ErrnoException) => Promise.reject(new DataDirUnusableError(dir, error)));
   const path = join(dir, LOCK_FILE);
   const fd = await openFd(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600).catch((error: NodeJS.ErrnoException) =>
     Promise.reject(new DataDirUnusableError(dir, error)),

@@ -1,9 +1,9 @@
 // Durable per-sink cursors: the sequence number of the next record a sink has not yet had accepted,
 // replaced whole (durable-file.ts), so a crash leaves either the old or the new cursor, never a torn
 // one. A lost cursor update only means redelivery (at least once).
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurably } from './durable-file';
+import { mkdirDurably, writeFileDurably } from './durable-file';
 
 export interface StoredCursor {
   nextSeq: number;
@@ -16,7 +16,7 @@ export class CursorStore {
   constructor(readonly dir: string) {}
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdirDurably(this.dir);
   }
 
   path(name: string): string {

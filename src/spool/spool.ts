@@ -4,14 +4,14 @@
 // the one segment list and the manifest that mirrors it; split, each would need the others' locks.
 // Recovery, scanning, the manifest file, damage accounting and reading live in their own modules.
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { SparknginError, SpoolClosedError, SpoolFullError } from '../errors';
 import { type Logger, silentLogger } from '../ops/log';
 import { CursorStore } from './cursor-store';
 import { type DamageStats, SpoolDamage } from './damage';
-import { syncDir } from './durable-file';
+import { mkdirDurably, syncDir } from './durable-file';
 import { saveManifest } from './manifest';
 import { framedSize, MAX_SEQ, writeRecord } from './record';
 import { recoverSegments } from './recovery';
@@ -157,7 +157,7 @@ export class Spool implements ReaderSpool {
   }
 
   private async recover(): Promise<void> {
-    await Promise.all([mkdir(this.segmentsDir, { recursive: true }), this.cursors.init()]);
+    await Promise.all([mkdirDurably(this.segmentsDir), this.cursors.init()]);
     const recovered = await recoverSegments({ spoolDir: this.options.dir, segmentsDir: this.segmentsDir, damage: this.damage, logger: this.logger });
     this.segments = recovered.segments.map((file) => ({ firstSeq: file.firstSeq, path: file.path, size: file.size, createdMs: file.mtimeMs, newestMs: file.mtimeMs, sealed: true }));
     this.nextSeq = recovered.nextSeq;

@@ -1,0 +1,75 @@
+// A fresh data dir survives a power loss once it acknowledged a record: every directory the daemon
+// made on the way to its spool has its entry synced (its parent fsynced) before the first record is
+// written, as every file it relies on is. Seen in the real daemon's system calls (strace -f -y).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postEvents, startDaemon } from './daemon-process';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+interface Call {
+  name: string;
+  args: string;
+  result: string;
+}
+
+/** strace -f -o lines as completed calls, in the order they completed (an unfinished call completes at its resumption). */
+function calls(trace: string): Call[] {
+  const pending = new Map<string, string>();
+  const out: Call[] = [];
+  for (const line of trace.split('\n')) {
+    const match = /^(\d+)\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const [, pid, rest] = match as unknown as [string, string, string];
+    let text = rest;
+    if (text.endsWith('<unfinished ...>')) {
+      pending.set(pid, text.slice(0, -'<unfinished ...>'.length));
+      continue;
+    }
+    const resumed = /^<\.\.\. \w+ resumed>(.*)$/.exec(text);
+    if (resumed) {
+      text = (pending.get(pid) ?? '') + resumed[1]!;
+      pending.delete(pid);
+    }
+    const call = /^(\w+)\((.*)\)\s+=\s+(.*)$/.exec(text);
+    if (call) out.push({ name: call[1]!, args: call[2]!, result: call[3]! });
+  }
+  return out;
+}
+
+describe('a fresh data dir', () => {
+  it('has each directory it made synced into its parent before the first record is written', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'sparkngin-durable-'));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const dataDir = join(root, 'a', 'b', 'data');
+    const trace = join(root, 'trace.txt');
+    const daemon = await startDaemon({ dataDir, launcher: ['strace', '-f', '-y', '-qq', '-e', 'trace=mkdir,mkdirat,fsync,pwrite64,pwritev', '-o', trace, '--'] });
+    cleanups.push(() => daemon.close());
+    expect((await postEvents(daemon.url, 'clicks', [{ n: 1 }])).status).toBe(202);
+    // strace keeps a SIGTERM from its tracee: the daemon is told itself (its pid is in the lock file), strace ends with it.
+    const pid = Number(/^pid (\d+)/.exec(await readFile(join(dataDir, '.lock'), 'utf8'))![1]);
+    process.kill(pid, 'SIGTERM');
+    expect(await daemon.stop()).toBe(0);
+
+    const seen = calls(await readFile(trace, 'utf8'));
+    const firstRecord = seen.findIndex((call) => /^pwrite\w*\(\d+<[^>]*\.seg>/.test(call.name + '(' + call.args));
+    expect(firstRecord).toBeGreaterThan(0);
+    const made = seen.flatMap((call, at) => {
+      if (!/^mkdir/.test(call.name) || call.result !== '0') return [];
+      const path = /"([^"]+)"/.exec(call.args)?.[1];
+      return path !== undefined && path.startsWith(root) ? [{ path, at }] : [];
+    });
+    // a, b, data, spool, spool/segments, spool/cursors (at least: the daemon may make more later).
+    expect(made.map(({ path }) => path)).toEqual(expect.arrayContaining([join(root, 'a'), join(dataDir, 'spool', 'segments'), join(dataDir, 'spool', 'cursors')]));
+    const unsynced = made
+      .filter(({ at }) => at < firstRecord)
+      .filter(({ path, at }) => !seen.slice(at + 1, firstRecord).some((call) => call.name === 'fsync' && call.result === '0' && call.args.startsWith(`${/^\d+/.exec(call.args)?.[0]}<${dirname(path)}>`)))
+      .map(({ path }) => path);
+    expect(unsynced).toEqual([]);
+  });
+});
