@@ -1,6 +1,8 @@
 // A fresh data dir survives a power loss once it acknowledged a record: every directory the daemon
 // made on the way to its spool has its entry synced (its parent fsynced) before the first record is
-// written, as every file it relies on is. Seen in the real daemon's system calls (strace -f -y).
+// written, as every file it relies on is; the file sink's new file is synced into its directory
+// before the sink's cursor moves past what it wrote there. Seen in the real daemon's system calls
+// (strace -f -y).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,13 +44,16 @@ function calls(trace: string): Call[] {
   return out;
 }
 
+/** The call is a successful fsync of the directory `dir` (strace -y names a descriptor's file). */
+const syncs = (call: Call, dir: string) => call.name === 'fsync' && call.result === '0' && call.args.replace(/^\d+/, '') === `<${dir}>`;
+
 describe('a fresh data dir', () => {
-  it('has each directory it made synced into its parent before the first record is written', async () => {
+  it('has each directory it made synced into its parent before the first record is written, and the file sink\'s new file into its directory before its cursor moves', async () => {
     const root = await mkdtemp(join(tmpdir(), 'sparkngin-durable-'));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     const dataDir = join(root, 'a', 'b', 'data');
     const trace = join(root, 'trace.txt');
-    const daemon = await startDaemon({ dataDir, launcher: ['strace', '-f', '-y', '-qq', '-e', 'trace=mkdir,mkdirat,fsync,pwrite64,pwritev', '-o', trace, '--'] });
+    const daemon = await startDaemon({ dataDir, launcher: ['strace', '-f', '-y', '-qq', '-e', 'trace=mkdir,mkdirat,fsync,pwrite64,pwritev,rename', '-o', trace, '--'] });
     cleanups.push(() => daemon.close());
     expect((await postEvents(daemon.url, 'clicks', [{ n: 1 }])).status).toBe(202);
     // strace keeps a SIGTERM from its tracee: the daemon is told itself (its pid is in the lock file), strace ends with it.
@@ -68,8 +73,19 @@ describe('a fresh data dir', () => {
     expect(made.map(({ path }) => path)).toEqual(expect.arrayContaining([join(root, 'a'), join(dataDir, 'spool', 'segments'), join(dataDir, 'spool', 'cursors')]));
     const unsynced = made
       .filter(({ at }) => at < firstRecord)
-      .filter(({ path, at }) => !seen.slice(at + 1, firstRecord).some((call) => call.name === 'fsync' && call.result === '0' && call.args.startsWith(`${/^\d+/.exec(call.args)?.[0]}<${dirname(path)}>`)))
+      .filter(({ path, at }) => !seen.slice(at + 1, firstRecord).some((call) => syncs(call, dirname(path))))
       .map(({ path }) => path);
     expect(unsynced).toEqual([]);
+
+    // The file sink's new file (in a directory it made): both entries synced before the sink's
+    // cursor is moved past the record written there (the cursor file renamed into place).
+    const out = join(dataDir, 'out');
+    const lineWritten = seen.findIndex((call) => call.name.startsWith('pwrite') && call.args.includes(`<${join(out, 'clicks.ndjson')}>`));
+    expect(lineWritten).toBeGreaterThan(0);
+    const cursorMoved = seen.findIndex((call, at) => at > lineWritten && call.name === 'rename' && call.args.includes(join('cursors', 'file.json"')));
+    expect(cursorMoved).toBeGreaterThan(lineWritten);
+    const outMade = made.find(({ path }) => path === out)!.at;
+    const synced = (dir: string) => seen.slice(outMade + 1, cursorMoved).some((call) => syncs(call, dir));
+    expect({ dataDir: synced(dataDir), out: synced(out) }).toEqual({ dataDir: true, out: true });
   });
 });

@@ -2,11 +2,12 @@
 // from the topic as names.ts describes), each line the event's JSON envelope; rotated to
 // `<stem>.ndjson.1`, `.2`, … past `rotateBytes`, keeping `keepFiles` of them. A batch is accepted
 // once written and fdatasync'd. At most `maxOpenFiles` files are open at a time (open-files.ts).
-import { access, constants, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { access, constants, open, readdir, rename, rm, statfs } from 'node:fs/promises';
 import type { FileSinkConfig } from './config';
 import { envelopeToJson } from '../../envelope/codec-json';
 import type { Envelope } from '../../envelope/envelope';
 import type { Logger } from '../../ops/log';
+import { mkdirDurably, syncDir } from '../../spool/durable-file';
 import type { FailureClass, Sink, SinkHealth } from '../sink';
 import { classifyFileError, TopicFileError } from './classify';
 import { migrateLegacyNames, topicFilePath, topicStem } from './names';
@@ -25,7 +26,7 @@ export class FileSink implements Sink {
   }
 
   async start(): Promise<void> {
-    await mkdir(this.config.dir, { recursive: true });
+    await mkdirDurably(this.config.dir);
     await migrateLegacyNames(this.config.dir, await readdir(this.config.dir), this.logger);
   }
 
@@ -96,11 +97,15 @@ export class FileSink implements Sink {
     const handle = await open(path, 'a').catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       // The output directory was removed under us: make it again rather than fail until a restart.
-      await mkdir(this.config.dir, { recursive: true });
+      await mkdirDurably(this.config.dir);
       return open(path, 'a');
     });
     try {
-      return { handle, size: (await handle.stat()).size };
+      const { size } = await handle.stat();
+      // A new file (and a rotation's renames before it): the directory synced before its lines are
+      // relied on, since a batch written here moves the sink's cursor past its records for good.
+      if (size === 0) await syncDir(this.config.dir);
+      return { handle, size };
     } catch (error) {
       await handle.close();
       throw error;
