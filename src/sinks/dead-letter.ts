@@ -8,12 +8,13 @@
 // deadLetter.maxAgeSeconds is deleted (`sweep`, run by the delivery thread every minute). Only the
 // sink's delivery thread touches its files, and one operation at a time.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/defaults';
 import { envelopeToJson } from '../envelope/codec-json';
 import type { Envelope } from '../envelope/envelope';
 import { type Logger, silentLogger } from '../ops/log';
+import { mkdirDurably, syncDir } from '../spool/durable-file';
 
 export type DeadLetterLimits = Config['deadLetter'];
 
@@ -63,7 +64,7 @@ export class DeadLetterFile {
 
   park(envelope: Envelope, error: { code?: string; message: string }): Promise<void> {
     return this.serially(async () => {
-      await mkdir(join(this.path, '..'), { recursive: true });
+      await mkdirDurably(join(this.path, '..'));
       const line = `{"time":"${new Date().toISOString()}","code":${JSON.stringify(error.code ?? 'UNKNOWN')},"reason":${JSON.stringify(error.message)},"event":${envelopeToJson(envelope)}}\n`;
       const length = Buffer.byteLength(line);
       await this.measure();
@@ -72,6 +73,9 @@ export class DeadLetterFile {
       try {
         await file.writeFile(line);
         await file.datasync();
+        // A new file (the first, or the one after a rotation's rename): its entry synced before the
+        // record counts as parked and the sink's cursor moves past it.
+        if (this.size === 0) await syncDir(join(this.path, '..'));
       } finally {
         await file.close();
       }

@@ -3,7 +3,7 @@
 // written, as every file it relies on is; the file sink's new file is synced into its directory
 // before the sink's cursor moves past what it wrote there. Seen in the real daemon's system calls
 // (strace -f -y).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ function calls(trace: string): Call[] {
     const [, pid, rest] = match as unknown as [string, string, string];
     let text = rest;
     if (text.endsWith('<unfinished ...>')) {
-      pending.set(pid, text.slice(0, -'<unfinished ...>'.length));
+      pending.set(pid, text.slice(0, -'<unfinished ...>'.length).trimEnd());
       continue;
     }
     const resumed = /^<\.\.\. \w+ resumed>(.*)$/.exec(text);
@@ -44,6 +44,19 @@ function calls(trace: string): Call[] {
   return out;
 }
 
+/** The system calls of a daemon on `dataDir` that took one event on `topic`, from its start to its stop. */
+async function tracedDaemon(root: string, dataDir: string, topic: string): Promise<Call[]> {
+  const trace = join(root, 'trace.txt');
+  const daemon = await startDaemon({ dataDir, launcher: ['strace', '-f', '-y', '-qq', '-e', 'trace=mkdir,mkdirat,fsync,pwrite64,pwritev,write,rename', '-o', trace, '--'] });
+  cleanups.push(() => daemon.close());
+  expect((await postEvents(daemon.url, topic, [{ n: 1 }], '?ack=sink')).status).not.toBe(503);
+  // strace keeps a SIGTERM from its tracee: the daemon is told itself (its pid is in the lock file), strace ends with it.
+  const pid = Number(/^pid (\d+)/.exec(await readFile(join(dataDir, '.lock'), 'utf8'))![1]);
+  process.kill(pid, 'SIGTERM');
+  expect(await daemon.stop()).toBe(0);
+  return calls(await readFile(trace, 'utf8'));
+}
+
 /** The call is a successful fsync of the directory `dir` (strace -y names a descriptor's file). */
 const syncs = (call: Call, dir: string) => call.name === 'fsync' && call.result === '0' && call.args.replace(/^\d+/, '') === `<${dir}>`;
 
@@ -52,16 +65,7 @@ describe('a fresh data dir', () => {
     const root = await mkdtemp(join(tmpdir(), 'sparkngin-durable-'));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     const dataDir = join(root, 'a', 'b', 'data');
-    const trace = join(root, 'trace.txt');
-    const daemon = await startDaemon({ dataDir, launcher: ['strace', '-f', '-y', '-qq', '-e', 'trace=mkdir,mkdirat,fsync,pwrite64,pwritev,rename', '-o', trace, '--'] });
-    cleanups.push(() => daemon.close());
-    expect((await postEvents(daemon.url, 'clicks', [{ n: 1 }])).status).toBe(202);
-    // strace keeps a SIGTERM from its tracee: the daemon is told itself (its pid is in the lock file), strace ends with it.
-    const pid = Number(/^pid (\d+)/.exec(await readFile(join(dataDir, '.lock'), 'utf8'))![1]);
-    process.kill(pid, 'SIGTERM');
-    expect(await daemon.stop()).toBe(0);
-
-    const seen = calls(await readFile(trace, 'utf8'));
+    const seen = await tracedDaemon(root, dataDir, 'clicks');
     const firstRecord = seen.findIndex((call) => /^pwrite\w*\(\d+<[^>]*\.seg>/.test(call.name + '(' + call.args));
     expect(firstRecord).toBeGreaterThan(0);
     const made = seen.flatMap((call, at) => {
@@ -87,5 +91,22 @@ describe('a fresh data dir', () => {
     const outMade = made.find(({ path }) => path === out)!.at;
     const synced = (dir: string) => seen.slice(outMade + 1, cursorMoved).some((call) => syncs(call, dir));
     expect({ dataDir: synced(dataDir), out: synced(out) }).toEqual({ dataDir: true, out: true });
+  });
+
+  it('has a dead-letter file synced into its directory before the sink\'s cursor moves past the record parked there', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'sparkngin-durable-'));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const dataDir = join(root, 'data');
+    // A directory where the topic's file goes: the file sink refuses the record for good (EISDIR).
+    await mkdir(join(dataDir, 'out', 'poison.ndjson'), { recursive: true });
+    const seen = await tracedDaemon(root, dataDir, 'poison');
+    const letters = join(dataDir, 'dead-letter');
+    const parked = seen.findIndex((call) => call.name === 'write' && call.args.includes(`<${join(letters, 'file.ndjson')}>`));
+    expect(parked).toBeGreaterThan(0);
+    const cursorMoved = seen.findIndex((call, at) => at > parked && call.name === 'rename' && call.args.includes(join('cursors', 'file.json"')));
+    expect(cursorMoved).toBeGreaterThan(parked);
+    const made = seen.findIndex((call) => call.name.startsWith('mkdir') && call.result === '0' && call.args.includes(`"${letters}"`));
+    const synced = (dir: string) => seen.slice(made + 1, cursorMoved).some((call) => syncs(call, dir));
+    expect({ made: made >= 0, dataDir: synced(dataDir), letters: synced(letters) }).toEqual({ made: true, dataDir: true, letters: true });
   });
 });
