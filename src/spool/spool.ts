@@ -580,6 +580,10 @@ export class Spool implements ReaderSpool {
 
   /** Deletes sealed segments every reader has passed. */
   private deleteDelivered(): void {
+    // A reader named at open that has not joined yet resumes from its cursor, anywhere in the spool:
+    // with no reader counted, everything would pass for delivered (a maintenance pass before the
+    // sinks' threads attach deleted every sealed segment).
+    if (this.options.readers?.some((name) => !this.readers.has(name))) return;
     const readers = [...this.readers.values()];
     const delivered = readers.length === 0 ? this.nextSeq : Math.min(...readers.map((reader) => reader.nextSeq));
     while (this.segments.length > 1 && this.segments[1]!.firstSeq <= delivered) this.removeOldest();

@@ -218,6 +218,23 @@ describe('spool', () => {
     await spool.close();
   });
 
+  it('deletes nothing for the readers named at open until each has joined (a maintenance pass before the sinks\' threads attach)', async () => {
+    const dir = await freshDir();
+    const first = await openSpool(dir, { segmentBytes: 4096 });
+    for (let i = 0; i < 100; i++) await first.append([payloadOf(i, 200)]);
+    await first.close();
+    const spool = await openSpool(dir, { segmentBytes: 4096, readers: ['late'] });
+    const segments = (await segmentFiles(dir)).length;
+    await spool.maintain(); // as the timer may, before the daemon attached the sink's reader
+    expect((await segmentFiles(dir)).length).toBe(segments);
+    const late = await spool.openReader('late');
+    expect((await readAll(late, 100)).map((record) => record.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    late.commit(100);
+    await spool.maintain();
+    expect((await segmentFiles(dir)).length).toBe(1);
+    await spool.close();
+  });
+
   it('reads batches sized to their records: uniform records still fill maxRecords, a record over 1 MiB after tiny ones comes whole', async () => {
     const dir = await freshDir();
     const spool = await openSpool(dir, { segmentBytes: 8 << 20, maxBytes: 64 << 20 });
