@@ -46,6 +46,7 @@ const outage = load('outage');
 const clients = load('clients');
 const client = load('client');
 const support = load('clients-support');
+// A scaling.json of the old prototype's format (no `scenarios`) is skipped, not rendered.
 const scaling = load('scaling');
 const startup = load('startup');
 const build = existsSync(join(benchDir, 'results', 'confluent-build.json')) ? JSON.parse(readFileSync(join(benchDir, 'results', 'confluent-build.json'), 'utf8')) : undefined;
@@ -241,7 +242,7 @@ if (latency.length > 0) {
     },
   });
 }
-if (scaling) {
+if (scaling?.scenarios) {
   out.push(`### Ingest across cores (\`scaling.json\`)`, '');
   out.push(`The daemon itself (no sink), \`http.threads\` 1 under \`taskset -c 0\` against 2 under \`taskset -c 0,1\`; wrk -t2 -c64 unpinned (so it shares those cores), ${scaling.seconds} s, ${scaling.runsPerVariant} run(s) each, alternating. The main thread's CPU per event includes the one spool writer, the serial part.`, '');
   out.push('| body | threads, cores (taskset) | events/s | events/s per core | CPU s / M events, process | of it the main thread | foreign CPU |', '|---|---|---:|---:|---:|---:|---:|');
