@@ -7,12 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/defaults';
 import type { Advertiser } from '../discovery/advertiser';
 import { SparknginError } from '../errors';
-import { type AcceptedStats, AcceptedCounter } from '../ingest/accepted';
-import { type RefusalCount, RefusalCounter } from '../ingest/refusals';
+import { AcceptedCounter } from '../ingest/accepted';
+import { RefusalCounter } from '../ingest/refusals';
 import { authRequired } from '../ingest/auth';
 import type { OpsEndpoints } from '../ingest/context';
-import { createIngestServer, type IngestLoad, ingestLoad, type IngestServer } from '../ingest/server';
-import { type IngestCounts, IngestThreads, listenShared, servingConfig, type ThreadCounts } from '../ingest/threads/pool';
+import { createIngestServer, ingestLoad, type IngestServer } from '../ingest/server';
+import { type IngestCounts, IngestThreads, listenShared, servingConfig } from '../ingest/threads/pool';
 import { ZmqIngest, type ZmqStats } from '../ingest/zmq/ingest';
 import { type CertificateFacts, reloadTls, servedCertificate, tlsEnabled } from '../ingest/tls';
 import { healthProblems } from '../ops/health';
@@ -52,7 +52,7 @@ export interface DaemonStats {
    * Requests the ingest acknowledged and refused since start (refusals by status and code); what it
    * holds now; ack=sink requests waiting; the certificate it serves, with TLS on.
    */
-  ingest: AcceptedStats & { refused: RefusalCount[] } & IngestLoad & { threads?: ThreadCounts[]; sinkAckWaiting: number; tls?: Pick<CertificateFacts, 'subject' | 'notAfter'>; zmq?: ZmqStats };
+  ingest: IngestCounts & { sinkAckWaiting: number; tls?: Pick<CertificateFacts, 'subject' | 'notAfter'>; zmq?: ZmqStats };
   spool: SpoolStats & { maxBytes: number };
   sinks: SinkStats[];
   /** The mDNS advertisement: the interfaces advertised on now (0: none) and the name in use. */

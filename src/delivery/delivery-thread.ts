@@ -9,7 +9,7 @@ import { isSea } from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/defaults';
 import { addHistograms, COUNT_BUCKETS, emptyHistogram, SECONDS_BUCKETS } from '../ops/histogram';
-import type { Logger, LogLevel } from '../ops/log';
+import { type Logger, relayLogLine } from '../ops/log';
 import type { SinkDelivery } from '../sinks/dispatcher';
 import { backoffMs, settleWithin } from '../sinks/retry';
 import { type TopicFilter, topicFilter } from '../sinks/route';
@@ -224,7 +224,7 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
   private launch(): void {
     const { config, name } = this.options;
     const init: DeliveryInit = { role: DELIVERY_ROLE, sink: name, config, cursorsDir: join(config.dataDir, 'spool', 'cursors'), deadLetterDir: join(config.dataDir, 'dead-letter') };
-    const script = this.options.script === undefined ? ownScript() : { code: this.options.script, eval: false };
+    const script = ownScript(this.options.script);
     const worker = new Worker(script.code, { eval: script.eval, workerData: init, name: `sparkngin ${name} delivery` });
     this.worker = worker;
     this.alive = true;
@@ -282,11 +282,8 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
         return this.waiters.deadLettered(message.seq, message.cause);
       case 'positioned':
         return this.waiters.positioned(message.seqs, message.positions);
-      case 'log': {
-        // Written again by this thread's logger, which stamps it (or not, for journald) as its own.
-        const { level, event, time: _time, ...fields } = JSON.parse(message.line) as { level: LogLevel; event: string; time?: string };
-        return logger[level](event, fields);
-      }
+      case 'log':
+        return relayLogLine(logger, message.line);
       case 'loss':
         return spool.damage.noteLoss(message.range);
       case 'stretch':
@@ -330,11 +327,12 @@ export class DeliveryThread implements SinkDelivery, ReaderHandle {
 }
 
 /**
- * This bundle's own file; in the single executable (no file to point at) the lines that run the copy
- * of it the executable carries, as its main thread does (protocol.ts): the thread decodes the 1.7 MB
- * of text itself, off the ingest thread, and compiles it with the code cache.
+ * The script a thread of this daemon (delivery or ingest) runs: this very bundle's own file; in the
+ * single executable (no file to point at) the lines that run the copy of it the executable carries,
+ * as its main thread does (protocol.ts seaRunner): the thread decodes the 1.7 MB of text itself, off
+ * the main thread, and compiles it with the code cache. `script`: another file instead (tests).
  */
-/** The script a thread of this daemon runs: this very bundle, or in the single executable its copy of it (protocol.ts seaRunner). */
-export function ownScript(): { code: string; eval: boolean } {
+export function ownScript(script?: string): { code: string; eval: boolean } {
+  if (script !== undefined) return { code: script, eval: false };
   return isSea() ? { code: seaRunner(), eval: true } : { code: __filename, eval: false };
 }

@@ -177,8 +177,8 @@ export function encodeFields(envelope: Pick<Envelope, 'ts' | 'sts' | 'topic' | '
 
 /**
  * Decodes an envelope whose bytes between the id and the payload's length (ts, client time, topic,
- * key, ip, host, headers), version and flags are those of `model` (an envelope decoded before from
- * `modelBytes`), or returns undefined when they are not. The result shares the model's topic, key
+ * key, ip, host, headers), version and flags are those of `model` (`decodeEnvelope(modelBytes)`, whose
+ * payload is a view of `modelBytes`), or returns undefined when they are not. The result shares the model's topic, key
  * and headers (the same objects): a batch's envelopes mostly carry the same fields, so that they are
  * decoded and checked once (readFrames), as the server encodes them once per request (EnvelopeEncoder).
  * Same bytes, same result as `decodeEnvelope(bytes, true)`, which an envelope that is not like its
@@ -192,7 +192,6 @@ export function decodeLike(bytes: Buffer, model: Envelope, modelBytes: Buffer, i
   // lenient read (the spool's) ignores bytes after the payload (a later version's), and counting
   // back from the end would then take the model's payload length and first bytes for fields, and a
   // record alike in those would be given a payload shifted into its trailing bytes.
-  if (model.data.buffer !== modelBytes.buffer) return undefined;
   const fieldsEnd = model.data.byteOffset - modelBytes.byteOffset - 4;
   if (bytes.length < fieldsEnd + 4 + trailer || bytes[0] !== modelBytes[0] || bytes[2] !== modelBytes[2]) return undefined;
   const type = TYPES[bytes[1]!];

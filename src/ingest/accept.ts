@@ -34,11 +34,14 @@ export function acceptEvents(exchange: Exchange, context: IngestContext, topic: 
   });
 }
 
+/** What a request whose client left before its answer ends with (499, nginx's code for it). */
+export const clientClosed = () => new RequestError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer');
+
 /** Aborted when the connection closes before the answer was sent: nobody is left waiting for it. */
 function abortedWhenGone({ response }: Exchange): AbortSignal {
   const controller = new AbortController();
   response.once('close', () => {
-    if (!response.writableFinished) controller.abort(new RequestError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer'));
+    if (!response.writableFinished) controller.abort(clientClosed());
   });
   return controller.signal;
 }

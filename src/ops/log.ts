@@ -30,6 +30,12 @@ export function leastSevere(a: LogLevel, b: LogLevel): LogLevel {
   return RANK[a] <= RANK[b] ? a : b;
 }
 
+/** A log line of another thread, written again by this thread's logger (which stamps it, or not for journald, and counts it). */
+export function relayLogLine(logger: Logger, line: string): void {
+  const { level, event, time: _time, ...fields } = JSON.parse(line) as { level: LogLevel; event: string; time?: string };
+  logger[level](event, fields);
+}
+
 /**
  * A logger writing JSON lines through `write` (stderr by default). `journal`: lines for journald,
  * with the priority prefix and without `time` (see journal.ts).

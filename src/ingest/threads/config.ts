@@ -12,7 +12,7 @@
 // get N times its rate; a shared bucket would put a lock (or a message) on every request.
 import type { Config } from '../../config/defaults';
 
-export const MAX_THREADS = 64;
+const MAX_THREADS = 64;
 
 export function threadsProblems(config: Config): string[] {
   const { threads } = config.http;
@@ -29,7 +29,7 @@ export function threadsProblems(config: Config): string[] {
 }
 
 /** One thread's share of a daemon-wide bound (at least 1). */
-export function share(total: number, threads: number): number {
+function share(total: number, threads: number): number {
   return Math.max(1, Math.floor(total / threads));
 }
 

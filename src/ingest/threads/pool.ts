@@ -8,9 +8,8 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../../config/defaults';
 import { listen } from '../../daemon/listen';
 import { ownScript } from '../../delivery/delivery-thread';
-import { RequestError } from '../../errors';
 import { addHistograms } from '../../ops/histogram';
-import type { Logger, LogLevel } from '../../ops/log';
+import { type Logger, relayLogLine } from '../../ops/log';
 import type { RangePositions } from '../../sinks/waiters';
 import type { AcceptedStats } from '../accepted';
 import { connectionLimit, OPS_MAX_CONNECTIONS } from '../connections';
@@ -18,6 +17,7 @@ import type { OpsEndpoints } from '../context';
 import type { RefusalCount } from '../refusals';
 import type { IngestLoad } from '../server';
 import type { AcceptOptions, AckMode } from '../target';
+import { clientClosed } from '../accept';
 import { threadConfig } from './config';
 import { type FromThread, fromWire, INGEST_ROLE, type IngestThreadInit, Outbox, positionsToWire, type ThreadReport, type ToThread, toWire } from './protocol';
 
@@ -112,7 +112,7 @@ export class IngestThreads {
   /** Starts http.threads - 1 threads, each serving with its share (servingConfig), and resolves once all listen. */
   static async start(options: IngestThreadsOptions, served: Config): Promise<IngestThreads> {
     const init: IngestThreadInit = { role: INGEST_ROLE, config: served, listen: options.listen, eventsOnly: options.eventsOnly, notReady: options.target.notReadyReasons() };
-    const script = options.script === undefined ? ownScript() : { code: options.script, eval: false };
+    const script = ownScript(options.script);
     const listening: Array<Promise<void>> = [];
     const threads: Thread[] = [];
     let pool: IngestThreads | undefined;
@@ -135,7 +135,7 @@ export class IngestThreads {
           worker.on('error', (error) => (crash = error));
           worker.on('exit', (code) => {
             // Its clients' connections ended with it: nobody is left to tell what their sinks did.
-            for (const controller of thread.waiting.values()) controller.abort(clientGone());
+            for (const controller of thread.waiting.values()) controller.abort(clientClosed());
             const error = crash ?? new Error(`ingest thread ${index} ended (exit code ${code})`);
             if (!up) reject(error);
             else if (!pool?.stopping) options.onDied(error);
@@ -251,7 +251,7 @@ export class IngestThreads {
       case 'accept':
         return this.accept(thread, message);
       case 'abort':
-        return void thread.waiting.get(message.id)?.abort(clientGone());
+        return void thread.waiting.get(message.id)?.abort(clientClosed());
       case 'ops': {
         const { id, question } = message;
         const { ops } = this.options;
@@ -267,7 +267,7 @@ export class IngestThreads {
         for (const done of thread.reported.splice(0)) done();
         return;
       case 'log':
-        return relayLog(this.options.logger, message.line);
+        return relayLogLine(this.options.logger, message.line);
       default:
         return;
     }
@@ -298,14 +298,6 @@ export class IngestThreads {
       )
       .finally(() => thread.waiting.delete(id));
   }
-}
-
-const clientGone = () => new RequestError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer');
-
-/** A thread's log line, written again by the main thread's logger (which stamps and counts it). */
-function relayLog(logger: Logger, line: string): void {
-  const { level, event, time: _time, ...fields } = JSON.parse(line) as { level: LogLevel; event: string; time?: string };
-  logger[level](event, fields);
 }
 
 function addRefusals(a: RefusalCount[], b: RefusalCount[]): RefusalCount[] {

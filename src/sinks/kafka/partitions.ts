@@ -80,17 +80,15 @@ export class PartitionAssignment {
   readonly createPartitioner = () => ({ topic, partitionMetadata, message }: PartitionerArgs): number => {
     const partition = partitionOf(message, partitionMetadata.length, topic);
     // Kept on the record itself (KafkaRecord.assigned): a WeakMap entry per record cost more than the hash.
-    (message as Assigned).assigned = partition;
+    (message as Partial<KafkaRecord>).assigned = partition;
     return partition;
   };
 
   /** The partition a record was last given, if it was given one. */
   partitionOf(message: Message): number | undefined {
-    return (message as Assigned).assigned;
+    return (message as Partial<KafkaRecord>).assigned;
   }
 }
-
-type Assigned = Message & { assigned?: number };
 
 /**
  * The (topic, partition) pairs that `sent` went to and that `answer` does not acknowledge (no entry,

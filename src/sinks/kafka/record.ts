@@ -159,7 +159,7 @@ function fieldsTail(envelope: Envelope, ts: string, value: Buffer | string): Buf
 }
 
 /** The record tail from a header object, in its order (what kafkajs's Record writes for it). */
-export function headersTail(key: string | undefined, value: Buffer | string, headers: Record<string, string>): Buffer {
+function headersTail(key: string | undefined, value: Buffer | string, headers: Record<string, string>): Buffer {
   let bound = keyValueBound(key, value) + VARINT_BOUND;
   let count = 0;
   for (const name in headers) {
