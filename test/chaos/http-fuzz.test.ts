@@ -287,6 +287,19 @@ describe('named hostile inputs', () => {
       body: utf8('{"n":2}'),
     }));
 
+  // CI's counterexample of 2026-12-01: Node's client sends a head with Expect as UTF-8 (asSent), so
+  // the bytes C2 A0 (U+00A0 read as UTF-8) arrive as C3 82 C2 A0 and are stored as "\u00c2\u00a0".
+  it('an event header of UTF-8 bytes is stored as its characters, with and without Expect: 100-continue', async () => {
+    for (const expect of [false, true]) {
+      await namedCase(`event header value of UTF-8 bytes (C2 A0)${expect ? ', Expect: 100-continue' : ''}`, {
+        method: 'POST',
+        target: '/v1/topics/fz-named',
+        headers: [['Content-Type', 'application/x-ndjson'], ['X-Sparkngin-Header-%', '\u00c2\u00a0'], ...(expect ? [['Expect', '100-continue'] as [string, string]] : [])],
+        body: utf8('{"a":1}\n{"b":2}\n'),
+      });
+    }
+  });
+
   it('two keys differing only in invalid UTF-8 are not merged', () =>
     namedCase('invalid UTF-8 in the key (?key=%FF)', { method: 'POST', target: '/v1/topics/fz-named?key=%FF', headers: [['Content-Type', 'application/json']], body: utf8('{"n":3}') }));
 

@@ -39,6 +39,18 @@ export function send(port: number, fuzz: FuzzRequest, agent: Agent | false, time
   });
 }
 
+/**
+ * The request as `send` puts it on the wire, for the oracle. Node's client writes a request head as
+ * Latin-1 (one byte per character, what the fuzz values mean), except when the head carries an
+ * `Expect` field: then it sends the head alone at once through `_send('')`, with no encoding named,
+ * so as UTF-8, and a value's characters 0x80–0xFF arrive as two bytes each. The daemon reads the
+ * bytes it gets, so the oracle must start from those bytes too.
+ */
+export function asSent(fuzz: FuzzRequest): FuzzRequest {
+  if (!fuzz.headers.some(([name]) => name.toLowerCase() === 'expect')) return fuzz;
+  return { ...fuzz, headers: fuzz.headers.map(([name, value]) => [name, Buffer.from(value, 'utf8').toString('latin1')]) };
+}
+
 /** What is wrong with an answer, per the oracle and the always-rules (JSON errors, Allow, Retry-After). */
 export function answerProblems(fuzz: FuzzRequest, expectation: Expectation, answer: Answer): string[] {
   const problems: string[] = [];
@@ -194,7 +206,7 @@ export class FuzzTarget {
 
   async check(request: FuzzRequest): Promise<void> {
     const { fuzz, tag } = this.tagged(request);
-    const expectation = expectationOf(fuzz);
+    const expectation = expectationOf(asSent(fuzz));
     this.tally.requests++;
     let problems: string[] = [];
     let answer: Answer | undefined;
