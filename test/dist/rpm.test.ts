@@ -77,7 +77,7 @@ describe('rpm', () => {
     expect(config).toMatch(/^ {2}host: 127\.0\.0\.1$/m);
     const unit = readFileSync(join(dir, 'usr/lib/systemd/system/sparkngin.service'), 'utf8');
     expect(unit).toContain('ExecStart=/usr/bin/sparkngin start --config /etc/sparkngin/sparkngin.yaml');
-    for (const line of ['User=sparkngin', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'StateDirectory=sparkngin']) expect(unit).toContain(line);
+    for (const line of ['User=sparkngin', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'StateDirectory=sparkngin', 'Environment=MALLOC_ARENA_MAX=2']) expect(unit).toContain(line);
   });
 
   it('scriptlets: user in %pre; preset on install, try-restart on upgrade, disable --now on erase', () => {
