@@ -289,15 +289,16 @@ export class Dispatcher implements SinkDelivery {
     const routed: Routed[] = [];
     // The last record decoded whole: the records after it with the same fields (those of one
     // request, mostly) share its topic, key, address, host and headers, checked byte for byte, and
-    // only their id and payload are read (decodeLike).
+    // only their id and payload are read (decodeLike). The model's topic is one the sink takes, so
+    // a record alike needs no topic test of its own; any other has its topic read first.
     let model: Envelope | undefined;
     let modelBytes: Buffer | undefined;
     for (const record of records) {
       let envelope: Envelope | undefined;
       try {
-        if (!topics(peekTopic(record.payload))) continue;
         if (model !== undefined) envelope = decodeLike(record.payload, model, modelBytes!);
         if (envelope === undefined) {
+          if (!topics(peekTopic(record.payload))) continue;
           envelope = decodeEnvelope(record.payload);
           model = envelope;
           modelBytes = record.payload;

@@ -209,6 +209,17 @@ describe('dispatcher', () => {
     expect(dispatcher.stats().nextSeq).toBe(4);
   });
 
+  it('routes runs of records alike by their own topic: a topic of the same length, or one taken again after others', async () => {
+    const { sink, dispatcher, append } = await setup(['orders.eu']);
+    // Every field but the topic and the payload the same, so only the topic tells the runs apart.
+    const base = event('orders.eu', '');
+    const run = (topic: string, from: number) => Array.from({ length: 3 }, (_, i) => ({ ...base, id: newEventId(), topic, data: Buffer.from(`${topic} ${from + i}`) }));
+    const { firstSeq, lastSeq } = await append([...run('orders.eu', 0), ...run('orders.us', 0), ...run('clicks', 0), ...run('orders.eu', 3)]);
+    await dispatcher.whenDelivered(firstSeq, lastSeq);
+    expect(sink.received.map((e) => e.data.toString())).toEqual(['orders.eu 0', 'orders.eu 1', 'orders.eu 2', 'orders.eu 3', 'orders.eu 4', 'orders.eu 5']);
+    expect(dispatcher.stats().nextSeq).toBe(lastSeq + 1);
+  });
+
   it('treats a bug in the sink as a bug: parks nothing, keeps the cursor, shows the sink down, restarts the loop, then delivers', async () => {
     const { sink, dispatcher, deadLetters, append } = await setup();
     sink.bugNext = 3;
