@@ -77,6 +77,11 @@ export interface BatchConfig {
   maxRecords: number;
   /** Most payload bytes in one send. */
   maxBytes: number;
+  /**
+   * Once the sink has caught up with the spool, how long its next read waits, so that events
+   * arriving meanwhile go out in the same send instead of one send each (0 or absent: no wait).
+   */
+  lingerMs?: number;
 }
 
 export interface Config {

@@ -11,6 +11,8 @@ import { nearest } from './nearest';
 
 /** A name of an instance: it names the cursor and dead-letter files, metrics labels and log lines. */
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/** A longer wait would hold `ack=sink` answers and the events' way out for seconds: not a batching wait any more. */
+const MAX_LINGER_MS = 10_000;
 
 type Plain = Record<string, unknown>;
 
@@ -66,6 +68,8 @@ export function checkSinks(config: Config, problems: string[], given: ReadonlySe
     if (batch.maxRecords < 1) complain('batch.maxRecords', 'expected at least 1');
     // A read takes records while under maxBytes: with 0 it would take none, and its sink would spin on nothing.
     if (batch.maxBytes < 1) complain('batch.maxBytes', 'expected at least 1');
+    const linger = batch.lingerMs ?? 0;
+    if (!Number.isInteger(linger) || linger < 0 || linger > MAX_LINGER_MS) complain('batch.lingerMs', `expected whole milliseconds from 0 to ${MAX_LINGER_MS}`);
     if (retry.maxMs < retry.initialMs) complain('retry.maxMs', 'expected at least retry.initialMs');
     if (retry.factor < 1) complain('retry.factor', 'expected at least 1');
     for (const pattern of instance.topics) {

@@ -264,17 +264,27 @@ export class Dispatcher implements SinkDelivery {
     }
   }
 
-  /** The next records from the spool; the batch after them is read from disk while these are on the wire. */
+  /**
+   * The next records from the spool; the batch after them is read from disk while these are on the
+   * wire. When these took everything committed (the sink has caught up), that read first waits
+   * `batch.lingerMs`, so that events arriving one by one go out a batch per send rather than a few
+   * per send: each send has a fixed price (a Kafka produce request costs the broker and this thread
+   * the same for 30 records as for 300). A backlog is read without a pause.
+   */
   private async nextRecords(): Promise<SpoolRecord[]> {
-    const reading = this.readAhead ?? this.read();
+    const reading = this.readAhead ?? this.read(0);
     this.readAhead = undefined;
     const records = await reading;
-    if (this.running && records.length > 0) this.readAhead = this.read();
+    if (this.running && records.length > 0) this.readAhead = this.read(this.reader.caughtUp ? (this.delivery.batch.lingerMs ?? 0) : 0);
     return records;
   }
 
-  private read(): Promise<SpoolRecord[]> {
-    const reading = this.reader.read(this.delivery.batch.maxRecords, this.delivery.batch.maxBytes);
+  private read(lingerMs: number): Promise<SpoolRecord[]> {
+    const { maxRecords, maxBytes } = this.delivery.batch;
+    const reading =
+      lingerMs > 0
+        ? sleep(lingerMs, this.abort.signal).then(() => (this.running ? this.reader.read(maxRecords, maxBytes) : []))
+        : this.reader.read(maxRecords, maxBytes);
     // Awaited later; until then a failure must not surface as an unhandled rejection.
     reading.catch(() => undefined);
     return reading;

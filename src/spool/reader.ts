@@ -147,6 +147,11 @@ export class SpoolReader implements ReaderHandle {
     return this.readSeq;
   }
 
+  /** Whether the reads so far took every committed record: the reader is waiting for the writer. */
+  get caughtUp(): boolean {
+    return this.readSeq >= this.spool.committedSeq;
+  }
+
   /** Makes a pending `read` return (with no records) so that a dispatcher can stop. */
   interrupt(): void {
     this.interrupted = true;

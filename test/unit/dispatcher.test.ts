@@ -84,14 +84,14 @@ afterEach(async () => {
 
 async function setup<S extends ScriptedSink = ScriptedSink>(
   patterns = ['*'],
-  options: { sink?: S; retry?: { initialMs: number; maxMs: number; factor: number; jitter: number }; rename?: string; filter?: SinkFilterConfig } = {},
+  options: { sink?: S; retry?: { initialMs: number; maxMs: number; factor: number; jitter: number }; rename?: string; filter?: SinkFilterConfig; lingerMs?: number } = {},
 ) {
   const temp = await tempDir();
   const spool: Spool = await openSpool(temp.dir);
   const sink = options.sink ?? (new ScriptedSink() as S);
   const deadLetters = new DeadLetterFile(join(temp.dir, 'dead-letter'), sink.name);
   const retry = options.retry ?? { initialMs: 5, maxMs: 20, factor: 2, jitter: 0.2 };
-  const delivery = { topics: patterns, batch: { maxRecords: 100, maxBytes: 1 << 20 }, retry, ...(options.rename === undefined ? {} : { rename: options.rename }), ...(options.filter === undefined ? {} : { filter: options.filter }) };
+  const delivery = { topics: patterns, batch: { maxRecords: 100, maxBytes: 1 << 20, lingerMs: options.lingerMs ?? 0 }, retry, ...(options.rename === undefined ? {} : { rename: options.rename }), ...(options.filter === undefined ? {} : { filter: options.filter }) };
   const route = options.rename === undefined && options.filter === undefined ? topicFilter(patterns) : sinkRoute(delivery);
   const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), delivery, route, deadLetters, silentLogger);
   dispatcher.start();
@@ -218,6 +218,30 @@ describe('dispatcher', () => {
     await dispatcher.whenDelivered(firstSeq, lastSeq);
     expect(sink.received.map((e) => e.data.toString())).toEqual(['orders.eu 0', 'orders.eu 1', 'orders.eu 2', 'orders.eu 3', 'orders.eu 4', 'orders.eu 5']);
     expect(dispatcher.stats().nextSeq).toBe(lastSeq + 1);
+  });
+
+  it('once caught up, waits batch.lingerMs before reading again, so events arriving one by one go out in one send', async () => {
+    const { sink, dispatcher, append } = await setup(['*'], { lingerMs: 1_000 });
+    const first = await append([event('t', 'first')]);
+    await dispatcher.whenDelivered(first.firstSeq, first.lastSeq);
+    const before = sink.sends;
+    // Ten commits of one event each, well within the second the next read waits.
+    let last = first;
+    for (let i = 0; i < 10; i++) last = await append([event('t', `one by one ${i}`)]);
+    await dispatcher.whenDelivered(first.lastSeq + 1, last.lastSeq);
+    expect(sink.sends - before).toBe(1);
+    expect(sink.received.map((e) => e.data.toString())).toEqual(['first', ...Array.from({ length: 10 }, (_, i) => `one by one ${i}`)]);
+  });
+
+  it('reads a backlog without lingering, and stops at once while it lingers', async () => {
+    const { sink, dispatcher, append } = await setup(['*'], { lingerMs: 30_000 });
+    // 250 records already committed: reads of 100, 100 and 50, none of them caught up before the last.
+    const { firstSeq, lastSeq } = await append(Array.from({ length: 250 }, (_, i) => event('t', `backlog ${i}`)));
+    await dispatcher.whenDelivered(firstSeq, lastSeq, AbortSignal.timeout(10_000));
+    expect(sink.received).toHaveLength(250);
+    const stopping = Date.now();
+    await dispatcher.stop(Date.now() + 20_000, () => true);
+    expect(Date.now() - stopping, 'stop does not wait out the 30-s linger').toBeLessThan(10_000);
   });
 
   it('treats a bug in the sink as a bug: parks nothing, keeps the cursor, shows the sink down, restarts the loop, then delivers', async () => {

@@ -81,7 +81,8 @@ describe('sink instances', () => {
         '  audit: {kind: syslog, endpoint: "syslog://h:514", facility: lokal0, appName: "has space"}',
         '  flume: {endpoint: "ftp://f"}',
         '  named: {kind: syslog}',
-        '  analytics: {kind: kafka, brokers: ["a:9092"], compression: lz5, maxInFlight: 6}',
+        '  analytics: {kind: kafka, brokers: ["a:9092"], compression: lz5, maxInFlight: 6, batch: {lingerMs: 20000}}',
+        '  audit2: {kind: syslog, endpoint: "udp://h:514", batch: {lingerMs: 2.5}}',
         '  tier: {kind: flume, protocol: avro, endpoint: "http://f:4141"}',
         '  tier2: {kind: flume, protocol: thrift, endpoint: "f:4141", maxEventBytes: 0}',
         '  tier3: {kind: flume, protocol: avro, endpoint: "[::1]:4141"}',
@@ -99,6 +100,8 @@ describe('sink instances', () => {
         "sinks.flume.endpoint: expected http://HOST:PORT (a Flume HTTP source), got 'ftp://f'",
         'sinks.named.endpoint: the syslog sink is enabled but no endpoint is given',
         "sinks.analytics.compression: expected one of none|gzip|snappy, got 'lz5'",
+        'sinks.analytics.batch.lingerMs: expected whole milliseconds from 0 to 10000',
+        'sinks.audit2.batch.lingerMs: expected a whole number, got 2.5',
         "sinks.tier.endpoint: expected HOST:PORT (a Flume Avro source, protocol avro), got 'http://f:4141'",
         expect.stringMatching(/^sinks\.tier2\.protocol: expected one of http\|avro, got 'thrift'/),
         // An unknown protocol leaves the default (http) in place.
@@ -107,7 +110,7 @@ describe('sink instances', () => {
         'sinks.analytics.maxInFlight: expected an integer from 1 to 5 (the most requests an idempotent producer keeps in order), got 6',
       ]),
     );
-    expect(found).toHaveLength(14);
+    expect(found).toHaveLength(16);
   });
 });
 

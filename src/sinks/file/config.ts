@@ -17,7 +17,7 @@ export interface FileSinkConfig extends CommonSinkConfig {
 export const fileKind: SinkKind<FileSinkConfig> = {
   kind: 'file',
   defaults: () => ({
-    ...commonDefaults('file', true, { maxRecords: 10_000, maxBytes: 4 * MiB }, DEFAULT_RETRY),
+    ...commonDefaults('file', true, { maxRecords: 10_000, maxBytes: 4 * MiB, lingerMs: 0 }, DEFAULT_RETRY),
     dir: 'out',
     rotateBytes: 64 * MiB,
     keepFiles: 10,

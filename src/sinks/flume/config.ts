@@ -36,7 +36,7 @@ export const flumeKind: SinkKind<FlumeSinkConfig> = {
   defaults: () => ({
     // Flume's channel takes a batch in one transaction: its transactionCapacity (100 by default for a
     // memory channel, 10 000 for a file channel) must be at least this.
-    ...commonDefaults('flume', false, { maxRecords: 100, maxBytes: 1 * MiB }, DEFAULT_RETRY),
+    ...commonDefaults('flume', false, { maxRecords: 100, maxBytes: 1 * MiB, lingerMs: 0 }, DEFAULT_RETRY),
     protocol: 'http',
     endpoint: '',
     requestTimeoutMs: 30_000,

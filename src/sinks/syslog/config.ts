@@ -40,7 +40,7 @@ export const SYSLOG_ENDPOINT = /^(udp|tcp|tls):\/\/((?:[^\s:[\]/]+|\[[0-9a-fA-F:
 export const syslogKind: SinkKind<SyslogSinkConfig> = {
   kind: 'syslog',
   defaults: () => ({
-    ...commonDefaults('syslog', false, { maxRecords: 1_000, maxBytes: 1 * MiB }, DEFAULT_RETRY),
+    ...commonDefaults('syslog', false, { maxRecords: 1_000, maxBytes: 1 * MiB, lingerMs: 0 }, DEFAULT_RETRY),
     endpoint: '',
     facility: 'user',
     severity: 'info',

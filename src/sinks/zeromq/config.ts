@@ -26,7 +26,7 @@ export const ZMQ_ENDPOINT = /^(?:tcp:\/\/(?:[^\s:[\]/]+|\[[0-9a-fA-F:]+\]|\*):\d
 export const zeromqKind: SinkKind<ZeromqSinkConfig> = {
   kind: 'zeromq',
   defaults: () => ({
-    ...commonDefaults('zeromq', false, { maxRecords: 1_000, maxBytes: 1 * MiB }, DEFAULT_RETRY),
+    ...commonDefaults('zeromq', false, { maxRecords: 1_000, maxBytes: 1 * MiB, lingerMs: 0 }, DEFAULT_RETRY),
     endpoint: '',
     socket: 'push',
     bind: true,
