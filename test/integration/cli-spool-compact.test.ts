@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort } from '../peers/ports';
-import { type DaemonProcess, postEvents, runCli, startDaemon } from './daemon-process';
+import { type DaemonProcess, fileSinkLines, postEvents, runCli, startDaemon } from './daemon-process';
 
 const run = runCli;
 
@@ -25,7 +25,7 @@ async function delivered(count: number, kafkaDown?: string): Promise<DaemonProce
   const daemon = await startDaemon({ config: { spool: { segmentBytes: 4096 }, ...(kafkaDown ? { sinks: { kafka: { brokers: [kafkaDown], retry: { initialMs: 100, maxMs: 500 } } } } : {}) } });
   running.push(daemon);
   for (let i = 0; i < count; i += 50) expect((await postEvents(daemon.url, 'events', Array.from({ length: 50 }, (_, j) => ({ n: i + j })), kafkaDown ? '' : '?ack=sink')).status).toBe(202);
-  await waitFor(async () => (await fileSinkLines(daemon.dataDir)).length >= count);
+  await waitFor(async () => (await deliveredNs(daemon.dataDir)).length >= count);
   expect(await daemon.stop()).toBe(0);
   return daemon;
 }
@@ -36,7 +36,7 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
 }
 
 const segmentsOf = async (dataDir: string) => (await readdir(join(dataDir, 'spool', 'segments'))).sort();
-const fileSinkLines = async (dataDir: string) => (await readFile(join(dataDir, 'out', 'events.ndjson'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((line) => JSON.parse(line).data.n as number);
+const deliveredNs = async (dataDir: string) => (await fileSinkLines(join(dataDir, 'out', 'events.ndjson'))).map((line) => line.data.n as number);
 const setCursor = (dataDir: string, sink: string, nextSeq: number) => writeFile(join(dataDir, 'spool', 'cursors', `${sink}.json`), JSON.stringify({ nextSeq }));
 
 describe('sparkngin spool compact', () => {
@@ -74,8 +74,8 @@ describe('sparkngin spool compact', () => {
     expect(stats.spool).toMatchObject({ lostRecords: 0, strayFiles: 0, quarantinedSegments: 0, firstSeq: 130, nextSeq: 300 });
     expect(stats.sinks.find((sink: { sink: string }) => sink.sink === 'kafka')).toMatchObject({ nextSeq: 130, lagRecords: 170 });
     expect((await postEvents(daemon.url, 'events', [{ n: 300 }])).status).toBe(202);
-    await waitFor(async () => (await fileSinkLines(daemon.dataDir)).length > 300);
-    expect(await fileSinkLines(daemon.dataDir)).toEqual(Array.from({ length: 301 }, (_, i) => i));
+    await waitFor(async () => (await deliveredNs(daemon.dataDir)).length > 300);
+    expect(await deliveredNs(daemon.dataDir)).toEqual(Array.from({ length: 301 }, (_, i) => i));
   });
 
   it('frees everything when every sink has everything, and the numbering goes on', async () => {
@@ -88,7 +88,7 @@ describe('sparkngin spool compact', () => {
     expect((await postEvents(daemon.url, 'events', [{ n: 200 }], '?ack=sink')).status).toBe(202);
     const stats: any = await (await fetch(`${daemon.url}/stats`)).json();
     expect(stats.spool).toMatchObject({ lostRecords: 0, nextSeq: 201 });
-    expect((await fileSinkLines(daemon.dataDir)).at(-1)).toBe(200);
+    expect((await deliveredNs(daemon.dataDir)).at(-1)).toBe(200);
   });
 
   it('frees nothing a sink without a cursor could need, and refuses beside a running daemon', async () => {

@@ -1,7 +1,7 @@
 // Runs the real daemon as a child process (the bundle `build/sparkngin.cjs`, or a built executable),
 // so that tests see what users see: a process that can be signalled, killed -9 and restarted.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +153,15 @@ export async function runCli(...args: string[]): Promise<{ code: number; stdout:
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/**
+ * The file sink's lines in `path`, parsed (none while there is no file). The sink may be in the
+ * middle of a write when a test looks: a last line without its newline is left for the next look.
+ */
+export async function fileSinkLines(path: string): Promise<any[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((line) => JSON.parse(line));
 }
 
 /** POSTs NDJSON events to a topic; returns the HTTP status and parsed JSON body. */

@@ -14,7 +14,7 @@ import { INSTANCE_ID_FILE } from '../../src/discovery/instance-id';
 import { silentLogger } from '../../src/ops/log';
 import { verifySpool } from '../../src/spool/inspect';
 import { freePort } from '../peers/ports';
-import { BUNDLE, postEvents, startDaemon } from './daemon-process';
+import { BUNDLE, fileSinkLines, postEvents, startDaemon } from './daemon-process';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -105,7 +105,7 @@ describe('opening the data dir', () => {
     const stats = (await (await fetch(`${daemon.url}/stats`)).json()) as { instance: { id: string }; spool: { nextSeq: number; lostRecords: number; strayFiles: number; damagedStretches: number; cursorResets: number } };
     expect(stats.instance.id).toBe(instanceId);
     expect(stats.spool).toMatchObject({ nextSeq: 3, lostRecords: 0, strayFiles: 0, damagedStretches: 0, cursorResets: 0 });
-    const delivered = async () => (await readFile(join(dataDir, 'out', 'starts.ndjson'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((line) => JSON.parse(line).data.n as number);
+    const delivered = async () => (await fileSinkLines(join(dataDir, 'out', 'starts.ndjson'))).map((line) => line.data.n as number);
     const deadline = Date.now() + 20_000;
     while ((await delivered()).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect([...new Set(await delivered())].sort()).toEqual([1, 2, 3]);

@@ -4,12 +4,12 @@
 // healthy, take events again as soon as there is room (no restart), and lose none it accepted.
 // Mounting needs root, as the rest of the suite's set-up does (apt, debootstrap).
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../peers/ports';
-import { type DaemonProcess, postEvents, startDaemon } from './daemon-process';
+import { type DaemonProcess, fileSinkLines, postEvents, startDaemon } from './daemon-process';
 
 const running: DaemonProcess[] = [];
 const mounts: string[] = [];
@@ -73,8 +73,7 @@ describe('a full disk', () => {
     const deadline = Date.now() + 20_000;
     let delivered: number[] = [];
     while (delivered.length < accepted.length && Date.now() < deadline) {
-      const text = await readFile(join(outDir, 'disk.ndjson'), 'utf8').catch(() => '');
-      delivered = text.split('\n').filter(Boolean).map((line) => JSON.parse(line).data.n);
+      delivered = (await fileSinkLines(join(outDir, 'disk.ndjson'))).map((line) => line.data.n);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     console.log(`disk full: ${first.next - 50} events accepted before ENOSPC, ${accepted.length} in all, ${delivered.length} delivered`);

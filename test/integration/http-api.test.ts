@@ -2,10 +2,9 @@
 // wrote: content types, keys, client time, ack modes, beacons, the original Sparkngin routes and the
 // operations endpoints.
 import { request } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DaemonProcess, startDaemon } from './daemon-process';
+import { type DaemonProcess, fileSinkLines, startDaemon } from './daemon-process';
 
 let daemon: DaemonProcess;
 beforeAll(async () => {
@@ -24,8 +23,7 @@ async function post(path: string, contentType: string, body: string | Buffer, he
 async function written(topic: string, count: number): Promise<any[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const text = await readFile(join(daemon.dataDir, 'out', `${topic}.ndjson`), 'utf8').catch(() => '');
-    const lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const lines = await fileSinkLines(join(daemon.dataDir, 'out', `${topic}.ndjson`));
     if (lines.length >= count || Date.now() > deadline) return lines;
     await new Promise((resolve) => setTimeout(resolve, 30));
   }

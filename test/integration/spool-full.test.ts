@@ -1,11 +1,10 @@
 // The spool at its size limit under `fullPolicy: reject`: ingest answers 503 with Retry-After, and
 // nothing it accepted before is lost. The only sink points at a Kafka that is not there, so nothing
 // drains; a restart with the file sink then shows every accepted event.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../peers/ports';
-import { type DaemonProcess, postEvents, startDaemon } from './daemon-process';
+import { type DaemonProcess, fileSinkLines, postEvents, startDaemon } from './daemon-process';
 
 const running: DaemonProcess[] = [];
 afterAll(async () => {
@@ -44,8 +43,7 @@ describe('spool full under reject', () => {
     const deadline = Date.now() + 15_000;
     let delivered: number[] = [];
     while (delivered.length < accepted.length && Date.now() < deadline) {
-      const text = await readFile(join(daemon.dataDir, 'out', 'full.ndjson'), 'utf8').catch(() => '');
-      delivered = text.split('\n').filter(Boolean).map((line) => JSON.parse(line).data.n);
+      delivered = (await fileSinkLines(join(daemon.dataDir, 'out', 'full.ndjson'))).map((line) => line.data.n);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(delivered).toEqual(accepted);

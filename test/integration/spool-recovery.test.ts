@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUNDLE, type DaemonOptions, type DaemonProcess, postEvents, startDaemon } from './daemon-process';
+import { BUNDLE, type DaemonOptions, type DaemonProcess, fileSinkLines, postEvents, startDaemon } from './daemon-process';
 
 const running: DaemonProcess[] = [];
 const tempDirs: string[] = [];
@@ -58,8 +58,7 @@ async function restart(spooled: Spooled, launcher?: string[]): Promise<DaemonPro
 async function delivered(dir: string, count: number): Promise<number[]> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const text = await readFile(join(dir, 'out', 'events.ndjson'), 'utf8').catch(() => '');
-    const ns = text.split('\n').filter(Boolean).map((line) => JSON.parse(line).data.n as number);
+    const ns = (await fileSinkLines(join(dir, 'out', 'events.ndjson'))).map((line) => line.data.n as number);
     if (ns.length >= count || Date.now() > deadline) return ns;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
