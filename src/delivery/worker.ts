@@ -71,8 +71,7 @@ export function runDeliveryThread(): void {
   // at once, so that /stats read after an `ack=sink` answer counts that batch; a drain's batches
   // carry them only when due.
   const progress = (nextSeq: number) => {
-    const caughtUp = reader!.readPosition >= mirror!.committedSeq;
-    if (caughtUp || performance.now() - statsSentAt >= STATS_EVERY_MS) return post({ type: 'progress', nextSeq, stats: currentStats() });
+    if (reader!.caughtUp || performance.now() - statsSentAt >= STATS_EVERY_MS) return post({ type: 'progress', nextSeq, stats: currentStats() });
     post({ type: 'progress', nextSeq });
     queueStats();
   };
