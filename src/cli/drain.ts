@@ -169,7 +169,7 @@ function relayTarget(urls: string[], ack: AckMode, token: string | undefined, lo
   const list = urls.flatMap((url) => url.split(','));
   // An event not acknowledged within 30 s fails its batch, which the delivery loop retries with backoff (and reports).
   const client = new SparknginClient({ urls: list, ack, deliveryTimeoutMs: 30_000, ...(token === undefined ? {} : { token }), logger });
-  const delivery: DeliveryConfig = { topics: ['*'], batch: { maxRecords: 5000, maxBytes: 4 * 1024 * 1024 }, retry: { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0.2 } };
+  const delivery: DeliveryConfig = { topics: ['*'], batch: { maxRecords: 5000, maxBytes: 4 * 1024 * 1024, lingerMs: 0 }, retry: { initialMs: 200, maxMs: 5000, factor: 2, jitter: 0.2 } };
   return { sink: new RelaySink(client, ack), delivery, name: list.join(', ') };
 }
 

@@ -79,9 +79,9 @@ export interface BatchConfig {
   maxBytes: number;
   /**
    * Once the sink has caught up with the spool, how long its next read waits, so that events
-   * arriving meanwhile go out in the same send instead of one send each (0 or absent: no wait).
+   * arriving meanwhile go out in the same send instead of one send each (0: no wait).
    */
-  lingerMs?: number;
+  lingerMs: number;
 }
 
 export interface Config {

@@ -68,8 +68,7 @@ export function checkSinks(config: Config, problems: string[], given: ReadonlySe
     if (batch.maxRecords < 1) complain('batch.maxRecords', 'expected at least 1');
     // A read takes records while under maxBytes: with 0 it would take none, and its sink would spin on nothing.
     if (batch.maxBytes < 1) complain('batch.maxBytes', 'expected at least 1');
-    const linger = batch.lingerMs ?? 0;
-    if (!Number.isInteger(linger) || linger < 0 || linger > MAX_LINGER_MS) complain('batch.lingerMs', `expected whole milliseconds from 0 to ${MAX_LINGER_MS}`);
+    if (!Number.isInteger(batch.lingerMs) || batch.lingerMs < 0 || batch.lingerMs > MAX_LINGER_MS) complain('batch.lingerMs', `expected whole milliseconds from 0 to ${MAX_LINGER_MS}`);
     if (retry.maxMs < retry.initialMs) complain('retry.maxMs', 'expected at least retry.initialMs');
     if (retry.factor < 1) complain('retry.factor', 'expected at least 1');
     for (const pattern of instance.topics) {

@@ -275,7 +275,7 @@ export class Dispatcher implements SinkDelivery {
     const reading = this.readAhead ?? this.read(0);
     this.readAhead = undefined;
     const records = await reading;
-    if (this.running && records.length > 0) this.readAhead = this.read(this.reader.caughtUp ? (this.delivery.batch.lingerMs ?? 0) : 0);
+    if (this.running && records.length > 0) this.readAhead = this.read(this.reader.caughtUp ? this.delivery.batch.lingerMs : 0);
     return records;
   }
 

@@ -127,7 +127,7 @@ describe('Flume sink, Avro source', () => {
           flume: { protocol: 'avro', endpoint, topics: ['avro.*'], retry },
           small: { kind: 'flume', protocol: 'avro', endpoint, topics: ['small.*'], maxEventBytes: 2048, retry },
           // Batches over the file channel's transactionCapacity (10 000), which it answers FAILED.
-          huge: { kind: 'flume', protocol: 'avro', endpoint, topics: ['huge.*'], batch: { maxRecords: 12_000, maxBytes: 16 * 1024 * 1024 }, retry },
+          huge: { kind: 'flume', protocol: 'avro', endpoint, topics: ['huge.*'], batch: { maxRecords: 12_000, maxBytes: 16 * 1024 * 1024, lingerMs: 0 }, retry },
           ...badSinks,
         },
       },

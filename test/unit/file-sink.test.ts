@@ -194,7 +194,7 @@ describe('file sink', () => {
     cleanups.push(spoolDir.remove);
     const spool = await openSpool(spoolDir.dir);
     const deadLetters = new DeadLetterFile(join(spoolDir.dir, 'dead-letter'), sink.name);
-    const delivery = { topics: ['*'], batch: { maxRecords: 1000, maxBytes: 1 << 20 }, retry: { initialMs: 5, maxMs: 20, factor: 2, jitter: 0 } };
+    const delivery = { topics: ['*'], batch: { maxRecords: 1000, maxBytes: 1 << 20, lingerMs: 0 }, retry: { initialMs: 5, maxMs: 20, factor: 2, jitter: 0 } };
     const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), delivery, topicFilter(['*']), deadLetters, silentLogger);
     cleanups.push(() => spool.close());
     cleanups.push(() => dispatcher.stop(Date.now(), () => true));

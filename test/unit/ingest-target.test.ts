@@ -43,7 +43,7 @@ async function setup(limits: { timeoutMs: number; maxWaiting: number }) {
   const spool = await openSpool(temp.dir);
   const sink = new DownSink();
   const retry = { initialMs: 5, maxMs: 20, factor: 2, jitter: 0.2 };
-  const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), { topics: ['*'], batch: { maxRecords: 100, maxBytes: 1 << 20 }, retry }, topicFilter(['*']), new DeadLetterFile(join(temp.dir, 'dl'), sink.name), silentLogger);
+  const dispatcher = new Dispatcher(sink, await spool.openReader(sink.name), { topics: ['*'], batch: { maxRecords: 100, maxBytes: 1 << 20, lingerMs: 0 }, retry }, topicFilter(['*']), new DeadLetterFile(join(temp.dir, 'dl'), sink.name), silentLogger);
   dispatcher.start();
   cleanups.push(async () => {
     await dispatcher.stop(Date.now(), () => true);
@@ -119,7 +119,7 @@ describe('ack=sink in the daemon', () => {
     });
     const dispatchers: Dispatcher[] = [];
     for (const sink of [refusing('positioned', ['2'], true), refusing('other', ['3'], false)]) {
-      const config = { topics: ['*'], batch: { maxRecords: 100, maxBytes: 1 << 20 }, retry };
+      const config = { topics: ['*'], batch: { maxRecords: 100, maxBytes: 1 << 20, lingerMs: 0 }, retry };
       dispatchers.push(new Dispatcher(sink, await spool.openReader(sink.name), config, topicFilter(['*']), new DeadLetterFile(join(temp.dir, 'dl'), sink.name), silentLogger));
     }
     for (const d of dispatchers) d.start();

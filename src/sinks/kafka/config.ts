@@ -64,9 +64,9 @@ export const kafkaKind: SinkKind<KafkaSinkConfig> = {
   kind: 'kafka',
   defaults: () => ({
     // Small enough that a crash mid-send redelivers little; measured no faster at 10 000. The linger:
-    // single events at 11,000/s went out ~37 per produce request without it, ~170 with 10 ms, at
-    // two thirds of the machine's CPU per event (bench/RESULTS.md, "Linger"); Kafka's own producer
-    // waits 5 ms (linger.ms), and ours overlaps the send before it.
+    // single events went out ~32 per produce request without it, 119-197 with 10 ms, at 23 % less
+    // of the daemon's CPU per request (bench/RESULTS.md, "Linger"); Kafka's own producer waits
+    // 5 ms (linger.ms), and ours overlaps the send before it.
     ...commonDefaults('kafka', false, { maxRecords: 2_000, maxBytes: 1 * MiB, lingerMs: 10 }, DEFAULT_RETRY),
     brokers: [],
     clientId: 'sparkngin',
