@@ -112,6 +112,25 @@ if (e2e) {
   }
   ratios.push({ name: 'NDJSON ingest with delivery on (vs 500 000/s)', value: ratio(e2e.scenarios.ndjson100.medianAcceptedPerSecond.sparkngin, 500_000), target: 1 });
   out.push('');
+  e2eCpu(e2e);
+}
+
+/** Where the machine's cores went during the load (medians over runs). */
+function e2eCpu(e2e: Json): void {
+  const withCpu = Object.values<Json>(e2e.scenarios).some((s) => s.runs.some((r: Json) => r.result.cpu));
+  if (!withCpu) return;
+  out.push('CPU during the load, % of one core (machine busy: % of all its cores), medians over runs; "queued": runnable but waiting for a core. The server\'s busiest thread is its event loop (Sparkngin: the ingest thread; nginx: its worker).', '');
+  out.push('| scenario | server | server | its busiest thread | queued | broker | wrk | machine busy, % |', '|---|---|---:|---:|---:|---:|---:|---:|');
+  const mid = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  for (const [scenario, s] of Object.entries<Json>(e2e.scenarios)) {
+    for (const server of Object.keys(s.medianAcceptedPerSecond)) {
+      const runs = s.runs.filter((r: Json) => r.variant === server && r.result.cpu);
+      if (runs.length === 0) continue;
+      const at = (pick: (r: Json) => number) => fixed(mid(runs.map(pick)), 0);
+      out.push(`| ${scenario} | ${server} | ${at((r) => r.result.cpu.server.cpuPct)} | ${at((r) => r.result.cpu.server.busiestThread.cpuPct)} | ${at((r) => r.result.cpu.server.busiestThread.queuedPct)} | ${at((r) => r.result.cpu.broker.cpuPct)} | ${at((r) => r.result.cpu.wrk.cpuPct)} | ${at((r) => r.result.load.machineBusyPct)} |`);
+    }
+  }
+  out.push('');
 }
 
 if (kill9) {

@@ -99,6 +99,59 @@ export function busiestThread(before: ReturnType<typeof threadTimes>, after: Ret
   return best;
 }
 
+/** A group of processes' CPU over a run, in % of one core: on a CPU, and runnable but waiting for one. */
+export interface GroupCpu {
+  cpuPct: number;
+  queuedPct: number;
+  /** The group's busiest thread (a server's event loop): where one core's limit shows. */
+  busiestThread: { cpuPct: number; queuedPct: number };
+}
+
+/**
+ * Watches the threads of named groups of processes (a server, the broker, the load generator)
+ * through a run: each thread's schedstat every 250 ms, its last sample kept, so a process that ends
+ * before `stop()` (wrk) still counts, and one that starts late counts from zero. Run queue wait is
+ * what says whether a server was short of CPU or of work: on two cores shared with wrk and the
+ * broker, a thread can wait for a core while the machine's average looks half idle.
+ */
+export function watchCpu(groups: () => Record<string, Array<number | undefined>>): { stop(): Record<string, GroupCpu> } {
+  const first = new Map<string, Map<string, { runNs: number; queuedNs: number }>>();
+  const last = new Map<string, Map<string, { runNs: number; queuedNs: number }>>();
+  const sample = (into: Map<string, Map<string, { runNs: number; queuedNs: number }>>) => {
+    for (const [name, pids] of Object.entries(groups())) {
+      const threads = into.get(name) ?? new Map<string, { runNs: number; queuedNs: number }>();
+      for (const pid of pids) for (const [tid, times] of threadTimes(pid)) threads.set(`${pid}/${tid}`, times);
+      into.set(name, threads);
+    }
+  };
+  sample(first);
+  const startedAt = performance.now();
+  const timer = setInterval(() => sample(last), 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample(last);
+      const wallSeconds = (performance.now() - startedAt) / 1000;
+      const pct = (ns: number) => Math.round(ns / 1e6 / wallSeconds) / 10;
+      return Object.fromEntries(
+        [...last].map(([name, threads]) => {
+          let cpuNs = 0;
+          let queuedNs = 0;
+          let busiest = { cpuNs: 0, queuedNs: 0 };
+          for (const [tid, end] of threads) {
+            const start = first.get(name)?.get(tid) ?? { runNs: 0, queuedNs: 0 };
+            const thread = { cpuNs: end.runNs - start.runNs, queuedNs: end.queuedNs - start.queuedNs };
+            cpuNs += thread.cpuNs;
+            queuedNs += thread.queuedNs;
+            if (thread.cpuNs > busiest.cpuNs) busiest = thread;
+          }
+          return [name, { cpuPct: pct(cpuNs), queuedPct: pct(queuedNs), busiestThread: { cpuPct: pct(busiest.cpuNs), queuedPct: pct(busiest.queuedNs) } }];
+        }),
+      );
+    },
+  };
+}
+
 export interface Load {
   loadavgBefore: number;
   loadavgAfter: number;

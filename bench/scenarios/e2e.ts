@@ -7,7 +7,7 @@
 // delivered/s = records in Kafka / seconds from the load's start to the last record's arrival.
 import type { Broker } from '../lib/kafka';
 import { traceDelivery } from '../lib/kafka';
-import { alternate, medians, rssMb, runs, setting, sleep, watchLoad, writeResult } from '../lib/run';
+import { alternate, medians, rssMb, runs, setting, sleep, watchCpu, watchLoad, writeResult } from '../lib/run';
 import { type Server, nginxErrors, startNginx, startSparkngin } from '../lib/servers';
 import { EVENTS_PER_REQUEST, latencyMedians, wrk, type WrkScenario } from '../lib/wrk';
 
@@ -46,10 +46,12 @@ export async function e2e(broker: Broker): Promise<void> {
         let wrkPid: number | undefined;
         let loadDone = false;
         const load = watchLoad(() => [...server.pids(), wrkPid, broker.peer.pid]);
+        const cpu = watchCpu(() => ({ server: server.pids(), broker: [broker.peer.pid], wrk: [wrkPid] }));
         const since = Date.now();
         let expected: number | undefined;
         const tracing = traceDelivery(broker, topic, { since, quietMs: 5_000, everyMs: 250, notBefore: () => loadDone, expected: () => expected });
         const result = await wrk(scenario, `${server.url}/v1/topics/${topic}`, seconds, (pid) => (wrkPid = pid));
+        const cpuDuringLoad = cpu.stop();
         const atLoadEnd = await broker.count(topic);
         const accepted = (result.requests - result.non2xx) * EVENTS_PER_REQUEST[scenario];
         expected = accepted;
@@ -69,6 +71,7 @@ export async function e2e(broker: Broker): Promise<void> {
           missing: Math.max(0, accepted - trace.delivered),
           rssMb: rss,
           load: load.stop(),
+          cpu: cpuDuringLoad,
           samples: trace.samples,
           ...(variant === 'nginx-lua-kafka' ? { nginxErrors: nginxErrors(server).split('\n').filter((l) => /\[(error|crit|alert|emerg)\]/.test(l) && !l.includes('forbidden')).slice(-5) } : {}),
         };
