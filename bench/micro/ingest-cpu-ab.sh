@@ -6,7 +6,8 @@
 # /proc/PID/stat) over wrk's completed requests. Prints every burst, the medians and the median of
 # the paired differences (burst by burst, B against the A next to it).
 #   bash bench/micro/ingest-cpu-ab.sh A.cjs B.cjs     (SPARKNGIN_YAML=… is added to both configs,
-#   SPARKNGIN_YAML_B=… to B's instead: one build against itself with another setting)
+#   SPARKNGIN_YAML_B=… to B's instead, NODE_OPTIONS_B=… B's Node options instead of NODE_OPTIONS: one build against itself
+#   with another setting)
 #   WRK_SCRIPT=ndjson100 posts bench/wrk/ndjson100.lua instead of single.lua.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +19,8 @@ for i in 0 1; do
   ports[$i]=$(free_port); dirs[$i]=$(mktemp -d "${INGEST_CPU_TMP:-/tmp}/ingest-ab-XXXXXX")
   printf 'listen: {host: 127.0.0.1, port: %s}\ndataDir: %s/data\nsinks:\n  file: {enabled: false}\n  kafka: {enabled: false}\n%s\n' "${ports[$i]}" "${dirs[$i]}" "$([ "$i" = 1 ] && echo "${SPARKNGIN_YAML_B-${SPARKNGIN_YAML:-}}" || echo "${SPARKNGIN_YAML:-}")" >"${dirs[$i]}/c.yaml"
   bundle=$1; [ "$i" = 1 ] && bundle=$2
-  "$node" "$bundle" start --config "${dirs[$i]}/c.yaml" 2>"${dirs[$i]}/err" & pids[$i]=$!
+  options=${NODE_OPTIONS:-}; [ "$i" = 1 ] && options=${NODE_OPTIONS_B-$options}
+  NODE_OPTIONS=$options "$node" "$bundle" start --config "${dirs[$i]}/c.yaml" 2>"${dirs[$i]}/err" & pids[$i]=$!
 done
 trap 'kill -TERM ${pids[0]} ${pids[1]} 2>/dev/null; wait; rm -rf ${dirs[0]} ${dirs[1]}' EXIT
 for i in 0 1; do
