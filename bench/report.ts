@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchDir } from './lib/run';
+import { benchDir, median } from './lib/run';
 
 type Mode = 'smoke' | 'full';
 const mode: Mode = (process.argv[2] ?? process.env.BENCH_MODE) === 'full' ? 'full' : 'smoke';
@@ -120,13 +120,12 @@ function e2eCpu(e2e: Json): void {
   const withCpu = Object.values<Json>(e2e.scenarios).some((s) => s.runs.some((r: Json) => r.result.cpu));
   if (!withCpu) return;
   out.push('CPU during the load, % of one core (machine busy: % of all its cores), medians over runs; "queued": runnable but waiting for a core. The server\'s busiest thread is its event loop (Sparkngin: the ingest thread; nginx: its worker).', '');
-  out.push('| scenario | server | server | its busiest thread | queued | broker | wrk | machine busy, % |', '|---|---|---:|---:|---:|---:|---:|---:|');
-  const mid = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  out.push('| scenario | server | server CPU | its busiest thread | queued | broker | wrk | machine busy, % |', '|---|---|---:|---:|---:|---:|---:|---:|');
   for (const [scenario, s] of Object.entries<Json>(e2e.scenarios)) {
     for (const server of Object.keys(s.medianAcceptedPerSecond)) {
       const runs = s.runs.filter((r: Json) => r.variant === server && r.result.cpu);
       if (runs.length === 0) continue;
-      const at = (pick: (r: Json) => number) => fixed(mid(runs.map(pick)), 0);
+      const at = (pick: (r: Json) => number) => fixed(median(runs.map(pick)), 0);
       out.push(`| ${scenario} | ${server} | ${at((r) => r.result.cpu.server.cpuPct)} | ${at((r) => r.result.cpu.server.busiestThread.cpuPct)} | ${at((r) => r.result.cpu.server.busiestThread.queuedPct)} | ${at((r) => r.result.cpu.broker.cpuPct)} | ${at((r) => r.result.cpu.wrk.cpuPct)} | ${at((r) => r.result.load.machineBusyPct)} |`);
     }
   }
