@@ -165,24 +165,31 @@ export interface Load {
 }
 
 /** Starts watching the machine; `stop()` gives the load during the run. `pids()` names this run's
- *  processes (read at start and stop, so a process must live through the run to be counted). */
+ *  processes, read every 250 ms with each one's last CPU figure kept: one that ends before `stop()`
+ *  (wrk) still counts, one that starts during the run (a restarted broker) counts from zero. */
 export function watchLoad(pids: () => Array<number | undefined>): { stop(): Load } {
   const loadavg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  // By pid: a process started during the run (a restarted broker) counts from zero.
   const cpuByPid = () => new Map(pids().flatMap((pid) => (pid === undefined ? [] : [[pid, cpuSecondsOf(pid)] as const])));
   const before = { ticks: machineTicks(), ours: cpuByPid(), loadavg: loadavg(), at: Date.now() };
+  const lastSeen = new Map(before.ours);
+  // cpuSecondsOf gives 0 once a process is gone: its last figure stands.
+  const sample = () => {
+    for (const [pid, seconds] of cpuByPid()) if (seconds > 0) lastSeen.set(pid, seconds);
+  };
+  const timer = setInterval(sample, 250);
   const selfBefore = process.cpuUsage();
   return {
     stop() {
+      clearInterval(timer);
+      sample();
       const ticks = machineTicks();
-      const ours = cpuByPid();
       const self = process.cpuUsage(selfBefore);
       const seconds = (Date.now() - before.at) / 1000;
       const cores = (ticks.total - before.ticks.total) / CLOCK_TICKS / seconds;
       const capacity = seconds * cores;
       const busy = (ticks.busy - before.ticks.busy) / CLOCK_TICKS;
       let oursSeconds = (self.user + self.system) / 1e6;
-      for (const [pid, seconds] of ours) oursSeconds += Math.max(0, seconds - (before.ours.get(pid) ?? 0));
+      for (const [pid, seconds] of lastSeen) oursSeconds += Math.max(0, seconds - (before.ours.get(pid) ?? 0));
       const pct = (v: number) => Math.round((1000 * v) / capacity) / 10;
       return {
         loadavgBefore: before.loadavg,
