@@ -6,7 +6,8 @@
 // deadLetter.maxBytes the file is renamed `<sink>.1.ndjson` (replacing the one before, whose lines are
 // dropped), so a sink keeps at most about twice that; a file whose newest line is older than
 // deadLetter.maxAgeSeconds is deleted (`sweep`, run by the delivery thread every minute). Only the
-// sink's delivery thread touches its files, and one operation at a time.
+// sink's delivery thread touches its files, and one operation at a time. A line a crash cut short at
+// the end of the current file is cut away before the first park (torn-tail.ts).
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { envelopeToJson } from '../envelope/codec-json';
 import type { Envelope } from '../envelope/envelope';
 import { type Logger, silentLogger } from '../ops/log';
 import { mkdirDurably, syncDir } from '../spool/durable-file';
+import { cutTornTail } from './torn-tail';
 
 export type DeadLetterLimits = Config['deadLetter'];
 
@@ -115,10 +117,26 @@ export class DeadLetterFile {
     this.logger.warn('dead_letter.dropped', { file: path, records, reason });
   }
 
-  /** Reads the sizes of the files (once, or again when `fresh`). */
+  /** Reads the sizes of the files (once, or again when `fresh`); the first time, cuts a torn last line. */
   private async measure(fresh = false): Promise<void> {
     if (this.size !== undefined && !fresh) return;
+    if (this.size === undefined) await this.repairTail();
     [this.size, this.rotatedSize] = await Promise.all([sizeOf(this.path), sizeOf(this.rotatedPath)]);
+  }
+
+  /** A line a crash cut short at the end of the current file (its record is parked again): cut away. */
+  private async repairTail(): Promise<void> {
+    const file = await open(this.path, 'r+').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (file === undefined) return;
+    try {
+      const bytes = await cutTornTail(file, (await file.stat()).size);
+      if (bytes > 0) this.logger.warn('dead_letter.torn_tail_cut', { file: this.path, bytes });
+    } finally {
+      await file.close();
+    }
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {

@@ -1,7 +1,8 @@
 // The embedded default sink: one NDJSON file per topic (`<dir>/<stem>.ndjson`, the stem derived
 // from the topic as names.ts describes), each line the event's JSON envelope; rotated to
 // `<stem>.ndjson.1`, `.2`, … past `rotateBytes`, keeping `keepFiles` of them. A batch is accepted
-// once written and fdatasync'd. At most `maxOpenFiles` files are open at a time (open-files.ts).
+// once written and fdatasync'd. At most `maxOpenFiles` files are open at a time (open-files.ts). A
+// line a crash cut short at a file's end is cut away when the file is opened (../torn-tail.ts).
 import { access, constants, open, readdir, rename, rm, statfs } from 'node:fs/promises';
 import type { FileSinkConfig } from './config';
 import { envelopeToJson } from '../../envelope/codec-json';
@@ -9,6 +10,7 @@ import type { Envelope } from '../../envelope/envelope';
 import type { Logger } from '../../ops/log';
 import { mkdirDurably, syncDir } from '../../spool/durable-file';
 import type { FailureClass, Sink, SinkHealth } from '../sink';
+import { cutTornTail } from '../torn-tail';
 import { classifyFileError, TopicFileError } from './classify';
 import { migrateLegacyNames, topicFilePath, topicStem } from './names';
 import { type OpenFile, OpenFiles } from './open-files';
@@ -94,14 +96,20 @@ export class FileSink implements Sink {
 
   private async openTopic(stem: string): Promise<OpenFile> {
     const path = topicFilePath(this.config.dir, stem);
-    const handle = await open(path, 'a').catch(async (error: NodeJS.ErrnoException) => {
+    // Read as well as appended to: a line a crash cut short is cut away before anything follows it.
+    const handle = await open(path, 'a+').catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       // The output directory was removed under us: make it again rather than fail until a restart.
       await mkdirDurably(this.config.dir);
-      return open(path, 'a');
+      return open(path, 'a+');
     });
     try {
-      const { size } = await handle.stat();
+      let { size } = await handle.stat();
+      const cut = await cutTornTail(handle, size);
+      if (cut > 0) {
+        this.logger.warn('file_sink.torn_tail_cut', { file: path, bytes: cut });
+        size -= cut;
+      }
       // A new file (and a rotation's renames before it): the directory synced before its lines are
       // relied on, since a batch written here moves the sink's cursor past its records for good.
       if (size === 0) await syncDir(this.config.dir);
