@@ -118,7 +118,9 @@ export async function startFlume(): Promise<Flume> {
     async events() {
       const files = await readdir(out);
       const texts = await Promise.all(files.sort().map((file) => readFile(join(out, file), 'utf8')));
+      // Whole lines only: Flume may be writing the last line of the newest file as we read.
       return texts
+        .map((text) => text.slice(0, text.lastIndexOf('\n') + 1))
         .join('')
         .split('\n')
         .filter(Boolean)

@@ -104,7 +104,9 @@ export async function startRsyslog(): Promise<Rsyslog> {
     ca: ca.cert,
     async records(input) {
       const text = await readFile(join(dir, `${input}.log`), 'utf8').catch(() => '');
+      // Whole lines only: rsyslog may be writing the last one as we read.
       return text
+        .slice(0, text.lastIndexOf('\n') + 1)
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as SyslogRecord);
