@@ -56,6 +56,9 @@ function machineTicks(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/** CPU seconds the whole machine has spent busy since boot (everything but idle and I/O wait). */
+export const machineBusySeconds = (): number => machineTicks().busy / CLOCK_TICKS;
+
 /** CPU seconds (user + system, children already waited for included) of a process and its threads; 0 once gone. */
 export function cpuSecondsOf(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -101,6 +104,7 @@ export function busiestThread(before: ReturnType<typeof threadTimes>, after: Ret
 
 /** A group of processes' CPU over a run, in % of one core: on a CPU, and runnable but waiting for one. */
 export interface GroupCpu {
+  cpuSeconds: number;
   cpuPct: number;
   queuedPct: number;
   /** The group's busiest thread (a server's event loop): where one core's limit shows. */
@@ -145,7 +149,7 @@ export function watchCpu(groups: () => Record<string, Array<number | undefined>>
             queuedNs += thread.queuedNs;
             if (thread.cpuNs > busiest.cpuNs) busiest = thread;
           }
-          return [name, { cpuPct: pct(cpuNs), queuedPct: pct(queuedNs), busiestThread: { cpuPct: pct(busiest.cpuNs), queuedPct: pct(busiest.queuedNs) } }];
+          return [name, { cpuSeconds: cpuNs / 1e9, cpuPct: pct(cpuNs), queuedPct: pct(queuedNs), busiestThread: { cpuPct: pct(busiest.cpuNs), queuedPct: pct(busiest.queuedNs) } }];
         }),
       );
     },
@@ -165,31 +169,23 @@ export interface Load {
 }
 
 /** Starts watching the machine; `stop()` gives the load during the run. `pids()` names this run's
- *  processes, read every 250 ms with each one's last CPU figure kept: one that ends before `stop()`
- *  (wrk) still counts, one that starts during the run (a restarted broker) counts from zero. */
+ *  processes, their threads watched as `watchCpu` does: one that ends before `stop()` (wrk) still
+ *  counts, one that starts during the run (a restarted broker) counts from zero. */
 export function watchLoad(pids: () => Array<number | undefined>): { stop(): Load } {
   const loadavg = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  const cpuByPid = () => new Map(pids().flatMap((pid) => (pid === undefined ? [] : [[pid, cpuSecondsOf(pid)] as const])));
-  const before = { ticks: machineTicks(), ours: cpuByPid(), loadavg: loadavg(), at: Date.now() };
-  const lastSeen = new Map(before.ours);
-  // cpuSecondsOf gives 0 once a process is gone: its last figure stands.
-  const sample = () => {
-    for (const [pid, seconds] of cpuByPid()) if (seconds > 0) lastSeen.set(pid, seconds);
-  };
-  const timer = setInterval(sample, 250);
+  const before = { ticks: machineTicks(), loadavg: loadavg(), at: Date.now() };
+  const processes = watchCpu(() => ({ ours: pids() }));
   const selfBefore = process.cpuUsage();
   return {
     stop() {
-      clearInterval(timer);
-      sample();
+      const ours = processes.stop().ours!;
       const ticks = machineTicks();
       const self = process.cpuUsage(selfBefore);
       const seconds = (Date.now() - before.at) / 1000;
       const cores = (ticks.total - before.ticks.total) / CLOCK_TICKS / seconds;
       const capacity = seconds * cores;
       const busy = (ticks.busy - before.ticks.busy) / CLOCK_TICKS;
-      let oursSeconds = (self.user + self.system) / 1e6;
-      for (const [pid, seconds] of lastSeen) oursSeconds += Math.max(0, seconds - (before.ours.get(pid) ?? 0));
+      const oursSeconds = (self.user + self.system) / 1e6 + ours.cpuSeconds;
       const pct = (v: number) => Math.round((1000 * v) / capacity) / 10;
       return {
         loadavgBefore: before.loadavg,

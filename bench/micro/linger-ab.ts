@@ -10,17 +10,10 @@
 //     --banner:js="import{createRequire}from'module';const require=createRequire(import.meta.url);"
 //   VARIANTS="base,batch: {lingerMs: 0}" ROUNDS=4 node build/bench/linger-ab.mjs
 //   (BENCH_SPARKNGIN_BUNDLE=… runs another build)
-import { readFileSync } from 'node:fs';
 import { startBroker } from '../lib/kafka';
-import { cpuSecondsOf } from '../lib/run';
+import { cpuSecondsOf, machineBusySeconds } from '../lib/run';
 import { startSparkngin } from '../lib/servers';
 import { wrk } from '../lib/wrk';
-
-/** CPU seconds the whole machine spent busy (user, nice, system, irq, softirq, steal). */
-function machineBusySeconds(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (fields[0]! + fields[1]! + fields[2]! + fields[5]! + fields[6]! + fields[7]!) / 100;
-}
 
 function metric(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(name) && l.includes('"kafka"'));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { wholeLines } from '../lines';
 import { freePort } from '../peers/ports';
 
 export const BUNDLE = fileURLToPath(new URL('../../build/sparkngin.cjs', import.meta.url));
@@ -161,7 +162,7 @@ export async function runCli(...args: string[]): Promise<{ code: number; stdout:
  */
 export async function fileSinkLines(path: string): Promise<any[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return wholeLines(text).map((line) => JSON.parse(line));
 }
 
 /** POSTs NDJSON events to a topic; returns the HTTP status and parsed JSON body. */

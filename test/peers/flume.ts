@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { wholeLines } from '../lines';
 import { restartablePeer } from './guard';
 import { freePort } from './ports';
 
@@ -118,13 +119,7 @@ export async function startFlume(): Promise<Flume> {
     async events() {
       const files = await readdir(out);
       const texts = await Promise.all(files.sort().map((file) => readFile(join(out, file), 'utf8')));
-      // Whole lines only: Flume may be writing the last line of the newest file as we read.
-      return texts
-        .map((text) => text.slice(0, text.lastIndexOf('\n') + 1))
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map(parseLine);
+      return texts.flatMap(wholeLines).map(parseLine);
     },
     stop: agent.stop,
     start: agent.start,

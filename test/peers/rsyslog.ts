@@ -18,6 +18,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { wholeLines } from '../lines';
 import { restartablePeer } from './guard';
 import { freePort } from './ports';
 import { makeTestCa } from './test-ca';
@@ -104,12 +105,7 @@ export async function startRsyslog(): Promise<Rsyslog> {
     ca: ca.cert,
     async records(input) {
       const text = await readFile(join(dir, `${input}.log`), 'utf8').catch(() => '');
-      // Whole lines only: rsyslog may be writing the last one as we read.
-      return text
-        .slice(0, text.lastIndexOf('\n') + 1)
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as SyslogRecord);
+      return wholeLines(text).map((line) => JSON.parse(line) as SyslogRecord);
     },
     file: (input) => join(dir, `${input}.log`),
     stop: daemon.stop,
